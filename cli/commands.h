@@ -1,0 +1,16 @@
+/* commands.h - the scivec subcommands; each lives in cli/cmd_<name>.c and
+ * returns the process exit status. */
+#ifndef SCIVEC_COMMANDS_H
+#define SCIVEC_COMMANDS_H
+
+int cmd_tokenize(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Prints "scivec <command>: <scivec_last_error()>" to stderr; returns 1. */
+int cli_fail(const char *command);
+
+#endif

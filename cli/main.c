@@ -1,0 +1,44 @@
+/*
+ * main.c - the scivec command line: picks the subcommand and hands over.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "scivec.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"tokenize", cmd_tokenize, "JSON Lines texts on stdin -> token ids (HF BertTokenizer)"},
+    {"encode",   cmd_encode,   "JSON Lines texts on stdin -> embeddings .npy"},
+    {"embed",    cmd_embed,    "papers CSV/JSONL -> embeddings.npy, papers.index, papers.db, metadata.json"},
+    {"similar",  cmd_similar,  "the papers most similar to one paper of an embed output"},
+    {"search",   cmd_search,   "free-text search over an embed output"},
+    {"info",     cmd_info,     "describe and check an embed output"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: scivec <command> [options]   (scivec <command> --help)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+}
+
+int cli_fail(const char *command) {
+    fprintf(stderr, "scivec %s: %s\n", command, scivec_last_error());
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
+    if (!strcmp(argv[1], "--version")) { printf("scivec %s\n", scivec_version()); return 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "scivec: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every system package scivec needs to build, test and run, on a
+# fresh Debian 12. Idempotent: packages already present are skipped.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --bench  also the PyTorch reference for bench/
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libutf8proc-dev libcjson-dev libcsv-dev libsqlite3-dev sqlite3
+  libfaiss-dev libopenblas-dev liblapack-dev libzip-dev
+  python3-numpy python3-faiss            # the real Python client in tests
+  clang libclang-rt-14-dev               # libFuzzer targets
+  valgrind
+)
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(python3-torch)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

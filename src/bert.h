@@ -1,0 +1,82 @@
+/*
+ * bert.h - the BERT encoder inside libscivec: its configuration, its weights
+ * as plain float views, and the forward pass over packed sequences.
+ *
+ * Who does what:
+ *   config.c   config.json            -> sv_bert_config
+ *   weights.c  model.safetensors / pytorch_model.bin -> sv_weights (owns the
+ *              memory: mmap or converted copies) exposing sv_bert_weights
+ *   bert.c     sv_bert_forward: token ids -> pooled vectors
+ *   model.c    the public scivec_model_* API tying tokenizer, weights and
+ *              forward together
+ */
+#ifndef SV_BERT_H
+#define SV_BERT_H
+
+#include <stdint.h>
+
+#include "scivec.h"
+
+typedef enum sv_activation {
+    SV_ACT_GELU,       /* exact erf GELU ("gelu")                            */
+    SV_ACT_GELU_TANH,  /* tanh approximation ("gelu_new", "gelu_pytorch_tanh") */
+    SV_ACT_RELU,
+} sv_activation;
+
+typedef struct sv_bert_config {
+    int   vocab_size;
+    int   hidden;            /* hidden_size                                 */
+    int   n_layers;          /* num_hidden_layers                           */
+    int   n_heads;           /* num_attention_heads                         */
+    int   intermediate;      /* intermediate_size                           */
+    int   max_position;      /* max_position_embeddings                     */
+    int   type_vocab_size;
+    float layer_norm_eps;
+    sv_activation act;
+} sv_bert_config;
+
+/* Reads config.json; HF BertConfig defaults fill missing keys. Refuses other
+ * architectures (model_type other than "bert", relative positions, ...). */
+int sv_config_load(const char *config_path, sv_bert_config *cfg);
+/* Same, from the JSON text (for fuzzing); name is used in messages. */
+int sv_config_parse(const char *json, size_t len, const char *name,
+                    sv_bert_config *cfg);
+
+/* One encoder layer. Linear weights are [out, in] row-major as PyTorch keeps
+ * them (y = x W^T + b). */
+typedef struct sv_bert_layer {
+    const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;   /* [hidden, hidden]   */
+    const float *attn_out_w, *attn_out_b;            /* [hidden, hidden]   */
+    const float *attn_ln_g, *attn_ln_b;              /* [hidden]           */
+    const float *ffn_in_w, *ffn_in_b;                /* [intermediate, hidden] */
+    const float *ffn_out_w, *ffn_out_b;              /* [hidden, intermediate] */
+    const float *ffn_ln_g, *ffn_ln_b;                /* [hidden]           */
+} sv_bert_layer;
+
+typedef struct sv_bert_weights {
+    const float *word_emb;        /* [vocab_size, hidden]                    */
+    const float *pos_emb;         /* [max_position, hidden]                  */
+    const float *type_emb;        /* [type_vocab_size, hidden]               */
+    const float *emb_ln_g, *emb_ln_b;
+    sv_bert_layer *layers;        /* [n_layers]                              */
+    const float *pooler_w, *pooler_b; /* NULL when the checkpoint has none   */
+} sv_bert_weights;
+
+/* Loaded weights; owns whatever memory backs the float views. */
+typedef struct sv_weights sv_weights;
+
+/* Finds the weight file in model_dir (model.safetensors, its sharded
+ * model.safetensors.index.json, else pytorch_model.bin in zip or legacy
+ * format), checks every tensor against cfg and exposes float32 views. */
+int  sv_weights_load(const char *model_dir, const sv_bert_config *cfg,
+                     sv_weights **out);
+void sv_weights_free(sv_weights *w);
+const sv_bert_weights *sv_weights_bert(const sv_weights *w);
+/* The weight file that was read (the index file for sharded checkpoints). */
+const char *sv_weights_path(const sv_weights *w);
+
+/* Resolves --model: a directory as is, or ORG/NAME[@REV] in the HF cache.
+ * Writes a newly allocated directory path to *dir. */
+int sv_resolve_model_dir(const char *model, char **dir);
+
+#endif /* SV_BERT_H */

@@ -1,0 +1,101 @@
+/*
+ * error.c - the thread-local "last error" behind scivec_last_error().
+ *
+ * The library never prints from deep inside: a failing function records what
+ * went wrong (naming the file, line or tensor) and returns a status; the
+ * front end decides how to show it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+
+static _Thread_local char last_error[1024];
+
+const char *scivec_last_error(void) { return last_error; }
+
+const char *scivec_version(void) { return SCIVEC_VERSION; }
+
+const char *scivec_status_string(int status) {
+    switch (status) {
+    case SCIVEC_OK:           return "ok";
+    case SCIVEC_EINVAL:       return "invalid argument";
+    case SCIVEC_EIO:          return "input/output error";
+    case SCIVEC_EFORMAT:      return "malformed file";
+    case SCIVEC_ENOMEM:       return "out of memory";
+    case SCIVEC_EUNSUPPORTED: return "unsupported";
+    case SCIVEC_ENOTFOUND:    return "not found";
+    case SCIVEC_ETOOLONG:     return "input too long";
+    default:                  return "unknown error";
+    }
+}
+
+int sv_error(int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int sv_error_prefix(int status, const char *fmt, ...) {
+    char prefix[512], rest[sizeof last_error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(rest, last_error, sizeof rest);
+    snprintf(last_error, sizeof last_error, "%s: %s", prefix, rest);
+    return status;
+}
+
+void sv_clear_error(void) { last_error[0] = '\0'; }
+
+int sv_read_file(const char *path, char **data, size_t *size) {
+    *data = NULL;
+    if (size) *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
+                            "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0) break;
+        if (len + 1 == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) { free(buf); buf = NULL; break; }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (!buf) return sv_error(SCIVEC_ENOMEM, "%s: out of memory reading file", path);
+    if (failed) { free(buf); return sv_error(SCIVEC_EIO, "%s: read error", path); }
+    buf[len] = '\0';
+    *data = buf;
+    if (size) *size = len;
+    return SCIVEC_OK;
+}
+
+char *sv_path_join(const char *dir, const char *name) {
+    size_t n_dir = strlen(dir), n_name = strlen(name);
+    while (n_dir > 1 && dir[n_dir - 1] == '/') n_dir--;
+    char *path = malloc(n_dir + 1 + n_name + 1);
+    if (!path) return NULL;
+    memcpy(path, dir, n_dir);
+    path[n_dir] = '/';
+    memcpy(path + n_dir + 1, name, n_name + 1);
+    return path;
+}
+
+int sv_file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
