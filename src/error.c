@@ -49,7 +49,14 @@ int sv_error_prefix(int status, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(rest, last_error, sizeof rest);
-    snprintf(last_error, sizeof last_error, "%s: %s", prefix, rest);
+    /* Built by hand: the message is cut at the buffer's end on purpose. */
+    size_t n_prefix = strlen(prefix), n_rest = strlen(rest), cap = sizeof last_error - 1;
+    size_t at = n_prefix < cap ? n_prefix : cap;
+    memcpy(last_error, prefix, at);
+    if (at + 2 <= cap) { memcpy(last_error + at, ": ", 2); at += 2; }
+    size_t n_copy = n_rest < cap - at ? n_rest : cap - at;
+    memcpy(last_error + at, rest, n_copy);
+    last_error[at + n_copy] = '\0';
     return status;
 }
 

@@ -1,0 +1,114 @@
+/*
+ * jsonl.c - JSON Lines reader: one JSON object per line, cJSON for parsing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "common.h"
+#include "jsonl.h"
+
+struct sv_jsonl {
+    FILE  *file;
+    int    owns_file;      /* stdin is not closed                      */
+    char  *path;
+    char  *line;           /* getline's buffer, reused for every line  */
+    size_t line_cap;
+    long   line_no;
+};
+
+int sv_jsonl_open(const char *path, sv_jsonl **out) {
+    *out = NULL;
+    int is_stdin = !path || !strcmp(path, "-");
+    sv_jsonl *r = calloc(1, sizeof *r);
+    if (!r) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    r->path = strdup(is_stdin ? "<stdin>" : path);
+    if (!r->path) { free(r); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (is_stdin) {
+        r->file = stdin;
+    } else {
+        r->file = fopen(path, "rb");
+        if (!r->file) {
+            int status = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
+                                  "%s: %s", path, strerror(errno));
+            free(r->path);
+            free(r);
+            return status;
+        }
+        r->owns_file = 1;
+    }
+    *out = r;
+    return SCIVEC_OK;
+}
+
+static int is_blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+    return 1;
+}
+
+int sv_jsonl_next(sv_jsonl *r, cJSON **obj) {
+    *obj = NULL;
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&r->line, &r->line_cap, r->file);
+        if (n < 0) {
+            if (ferror(r->file))
+                return sv_error(SCIVEC_EIO, "%s:%ld: read error: %s", r->path,
+                                r->line_no + 1, strerror(errno ? errno : EIO));
+            if (errno == ENOMEM)
+                return sv_error(SCIVEC_ENOMEM, "%s:%ld: out of memory", r->path, r->line_no + 1);
+            return 0;
+        }
+        r->line_no++;
+        const char *text = r->line;
+        size_t len = (size_t)n;
+        if (r->line_no == 1 && len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+            text += 3;
+            len -= 3;
+        }
+        if (is_blank(text, len)) continue;
+
+        const char *end = NULL;
+        cJSON *parsed = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+        if (!parsed)
+            return sv_error(SCIVEC_EFORMAT, "%s:%ld: not valid JSON (near byte %ld)",
+                            r->path, r->line_no,
+                            (long)((cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : text) - text));
+        if (end && !is_blank(end, len - (size_t)(end - text))) {
+            cJSON_Delete(parsed);
+            return sv_error(SCIVEC_EFORMAT, "%s:%ld: trailing characters after the JSON value",
+                            r->path, r->line_no);
+        }
+        if (!cJSON_IsObject(parsed)) {
+            cJSON_Delete(parsed);
+            return sv_error(SCIVEC_EFORMAT, "%s:%ld: expected a JSON object", r->path, r->line_no);
+        }
+        *obj = parsed;
+        return 1;
+    }
+}
+
+long sv_jsonl_line(const sv_jsonl *r) { return r->line_no; }
+
+const char *sv_jsonl_path(const sv_jsonl *r) { return r->path; }
+
+void sv_jsonl_close(sv_jsonl *r) {
+    if (!r) return;
+    if (r->owns_file) fclose(r->file);
+    free(r->line);
+    free(r->path);
+    free(r);
+}
+
+int sv_json_get_string(const cJSON *obj, const char *key, const char **out) {
+    *out = NULL;
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!item || cJSON_IsNull(item)) return SCIVEC_OK;
+    if (!cJSON_IsString(item))
+        return sv_error(SCIVEC_EFORMAT, "\"%s\" is not a string", key);
+    *out = item->valuestring;
+    return SCIVEC_OK;
+}
