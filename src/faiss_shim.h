@@ -1,0 +1,31 @@
+/*
+ * faiss_shim.h - building and writing a FAISS index from C, for `scivec
+ * embed`. A small extern "C" layer over FAISS's C++ API (Debian ships no
+ * compiled FAISS C API): every C++ exception becomes a status and a message.
+ * (Reading and searching an index is faiss_query.h.)
+ */
+#ifndef SV_FAISS_SHIM_H
+#define SV_FAISS_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Builds faiss::index_factory(dim, factory, METRIC_INNER_PRODUCT) ("Flat" =
+ * exact IndexFlatIP), trains it on the vectors when it needs training, adds
+ * the n vectors [n, dim] in order (ids = row numbers) and writes it with
+ * faiss::write_index to path. type_name receives the index class
+ * ("IndexFlatIP", "IndexHNSWFlat", ...). n_threads > 0 caps FAISS's OpenMP
+ * threads. */
+int sv_faiss_build_and_write(const char *factory, const float *vectors,
+                             int64_t n, int dim, int n_threads,
+                             const char *path, char *type_name, size_t type_cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SV_FAISS_SHIM_H */
