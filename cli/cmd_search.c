@@ -1,7 +1,111 @@
-/* cmd_search.c - placeholder until the command lands; replaced by its owner. */
+/*
+ * cmd_search.c - `scivec search DIR "free text"`: embeds the text with the
+ * model and recipe recorded in DIR/metadata.json and returns the closest
+ * papers.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "commands.h"
+#include "query_common.h"
+#include "scivec.h"
+
+static const char usage[] =
+    "usage: scivec search DIR \"free text\" [-k 10] [--json] [--category C]... [--year Y | --year Y1-Y2]\n"
+    "                     [--threads N] [--model M]\n"
+    "  DIR            output directory of `scivec embed`\n"
+    "  -k N           how many papers to show (default 10)\n"
+    "  --json         print a JSON array of {rank, paper_id, score, title, categories, year}\n"
+    "  --category C   only papers listing category C (cs.CV; an archive like cs matches cs.*)\n"
+    "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n"
+    "  --threads N    threads for the model (default: all cores)\n"
+    "  --model M      the model to embed the query with (default: the one in metadata.json;\n"
+    "                 it must be the model the papers were embedded with)\n";
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The query must land in the same space as the papers: same model, pooling,
+ * normalisation and length limit. The text recipe (abstract, title+abstract,
+ * specter2's title[SEP]abstract) shapes paper texts only; a query is just
+ * its text, as SPECTER2's authors embed queries. */
+static int embed_query(const sv_outdir *od, const query_options *opts, float **out) {
+    const char *model_ref = opts->model ? opts->model
+                          : is_dir(od->model_path) ? od->model_path : od->model_name;
+    scivec_model_params mp = scivec_model_default_params();
+    mp.n_threads = opts->n_threads;
+    scivec_model *model;
+    if (scivec_model_load(model_ref, &mp, &model) != SCIVEC_OK) return cli_fail("search");
+    int dim = scivec_model_hidden_size(model);
+    if (dim != od->n_cols) {
+        fprintf(stderr, "scivec search: model %s gives %d-dimensional vectors but %s holds %lld "
+                "(pass the model the papers were embedded with: --model)\n",
+                model_ref, dim, od->dir, (long long)od->n_cols);
+        scivec_model_free(model);
+        return 1;
+    }
+    scivec_encode_params ep = scivec_encode_default_params();
+    if (scivec_pooling_parse(od->pooling, &ep.pooling) != SCIVEC_OK) {
+        fprintf(stderr, "scivec search: %s/metadata.json: pooling '%s' is not one scivec knows\n",
+                od->dir, od->pooling);
+        scivec_model_free(model);
+        return 1;
+    }
+    ep.normalize = od->normalize;
+    ep.max_length = od->max_length;
+    float *query = malloc((size_t)dim * sizeof *query);
+    const char *texts[1] = {opts->subject};
+    int rc = query ? scivec_model_encode_texts(model, &ep, 1, texts, NULL, query, NULL)
+                   : SCIVEC_ENOMEM;
+    scivec_model_free(model);
+    if (rc != SCIVEC_OK) {
+        free(query);
+        if (rc == SCIVEC_ENOMEM && !query) {
+            fprintf(stderr, "scivec search: out of memory\n");
+            return 1;
+        }
+        return cli_fail("search");
+    }
+    *out = query;
+    return 0;
+}
+
 int cmd_search(int argc, char **argv) {
-    fprintf(stderr, "scivec search: not built yet\n");
-    return 1;
+    query_options opts;
+    int status = query_parse_args("search", usage, argc, argv, 1, &opts);
+    if (status >= 0) return status;
+
+    sv_outdir *od;
+    if (sv_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("search");
+    if (!od->pooling || !od->model_name) {
+        fprintf(stderr, "scivec search: %s/metadata.json does not say which model and pooling "
+                "made the embeddings\n", opts.dir);
+        sv_outdir_close(od);
+        return 1;
+    }
+    float *query = NULL;
+    if ((status = embed_query(od, &opts, &query))) {
+        sv_outdir_close(od);
+        return status;
+    }
+    sv_hit *hits = malloc((size_t)opts.k * sizeof *hits);
+    int64_t n_hits = 0;
+    if (!hits) {
+        fprintf(stderr, "scivec search: out of memory\n");
+        status = 1;
+    } else if (sv_outdir_top_k(od, query, opts.k, -1, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
+        status = cli_fail("search");
+    } else {
+        if (!opts.json && n_hits < opts.k)
+            fprintf(stderr, "scivec search: only %lld papers pass the filters\n", (long long)n_hits);
+        status = query_print_hits("search", od, hits, n_hits, opts.json);
+    }
+    free(hits);
+    free(query);
+    sv_outdir_close(od);
+    return status;
 }

@@ -1,0 +1,54 @@
+/*
+ * faiss_query.h - reading a FAISS index and searching it, for the query
+ * commands (similar, search, info). A C view over FAISS's C++ API: Debian
+ * ships no compiled FAISS C API, so this is a small extern "C" shim; every
+ * C++ exception becomes a status and a message.
+ *
+ * (Building and writing indexes is the pipeline's faiss_shim.h; this file
+ * only reads.)
+ */
+#ifndef SV_FAISS_QUERY_H
+#define SV_FAISS_QUERY_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sv_fq_index sv_fq_index;
+
+/* Reads an index written by faiss::write_index (faiss::read_index). */
+int  sv_fq_read(const char *path, sv_fq_index **out);
+void sv_fq_free(sv_fq_index *index);
+
+int64_t sv_fq_ntotal(const sv_fq_index *index);
+int     sv_fq_dim(const sv_fq_index *index);
+/* 1 when the index ranks by inner product (METRIC_INNER_PRODUCT). */
+int     sv_fq_metric_is_ip(const sv_fq_index *index);
+/* 1 when the index is a plain IndexFlat: exact search, and it can restrict a
+ * search to a subset of ids. */
+int     sv_fq_is_flat(const sv_fq_index *index);
+/* A flat index's stored vectors [ntotal, dim] (owned by the index), NULL
+ * for other index types. */
+const float *sv_fq_flat_vectors(const sv_fq_index *index);
+/* A short description of the index class ("IndexFlatIP", "IndexHNSWFlat", ...). */
+const char *sv_fq_type_name(const sv_fq_index *index);
+
+/* k nearest neighbours of one query vector [dim]: scores[k] and ids[k], best
+ * first, as faiss::Index::search returns them (unused slots: id -1).
+ * allowed (NULL = every id) is a bitmap over ids (bit i of byte i/8, lowest
+ * bit first) restricting the search; only flat indexes take one
+ * (SCIVEC_EUNSUPPORTED otherwise). */
+int sv_fq_search(const sv_fq_index *index, const float *query, int64_t k,
+                 const uint8_t *allowed, float *scores, int64_t *ids);
+
+/* The stored vector of id into out[dim]; SCIVEC_EUNSUPPORTED when the index
+ * cannot give it back (e.g. an IVF index without a direct map, or PQ codes). */
+int sv_fq_reconstruct(const sv_fq_index *index, int64_t id, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SV_FAISS_QUERY_H */
