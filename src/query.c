@@ -295,13 +295,27 @@ static int load_index(sv_outdir *od, const char *path) {
     return SCIVEC_OK;
 }
 
-/* The index's vector of row against the npy row: NULL if equal (or the index
- * cannot give vectors back), else why. */
-static const char *check_index_row(const sv_outdir *od, int64_t row, float *scratch) {
-    if (sv_fq_reconstruct(od->index, row, scratch) != SCIVEC_OK) return NULL;
+/* Row `row` of the npy at unit length, into out[dim]: what the index holds.
+ * (embed always indexes normalised vectors, so that inner product = cosine,
+ * even when the npy keeps raw ones: docs/OUTPUTS.md.) */
+static void unit_row(const sv_outdir *od, int64_t row, float *out) {
     const float *v = od->vectors + row * od->n_cols;
+    memcpy(out, v, (size_t)od->n_cols * sizeof *out);
+    if (od->normalize) return;
+    double norm2 = 0;
+    for (int64_t j = 0; j < od->n_cols; j++) norm2 += (double)v[j] * v[j];
+    if (norm2 > 0)
+        for (int64_t j = 0; j < od->n_cols; j++) out[j] = (float)(v[j] / sqrt(norm2));
+}
+
+/* The index's vector of row against the npy row: NULL if equal (or the index
+ * cannot give vectors back), else why. scratch holds 2 * dim floats. */
+static const char *check_index_row(const sv_outdir *od, int64_t row, float *scratch) {
+    float *stored = scratch, *want = scratch + od->n_cols;
+    if (sv_fq_reconstruct(od->index, row, stored) != SCIVEC_OK) return NULL;
+    unit_row(od, row, want);
     for (int64_t j = 0; j < od->n_cols; j++)
-        if (!(fabsf(scratch[j] - v[j]) <= SV_VECTOR_TOLERANCE))
+        if (!(fabsf(stored[j] - want[j]) <= SV_VECTOR_TOLERANCE))
             return "differs between papers.index and embeddings.npy";
     return NULL;
 }
@@ -329,6 +343,12 @@ static int check_counts(sv_outdir *od) {
     if (!rc && od->index && dim > 0 && sv_fq_dim(od->index) != dim)
         rc = add_problem(od, "papers.index has dimension %d but %s %lld",
                          sv_fq_dim(od->index), dim_from, (long long)dim);
+    const cJSON *index_meta = od->metadata ? cJSON_GetObjectItemCaseSensitive(od->metadata, "index") : NULL;
+    int64_t ntotal;
+    if (!rc && cJSON_IsObject(index_meta) && get_int(index_meta, "ntotal", 0, 9e15, &ntotal) == 1
+        && ntotal != n)
+        rc = add_problem(od, "metadata.json says index.ntotal = %lld but %s %lld",
+                         (long long)ntotal, n_from, (long long)n);
     if (!rc && od->db && od->n_db_rows >= 0 && od->n_db_rows != n)
         rc = add_problem(od, "papers.db has %lld papers but %s %lld",
                          (long long)od->n_db_rows, n_from, (long long)n);
@@ -339,7 +359,7 @@ static int check_counts(sv_outdir *od) {
 static int check_rows(sv_outdir *od, int full) {
     if (!od->vectors || od->n_problems) return SCIVEC_OK;  /* counts already disagree */
     int64_t n = od->n_rows;
-    float *scratch = malloc((size_t)(od->n_cols > 0 ? od->n_cols : 1) * sizeof(float));
+    float *scratch = malloc((size_t)(od->n_cols > 0 ? 2 * od->n_cols : 1) * sizeof(float));
     if (!scratch) return SCIVEC_ENOMEM;
     int64_t sample[3] = {0, n / 2, n - 1};
     int64_t n_check = full ? n : (n < 3 ? n : 3);
@@ -364,10 +384,19 @@ static int check_rows(sv_outdir *od, int full) {
     /* A flat index holds every vector in one array: comparing it with the npy
      * whole costs one pass over memory, so it is done on every open. */
     const float *stored = od->index ? sv_fq_flat_vectors(od->index) : NULL;
-    for (int64_t i = 0; stored && i < n * od->n_cols; i++)
-        if (!(fabsf(stored[i] - od->vectors[i]) <= SV_VECTOR_TOLERANCE))
-            return add_problem(od, "the vector of row %lld differs between papers.index and "
-                               "embeddings.npy", (long long)(i / od->n_cols));
+    float *want = stored ? malloc((size_t)od->n_cols * sizeof *want) : NULL;
+    if (stored && !want) return SCIVEC_ENOMEM;
+    for (int64_t row = 0; stored && row < n && !rc; row++) {
+        unit_row(od, row, want);
+        for (int64_t j = 0; j < od->n_cols; j++)
+            if (!(fabsf(stored[row * od->n_cols + j] - want[j]) <= SV_VECTOR_TOLERANCE)) {
+                rc = add_problem(od, "the vector of row %lld differs between papers.index and "
+                                 "embeddings.npy", (long long)row);
+                break;
+            }
+    }
+    free(want);
+    if (rc) return rc;
     if (!full || !od->db) return rc;
 
     /* The db's own promises: unique non-empty ids, every row's input columns kept. */
@@ -456,7 +485,7 @@ void sv_outdir_close(sv_outdir *od) {
 /* Cross-checks one row before it is used in an answer. */
 static int verify_row(const sv_outdir *od, int64_t row) {
     const char *why = check_blob(od, row);
-    float *scratch = why ? NULL : malloc((size_t)od->n_cols * sizeof(float));
+    float *scratch = why ? NULL : malloc((size_t)od->n_cols * 2 * sizeof(float));
     if (!why && !scratch) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", od->dir);
     if (!why) why = check_index_row(od, row, scratch);
     free(scratch);
@@ -600,15 +629,12 @@ static int filter_rows(const sv_outdir *od, const sv_filter *f, uint8_t **bitmap
 /* ------------------------------------------------------------------------ */
 /* Top-k                                                                     */
 
-/* Exact cosine scan over the rows set in allowed (NULL = all): what FAISS
- * cannot do for us (a filtered approximate index, or unnormalised rows whose
- * inner products are not cosines). Keeps hits[0..*n_hits) sorted, best first. */
+/* Exact cosine scan (query at unit length) over the rows set in allowed
+ * (NULL = all): what an approximate index cannot do for a filtered search.
+ * Keeps hits[0..*n_hits) sorted, best first. */
 static void exact_top_k(const sv_outdir *od, const float *query, int64_t k,
                         const uint8_t *allowed, sv_hit *hits, int64_t *n_hits) {
     int64_t dim = od->n_cols, n_found = 0;
-    double query_norm = 0;
-    for (int64_t j = 0; j < dim; j++) query_norm += (double)query[j] * query[j];
-    query_norm = sqrt(query_norm);
     for (int64_t row = 0; row < od->n_rows; row++) {
         if (allowed && !(allowed[row >> 3] >> (row & 7) & 1)) continue;
         const float *v = od->vectors + row * dim;
@@ -617,7 +643,7 @@ static void exact_top_k(const sv_outdir *od, const float *query, int64_t k,
             dot += (double)query[j] * v[j];
             norm += (double)v[j] * v[j];
         }
-        double denom = od->normalize ? 1.0 : query_norm * sqrt(norm);
+        double denom = od->normalize ? 1.0 : sqrt(norm);
         float score = denom > 0 ? (float)(dot / denom) : 0.0f;
         if (n_found == k && score <= hits[k - 1].score) continue;
         int64_t i = n_found < k ? n_found++ : k - 1;
@@ -636,22 +662,31 @@ int sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k,
     if (k > n) k = n;
     if (k == 0) return SCIVEC_OK;
 
+    /* The index holds unit vectors; so must the query for its inner
+     * products to be cosines. A normalised output's rows are unit already and
+     * are searched as they are, exactly as a Python client would. */
+    float *query_unit = NULL;
+    if (!od->normalize) {
+        double norm2 = 0;
+        for (int64_t j = 0; j < od->n_cols; j++) norm2 += (double)query[j] * query[j];
+        if (!(query_unit = malloc((size_t)od->n_cols * sizeof *query_unit)))
+            return sv_error(SCIVEC_ENOMEM, "out of memory");
+        for (int64_t j = 0; j < od->n_cols; j++)
+            query_unit[j] = norm2 > 0 ? (float)(query[j] / sqrt(norm2)) : 0.0f;
+        query = query_unit;
+    }
+
     uint8_t *allowed = NULL;
     int rc;
-    if (filter_active(filter) || (exclude_row >= 0 && !od->normalize)) {
-        if (filter_active(filter)) {
-            if ((rc = filter_rows(od, filter, &allowed))) return rc;
-        } else {
-            if (!(allowed = malloc((size_t)(n / 8 + 1)))) return sv_error(SCIVEC_ENOMEM, "out of memory");
-            memset(allowed, 0xff, (size_t)(n / 8 + 1));
-        }
+    if (filter_active(filter)) {
+        if ((rc = filter_rows(od, filter, &allowed))) { free(query_unit); return rc; }
         if (exclude_row >= 0 && exclude_row < n)
             allowed[exclude_row >> 3] &= (uint8_t)~(1u << (exclude_row & 7));
     }
 
-    if (!od->normalize || (allowed && !sv_fq_is_flat(od->index))) {
-        /* Inner products are not cosines, or the index is approximate and
-         * would return fewer than k of the rows that pass: scan exactly. */
+    if (allowed && !sv_fq_is_flat(od->index)) {
+        /* An approximate index would return fewer than k of the rows that
+         * pass: scan them exactly. */
         exact_top_k(od, query, k, allowed, hits, n_hits);
     } else {
         /* FAISS's own answer. Without a filter, ask for one more and drop the
@@ -673,9 +708,10 @@ int sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k,
         }
         free(scores);
         free(ids);
-        if (rc) { free(allowed); *n_hits = 0; return rc; }
+        if (rc) { free(allowed); free(query_unit); *n_hits = 0; return rc; }
     }
     free(allowed);
+    free(query_unit);
     /* Every row named in an answer is cross-checked first. */
     for (int64_t i = 0; i < *n_hits; i++)
         if ((rc = verify_row(od, hits[i].row))) { *n_hits = 0; return rc; }

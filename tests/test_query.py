@@ -88,20 +88,25 @@ def normalized(x):
 
 
 def write_dir(path, papers, vectors, normalize=True, factory="Flat", metadata_extra=None):
-    """An embed output directory, written exactly as docs/OUTPUTS.md says."""
+    """An embed output directory, written exactly as docs/OUTPUTS.md says:
+    the npy (and the db BLOBs) hold the vectors as given, the index always
+    their unit-length versions."""
     os.makedirs(path)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     np.save(os.path.join(path, "embeddings.npy"), vectors)
     index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+    unit = vectors if normalize else normalized(vectors)
     if not index.is_trained:
-        index.train(vectors)
-    index.add(vectors)
+        index.train(unit)
+    index.add(unit)
     faiss.write_index(index, os.path.join(path, "papers.index"))
     db = sqlite3.connect(os.path.join(path, "papers.db"))
     db.execute("CREATE TABLE papers(row INTEGER PRIMARY KEY, paper_id TEXT NOT NULL UNIQUE, "
                "title TEXT, categories TEXT, year INTEGER, embedding BLOB)")
     db.execute("CREATE TABLE paper_columns(row INTEGER, name TEXT, value TEXT, PRIMARY KEY(row, name))")
+    db.execute("CREATE INDEX papers_paper_id ON papers(paper_id)")
+    db.execute("CREATE INDEX papers_year ON papers(year)")
     for i, p in enumerate(papers):
         db.execute("INSERT INTO papers VALUES (?,?,?,?,?,?)",
                    (i, p["paper_id"], p["title"], p["categories"], p["year"],
@@ -111,18 +116,28 @@ def write_dir(path, papers, vectors, normalize=True, factory="Flat", metadata_ex
     db.commit()
     db.close()
     metadata = {
+        "format_version": 1,
+        "scivec_version": "test",
+        "date_generated": "2026-11-25T00:00:00Z",
+        "input": {"path": "data/arxiv-sample.csv", "format": "csv", "id_column": "paper_id",
+                  "text_column": "abstract", "title_column": "title"},
         "n_papers": n,
         "embedding_dim": dim,
-        "model": {"name": TINY, "path": TINY, "sha256": "not-checked-by-queries"},
+        "model": {"name": TINY, "path": TINY, "weights": os.path.join(TINY, "model.safetensors"),
+                  "sha256": "not-checked-by-queries"},
+        "recipe": "abstract",
         "text": "abstract",
         "pooling": {"name": "mean", "reason": "--pooling"},
         "normalize": normalize,
         "max_length": 512,
-        "truncated": 0,
+        "truncate": "cut",
+        "n_truncated": 0,
+        "rows_read": n,
+        "n_skipped": 0,
         "skipped": {"empty_text": 0, "malformed": 0, "duplicate_id": 0},
-        "index": {"type": factory},
-        "scivec_version": "test",
-        "date_generated": "2026-11-25T00:00:00Z",
+        "index": {"factory": factory, "type": type(index).__name__, "metric": "inner_product",
+                  "normalized": True, "ntotal": n},
+        "files": {"embeddings": "embeddings.npy", "index": "papers.index", "db": "papers.db"},
     }
     metadata.update(metadata_extra or {})
     with open(os.path.join(path, "metadata.json"), "w") as f:
