@@ -100,8 +100,13 @@ int cmd_search(int argc, char **argv) {
     } else if (sv_outdir_top_k(od, query, opts.k, -1, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
         status = cli_fail("search");
     } else {
-        if (!opts.json && n_hits < opts.k)
-            fprintf(stderr, "scivec search: only %lld papers pass the filters\n", (long long)n_hits);
+        if (!opts.json) {
+            printf("Top %lld papers for \"", (long long)n_hits);
+            query_print_one_line(opts.subject);
+            printf("\":\n\n");
+            if (n_hits < opts.k)
+                fprintf(stderr, "scivec search: only %lld papers pass the filters\n", (long long)n_hits);
+        }
         status = query_print_hits("search", od, hits, n_hits, opts.json);
     }
     free(hits);
