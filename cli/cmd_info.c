@@ -41,6 +41,21 @@ static void print_json(const sv_outdir *od) {
     for (int i = 0; problems && i < od->n_problems; i++)
         cJSON_AddItemToArray(problems, cJSON_CreateString(od->problems[i]));
     cJSON_AddBoolToObject(out, "ok", od->n_problems == 0);
+    cJSON *files = cJSON_AddObjectToObject(out, "files");
+    if (files && od->vectors) {
+        cJSON *npy = cJSON_AddObjectToObject(files, "embeddings.npy");
+        cJSON_AddNumberToObject(npy, "rows", (double)od->n_rows);
+        cJSON_AddNumberToObject(npy, "cols", (double)od->n_cols);
+    }
+    if (files && od->index) {
+        cJSON *index = cJSON_AddObjectToObject(files, "papers.index");
+        cJSON_AddStringToObject(index, "type", sv_fq_type_name(od->index));
+        cJSON_AddNumberToObject(index, "ntotal", (double)sv_fq_ntotal(od->index));
+        cJSON_AddNumberToObject(index, "dim", sv_fq_dim(od->index));
+    }
+    if (files && od->db && od->n_db_rows >= 0)
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(files, "papers.db"), "papers",
+                                (double)od->n_db_rows);
     if (od->metadata) cJSON_AddItemReferenceToObject(out, "metadata", od->metadata);
     char *text = cJSON_Print(out);
     if (text) puts(text);

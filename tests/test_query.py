@@ -254,6 +254,13 @@ def check_info_ok(path, label):
     check(rc == 0, f"{label}: info on a consistent dir: exit {rc}: {out}{err}")
     check("checks: ok" in out, f"{label}: info says ok: {out}")
     check("n_papers" in out and "embedding_dim" in out, f"{label}: info prints the metadata")
+    rc, out, err = run("info", path, "--json")
+    info = json.loads(out) if rc == 0 else {}
+    n = json.load(open(os.path.join(path, "metadata.json")))["n_papers"]
+    check(info.get("ok") is True and info.get("problems") == [], f"{label}: info --json ok: {out}")
+    check(info.get("files", {}).get("embeddings.npy", {}).get("rows") == n
+          and info["files"].get("papers.index", {}).get("ntotal") == n
+          and info["files"].get("papers.db", {}).get("papers") == n, f"{label}: info --json files: {out}")
 
 
 def broken_copy(base, tmp, name, damage):
@@ -354,6 +361,10 @@ def check_broken(base, tmp, papers):
         check(rc != 0, f"info {name}: exit 0 on an inconsistent dir:\n{out}")
         check(explanation in out and explanation in err,
               f"info {name}: no '{explanation}' in the explanation:\n{out}{err}")
+        rc, out, err = run("info", path, "--json")
+        info = json.loads(out) if out.startswith("{") else {}
+        check(rc != 0 and info.get("ok") is False and any(explanation in p for p in info.get("problems", [])),
+              f"info --json {name}: {rc} {out}")
         rc, out, err = run("similar", path, papers[10]["paper_id"], "--json")
         check(rc != 0 and out == "", f"similar {name}: answered from an inconsistent dir: {rc} {out[:100]}")
         check(len(err.strip().splitlines()) == 1 and explanation.split()[0] in err,
