@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "faiss_query.h"
+#include "scivec.h"
 
 typedef struct sv_outdir {
     char *dir;
