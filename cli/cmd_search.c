@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "commands.h"
 #include "query_common.h"
 #include "scivec.h"
@@ -23,6 +25,13 @@ static const char usage[] =
     "  --threads N    threads for the model (default: all cores)\n"
     "  --model M      the model to embed the query with (default: the one in metadata.json;\n"
     "                 it must be the model the papers were embedded with)\n";
+
+/* Same file by device and inode (paths may differ by symlinks, ../). */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return strcmp(a, b) == 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
 
 static int is_dir(const char *path) {
     struct stat st;
@@ -48,6 +57,14 @@ static int embed_query(const sv_outdir *od, const query_options *opts, float **o
         scivec_model_free(model);
         return 1;
     }
+    /* The same weights as the papers'? Only a different file is noticed here
+     * (hashing GBs per query would cost more than the search). */
+    const cJSON *recorded = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(od->metadata, "model"), "weights");
+    const char *used = scivec_model_weights_path(model);
+    if (cJSON_IsString(recorded) && used && !same_file(recorded->valuestring, used))
+        fprintf(stderr, "scivec search: warning: the query is embedded with %s but %s was "
+                "embedded with %s\n", used, od->dir, recorded->valuestring);
     scivec_encode_params ep = scivec_encode_default_params();
     if (scivec_pooling_parse(od->pooling, &ep.pooling) != SCIVEC_OK) {
         fprintf(stderr, "scivec search: %s/metadata.json: pooling '%s' is not one scivec knows\n",

@@ -50,7 +50,11 @@ def check_search(base, papers):
 
     # The model can be named explicitly, and a model of another width is refused.
     rc, out, err = run("search", base, papers[0]["abstract"], "-k", "1", "--json", "--model", tq.TINY)
-    check(rc == 0 and papers[0]["paper_id"] in out, f"search --model: {rc} {err}")
+    check(rc == 0 and papers[0]["paper_id"] in out and "warning" not in err, f"search --model: {rc} {err}")
+    # Other weights than the papers' (the f16 copy): answered, with a warning naming both.
+    f16 = os.path.join(tq.FIXTURES, "models", "tiny-scibert-f16")
+    rc, out, err = run("search", base, "quantum", "-k", "1", "--json", "--model", f16)
+    check(rc == 0 and "warning" in err and "tiny-scibert-f16" in err, f"search other weights: {rc} {err}")
 
 
 def main():
