@@ -5,7 +5,7 @@
 # of them, as the original notebook did.
 #
 #   scripts/demo.sh                 paper 0704.0001
-#   scripts/demo.sh 2401.11367      another paper of the sample
+#   scripts/demo.sh 0704.0059       another paper of data/arxiv-sample.csv
 #
 # Model: $SCIVEC_MODEL (a model directory or an HF repo id in the local HF
 # cache) if set; else allenai/specter2_base if it is in the HF cache; else the
@@ -22,7 +22,11 @@ out=${SCIVEC_DEMO_OUT:-build/demo}
 scripts/install-deps.sh
 echo "demo: building scivec (build/)"
 cmake -S . -B build >/dev/null
-cmake --build build -j "$(nproc)" --target scivec >/dev/null
+if ! cmake --build build -j "$(nproc)" --target scivec >build/demo-build.log 2>&1; then
+    cat build/demo-build.log
+    echo "demo: the build failed (log above, also in build/demo-build.log)" >&2
+    exit 1
+fi
 scivec=build/scivec
 
 # The HF cache scivec itself searches: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub.
@@ -30,6 +34,7 @@ hub=${HF_HUB_CACHE:-${HF_HOME:+$HF_HOME/hub}}
 hub=${hub:-$HOME/.cache/huggingface/hub}
 
 meaningful=1
+embed_flags=(--recipe specter2)
 if [ -n "${SCIVEC_MODEL:-}" ]; then
     model=$SCIVEC_MODEL
     echo "demo: model $model (from \$SCIVEC_MODEL)"
@@ -39,6 +44,9 @@ elif compgen -G "$hub/models--allenai--specter2_base/snapshots/*/config.json" >/
 else
     model=tests/fixtures/models/tiny-scibert
     meaningful=0
+    # Its random CLS vectors are nearly all alike (every similarity would
+    # print as 1.0000); mean pooling at least spreads them out.
+    embed_flags+=(--pooling mean)
     cat <<EOF
 demo: NOTE: no real model here (no \$SCIVEC_MODEL, no allenai/specter2_base in $hub)
 demo: and no network to fetch one, so this runs on the bundled TINY RANDOM TEST MODEL
@@ -48,12 +56,11 @@ demo:   SCIVEC_MODEL=/path/to/specter2_base scripts/demo.sh     (or put it in th
 EOF
 fi
 
-# SPECTER2's recipe (title [SEP] abstract, CLS pooling, 512 tokens) for every
-# model: it is what the notebook's model was trained for, and the tiny model
-# runs it just as well.
+# SPECTER2's recipe (title [SEP] abstract, CLS pooling, 512 tokens): what
+# the model is trained for; the tiny model runs the same texts.
 rm -rf "$out"
 echo "demo: embedding the papers of $input -> $out"
-"$scivec" embed "$input" --model "$model" --recipe specter2 --out "$out"
+"$scivec" embed "$input" --model "$model" "${embed_flags[@]}" --out "$out"
 
 echo
 "$scivec" info "$out" | sed -n '/^files:/,$p'
