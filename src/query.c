@@ -242,9 +242,11 @@ static int load_db(sv_outdir *od, const char *path) {
     od->n_db_rows = v[0];
     /* Rows must be exactly 0..n-1: they are the npy row and the FAISS id. */
     if (v[0] > 0 && (null[1] || v[1] != 0 || v[2] != v[0] - 1))
-        return add_problem(od, "papers.db: rows run from %lld to %lld for %lld papers "
-                           "(expected 0 to %lld)", (long long)v[1], (long long)v[2],
-                           (long long)v[0], (long long)v[0] - 1);
+        return add_problem(od, "papers.db: its %lld papers have rows %lld..%lld, so %s (rows "
+                           "must be 0..%lld: the npy row and FAISS id of each paper)",
+                           (long long)v[0], (long long)v[1], (long long)v[2],
+                           v[2] - v[1] + 1 > v[0] ? "some rows are missing" : "the rows are shifted",
+                           (long long)v[0] - 1);
     return SCIVEC_OK;
 }
 
