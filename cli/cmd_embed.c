@@ -1,7 +1,187 @@
-/* cmd_embed.c - placeholder until the command lands; replaced by its owner. */
+/*
+ * cmd_embed.c - `scivec embed INPUT --model M --out DIR [...]`: parses the
+ * flags, shows progress and warnings on stderr, and hands the work to
+ * sv_embed_run (src/embed.c).
+ */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "commands.h"
+#include "../src/embed.h"
+#include "../src/progress.h"
+#include "scivec.h"
+
+static const char usage[] =
+    "usage: scivec embed INPUT --model M --out DIR [options]\n"
+    "  INPUT: papers as CSV (header row) or JSON Lines (arXiv metadata snapshot)\n"
+    "  writes DIR/embeddings.npy, papers.index, papers.db, metadata.json (docs/OUTPUTS.md)\n"
+    "  --model M            model directory, or ORG/NAME in the HuggingFace cache\n"
+    "  --out DIR            output directory (created if needed)\n"
+    "  --text abstract|title+abstract   text of a paper (default abstract;\n"
+    "                       title+abstract = title + \" \" + abstract)\n"
+    "  --recipe specter2    title + \"[SEP]\" + abstract, CLS pooling, 512 tokens\n"
+    "  --pooling cls|mean|max|pooler    (default: the recipe's, else the model's)\n"
+    "  --normalize | --no-normalize     L2-normalise the rows (default: normalise)\n"
+    "  --max-length N       tokens per text including [CLS]/[SEP] (default: the model's)\n"
+    "  --truncate cut|error longer texts are cut and counted (default), or refused\n"
+    "  --id-column C        default paper_id, else id\n"
+    "  --text-column C      default abstract\n"
+    "  --title-column C     default title\n"
+    "  --index FACTORY      FAISS index_factory string (default Flat = exact cosine)\n"
+    "  --batch-tokens N     about N tokens per batch (default 8192)\n"
+    "  --threads N          threads for the model (default: all cores)\n"
+    "  --strict             fail on the first skipped row instead of skipping it\n"
+    "  --resume             continue an interrupted run in DIR\n"
+    "  --progress           show progress even when stderr is not a terminal\n";
+
+enum { MAX_WARNINGS_SHOWN = 5 };
+
+typedef struct {
+    int64_t     n_warnings;
+    int         show_progress;
+    sv_progress progress;
+    int         progress_started;
+} cli_state;
+
+static void on_warning(const char *message, void *user) {
+    cli_state *s = user;
+    if (s->n_warnings++ < MAX_WARNINGS_SHOWN) {
+        if (s->progress_started) fputc('\n', stderr);
+        fprintf(stderr, "scivec embed: warning: %s\n", message);
+    }
+}
+
+static void on_progress(int64_t done, int64_t total, void *user) {
+    cli_state *s = user;
+    if (!s->show_progress) return;
+    if (!s->progress_started) {
+        sv_progress_start(&s->progress, stderr, "papers", total);
+        s->progress_started = 1;
+    }
+    sv_progress_update(&s->progress, done);
+}
+
+static int parse_int(const char *flag, const char *s, int min, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > INT_MAX) {
+        fprintf(stderr, "scivec embed: %s wants a whole number >= %d, got '%s'\n", flag, min, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 int cmd_embed(int argc, char **argv) {
-    fprintf(stderr, "scivec embed: not built yet\n");
-    return 1;
+    sv_embed_params params = sv_embed_default_params();
+    int progress_flag = 0, recipe_given = 0, text_given = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--model") && has_value) {
+            params.model = argv[++i];
+        } else if (!strcmp(a, "--out") && has_value) {
+            params.out_dir = argv[++i];
+        } else if (!strcmp(a, "--text") && has_value) {
+            const char *t = argv[++i];
+            if (!strcmp(t, "abstract")) params.recipe = SV_RECIPE_ABSTRACT;
+            else if (!strcmp(t, "title+abstract")) params.recipe = SV_RECIPE_TITLE_ABSTRACT;
+            else {
+                fprintf(stderr, "scivec embed: --text wants abstract or title+abstract, got '%s'\n", t);
+                return 2;
+            }
+            text_given = 1;
+        } else if (!strcmp(a, "--recipe") && has_value) {
+            if (sv_recipe_parse(argv[++i], &params.recipe)) return cli_fail("embed") + 1;
+            recipe_given = 1;
+        } else if (!strcmp(a, "--pooling") && has_value) {
+            if (scivec_pooling_parse(argv[++i], &params.pooling)) {
+                fprintf(stderr, "scivec embed: --pooling wants cls, mean, max or pooler, got '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--normalize")) {
+            params.normalize = 1;
+        } else if (!strcmp(a, "--no-normalize")) {
+            params.normalize = 0;
+        } else if (!strcmp(a, "--max-length") && has_value) {
+            if (parse_int(a, argv[++i], 3, &params.max_length)) return 2;
+        } else if (!strcmp(a, "--truncate") && has_value) {
+            const char *t = argv[++i];
+            if (!strcmp(t, "cut")) params.truncate_error = 0;
+            else if (!strcmp(t, "error")) params.truncate_error = 1;
+            else {
+                fprintf(stderr, "scivec embed: --truncate wants cut or error, got '%s'\n", t);
+                return 2;
+            }
+        } else if (!strcmp(a, "--id-column") && has_value) {
+            params.id_column = argv[++i];
+        } else if (!strcmp(a, "--text-column") && has_value) {
+            params.text_column = argv[++i];
+        } else if (!strcmp(a, "--title-column") && has_value) {
+            params.title_column = argv[++i];
+        } else if (!strcmp(a, "--index") && has_value) {
+            params.index_factory = argv[++i];
+        } else if (!strcmp(a, "--batch-tokens") && has_value) {
+            if (parse_int(a, argv[++i], 1, &params.batch_tokens)) return 2;
+        } else if (!strcmp(a, "--threads") && has_value) {
+            if (parse_int(a, argv[++i], 0, &params.n_threads)) return 2;
+        } else if (!strcmp(a, "--strict")) {
+            params.strict = 1;
+        } else if (!strcmp(a, "--resume")) {
+            params.resume = 1;
+        } else if (!strcmp(a, "--progress")) {
+            progress_flag = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "scivec embed: unknown option or missing value: '%s'\n%s", a, usage);
+            return 2;
+        } else if (!params.input) {
+            params.input = a;
+        } else {
+            fprintf(stderr, "scivec embed: unexpected argument '%s'\n%s", a, usage);
+            return 2;
+        }
+    }
+    if (!params.input || !params.model || !params.out_dir) {
+        fprintf(stderr, "scivec embed: INPUT, --model and --out are required\n%s", usage);
+        return 2;
+    }
+    if (recipe_given && text_given) {
+        fprintf(stderr, "scivec embed: give either --text or --recipe, not both\n");
+        return 2;
+    }
+
+    cli_state state = {0};
+    state.show_progress = progress_flag || isatty(STDERR_FILENO);
+    params.count_total = state.show_progress;
+    params.progress = on_progress;
+    params.warn = on_warning;
+    params.user = &state;
+
+    sv_embed_result res;
+    int rc = sv_embed_run(&params, &res);
+    if (state.progress_started) sv_progress_finish(&state.progress, res.rows_read);
+    if (state.n_warnings > MAX_WARNINGS_SHOWN)
+        fprintf(stderr, "scivec embed: ... and %lld more skipped rows\n",
+                (long long)(state.n_warnings - MAX_WARNINGS_SHOWN));
+    if (rc) return cli_fail("embed");
+
+    int64_t skipped = res.skipped_empty_text + res.skipped_malformed + res.skipped_duplicate_id;
+    if (res.resumed_rows)
+        fprintf(stderr, "scivec embed: resumed after %lld papers already embedded\n", (long long)res.resumed_rows);
+    fprintf(stderr, "scivec embed: pooling: %s (%s), max length %d, %s\n", res.pooling, res.pooling_reason,
+            res.max_length, params.normalize ? "normalized" : "not normalized");
+    fprintf(stderr, "scivec embed: %lld papers embedded (dim %d) into %s; %lld rows read, %lld skipped "
+            "(%lld empty text, %lld malformed, %lld duplicate id), %lld truncated; index %s\n",
+            (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read, (long long)skipped,
+            (long long)res.skipped_empty_text, (long long)res.skipped_malformed,
+            (long long)res.skipped_duplicate_id, (long long)res.n_truncated, res.index_type);
+    return 0;
 }

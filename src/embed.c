@@ -1,0 +1,849 @@
+/*
+ * embed.c - the embed pipeline: read papers, decide which to keep, embed them
+ * in batches streamed to disk, then build the database, the FAISS index and
+ * metadata.json from what was written, and move everything into place.
+ *
+ *   pass 1  input -> kept texts -> model -> .scivec-work/embeddings.npy.partial
+ *           (+ checkpoint.json after every batch: rows done, options)
+ *   pass 2  input again (same decisions) + the npy rows -> papers.db
+ *           the npy -> papers.index; the counts -> metadata.json
+ *   commit  rename the four files into DIR (metadata.json last), drop the work dir
+ *
+ * Which records are kept depends only on the input, so both passes (and a
+ * resumed run) agree on row numbers without keeping anything in memory but
+ * the ids seen so far.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "embed.h"
+#include "faiss_shim.h"
+#include "metadata.h"
+#include "npy.h"
+#include "paper_db.h"
+#include "papers.h"
+
+#define WORK_DIR_NAME   ".scivec-work"
+#define PARTIAL_NAME    "embeddings.npy.partial"
+#define CHECKPOINT_NAME "checkpoint.json"
+
+enum { DEFAULT_BATCH_TOKENS = 8192, MAX_BATCH_PAPERS = 4096, SPECTER2_MAX_LENGTH = 512 };
+
+const char *sv_recipe_name(sv_recipe recipe) {
+    switch (recipe) {
+    case SV_RECIPE_ABSTRACT:       return "abstract";
+    case SV_RECIPE_TITLE_ABSTRACT: return "title+abstract";
+    case SV_RECIPE_SPECTER2:       return "specter2";
+    }
+    return "?";
+}
+
+int sv_recipe_parse(const char *name, sv_recipe *out) {
+    if (!strcmp(name, "abstract")) *out = SV_RECIPE_ABSTRACT;
+    else if (!strcmp(name, "title+abstract")) *out = SV_RECIPE_TITLE_ABSTRACT;
+    else if (!strcmp(name, "specter2")) *out = SV_RECIPE_SPECTER2;
+    else return sv_error(SCIVEC_EINVAL, "unknown text recipe '%s' (abstract, title+abstract, specter2)", name);
+    return SCIVEC_OK;
+}
+
+sv_embed_params sv_embed_default_params(void) {
+    sv_embed_params p;
+    memset(&p, 0, sizeof p);
+    p.recipe = SV_RECIPE_ABSTRACT;
+    p.pooling = SCIVEC_POOL_DEFAULT;
+    p.normalize = 1;
+    p.batch_tokens = DEFAULT_BATCH_TOKENS;
+    return p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The set of paper ids seen (open addressing, FNV-1a)                       */
+
+typedef struct {
+    char  **slots;
+    size_t  cap, count;
+} id_set;
+
+static uint64_t hash_id(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* 1 if added, 0 if already there, SCIVEC_ENOMEM. */
+static int id_set_add(id_set *set, const char *id) {
+    if (set->count * 2 >= set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 1024;
+        char **slots = calloc(cap, sizeof *slots);
+        if (!slots) return SCIVEC_ENOMEM;
+        for (size_t i = 0; i < set->cap; i++) {
+            if (!set->slots[i]) continue;
+            size_t j = hash_id(set->slots[i]) & (cap - 1);
+            while (slots[j]) j = (j + 1) & (cap - 1);
+            slots[j] = set->slots[i];
+        }
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    size_t j = hash_id(id) & (set->cap - 1);
+    for (; set->slots[j]; j = (j + 1) & (set->cap - 1))
+        if (!strcmp(set->slots[j], id)) return 0;
+    if (!(set->slots[j] = strdup(id))) return SCIVEC_ENOMEM;
+    set->count++;
+    return 1;
+}
+
+static void id_set_free(id_set *set) {
+    for (size_t i = 0; i < set->cap; i++) free(set->slots[i]);
+    free(set->slots);
+    memset(set, 0, sizeof *set);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading papers and deciding which to keep                                 */
+
+typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE } verdict;
+
+typedef struct {
+    sv_papers *papers;
+    sv_recipe  recipe;
+    int        id_col, text_col, title_col;   /* title_col -1: none */
+    id_set     seen;
+    /* the current record */
+    const char *const *fields;
+    const size_t *lens;
+    char      *text;            /* the text to embed (kept records)        */
+    char       why[512];        /* why it was skipped                      */
+} paper_source;
+
+static int has_text(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v')
+            return 1;
+    return 0;
+}
+
+/* The text a recipe makes of a paper, or NULL (and no error) when empty. */
+static int make_text(sv_recipe recipe, const char *title, size_t title_len,
+                     const char *abstract, size_t abstract_len, char **out) {
+    *out = NULL;
+    int has_title = title && has_text(title, title_len);
+    int has_abstract = has_text(abstract, abstract_len);
+    const char *sep = NULL;
+    if (recipe == SV_RECIPE_ABSTRACT) {
+        if (!has_abstract) return SCIVEC_OK;
+        title_len = 0;
+    } else if (recipe == SV_RECIPE_TITLE_ABSTRACT) {
+        if (!has_title && !has_abstract) return SCIVEC_OK;
+        if (!has_title) title_len = 0;
+        else if (!has_abstract) abstract_len = 0;
+        else sep = " ";
+    } else {
+        /* SPECTER2: title + tokenizer.sep_token + abstract, the title alone
+         * when there is no abstract. */
+        if (!has_title && !has_abstract) return SCIVEC_OK;
+        if (!has_abstract) abstract_len = 0;
+        else sep = "[SEP]";
+        if (!title) title_len = 0;
+    }
+    size_t sep_len = sep ? strlen(sep) : 0;
+    char *text = malloc(title_len + sep_len + abstract_len + 1);
+    if (!text) return SCIVEC_ENOMEM;
+    size_t n = 0;
+    if (title_len) { memcpy(text, title, title_len); n = title_len; }
+    if (sep_len) { memcpy(text + n, sep, sep_len); n += sep_len; }
+    if (abstract_len) { memcpy(text + n, abstract, abstract_len); n += abstract_len; }
+    text[n] = '\0';
+    *out = text;
+    return SCIVEC_OK;
+}
+
+static int resolve_column(const sv_papers *p, const char *given, const char *fallback1,
+                          const char *fallback2, const char *what, int required, int *col) {
+    *col = -1;
+    if (given) {
+        *col = sv_papers_column_index(p, given);
+        if (*col < 0) return sv_error(SCIVEC_EINVAL, "no %s column '%s' in the input", what, given);
+        return SCIVEC_OK;
+    }
+    *col = sv_papers_column_index(p, fallback1);
+    if (*col < 0 && fallback2) *col = sv_papers_column_index(p, fallback2);
+    if (*col < 0 && required) {
+        if (fallback2)
+            return sv_error(SCIVEC_EINVAL, "no %s column ('%s' or '%s') in the input; name one with --%s-column",
+                            what, fallback1, fallback2, what);
+        return sv_error(SCIVEC_EINVAL, "no %s column '%s' in the input; name one with --%s-column",
+                        what, fallback1, what);
+    }
+    return SCIVEC_OK;
+}
+
+static int source_open(paper_source *src, const sv_embed_params *params) {
+    memset(src, 0, sizeof *src);
+    src->recipe = params->recipe;
+    int rc = sv_papers_open(params->input, &src->papers);
+    if (rc) return rc;
+    int needs_title = params->recipe != SV_RECIPE_ABSTRACT;
+    if ((rc = resolve_column(src->papers, params->id_column, "paper_id", "id", "id", 1, &src->id_col)) ||
+        (rc = resolve_column(src->papers, params->text_column, "abstract", NULL, "text", 1, &src->text_col)) ||
+        (rc = resolve_column(src->papers, params->title_column, "title", NULL, "title", needs_title,
+                             &src->title_col)))
+        return sv_error_prefix(rc, "%s", params->input);
+    return SCIVEC_OK;
+}
+
+static void source_close(paper_source *src) {
+    sv_papers_close(src->papers);
+    id_set_free(&src->seen);
+    free(src->text);
+    memset(src, 0, sizeof *src);
+}
+
+/* Reads the next record and decides: *v says what became of it. Returns
+ * SCIVEC_OK or a fatal status. make_texts = 0 skips building the text. */
+static int source_next(paper_source *src, int make_texts, verdict *v) {
+    free(src->text);
+    src->text = NULL;
+    src->why[0] = '\0';
+    int rc = sv_papers_next(src->papers, &src->fields, &src->lens);
+    if (rc == 0) { *v = PAPER_END; return SCIVEC_OK; }
+    if (rc == SCIVEC_EFORMAT) {
+        snprintf(src->why, sizeof src->why, "%s", scivec_last_error());
+        *v = SKIP_MALFORMED;
+        return SCIVEC_OK;
+    }
+    if (rc != 1) return rc;
+
+    long line = sv_papers_record_line(src->papers);
+    /* JSONL records may lack a key the first one had, or the column may have
+     * appeared later: treat absent as empty. */
+    int n_cols = sv_papers_n_columns(src->papers);
+    const char *id = src->id_col < n_cols ? src->fields[src->id_col] : "";
+    size_t id_len = src->id_col < n_cols ? src->lens[src->id_col] : 0;
+    if (!has_text(id, id_len) || strlen(id) != id_len) {
+        snprintf(src->why, sizeof src->why, "line %ld: no paper id", line);
+        *v = SKIP_MALFORMED;
+        return SCIVEC_OK;
+    }
+    const char *title = src->title_col >= 0 ? src->fields[src->title_col] : NULL;
+    size_t title_len = src->title_col >= 0 ? src->lens[src->title_col] : 0;
+    const char *abstract = src->fields[src->text_col];
+    size_t abstract_len = src->lens[src->text_col];
+    /* Whether the text is empty does not depend on building it. */
+    char *text = NULL;
+    rc = make_text(src->recipe, title, title_len, abstract, abstract_len, &text);
+    if (rc) return sv_error(rc, "out of memory");
+    if (!text) {
+        snprintf(src->why, sizeof src->why, "line %ld: paper %.100s has no text", line, id);
+        *v = SKIP_EMPTY;
+        return SCIVEC_OK;
+    }
+    rc = id_set_add(&src->seen, id);
+    if (rc < 0) { free(text); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (rc == 0) {
+        free(text);
+        snprintf(src->why, sizeof src->why, "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
+        *v = SKIP_DUPLICATE;
+        return SCIVEC_OK;
+    }
+    if (make_texts) src->text = text;
+    else free(text);
+    *v = PAPER_KEPT;
+    return SCIVEC_OK;
+}
+
+static const char *source_id(const paper_source *src) { return src->fields[src->id_col]; }
+
+/* ------------------------------------------------------------------------ */
+/* Files and the work directory                                              */
+
+typedef struct {
+    char *out_dir, *work_dir;
+    char *partial, *checkpoint, *checkpoint_tmp;
+    char *db_tmp, *index_tmp, *metadata_tmp;
+    char *npy_final, *db_final, *index_final, *metadata_final;
+} paths;
+
+static int paths_init(paths *p, const char *out_dir) {
+    memset(p, 0, sizeof *p);
+    p->out_dir = strdup(out_dir);
+    p->work_dir = sv_path_join(out_dir, WORK_DIR_NAME);
+    if (!p->out_dir || !p->work_dir) return SCIVEC_ENOMEM;
+    p->partial = sv_path_join(p->work_dir, PARTIAL_NAME);
+    p->checkpoint = sv_path_join(p->work_dir, CHECKPOINT_NAME);
+    p->checkpoint_tmp = sv_path_join(p->work_dir, CHECKPOINT_NAME ".tmp");
+    p->db_tmp = sv_path_join(p->work_dir, "papers.db");
+    p->index_tmp = sv_path_join(p->work_dir, "papers.index");
+    p->metadata_tmp = sv_path_join(p->work_dir, "metadata.json");
+    p->npy_final = sv_path_join(out_dir, "embeddings.npy");
+    p->db_final = sv_path_join(out_dir, "papers.db");
+    p->index_final = sv_path_join(out_dir, "papers.index");
+    p->metadata_final = sv_path_join(out_dir, "metadata.json");
+    if (!p->partial || !p->checkpoint || !p->checkpoint_tmp || !p->db_tmp || !p->index_tmp ||
+        !p->metadata_tmp || !p->npy_final || !p->db_final || !p->index_final || !p->metadata_final)
+        return SCIVEC_ENOMEM;
+    return SCIVEC_OK;
+}
+
+static void paths_free(paths *p) {
+    char **all[] = {&p->out_dir, &p->work_dir, &p->partial, &p->checkpoint, &p->checkpoint_tmp,
+                    &p->db_tmp, &p->index_tmp, &p->metadata_tmp, &p->npy_final, &p->db_final,
+                    &p->index_final, &p->metadata_final};
+    for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) { free(*all[i]); *all[i] = NULL; }
+}
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void remove_work_dir(const paths *p) {
+    const char *files[] = {p->partial, p->checkpoint, p->checkpoint_tmp, p->db_tmp, p->index_tmp,
+                           p->metadata_tmp};
+    for (size_t i = 0; i < SV_ARRAY_LEN(files); i++) unlink(files[i]);
+    char *journal = sv_path_join(p->work_dir, "papers.db-journal");
+    if (journal) { unlink(journal); free(journal); }
+    rmdir(p->work_dir);
+}
+
+static int sync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
+    int rc = fsync(fd) == 0 ? SCIVEC_OK : sv_error(SCIVEC_EIO, "%s: fsync: %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options recorded in the checkpoint: a resumed run must match them all     */
+
+static void add_file_identity(cJSON *obj, const char *prefix, const char *path) {
+    char key[64], resolved[PATH_MAX];
+    struct stat st;
+    snprintf(key, sizeof key, "%s", prefix);
+    cJSON_AddStringToObject(obj, key, realpath(path, resolved) ? resolved : path);
+    if (stat(path, &st) == 0) {
+        snprintf(key, sizeof key, "%s_size", prefix);
+        cJSON_AddNumberToObject(obj, key, (double)st.st_size);
+        snprintf(key, sizeof key, "%s_mtime", prefix);
+        cJSON_AddNumberToObject(obj, key, (double)st.st_mtime);
+    }
+}
+
+typedef struct {
+    scivec_pooling pooling;
+    const char    *pooling_reason;
+    int            max_length;
+    const char    *id_column, *text_column, *title_column;
+} resolved_options;
+
+static cJSON *make_options(const sv_embed_params *params, const resolved_options *r,
+                           const scivec_model *model) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    add_file_identity(o, "input", params->input);
+    add_file_identity(o, "weights", scivec_model_weights_path(model));
+    cJSON_AddStringToObject(o, "recipe", sv_recipe_name(params->recipe));
+    cJSON_AddStringToObject(o, "pooling", scivec_pooling_name(r->pooling));
+    cJSON_AddBoolToObject(o, "normalize", params->normalize);
+    cJSON_AddNumberToObject(o, "max_length", r->max_length);
+    cJSON_AddBoolToObject(o, "truncate_error", params->truncate_error);
+    cJSON_AddStringToObject(o, "id_column", r->id_column);
+    cJSON_AddStringToObject(o, "text_column", r->text_column);
+    cJSON_AddItemToObject(o, "title_column", r->title_column ? cJSON_CreateString(r->title_column)
+                                                             : cJSON_CreateNull());
+    /* Batches decide which texts share a forward pass: keep them identical so
+     * the resumed file is byte-identical. */
+    cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
+    cJSON_AddNumberToObject(o, "threads", params->n_threads);
+    cJSON_AddNumberToObject(o, "dim", scivec_model_hidden_size(model));
+    return o;
+}
+
+static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_done) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *copy = cJSON_Duplicate(options, 1);
+    if (!root || !copy) { cJSON_Delete(root); cJSON_Delete(copy); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddNumberToObject(root, "rows_done", (double)rows_done);
+    cJSON_AddItemToObject(root, "options", copy);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    FILE *f = fopen(p->checkpoint_tmp, "wb");
+    int ok = f && fputs(text, f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0) ok = 0;
+    cJSON_free(text);
+    if (!ok || rename(p->checkpoint_tmp, p->checkpoint) != 0)
+        return sv_error(SCIVEC_EIO, "%s: writing the checkpoint: %s", p->checkpoint, strerror(errno));
+    return SCIVEC_OK;
+}
+
+/* Reads the checkpoint of an interrupted run and checks its options are ours. */
+static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_done) {
+    char *text = NULL;
+    int rc = sv_read_file(p->checkpoint, &text, NULL);
+    if (rc) return sv_error_prefix(rc, "cannot resume");
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(root, "rows_done");
+    if (!cJSON_IsObject(saved) || !cJSON_IsNumber(rows) || rows->valuedouble < 0 ||
+        rows->valuedouble != floor(rows->valuedouble)) {
+        cJSON_Delete(root);
+        return sv_error(SCIVEC_EFORMAT, "%s: malformed checkpoint; remove %s to start over",
+                        p->checkpoint, p->work_dir);
+    }
+    rc = SCIVEC_OK;
+    for (const cJSON *want = options->child; want && !rc; want = want->next) {
+        const cJSON *had = cJSON_GetObjectItemCaseSensitive(saved, want->string);
+        char *a = cJSON_PrintUnformatted(want), *b = had ? cJSON_PrintUnformatted(had) : NULL;
+        if (!a || !b || strcmp(a, b) != 0)
+            rc = sv_error(SCIVEC_EINVAL,
+                          "cannot resume: %s was %s in the interrupted run, now %s (same options "
+                          "and input needed; remove %s to start over)",
+                          want->string, b ? b : "absent", a ? a : "?", p->work_dir);
+        cJSON_free(a);
+        cJSON_free(b);
+    }
+    *rows_done = (int64_t)rows->valuedouble;
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pass 1: embedding in batches                                              */
+
+typedef struct {
+    char  **texts;
+    char  **ids;
+    long   *lines;
+    int     n, cap;
+    int64_t est_tokens;
+} batch;
+
+static void batch_clear(batch *b) {
+    for (int i = 0; i < b->n; i++) { free(b->texts[i]); free(b->ids[i]); }
+    b->n = 0;
+    b->est_tokens = 0;
+}
+
+static void batch_free(batch *b) {
+    batch_clear(b);
+    free(b->texts);
+    free(b->ids);
+    free(b->lines);
+    memset(b, 0, sizeof *b);
+}
+
+static int batch_push(batch *b, char *text, const char *id, long line, int max_length) {
+    if (b->n == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 64;
+        char **texts = realloc(b->texts, (size_t)cap * sizeof *texts);
+        if (!texts) return SCIVEC_ENOMEM;
+        b->texts = texts;
+        char **ids = realloc(b->ids, (size_t)cap * sizeof *ids);
+        if (!ids) return SCIVEC_ENOMEM;
+        b->ids = ids;
+        long *lines = realloc(b->lines, (size_t)cap * sizeof *lines);
+        if (!lines) return SCIVEC_ENOMEM;
+        b->lines = lines;
+        b->cap = cap;
+    }
+    char *id_copy = strdup(id);
+    if (!id_copy) return SCIVEC_ENOMEM;
+    b->texts[b->n] = text;
+    b->ids[b->n] = id_copy;
+    b->lines[b->n] = line;
+    b->n++;
+    /* A rough token count (about 4 bytes a WordPiece token in English
+     * science text) only decides where batches end: it depends on the text
+     * alone, so batches are cut at the same papers in every run. */
+    int64_t est = (int64_t)strlen(text) / 4 + 2;
+    b->est_tokens += est < max_length ? est : max_length;
+    return SCIVEC_OK;
+}
+
+/* Names the paper that --truncate error refused. */
+static int name_too_long(scivec_model *model, const batch *b, int max_length) {
+    const scivec_tokenizer *tok = scivec_model_tokenizer(model);
+    for (int i = 0; i < b->n; i++) {
+        scivec_encoding enc = {0};
+        if (scivec_tokenize(tok, b->texts[i], strlen(b->texts[i]), NULL, 0, max_length, &enc) != SCIVEC_OK)
+            continue;
+        int n = enc.n_tokens_untruncated;
+        scivec_encoding_clear(&enc);
+        if (n > max_length)
+            return sv_error(SCIVEC_ETOOLONG,
+                            "line %ld: paper %s has %d tokens, more than the maximum %d "
+                            "(--truncate error; the default cuts it)", b->lines[i], b->ids[i], n, max_length);
+    }
+    return SCIVEC_ETOOLONG;   /* the model's own message stands */
+}
+
+typedef struct {
+    scivec_model         *model;
+    scivec_encode_params  encode;
+    sv_npy_writer        *npy;
+    float                *vectors;     /* [MAX_BATCH_PAPERS, dim] */
+    int                   dim;
+    scivec_encode_stats   stats;
+} embedder;
+
+static int embed_batch(embedder *e, batch *b) {
+    if (b->n == 0) return SCIVEC_OK;
+    int rc = scivec_model_encode_texts(e->model, &e->encode, b->n, (const char *const *)b->texts,
+                                       NULL, e->vectors, &e->stats);
+    if (rc == SCIVEC_ETOOLONG) return name_too_long(e->model, b, e->encode.max_length);
+    if (rc) return sv_error_prefix(rc, "embedding papers %s..%s", b->ids[0], b->ids[b->n - 1]);
+    rc = sv_npy_writer_append(e->npy, e->vectors, b->n);
+    batch_clear(b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pass 2: the database, the index, metadata.json                            */
+
+static int build_db(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows) {
+    paper_source src;
+    sv_paper_db *db = NULL;
+    FILE *npy = NULL;
+    float *row_vec = malloc((size_t)dim * sizeof *row_vec);
+    char *categories = NULL;
+    if (!row_vec) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    int rc = source_open(&src, params);
+    if (rc) { source_close(&src); free(row_vec); return rc; }
+    if (!(npy = fopen(p->partial, "rb")) || fseek(npy, 128, SEEK_SET) != 0)
+        rc = sv_error(SCIVEC_EIO, "%s: %s", p->partial, strerror(errno));
+    if (!rc) rc = sv_paper_db_create(p->db_tmp, &db);
+
+    const sv_papers *papers = src.papers;
+    int categories_col = sv_papers_column_index(papers, "categories");
+    int year_col = sv_papers_column_index(papers, "year");
+    int64_t row = 0;
+    while (!rc) {
+        verdict v;
+        if ((rc = source_next(&src, 0, &v))) break;
+        if (v == PAPER_END) break;
+        if (v != PAPER_KEPT) continue;
+        if (row >= n_rows) {
+            rc = sv_error(SCIVEC_EFORMAT, "%s: more papers to keep than the %lld embedded: did the input change?",
+                          params->input, (long long)n_rows);
+            break;
+        }
+        if (fread(row_vec, sizeof(float), (size_t)dim, npy) != (size_t)dim) {
+            rc = sv_error(SCIVEC_EIO, "%s: short read at row %lld", p->partial, (long long)row);
+            break;
+        }
+        int n_cols = sv_papers_n_columns(papers);
+        const char *const *f = src.fields;
+        const size_t *l = src.lens;
+        free(categories);
+        categories = NULL;
+        if (categories_col >= 0 && categories_col < n_cols &&
+            (rc = sv_normalize_categories(f[categories_col], l[categories_col], &categories)))
+            break;
+        /* The submission year: a year column, the publication date, the first
+         * version's date; the last update's date only after those. */
+        int year = 0;
+        if (year_col >= 0 && year_col < n_cols) year = sv_year_in_text(f[year_col], l[year_col]);
+        int published_col = sv_papers_column_index(papers, "published");
+        if (!year && published_col >= 0 && published_col < n_cols)
+            year = sv_year_in_text(f[published_col], l[published_col]);
+        int versions_col = sv_papers_column_index(papers, "versions");
+        if (!year && versions_col >= 0 && versions_col < n_cols)
+            year = sv_year_from_versions(f[versions_col], l[versions_col]);
+        int updated_col = sv_papers_column_index(papers, "update_date");
+        if (!year && updated_col >= 0 && updated_col < n_cols)
+            year = sv_year_in_text(f[updated_col], l[updated_col]);
+        if (!year) year = sv_year_from_arxiv_id(source_id(&src), strlen(source_id(&src)));
+
+        const char *names[1024];
+        const char *const *column_names = names;
+        const char **dyn_names = NULL;
+        if (n_cols > (int)SV_ARRAY_LEN(names)) {
+            if (!(dyn_names = malloc((size_t)n_cols * sizeof *dyn_names))) { rc = sv_error(SCIVEC_ENOMEM, "out of memory"); break; }
+            column_names = dyn_names;
+        }
+        for (int i = 0; i < n_cols; i++)
+            (dyn_names ? dyn_names : names)[i] = sv_papers_column_name(papers, i);
+        sv_paper_row paper = {
+            .row = row,
+            .paper_id = source_id(&src),
+            .title = src.title_col >= 0 && src.title_col < n_cols ? f[src.title_col] : NULL,
+            .categories = categories,
+            .year = year,
+            .embedding = row_vec,
+            .dim = dim,
+            .n_columns = n_cols,
+            .column_names = column_names,
+            .values = f,
+            .value_lens = l,
+        };
+        rc = sv_paper_db_add(db, &paper);
+        free(dyn_names);
+        row++;
+    }
+    if (!rc && row != n_rows)
+        rc = sv_error(SCIVEC_EFORMAT, "%s: %lld papers to keep but %lld embedded: did the input change?",
+                      params->input, (long long)row, (long long)n_rows);
+    if (!rc) { rc = sv_paper_db_finish(db); db = NULL; }
+    sv_paper_db_abort(db);
+    if (npy) fclose(npy);
+    free(categories);
+    free(row_vec);
+    source_close(&src);
+    return rc;
+}
+
+static void l2_normalize_rows(float *x, int64_t n, int dim) {
+    for (int64_t i = 0; i < n; i++) {
+        float *row = x + i * dim;
+        double sum = 0;
+        for (int j = 0; j < dim; j++) sum += (double)row[j] * row[j];
+        if (sum <= 0) continue;
+        float inv = (float)(1.0 / sqrt(sum));
+        for (int j = 0; j < dim; j++) row[j] *= inv;
+    }
+}
+
+static int build_index(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
+                       char *type_name, size_t type_cap) {
+    float *vectors = NULL;
+    int64_t rows, cols;
+    int rc = sv_npy_read(p->partial, &vectors, &rows, &cols);
+    if (rc) return rc;
+    if (rows != n_rows || cols != dim) {
+        free(vectors);
+        return sv_error(SCIVEC_EFORMAT, "%s: holds (%lld, %lld), expected (%lld, %d)", p->partial,
+                        (long long)rows, (long long)cols, (long long)n_rows, dim);
+    }
+    /* The index always ranks by cosine: normalised rows stay as they are
+     * (renormalising would change their last bits), raw ones get normalised. */
+    if (!params->normalize) l2_normalize_rows(vectors, rows, dim);
+    rc = sv_faiss_build_and_write(params->index_factory ? params->index_factory : "Flat", vectors,
+                                  rows, dim, params->n_threads, p->index_tmp, type_name, type_cap);
+    free(vectors);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The whole run                                                             */
+
+static int resolve_model_options(const sv_embed_params *params, const paper_source *src,
+                                 const scivec_model *model, resolved_options *r) {
+    r->pooling = params->pooling;
+    r->pooling_reason = "--pooling";
+    if (params->pooling == SCIVEC_POOL_DEFAULT) {
+        if (params->recipe == SV_RECIPE_SPECTER2) {
+            r->pooling = SCIVEC_POOL_CLS;
+            r->pooling_reason = "recipe specter2";
+        } else {
+            r->pooling = scivec_model_default_pooling(model, &r->pooling_reason);
+            if (!r->pooling_reason) r->pooling_reason = "model default";
+        }
+    }
+    int model_max = scivec_model_max_length(model);
+    int want = params->max_length > 0 ? params->max_length
+             : params->recipe == SV_RECIPE_SPECTER2 ? SPECTER2_MAX_LENGTH : model_max;
+    if (want < 3) return sv_error(SCIVEC_EINVAL, "--max-length %d is too small (3 at least)", want);
+    r->max_length = want < model_max ? want : model_max;
+    r->id_column = sv_papers_column_name(src->papers, src->id_col);
+    r->text_column = sv_papers_column_name(src->papers, src->text_col);
+    r->title_column = src->title_col >= 0 ? sv_papers_column_name(src->papers, src->title_col) : NULL;
+    return SCIVEC_OK;
+}
+
+static int skip_record(const sv_embed_params *params, sv_embed_result *res, verdict v, const char *why) {
+    if (v == SKIP_EMPTY) res->skipped_empty_text++;
+    else if (v == SKIP_MALFORMED) res->skipped_malformed++;
+    else res->skipped_duplicate_id++;
+    if (params->strict) return sv_error(v == SKIP_MALFORMED ? SCIVEC_EFORMAT : SCIVEC_EINVAL,
+                                        "%s: %s (--strict)", params->input, why);
+    if (params->warn) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%s: skipped: %s", params->input, why);
+        params->warn(msg, params->user);
+    }
+    return SCIVEC_OK;
+}
+
+static int embed_pass(const sv_embed_params *params, paper_source *src, embedder *e,
+                      const paths *p, const cJSON *options, int64_t rows_done,
+                      int64_t total, sv_embed_result *res) {
+    int batch_tokens = params->batch_tokens > 0 ? params->batch_tokens : DEFAULT_BATCH_TOKENS;
+    batch b = {0};
+    int64_t kept = 0;
+    int rc = SCIVEC_OK;
+    if (params->progress) params->progress(0, total, params->user);
+    for (;;) {
+        verdict v;
+        if ((rc = source_next(src, 1, &v))) break;
+        if (v == PAPER_END) break;
+        res->rows_read++;
+        if (v != PAPER_KEPT) {
+            if ((rc = skip_record(params, res, v, src->why))) break;
+            continue;
+        }
+        if (kept++ < rows_done) continue;   /* embedded before the interruption */
+        rc = batch_push(&b, src->text, source_id(src), sv_papers_record_line(src->papers), e->encode.max_length);
+        if (rc) { rc = sv_error(SCIVEC_ENOMEM, "out of memory"); break; }
+        src->text = NULL;
+        if (b.est_tokens >= batch_tokens || b.n == MAX_BATCH_PAPERS) {
+            if ((rc = embed_batch(e, &b))) break;
+            if ((rc = sv_npy_writer_flush(e->npy))) break;
+            if ((rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy)))) break;
+            if (params->progress) params->progress(res->rows_read, total, params->user);
+        }
+    }
+    if (!rc) rc = embed_batch(e, &b);
+    if (!rc && (rc = sv_npy_writer_flush(e->npy)) == SCIVEC_OK)
+        rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy));
+    if (!rc && params->progress) params->progress(res->rows_read, total, params->user);
+    batch_free(&b);
+    res->n_papers = kept;
+    return rc;
+}
+
+static int commit_outputs(const paths *p) {
+    const char *from[] = {p->partial, p->index_tmp, p->db_tmp, p->metadata_tmp};
+    const char *to[] = {p->npy_final, p->index_final, p->db_final, p->metadata_final};
+    /* metadata.json last: once it is there, the rest is too. */
+    for (size_t i = 0; i < SV_ARRAY_LEN(from); i++)
+        if (rename(from[i], to[i]) != 0)
+            return sv_error(SCIVEC_EIO, "renaming %s to %s: %s", from[i], to[i], strerror(errno));
+    return sync_dir(p->out_dir);
+}
+
+int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
+    memset(res, 0, sizeof *res);
+    if (!params->input || !params->model || !params->out_dir)
+        return sv_error(SCIVEC_EINVAL, "embed needs an input, a model and an output directory");
+
+    paths p;
+    paper_source src;
+    memset(&src, 0, sizeof src);
+    scivec_model *model = NULL;
+    embedder e = {0};
+    cJSON *options = NULL;
+    int created_work_dir = 0;
+    int rc = paths_init(&p, params->out_dir) ? sv_error(SCIVEC_ENOMEM, "out of memory") : SCIVEC_OK;
+
+    /* Cheap checks first: the input's columns, the work dir. */
+    if (!rc) rc = source_open(&src, params);
+    if (!rc && is_dir(p.work_dir) && !params->resume)
+        rc = sv_error(SCIVEC_EINVAL, "%s exists (an interrupted run?): pass --resume to continue it, "
+                      "or remove it to start over", p.work_dir);
+    int64_t total = -1;
+    if (!rc && params->count_total && sv_papers_count(params->input, &total) != SCIVEC_OK) total = -1;
+
+    scivec_model_params mp = scivec_model_default_params();
+    mp.n_threads = params->n_threads;
+    if (!rc) rc = scivec_model_load(params->model, &mp, &model);
+    resolved_options ro = {0};
+    if (!rc) rc = resolve_model_options(params, &src, model, &ro);
+    if (!rc && !(options = make_options(params, &ro, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+
+    /* The work dir: new, or the interrupted run's. */
+    int64_t rows_done = 0;
+    if (!rc && mkdir(p.out_dir, 0777) != 0 && errno != EEXIST)
+        rc = sv_error(SCIVEC_EIO, "%s: %s", p.out_dir, strerror(errno));
+    if (!rc && !is_dir(p.out_dir)) rc = sv_error(SCIVEC_EIO, "%s is not a directory", p.out_dir);
+    if (!rc && params->resume && is_dir(p.work_dir)) {
+        rc = read_checkpoint(&p, options, &rows_done);
+        if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_hidden_size(model), rows_done, &e.npy);
+    } else if (!rc) {
+        if (mkdir(p.work_dir, 0777) != 0)
+            rc = sv_error(SCIVEC_EIO, "%s: %s", p.work_dir, strerror(errno));
+        else
+            created_work_dir = 1;
+        if (!rc) rc = sv_npy_writer_open(p.partial, scivec_model_hidden_size(model), &e.npy);
+        if (!rc) rc = write_checkpoint(&p, options, 0);
+    }
+    res->resumed_rows = rows_done;
+
+    /* Pass 1. */
+    if (!rc) {
+        e.model = model;
+        e.dim = scivec_model_hidden_size(model);
+        e.encode = scivec_encode_default_params();
+        e.encode.pooling = ro.pooling;
+        e.encode.normalize = params->normalize;
+        e.encode.max_length = ro.max_length;
+        e.encode.truncate_error = params->truncate_error;
+        e.vectors = malloc((size_t)MAX_BATCH_PAPERS * (size_t)e.dim * sizeof(float));
+        if (!e.vectors) rc = sv_error(SCIVEC_ENOMEM, "out of memory for a batch of vectors");
+    }
+    if (!rc) rc = embed_pass(params, &src, &e, &p, options, rows_done, total, res);
+    if (e.npy) {
+        int close_rc = sv_npy_writer_close(e.npy);
+        if (!rc) rc = close_rc;
+        e.npy = NULL;
+    }
+    if (!rc && res->n_papers < rows_done)
+        rc = sv_error(SCIVEC_EFORMAT, "cannot resume: the checkpoint says %lld papers were embedded but "
+                      "the input now has %lld to keep", (long long)rows_done, (long long)res->n_papers);
+
+    /* Pass 2 and metadata. */
+    if (model) {
+        res->dim = scivec_model_hidden_size(model);
+        res->max_length = ro.max_length;
+        res->n_truncated = e.stats.n_truncated;
+        snprintf(res->pooling, sizeof res->pooling, "%s", scivec_pooling_name(ro.pooling));
+        snprintf(res->pooling_reason, sizeof res->pooling_reason, "%s", ro.pooling_reason ? ro.pooling_reason : "");
+    }
+    if (!rc) rc = build_db(params, &p, res->dim, res->n_papers);
+    if (!rc) rc = build_index(params, &p, res->dim, res->n_papers, res->index_type, sizeof res->index_type);
+    char sha[65] = "";
+    if (!rc) rc = sv_sha256_file(scivec_model_weights_path(model), sha);
+    if (!rc) {
+        char input_abs[PATH_MAX], model_abs[PATH_MAX], weights_abs[PATH_MAX];
+        const char *model_dir = scivec_model_dir(model), *weights = scivec_model_weights_path(model);
+        sv_metadata m = {
+            .input_path = realpath(params->input, input_abs) ? input_abs : params->input,
+            .input_format = sv_papers_get_format(src.papers) == SV_PAPERS_CSV ? "csv" : "jsonl",
+            .id_column = ro.id_column, .text_column = ro.text_column, .title_column = ro.title_column,
+            .n_papers = res->n_papers,
+            .embedding_dim = res->dim,
+            .model_name = params->model,
+            .model_path = realpath(model_dir, model_abs) ? model_abs : model_dir,
+            .weights_path = realpath(weights, weights_abs) ? weights_abs : weights,
+            .weights_sha256 = sha,
+            .recipe = sv_recipe_name(params->recipe),
+            .pooling = res->pooling,
+            .pooling_reason = res->pooling_reason,
+            .normalize = params->normalize,
+            .max_length = ro.max_length,
+            .truncate_error = params->truncate_error,
+            .n_truncated = res->n_truncated,
+            .rows_read = res->rows_read,
+            .skipped_empty_text = res->skipped_empty_text,
+            .skipped_malformed = res->skipped_malformed,
+            .skipped_duplicate_id = res->skipped_duplicate_id,
+            .index_factory = params->index_factory ? params->index_factory : "Flat",
+            .index_type = res->index_type,
+            .index_ntotal = res->n_papers,
+        };
+        rc = sv_metadata_write(p.metadata_tmp, &m);
+    }
+    if (!rc) rc = commit_outputs(&p);
+    if (!rc || created_work_dir) remove_work_dir(&p);
+
+    source_close(&src);
+    free(e.vectors);
+    cJSON_Delete(options);
+    scivec_model_free(model);
+    paths_free(&p);
+    return rc;
+}

@@ -1,0 +1,72 @@
+/*
+ * embed.h - the `scivec embed` pipeline as a library call: papers (CSV or
+ * JSON Lines) -> embeddings.npy, papers.index, papers.db, metadata.json in an
+ * output directory (docs/OUTPUTS.md). The CLI only parses flags and prints.
+ *
+ * Crash safety: rows stream into DIR/.scivec-work/embeddings.npy.partial,
+ * flushed after every batch together with a checkpoint (rows done + the
+ * options). Nothing appears under a final name until everything succeeded.
+ * An interrupted run continues with resume = 1 and ends byte-identical to an
+ * uninterrupted one (batches are cut at the same papers).
+ */
+#ifndef SV_EMBED_H
+#define SV_EMBED_H
+
+#include <stdint.h>
+
+#include "scivec.h"
+
+typedef enum sv_recipe {
+    SV_RECIPE_ABSTRACT,        /* the abstract                              */
+    SV_RECIPE_TITLE_ABSTRACT,  /* title + " " + abstract, one sequence       */
+    SV_RECIPE_SPECTER2,        /* title + "[SEP]" + abstract; CLS; 512 tokens */
+} sv_recipe;
+
+const char *sv_recipe_name(sv_recipe recipe);
+int sv_recipe_parse(const char *name, sv_recipe *out);   /* SCIVEC_EINVAL if unknown */
+
+typedef struct sv_embed_params {
+    const char *input;          /* CSV or JSONL path                        */
+    const char *model;          /* directory or ORG/NAME in the HF cache    */
+    const char *out_dir;
+    sv_recipe   recipe;
+    scivec_pooling pooling;     /* DEFAULT: the recipe's, else the model's  */
+    int         normalize;      /* L2-normalise rows (default 1)            */
+    int         max_length;     /* <= 0: the recipe's / model's             */
+    int         truncate_error; /* refuse over-long texts instead of cutting */
+    const char *id_column;      /* NULL: paper_id, else id                  */
+    const char *text_column;    /* NULL: abstract                           */
+    const char *title_column;   /* NULL: title                              */
+    const char *index_factory;  /* NULL: "Flat" (exact inner product)       */
+    int         batch_tokens;   /* papers per batch ~ this many tokens; <= 0: 8192 */
+    int         n_threads;      /* 0: all cores                             */
+    int         strict;         /* a skipped row is an error                */
+    int         resume;         /* continue DIR/.scivec-work                */
+    int         count_total;    /* pre-count records for progress totals    */
+
+    /* Called with records read so far (skipped ones included) and the total
+     * (<= 0 when unknown), after every batch and at the end. */
+    void (*progress)(int64_t done, int64_t total, void *user);
+    /* Called once per skipped record, with a one-line reason. */
+    void (*warn)(const char *message, void *user);
+    void *user;
+} sv_embed_params;
+
+sv_embed_params sv_embed_default_params(void);
+
+typedef struct sv_embed_result {
+    int64_t rows_read;
+    int64_t n_papers;           /* kept = rows in every output              */
+    int64_t skipped_empty_text, skipped_malformed, skipped_duplicate_id;
+    int64_t n_truncated;
+    int64_t resumed_rows;       /* rows already done by the interrupted run */
+    int     dim;
+    int     max_length;
+    char    pooling[16];
+    char    pooling_reason[128];
+    char    index_type[64];
+} sv_embed_result;
+
+int sv_embed_run(const sv_embed_params *params, sv_embed_result *result);
+
+#endif /* SV_EMBED_H */

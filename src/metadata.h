@@ -1,0 +1,53 @@
+/*
+ * metadata.h - what `scivec embed` derives from a paper's fields (normalised
+ * categories, a year) and the metadata.json it writes (docs/OUTPUTS.md).
+ */
+#ifndef SV_METADATA_H
+#define SV_METADATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Categories as a space-separated list, from a Python-list literal
+ * ("['cs.CL', 'cs.AI']"), a JSON array, or a whitespace-separated string.
+ * *out is NULL when there are none (caller frees). SCIVEC_ENOMEM only. */
+int sv_normalize_categories(const char *text, size_t len, char **out);
+
+/* The first standalone run of exactly 4 digits that is a plausible year
+ * (1000..2999) in text: "2024", "2024.0", "2024-01-20T...", "Mon, 2 Apr 2007
+ * 19:18:42 GMT". 0 when none. */
+int sv_year_in_text(const char *text, size_t len);
+/* The year of the first "created" date of arXiv's versions JSON array. */
+int sv_year_from_versions(const char *json, size_t len);
+/* The year an arXiv id was submitted: new style YYMM.NNNN(N) (2007 on) or
+ * old style archive/YYMMNNN. 0 when the id is neither. */
+int sv_year_from_arxiv_id(const char *id, size_t len);
+
+/* SHA-256 of a file as 64 lowercase hex digits. */
+int sv_sha256_file(const char *path, char hex[65]);
+void sv_sha256(const void *data, size_t len, uint8_t digest[32]);
+
+/* Everything metadata.json records. Strings may be NULL (written as null). */
+typedef struct sv_metadata {
+    const char *input_path, *input_format;
+    const char *id_column, *text_column, *title_column;
+    int64_t     n_papers;
+    int         embedding_dim;
+    const char *model_name, *model_path, *weights_path;
+    const char *weights_sha256;
+    const char *recipe;
+    const char *pooling, *pooling_reason;
+    int         normalize;
+    int         max_length;
+    int         truncate_error;
+    int64_t     n_truncated;
+    int64_t     rows_read;
+    int64_t     skipped_empty_text, skipped_malformed, skipped_duplicate_id;
+    const char *index_factory, *index_type;
+    int64_t     index_ntotal;
+} sv_metadata;
+
+/* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */
+int sv_metadata_write(const char *path, const sv_metadata *m);
+
+#endif /* SV_METADATA_H */

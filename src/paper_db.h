@@ -1,0 +1,39 @@
+/*
+ * paper_db.h - papers.db, the SQLite table of the papers `scivec embed` kept
+ * (schema in docs/OUTPUTS.md): one `papers` row per kept paper with its
+ * embedding, and every input column in `paper_columns`.
+ */
+#ifndef SV_PAPER_DB_H
+#define SV_PAPER_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sv_paper_db sv_paper_db;
+
+/* Creates path (replacing any file there) with the schema, inside one
+ * transaction that sv_paper_db_finish commits. */
+int sv_paper_db_create(const char *path, sv_paper_db **out);
+
+typedef struct sv_paper_row {
+    int64_t     row;
+    const char *paper_id;
+    const char *title;        /* NULL: no title column */
+    const char *categories;   /* normalised, NULL when none */
+    int         year;         /* 0: unknown (NULL) */
+    const float *embedding;   /* [dim] */
+    int         dim;
+    /* every input column, verbatim */
+    int         n_columns;
+    const char *const *column_names;
+    const char *const *values;
+    const size_t *value_lens;
+} sv_paper_row;
+
+int  sv_paper_db_add(sv_paper_db *db, const sv_paper_row *paper);
+/* Commits, builds the indexes, closes and frees db. */
+int  sv_paper_db_finish(sv_paper_db *db);
+/* Closes without committing (the file is left; remove it). */
+void sv_paper_db_abort(sv_paper_db *db);
+
+#endif /* SV_PAPER_DB_H */
