@@ -371,12 +371,14 @@ static cJSON *make_options(const sv_embed_params *params, const resolved_options
     return o;
 }
 
-static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_done) {
+static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_done,
+                            int64_t n_truncated) {
     cJSON *root = cJSON_CreateObject();
     cJSON *copy = cJSON_Duplicate(options, 1);
     if (!root || !copy) { cJSON_Delete(root); cJSON_Delete(copy); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
     cJSON_AddNumberToObject(root, "version", 1);
     cJSON_AddNumberToObject(root, "rows_done", (double)rows_done);
+    cJSON_AddNumberToObject(root, "n_truncated", (double)n_truncated);
     cJSON_AddItemToObject(root, "options", copy);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
@@ -391,7 +393,8 @@ static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_d
 }
 
 /* Reads the checkpoint of an interrupted run and checks its options are ours. */
-static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_done) {
+static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_done,
+                           int64_t *n_truncated) {
     char *text = NULL;
     int rc = sv_read_file(p->checkpoint, &text, NULL);
     if (rc) return sv_error_prefix(rc, "cannot resume");
@@ -399,8 +402,10 @@ static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_d
     free(text);
     const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(root, "rows_done");
+    const cJSON *truncated = cJSON_GetObjectItemCaseSensitive(root, "n_truncated");
     if (!cJSON_IsObject(saved) || !cJSON_IsNumber(rows) || rows->valuedouble < 0 ||
-        rows->valuedouble != floor(rows->valuedouble)) {
+        rows->valuedouble != floor(rows->valuedouble) || !cJSON_IsNumber(truncated) ||
+        truncated->valuedouble < 0) {
         cJSON_Delete(root);
         return sv_error(SCIVEC_EFORMAT, "%s: malformed checkpoint; remove %s to start over",
                         p->checkpoint, p->work_dir);
@@ -418,6 +423,7 @@ static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_d
         cJSON_free(b);
     }
     *rows_done = (int64_t)rows->valuedouble;
+    *n_truncated = (int64_t)truncated->valuedouble;
     cJSON_Delete(root);
     return rc;
 }
@@ -703,13 +709,13 @@ static int embed_pass(const sv_embed_params *params, paper_source *src, embedder
         if (b.est_tokens >= batch_tokens || b.n == MAX_BATCH_PAPERS) {
             if ((rc = embed_batch(e, &b))) break;
             if ((rc = sv_npy_writer_flush(e->npy))) break;
-            if ((rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy)))) break;
+            if ((rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy), e->stats.n_truncated))) break;
             if (params->progress) params->progress(res->rows_read, total, params->user);
         }
     }
     if (!rc) rc = embed_batch(e, &b);
     if (!rc && (rc = sv_npy_writer_flush(e->npy)) == SCIVEC_OK)
-        rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy));
+        rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy), e->stats.n_truncated);
     if (!rc && params->progress) params->progress(res->rows_read, total, params->user);
     batch_free(&b);
     res->n_papers = kept;
@@ -756,12 +762,12 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc && !(options = make_options(params, &ro, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
 
     /* The work dir: new, or the interrupted run's. */
-    int64_t rows_done = 0;
+    int64_t rows_done = 0, truncated_before = 0;
     if (!rc && mkdir(p.out_dir, 0777) != 0 && errno != EEXIST)
         rc = sv_error(SCIVEC_EIO, "%s: %s", p.out_dir, strerror(errno));
     if (!rc && !is_dir(p.out_dir)) rc = sv_error(SCIVEC_EIO, "%s is not a directory", p.out_dir);
     if (!rc && params->resume && is_dir(p.work_dir)) {
-        rc = read_checkpoint(&p, options, &rows_done);
+        rc = read_checkpoint(&p, options, &rows_done, &truncated_before);
         if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_hidden_size(model), rows_done, &e.npy);
     } else if (!rc) {
         if (mkdir(p.work_dir, 0777) != 0)
@@ -769,7 +775,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         else
             created_work_dir = 1;
         if (!rc) rc = sv_npy_writer_open(p.partial, scivec_model_hidden_size(model), &e.npy);
-        if (!rc) rc = write_checkpoint(&p, options, 0);
+        if (!rc) rc = write_checkpoint(&p, options, 0, 0);
     }
     res->resumed_rows = rows_done;
 
@@ -782,6 +788,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         e.encode.normalize = params->normalize;
         e.encode.max_length = ro.max_length;
         e.encode.truncate_error = params->truncate_error;
+        /* Texts cut before the interruption count too. */
+        e.stats.n_truncated = (int)truncated_before;
         e.vectors = malloc((size_t)MAX_BATCH_PAPERS * (size_t)e.dim * sizeof(float));
         if (!e.vectors) rc = sv_error(SCIVEC_ENOMEM, "out of memory for a batch of vectors");
     }
