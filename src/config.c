@@ -125,8 +125,10 @@ int sv_config_parse(const char *json, size_t len, const char *name, sv_bert_conf
         goto done;
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
     if (eps && !cJSON_IsNull(eps)) {
-        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0 && eps->valuedouble < 1)) {
-            rc = sv_error(SCIVEC_EFORMAT, "%s: \"layer_norm_eps\" must be a number in (0, 1)", name);
+        /* Checked as the float the forward uses: 1e-51 would round to 0. */
+        if (!cJSON_IsNumber(eps) || !((float)eps->valuedouble > 0 && eps->valuedouble < 1)) {
+            rc = sv_error(SCIVEC_EFORMAT,
+                          "%s: \"layer_norm_eps\" must be a number in (0, 1) that a float can hold", name);
             goto done;
         }
         c.layer_norm_eps = (float)eps->valuedouble;

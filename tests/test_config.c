@@ -82,6 +82,9 @@ int main(void) {
     CHECK(parse("{\"hidden_size\": \"768\"}", &cfg) == SCIVEC_EFORMAT, "string size");
     CHECK(parse("{\"layer_norm_eps\": -1}", &cfg) == SCIVEC_EFORMAT && error_has("layer_norm_eps"),
           "eps negative");
+    /* Found by fuzz_config: positive as a double, 0 as a float. */
+    CHECK(parse("{\"layer_norm_eps\": 1e-51}", &cfg) == SCIVEC_EFORMAT && error_has("layer_norm_eps"),
+          "eps underflow: %s", scivec_last_error());
     CHECK(parse("[1, 2]", &cfg) == SCIVEC_EFORMAT && error_has("not a JSON object"), "array");
     CHECK(parse("{\"hidden_size\": ", &cfg) == SCIVEC_EFORMAT && error_has("not valid JSON"), "truncated");
     CHECK(sv_config_load("/nonexistent/config.json", &cfg) == SCIVEC_ENOTFOUND &&
