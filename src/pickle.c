@@ -338,7 +338,7 @@ static int rebuild_tensor(machine *m, const sv_pv *args) {
 }
 
 static int op_reduce(machine *m) {
-    sv_pv *args, *callable;
+    sv_pv *args = NULL, *callable = NULL;
     int rc;
     if ((rc = pop(m, &args)) < 0 || (rc = pop(m, &callable)) < 0) return rc;
     if (callable->type != SV_PV_GLOBAL || args->type != SV_PV_TUPLE)
@@ -364,7 +364,7 @@ static int op_reduce(machine *m) {
 
 /* BINPERSID: ('storage', storage_type, key, location, numel[, view_metadata]) */
 static int op_persistent_id(machine *m) {
-    sv_pv *pid;
+    sv_pv *pid = NULL;
     int rc = pop(m, &pid);
     if (rc < 0) return rc;
     if (pid->type != SV_PV_TUPLE || pid->u.seq.n < 5)
@@ -398,8 +398,8 @@ static int op_persistent_id(machine *m) {
 
 static int run(machine *m) {
     char module[MAX_LINE], name[MAX_LINE];
-    int rc = SCIVEC_OK, at;
-    sv_pv *v, *k, *c;
+    int rc = SCIVEC_OK, at = 0;
+    sv_pv *v = NULL, *k = NULL, *c = NULL;
     while (rc == SCIVEC_OK) {
         if (m->pos >= m->size) return FAIL(m, SCIVEC_EFORMAT, "truncated: no STOP opcode");
         m->op_pos = m->pos;
