@@ -79,4 +79,53 @@ const char *sv_weights_path(const sv_weights *w);
  * Writes a newly allocated directory path to *dir. */
 int sv_resolve_model_dir(const char *model, char **dir);
 
+
+/* ------------------------------------------------------------------------ */
+/* Forward pass (bert.c) and pooling (pooling.c).                            */
+
+/* Scratch buffers of the forward, owned by whoever runs it (the model) and
+ * reused across calls: they only grow, so a steady stream of batches
+ * allocates nothing. Zero-initialise before first use. */
+typedef struct sv_bert_workspace {
+    int64_t cap_tokens;      /* token rows every [n_tokens, *] buffer holds   */
+    int64_t cap_scores;      /* floats in scores                             */
+    float *x;                /* [n_tokens, hidden] residual stream; after the
+                                forward, the last hidden state               */
+    float *q, *k, *v;        /* [n_tokens, hidden] projections, heads side by side */
+    float *ctx;              /* [n_tokens, hidden] attention output (pre-dense) */
+    float *tmp;              /* [n_tokens, hidden] dense output before residual+LN */
+    float *ffn;              /* [n_tokens, intermediate]                     */
+    int   *tok_seq;          /* [n_tokens] which sequence each token belongs to */
+    float *scores;           /* per thread: transposed keys and values of one
+                                head, and one row of attention scores        */
+} sv_bert_workspace;
+
+void sv_bert_workspace_free(sv_bert_workspace *ws);
+
+/* Runs the encoder over n_seqs sequences packed back to back without padding:
+ * sequence s is tokens seq_start[s] .. seq_start[s+1]-1 of ids / type_ids
+ * (seq_start has n_seqs + 1 entries, seq_start[0] = 0). Every id, type id and
+ * length is checked against cfg. On success ws->x holds the last hidden state
+ * [seq_start[n_seqs], hidden]. n_threads >= 1 threads (OpenBLAS + OpenMP). */
+int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
+                    sv_bert_workspace *ws, int n_threads, int n_seqs,
+                    const int *seq_start, const int32_t *ids,
+                    const int32_t *type_ids);
+
+/* Pools the last hidden state of each packed sequence into out[n_seqs, hidden]
+ * (cls, mean over all tokens, max, or the BERT pooler), then L2-normalises
+ * each row when normalize is set. pooling must not be SCIVEC_POOL_DEFAULT. */
+int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w,
+                 scivec_pooling pooling, int normalize, const float *hidden_states,
+                 int n_seqs, const int *seq_start, float *out);
+
+/* For tests and tools: runs one sequence through the model and points *hidden
+ * at its last hidden state [seq->n_tokens, hidden], valid until the next call
+ * on the model. */
+int sv_model_last_hidden_state(scivec_model *model, const scivec_encoding *seq,
+                               const float **hidden);
+
+/* Tokens packed into one forward when a caller hands over more. */
+#define SV_BATCH_TOKENS 8192
+
 #endif /* SV_BERT_H */

@@ -1,0 +1,390 @@
+/*
+ * bert.c - the BERT encoder forward pass over packed sequences.
+ *
+ * All sequences of a batch are packed back to back into one
+ * [n_tokens, hidden] matrix (no padding, so no wasted FLOPs), and every dense
+ * layer is a single SGEMM over all of them. Only attention looks at sequence
+ * boundaries: each query token attends to the tokens of its own sequence,
+ * which is exactly what HF computes with an all-ones attention mask.
+ *
+ * Layout: activations are row-major [n_tokens, features]; linear weights are
+ * PyTorch's [out, in] (y = x W^T + b), so SGEMM reads them with CblasTrans.
+ * Threads: OpenBLAS runs the SGEMMs, OpenMP the attention and the fused
+ * elementwise passes, both with exactly n_threads threads.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bert.h"
+#include "common.h"
+
+/* OpenBLAS's own thread-count setter (declared in its cblas.h, but not in
+ * every cblas.h on earth). */
+void openblas_set_num_threads(int num_threads);
+
+/* ------------------------------------------------------------------------ */
+/* Scratch buffers                                                           */
+
+void sv_bert_workspace_free(sv_bert_workspace *ws) {
+    if (!ws) return;
+    free(ws->x); free(ws->q); free(ws->k); free(ws->v);
+    free(ws->ctx); free(ws->tmp); free(ws->ffn);
+    free(ws->tok_seq); free(ws->scores);
+    memset(ws, 0, sizeof *ws);
+}
+
+static int grow(void **buf, size_t n_bytes) {
+    void *bigger = realloc(*buf, n_bytes ? n_bytes : 1);
+    if (!bigger) return SCIVEC_ENOMEM;
+    *buf = bigger;
+    return SCIVEC_OK;
+}
+
+/* Makes every buffer big enough for n_tokens tokens, sequences up to max_len
+ * long and n_threads threads. Grow only: a smaller batch reuses them. */
+static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
+                             int64_t n_tokens, int max_len, int n_threads) {
+    if (n_tokens > ws->cap_tokens) {
+        size_t rows = (size_t)n_tokens;
+        size_t hidden_bytes = rows * (size_t)cfg->hidden * sizeof(float);
+        size_t ffn_bytes = rows * (size_t)cfg->intermediate * sizeof(float);
+        if (grow((void **)&ws->x, hidden_bytes) || grow((void **)&ws->q, hidden_bytes) ||
+            grow((void **)&ws->k, hidden_bytes) || grow((void **)&ws->v, hidden_bytes) ||
+            grow((void **)&ws->ctx, hidden_bytes) || grow((void **)&ws->tmp, hidden_bytes) ||
+            grow((void **)&ws->ffn, ffn_bytes) ||
+            grow((void **)&ws->tok_seq, rows * sizeof(int)))
+            return sv_error(SCIVEC_ENOMEM, "forward: out of memory for %lld tokens",
+                            (long long)n_tokens);
+        ws->cap_tokens = n_tokens;
+    }
+    int64_t head_dim = cfg->hidden / cfg->n_heads;
+    int64_t n_scores = (int64_t)n_threads * (2 * head_dim + 1) * max_len;
+    if (n_scores > ws->cap_scores) {
+        if (grow((void **)&ws->scores, (size_t)n_scores * sizeof(float)))
+            return sv_error(SCIVEC_ENOMEM, "forward: out of memory for attention scores");
+        ws->cap_scores = n_scores;
+    }
+    return SCIVEC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layers                                                                    */
+
+/* out[n_tokens, n_out] = inp[n_tokens, n_in] @ weight[n_out, n_in]^T
+ * (bias is added by the fused pass that follows, so it costs no extra sweep) */
+static void matmul_forward(float *out, const float *inp, const float *weight,
+                           int n_tokens, int n_in, int n_out) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_tokens, n_out, n_in,
+                1.0f, inp, n_in, weight, n_in, 0.0f, out, n_out);
+}
+
+/* out[n] = LayerNorm(inp[n]) * gamma + beta, one row; out may alias inp.
+ * Mean and variance are accumulated in double so the result does not depend
+ * on how rows are grouped. */
+static void layernorm_row(float *out, const float *inp, const float *gamma,
+                          const float *beta, int n, float eps) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += inp[i];
+    double mean = sum / n;
+    double var = 0.0;
+    for (int i = 0; i < n; i++) {
+        double d = inp[i] - mean;
+        var += d * d;
+    }
+    var /= n;
+    float rstd = (float)(1.0 / sqrt(var + eps));
+    float fmean = (float)mean;
+    for (int i = 0; i < n; i++)
+        out[i] = (inp[i] - fmean) * rstd * gamma[i] + beta[i];
+}
+
+/* x[t] = LayerNorm(word_emb[id] + type_emb[type] + pos_emb[position]):
+ * position counts from 0 at the start of each packed sequence. */
+static void embeddings_forward(float *x, const sv_bert_config *cfg,
+                               const sv_bert_weights *w, const int32_t *ids,
+                               const int32_t *type_ids, const int *tok_seq,
+                               const int *seq_start, int n_tokens, int n_threads) {
+    int hidden = cfg->hidden;
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int t = 0; t < n_tokens; t++) {
+        int position = t - seq_start[tok_seq[t]];
+        const float *word = w->word_emb + (size_t)ids[t] * hidden;
+        const float *type = w->type_emb + (size_t)type_ids[t] * hidden;
+        const float *pos = w->pos_emb + (size_t)position * hidden;
+        float *row = x + (size_t)t * hidden;
+        // the same summation order as HF: (word + type) + position
+        for (int i = 0; i < hidden; i++) row[i] = (word[i] + type[i]) + pos[i];
+        layernorm_row(row, row, w->emb_ln_g, w->emb_ln_b, hidden, cfg->layer_norm_eps);
+    }
+}
+
+/* q, k, v [n_tokens, hidden] += their biases, in one sweep. */
+static void add_qkv_bias(float *q, float *k, float *v, const sv_bert_layer *l,
+                         int n_tokens, int hidden, int n_threads) {
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int t = 0; t < n_tokens; t++) {
+        float *qt = q + (size_t)t * hidden, *kt = k + (size_t)t * hidden,
+              *vt = v + (size_t)t * hidden;
+        for (int i = 0; i < hidden; i++) {
+            qt[i] += l->q_b[i];
+            kt[i] += l->k_b[i];
+            vt[i] += l->v_b[i];
+        }
+    }
+}
+
+/* exp(x) for x <= 0 (scores minus their max), written so that the compiler
+ * vectorises it (libm's expf is a scalar call, and the softmax spends more
+ * time in it than in the products): Cody-Waite range reduction
+ * x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for exp(r),
+ * within 2 ulp of expf. Below -87 the result would be subnormal; it is
+ * clamped to exp(-87) ~ 1.6e-38, which no softmax sum can notice. */
+static float pow2_neg[127]; /* pow2_neg[i] = 2^-i, filled once by sv_bert_forward */
+
+static void init_pow2_neg(void) {
+    if (pow2_neg[0] == 1.0f) return;
+    for (int i = 126; i >= 0; i--) pow2_neg[i] = ldexpf(1.0f, -i); // [0] last: the flag
+}
+
+static inline float exp_nonpositive(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f;       // ln2 high part, exact in n * it
+    r = r - n * -2.12194440e-4f;          // ln2 low part
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    // 2^n for n in [-126, 0] from a table (a gather the compiler vectorises,
+    // where bit-casting through the exponent field would block it)
+    return p * pow2_neg[-(int)n];
+}
+
+/* ctx[t, head] = softmax(q[t, head] . k[s, head]^T / sqrt(head_dim)) @ v[s, head]
+ * over the tokens s of t's own sequence. One task per (sequence, head): its
+ * keys and values are first transposed to [head_dim, len] so that both
+ * products run as contiguous vector loops across the keys (no dependency
+ * chain through memory). Each task is computed the same way whichever batch
+ * or thread it lands in, so a sequence's vectors depend on neither. scratch
+ * holds, per thread, (2 * head_dim + 1) * max_len floats: key_t, value_t and
+ * one row of scores. */
+static void attention_forward(float *ctx, const float *q, const float *k,
+                              const float *v, float *scratch, int max_len,
+                              const int *seq_start, int n_seqs, int hidden,
+                              int n_heads, int n_threads) {
+    int head_dim = hidden / n_heads;
+    float scale_div = sqrtf((float)head_dim);
+    int n_tasks = n_seqs * n_heads;
+    // dynamic: sequences differ in length, and the cost grows with its square
+    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (int task = 0; task < n_tasks; task++) {
+        int seq = task / n_heads, h = task % n_heads;
+        int start = seq_start[seq], len = seq_start[seq + 1] - start;
+        float *key_t = scratch + (size_t)omp_get_thread_num() * (2 * head_dim + 1) * max_len;
+        float *value_t = key_t + (size_t)head_dim * len;
+        float *att = value_t + (size_t)head_dim * len;
+
+        // key_t[i][s] = k[start + s][h * head_dim + i], value_t likewise
+        for (int s = 0; s < len; s++) {
+            const float *k_row = k + (size_t)(start + s) * hidden + h * head_dim;
+            const float *v_row = v + (size_t)(start + s) * hidden + h * head_dim;
+            for (int i = 0; i < head_dim; i++) {
+                key_t[(size_t)i * len + s] = k_row[i];
+                value_t[(size_t)i * len + s] = v_row[i];
+            }
+        }
+        for (int t = start; t < start + len; t++) {
+            const float *q_row = q + (size_t)t * hidden + h * head_dim;
+            // att[s] = q . k_s, accumulated over i in order for every s
+            for (int s = 0; s < len; s++) att[s] = 0.0f;
+            for (int i = 0; i < head_dim; i++) {
+                float qi = q_row[i];
+                const float *kt = key_t + (size_t)i * len;
+                #pragma omp simd
+                for (int s = 0; s < len; s++) att[s] += qi * kt[s];
+            }
+            // HF divides the scores (not the query) by sqrt(head_dim)
+            float max_score = -INFINITY;
+            #pragma omp simd reduction(max : max_score)
+            for (int s = 0; s < len; s++) {
+                att[s] /= scale_div;
+                max_score = att[s] > max_score ? att[s] : max_score;
+            }
+            float sum = 0.0f;
+            #pragma omp simd reduction(+ : sum)
+            for (int s = 0; s < len; s++) {
+                att[s] = exp_nonpositive(att[s] - max_score);
+                sum += att[s];
+            }
+            float inv_sum = 1.0f / sum;
+            #pragma omp simd
+            for (int s = 0; s < len; s++) att[s] *= inv_sum;
+
+            // out[i] = sum_s att[s] * v_s[i]
+            float *out = ctx + (size_t)t * hidden + h * head_dim;
+            for (int i = 0; i < head_dim; i++) {
+                const float *vt = value_t + (size_t)i * len;
+                float acc = 0.0f;
+                #pragma omp simd reduction(+ : acc)
+                for (int s = 0; s < len; s++) acc += att[s] * vt[s];
+                out[i] = acc;
+            }
+        }
+    }
+}
+
+/* x[t] = LayerNorm(x[t] + dense[t] + bias): the residual connection, the
+ * dense layer's bias and the LayerNorm in one sweep over the rows. */
+static void residual_layernorm(float *x, const float *dense, const float *bias,
+                               const float *gamma, const float *beta, int n_tokens,
+                               int hidden, float eps, int n_threads) {
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int t = 0; t < n_tokens; t++) {
+        float *row = x + (size_t)t * hidden;
+        const float *d = dense + (size_t)t * hidden;
+        // HF: LayerNorm((dense + bias) + residual)
+        for (int i = 0; i < hidden; i++) row[i] = (d[i] + bias[i]) + row[i];
+        layernorm_row(row, row, gamma, beta, hidden, eps);
+    }
+}
+
+static inline float gelu_erf(float x) {
+    // HF: x * 0.5 * (1 + erf(x / sqrt(2)))
+    return 0.5f * x * (1.0f + erff(x / 1.41421356237309505f));
+}
+
+static inline float gelu_tanh(float x) {
+    const float k = 0.7978845608028654f; // sqrt(2 / pi)
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+/* h[n_tokens, n] = act(h + bias) in place. */
+static void bias_activation(float *h, const float *bias, int n_tokens, int n,
+                            sv_activation act, int n_threads) {
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int t = 0; t < n_tokens; t++) {
+        float *row = h + (size_t)t * n;
+        switch (act) {
+        case SV_ACT_GELU:
+            for (int i = 0; i < n; i++) row[i] = gelu_erf(row[i] + bias[i]);
+            break;
+        case SV_ACT_GELU_TANH:
+            for (int i = 0; i < n; i++) row[i] = gelu_tanh(row[i] + bias[i]);
+            break;
+        case SV_ACT_RELU:
+            for (int i = 0; i < n; i++) {
+                float y = row[i] + bias[i];
+                row[i] = y > 0.0f ? y : 0.0f;
+            }
+            break;
+        }
+    }
+}
+
+/* One encoder layer over the packed batch; x [n_tokens, hidden] in and out. */
+static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
+                          const sv_bert_layer *l, const int *seq_start, int n_seqs,
+                          int n_tokens, int max_len, int n_threads) {
+    int hidden = cfg->hidden, inter = cfg->intermediate;
+    float eps = cfg->layer_norm_eps;
+
+    // self-attention: q/k/v [n_tokens, hidden] = x @ W^T + b
+    matmul_forward(ws->q, ws->x, l->q_w, n_tokens, hidden, hidden);
+    matmul_forward(ws->k, ws->x, l->k_w, n_tokens, hidden, hidden);
+    matmul_forward(ws->v, ws->x, l->v_w, n_tokens, hidden, hidden);
+    add_qkv_bias(ws->q, ws->k, ws->v, l, n_tokens, hidden, n_threads);
+    attention_forward(ws->ctx, ws->q, ws->k, ws->v, ws->scores, max_len, seq_start,
+                      n_seqs, hidden, cfg->n_heads, n_threads);
+
+    // attention output: x = LN(x + ctx @ Wo^T + bo)
+    matmul_forward(ws->tmp, ws->ctx, l->attn_out_w, n_tokens, hidden, hidden);
+    residual_layernorm(ws->x, ws->tmp, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
+                       n_tokens, hidden, eps, n_threads);
+
+    // feed-forward: ffn [n_tokens, inter] = act(x @ W1^T + b1); x = LN(x + ffn @ W2^T + b2)
+    matmul_forward(ws->ffn, ws->x, l->ffn_in_w, n_tokens, hidden, inter);
+    bias_activation(ws->ffn, l->ffn_in_b, n_tokens, inter, cfg->act, n_threads);
+    matmul_forward(ws->tmp, ws->ffn, l->ffn_out_w, n_tokens, inter, hidden);
+    residual_layernorm(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g, l->ffn_ln_b,
+                       n_tokens, hidden, eps, n_threads);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Entry point                                                               */
+
+/* Every index the forward will use to address a weight row is checked here,
+ * before any work, so bad ids are an error and never a wild read. */
+static int check_inputs(const sv_bert_config *cfg, int n_seqs, const int *seq_start,
+                        const int32_t *ids, const int32_t *type_ids, int *max_len) {
+    if (n_seqs < 1 || !seq_start || seq_start[0] != 0)
+        return sv_error(SCIVEC_EINVAL, "forward: need at least one sequence starting at token 0");
+    *max_len = 0;
+    for (int s = 0; s < n_seqs; s++) {
+        int len = seq_start[s + 1] - seq_start[s];
+        if (len < 1)
+            return sv_error(SCIVEC_EINVAL, "forward: sequence %d is empty", s);
+        if (len > cfg->max_position)
+            return sv_error(SCIVEC_ETOOLONG,
+                            "forward: sequence %d has %d tokens, more than "
+                            "max_position_embeddings %d", s, len, cfg->max_position);
+        if (seq_start[s + 1] > INT32_MAX - len)
+            return sv_error(SCIVEC_EINVAL, "forward: too many tokens in one batch");
+        if (len > *max_len) *max_len = len;
+        for (int t = seq_start[s]; t < seq_start[s + 1]; t++) {
+            if (ids[t] < 0 || ids[t] >= cfg->vocab_size)
+                return sv_error(SCIVEC_EINVAL,
+                                "forward: sequence %d token %d: id %d outside the "
+                                "vocabulary (vocab_size %d)", s, t - seq_start[s],
+                                (int)ids[t], cfg->vocab_size);
+            int type = type_ids ? type_ids[t] : 0;
+            if (type < 0 || type >= cfg->type_vocab_size)
+                return sv_error(SCIVEC_EINVAL,
+                                "forward: sequence %d token %d: token type %d outside "
+                                "type_vocab_size %d", s, t - seq_start[s], type,
+                                cfg->type_vocab_size);
+        }
+    }
+    return SCIVEC_OK;
+}
+
+int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
+                    sv_bert_workspace *ws, int n_threads, int n_seqs,
+                    const int *seq_start, const int32_t *ids,
+                    const int32_t *type_ids) {
+    if (!cfg || !w || !ws || !ids || n_threads < 1)
+        return sv_error(SCIVEC_EINVAL, "forward: bad arguments");
+    if (cfg->hidden < 1 || cfg->n_heads < 1 || cfg->hidden % cfg->n_heads != 0)
+        return sv_error(SCIVEC_EINVAL, "forward: hidden_size %d is not a multiple of "
+                        "num_attention_heads %d", cfg->hidden, cfg->n_heads);
+    int max_len = 0;
+    int status = check_inputs(cfg, n_seqs, seq_start, ids, type_ids, &max_len);
+    if (status) return status;
+    int n_tokens = seq_start[n_seqs];
+    status = workspace_reserve(ws, cfg, n_tokens, max_len, n_threads);
+    if (status) return status;
+
+    // a missing type_ids means all zeros; keep one code path by pointing at a
+    // zero-filled buffer (tok_seq is rebuilt just below, so borrow ctx)
+    const int32_t *types = type_ids;
+    if (!types) {
+        memset(ws->ctx, 0, (size_t)n_tokens * sizeof(int32_t));
+        types = (const int32_t *)ws->ctx;
+    }
+    for (int s = 0; s < n_seqs; s++)
+        for (int t = seq_start[s]; t < seq_start[s + 1]; t++) ws->tok_seq[t] = s;
+
+    openblas_set_num_threads(n_threads);
+    init_pow2_neg();
+    embeddings_forward(ws->x, cfg, w, ids, types, ws->tok_seq, seq_start, n_tokens,
+                       n_threads);
+    for (int l = 0; l < cfg->n_layers; l++)
+        layer_forward(ws, cfg, &w->layers[l], seq_start, n_seqs, n_tokens, max_len,
+                      n_threads);
+    return SCIVEC_OK;
+}
