@@ -142,6 +142,11 @@ static void test_zip_views(void) {
         expect_floats(ck, "h", 2, (float[]){1, -2});
         sv_checkpoint_free(ck);
     }
+    /* The same archive with storage 0 shorter than the pickle says. */
+    write_zip(path, &b, data0, 8, data1, 2);
+    rc = sv_checkpoint_open(path, &ck);
+    CHECK(rc == SCIVEC_EFORMAT && error_has("storage 0: entry archive/data/0 holds 32 bytes, the pickle says 48"),
+          "short entry: %s", scivec_last_error());
     free(b.d);
 }
 

@@ -351,6 +351,92 @@ static void test_hostile(void) {
     CHECK(rc == SCIVEC_ENOTFOUND && error_has("no weights found"), "none: %s", scivec_last_error());
 }
 
+/* Sharded: tiny-scibert split in two shards + model.safetensors.index.json
+ * loads to exactly the same values; a bad index is refused. */
+static void write_shard(const char *dir, const char *file, int want_first_half, cJSON *weight_map) {
+    cJSON *h = cJSON_CreateObject();
+    size_t cap = original_data_size, used = 0;
+    uint8_t *data = malloc(cap);
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, original_header) {
+        if (strcmp(e->string, "__metadata__") == 0) continue;
+        if ((i++ < 20) != want_first_half) continue;
+        const cJSON *off = cJSON_GetObjectItem(e, "data_offsets");
+        size_t begin = (size_t)cJSON_GetArrayItem(off, 0)->valuedouble;
+        size_t end = (size_t)cJSON_GetArrayItem(off, 1)->valuedouble;
+        memcpy(data + used, original_data + begin, end - begin);
+        cJSON *entry = cJSON_Duplicate(e, 1);
+        char offsets[64];
+        snprintf(offsets, sizeof offsets, "[%zu, %zu]", used, used + end - begin);
+        cJSON_ReplaceItemInObject(entry, "data_offsets", cJSON_Parse(offsets));
+        cJSON_AddItemToObject(h, e->string, entry);
+        cJSON_AddStringToObject(weight_map, e->string, file);
+        used += end - begin;
+    }
+    size_t size;
+    uint8_t *buf = build_st(h, data, used, &size);
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    write_file(path, buf, size);
+    free(buf);
+    free(data);
+    cJSON_Delete(h);
+}
+
+static void test_sharded(void) {
+    const char *dir = make_model_dir("sharded", "", 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    remove(path);
+    cJSON *index = cJSON_CreateObject();
+    cJSON_AddItemToObject(index, "metadata", cJSON_Parse("{\"total_size\": 8375552}"));
+    cJSON *weight_map = cJSON_AddObjectToObject(index, "weight_map");
+    write_shard(dir, "model-00001-of-00002.safetensors", 1, weight_map);
+    write_shard(dir, "model-00002-of-00002.safetensors", 0, weight_map);
+    char *json = cJSON_Print(index);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    write_file(path, json, strlen(json));
+    free(json);
+
+    sv_bert_config cfg;
+    sv_config_load(SV_FIXTURES "/models/tiny-scibert/config.json", &cfg);
+    sv_weights *sharded = NULL, *single = NULL;
+    int rc = sv_weights_load(dir, &cfg, &sharded);
+    CHECK(rc == SCIVEC_OK && strstr(sv_weights_path(sharded), "index.json"), "sharded: %s",
+          scivec_last_error());
+    sv_weights_load(SV_FIXTURES "/models/tiny-scibert", &cfg, &single);
+    if (rc == 0 && single) {
+        const sv_bert_weights *a = sv_weights_bert(sharded), *b = sv_weights_bert(single);
+        CHECK(memcmp(a->word_emb, b->word_emb, 31090 * 64 * 4) == 0, "sharded word embeddings");
+        CHECK(memcmp(a->layers[1].ffn_out_w, b->layers[1].ffn_out_w, 64 * 128 * 4) == 0 &&
+              memcmp(a->pooler_w, b->pooler_w, 64 * 64 * 4) == 0, "sharded layer 1 / pooler");
+    }
+    sv_weights_free(sharded);
+    sv_weights_free(single);
+
+    /* An index naming a tensor no shard has, and one escaping the folder. */
+    cJSON_AddStringToObject(weight_map, "encoder.layer.9.output.dense.bias", "model-00001-of-00002.safetensors");
+    json = cJSON_Print(index);
+    write_file(path, json, strlen(json));
+    free(json);
+    rc = sv_weights_load(dir, &cfg, &sharded);
+    CHECK(rc == SCIVEC_EFORMAT && error_has("tensor encoder.layer.9.output.dense.bias: listed in the index"),
+          "index extra: %s", scivec_last_error());
+    cJSON_DeleteItemFromObject(weight_map, "encoder.layer.9.output.dense.bias");
+    cJSON_AddStringToObject(weight_map, "x", "../../etc/passwd");
+    json = cJSON_Print(index);
+    write_file(path, json, strlen(json));
+    free(json);
+    rc = sv_weights_load(dir, &cfg, &sharded);
+    CHECK(rc == SCIVEC_EFORMAT && error_has("tensor x: shard must be a file name in the same folder"),
+          "index escape: %s", scivec_last_error());
+    write_file(path, "{\"weight_map\": 3}", 17);
+    rc = sv_weights_load(dir, &cfg, &sharded);
+    CHECK(rc == SCIVEC_EFORMAT && error_has("weight_map"), "index junk: %s", scivec_last_error());
+    cJSON_Delete(index);
+}
+
 /* Conversion paths from memory: BF16 and F64 and strided views. */
 static void test_conversions(void) {
     /* bf16 1.0 = 0x3f80, -2.0 = 0xc000; f64 0.5 */
@@ -395,6 +481,7 @@ int main(void) {
     test_fixture_f16();
     test_hf_produced();
     test_hostile();
+    test_sharded();
     test_conversions();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
