@@ -97,7 +97,12 @@ int cmd_info(int argc, char **argv) {
         if (od->db && od->n_db_rows >= 0)
             printf("  %-28s %lld papers\n", "papers.db", (long long)od->n_db_rows);
         if (od->n_problems == 0) {
-            printf("checks: ok (counts, dimensions and every row's vector agree across the four files)\n");
+            if (!od->index || sv_fq_exact_vectors(od->index))
+                printf("checks: ok (counts, dimensions and every row's vector agree across the four files)\n");
+            else
+                printf("checks: ok (counts and dimensions agree; every row's vector agrees between "
+                       "embeddings.npy and papers.db; %s keeps approximate codes, so its vectors "
+                       "were not compared)\n", sv_fq_type_name(od->index));
         } else {
             printf("checks: %d problem%s\n", od->n_problems, od->n_problems == 1 ? "" : "s");
             for (int i = 0; i < od->n_problems; i++) {

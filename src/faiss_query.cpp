@@ -5,6 +5,7 @@
  * a status with a message.
  */
 #include <cstring>
+#include <cxxabi.h>
 #include <new>
 #include <typeinfo>
 
@@ -24,6 +25,7 @@ extern "C" {
 struct sv_fq_index {
     faiss::Index *index;
     char *path;
+    char *type_name;   /* the index class, e.g. "IndexFlatIP" (NULL if unknown) */
 };
 
 int sv_fq_read(const char *path, sv_fq_index **out) {
@@ -60,6 +62,21 @@ int sv_fq_read(const char *path, sv_fq_index **out) {
         sv_fq_free(fq);
         return rc;
     }
+    /* IVF indexes give vectors back only through a direct map (id -> list
+     * slot), which write_index does not always keep; the checks need it. */
+    if (faiss::IndexIVF *ivf = dynamic_cast<faiss::IndexIVF *>(fq->index)) {
+        try {
+            if (ivf->direct_map.type == faiss::DirectMap::NoMap) ivf->make_direct_map(true);
+        } catch (const std::exception &) {
+            /* ids the map cannot hold: reconstruct will say it cannot help */
+        }
+    }
+    /* The index class by its C++ name: "faiss::IndexHNSWFlat" -> "IndexHNSWFlat". */
+    int status = 0;
+    char *name = abi::__cxa_demangle(typeid(*fq->index).name(), nullptr, nullptr, &status);
+    if (name && status == 0)
+        fq->type_name = strdup(strncmp(name, "faiss::", 7) == 0 ? name + 7 : name);
+    free(name);
     *out = fq;
     return SCIVEC_OK;
 }
@@ -68,6 +85,7 @@ void sv_fq_free(sv_fq_index *fq) {
     if (!fq) return;
     delete fq->index;
     free(fq->path);
+    free(fq->type_name);
     free(fq);
 }
 
@@ -88,15 +106,7 @@ const float *sv_fq_flat_vectors(const sv_fq_index *fq) {
 }
 
 const char *sv_fq_type_name(const sv_fq_index *fq) {
-    const faiss::Index *ix = fq->index;
-    if (dynamic_cast<const faiss::IndexFlatIP *>(ix)) return "IndexFlatIP";
-    if (dynamic_cast<const faiss::IndexFlatL2 *>(ix)) return "IndexFlatL2";
-    if (dynamic_cast<const faiss::IndexFlat *>(ix)) return "IndexFlat";
-    if (dynamic_cast<const faiss::IndexHNSWFlat *>(ix)) return "IndexHNSWFlat";
-    if (dynamic_cast<const faiss::IndexHNSW *>(ix)) return "IndexHNSW";
-    if (dynamic_cast<const faiss::IndexIVFFlat *>(ix)) return "IndexIVFFlat";
-    if (dynamic_cast<const faiss::IndexIVF *>(ix)) return "IndexIVF";
-    return "other FAISS index";
+    return fq->type_name ? fq->type_name : "FAISS index";
 }
 
 int sv_fq_search(const sv_fq_index *fq, const float *query, int64_t k,
@@ -125,7 +135,23 @@ int sv_fq_search(const sv_fq_index *fq, const float *query, int64_t k,
     return SCIVEC_OK;
 }
 
+/* Whether the index keeps the vectors themselves (not lossy codes such as
+ * PQ or SQ8), so that reconstruct gives back exactly what was added. */
+static bool stores_exact_vectors(const faiss::Index *ix);
+
+int sv_fq_exact_vectors(const sv_fq_index *fq) { return stores_exact_vectors(fq->index); }
+
+static bool stores_exact_vectors(const faiss::Index *ix) {
+    if (dynamic_cast<const faiss::IndexFlat *>(ix)) return true;
+    if (const faiss::IndexHNSW *hnsw = dynamic_cast<const faiss::IndexHNSW *>(ix))
+        return hnsw->storage && stores_exact_vectors(hnsw->storage);
+    return dynamic_cast<const faiss::IndexIVFFlat *>(ix) != nullptr;
+}
+
 int sv_fq_reconstruct(const sv_fq_index *fq, int64_t id, float *out) {
+    if (!stores_exact_vectors(fq->index))
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: %s keeps approximate codes, not the vectors",
+                        fq->path, sv_fq_type_name(fq));
     if (id < 0 || id >= fq->index->ntotal)
         return sv_error(SCIVEC_EINVAL, "%s: id %lld is outside the index (%lld vectors)",
                         fq->path, (long long)id, (long long)fq->index->ntotal);

@@ -32,6 +32,9 @@ int     sv_fq_is_flat(const sv_fq_index *index);
 /* A flat index's stored vectors [ntotal, dim] (owned by the index), NULL
  * for other index types. */
 const float *sv_fq_flat_vectors(const sv_fq_index *index);
+/* 1 when the index keeps the added vectors themselves (Flat, HNSW over Flat,
+ * IVFFlat), 0 for lossy codes (PQ, SQ8, ...) whose vectors are approximate. */
+int     sv_fq_exact_vectors(const sv_fq_index *index);
 /* A short description of the index class ("IndexFlatIP", "IndexHNSWFlat", ...). */
 const char *sv_fq_type_name(const sv_fq_index *index);
 
@@ -43,8 +46,9 @@ const char *sv_fq_type_name(const sv_fq_index *index);
 int sv_fq_search(const sv_fq_index *index, const float *query, int64_t k,
                  const uint8_t *allowed, float *scores, int64_t *ids);
 
-/* The stored vector of id into out[dim]; SCIVEC_EUNSUPPORTED when the index
- * cannot give it back (e.g. an IVF index without a direct map, or PQ codes). */
+/* The stored vector of id into out[dim], exactly as it was added;
+ * SCIVEC_EUNSUPPORTED when the index cannot give it back (lossy codes such as
+ * PQ or SQ8, or an IVF index without a direct map). */
 int sv_fq_reconstruct(const sv_fq_index *index, int64_t id, float *out);
 
 #ifdef __cplusplus
