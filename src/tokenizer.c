@@ -30,6 +30,8 @@ typedef struct encode_state {
     sv_bytes scratch;       /* WordPiece working memory                   */
     sv_ids  *out;
     int      n_invalid_utf8;
+    int      collect;       /* 1: normalized text goes to `normalized`     */
+    sv_bytes normalized;    /* the normalized piece, when collecting       */
 } encode_state;
 
 static int flush_word(encode_state *st) {
@@ -79,6 +81,16 @@ static int pretokenize_char(encode_state *st, uint32_t cp) {
     return SCIVEC_OK;
 }
 
+/* The end of step 2: a normalized code point goes to the pre-tokenizer, or
+ * into a buffer when normalized added tokens must be matched first. */
+static int emit_normalized(encode_state *st, uint32_t cp) {
+    if (!st->collect) return pretokenize_char(st, cp);
+    int status = sv_bytes_reserve(&st->normalized, st->normalized.n + 4);
+    if (status) return status;
+    st->normalized.n += (size_t)sv_utf8_encode(cp, st->normalized.data + st->normalized.n);
+    return SCIVEC_OK;
+}
+
 /* Step 2 after CJK padding: accents, lowercase, marks. */
 static int normalize_tail(encode_state *st, uint32_t cp) {
     const scivec_tokenizer *tok = st->tok;
@@ -95,7 +107,7 @@ static int normalize_tail(encode_state *st, uint32_t cp) {
         if (tok->lowercase) n_lower = sv_lowercase(c, lower);
         for (int j = 0; j < n_lower; j++) {
             if (tok->strip_marks && sv_is_mark(lower[j])) continue;
-            int status = pretokenize_char(st, lower[j]);
+            int status = emit_normalized(st, lower[j]);
             if (status) return status;
         }
     }
@@ -111,16 +123,17 @@ static int normalize_char(encode_state *st, uint32_t cp) {
     }
     if (tok->handle_chinese && cp >= 0x3400 && sv_is_chinese_char(cp)) {
         int status;
-        if ((status = pretokenize_char(st, ' ')) || (status = normalize_tail(st, cp)))
+        if ((status = emit_normalized(st, ' ')) || (status = normalize_tail(st, cp)))
             return status;
-        return pretokenize_char(st, ' ');
+        return emit_normalized(st, ' ');
     }
     return normalize_tail(st, cp);
 }
 
-/* Steps 2-4 over a piece of raw text that holds no added token. */
-static int encode_piece(encode_state *st, const char *text, size_t len) {
-    const int ascii_fast = st->tok->clean_text && st->tok->pretok == SV_PRETOK_BERT;
+/* Step 2 (and 3-4 unless collecting) over a piece of raw text. */
+static int normalize_piece(encode_state *st, const char *text, size_t len) {
+    const int ascii_fast = st->tok->clean_text && st->tok->pretok == SV_PRETOK_BERT &&
+                           !st->collect;
     size_t pos = 0;
     st->word_class = 0;
     while (pos < len) {
@@ -149,17 +162,63 @@ static int encode_piece(encode_state *st, const char *text, size_t len) {
         }
         if (status) return status;
     }
+    return st->collect ? SCIVEC_OK : flush_word(st);
+}
+
+/* The added token of the given kind (raw or normalized) starting at text,
+ * the longest one, or NULL. */
+static const sv_added_token *match_added(const scivec_tokenizer *tok, const char *text,
+                                         size_t len, int normalized) {
+    for (int i = 0; i < tok->n_added; i++) { /* sorted longest first */
+        const sv_added_token *t = &tok->added[i];
+        if (t->normalized == normalized && t->len > 0 && t->len <= len &&
+            !memcmp(t->content, text, t->len))
+            return t;
+    }
+    return NULL;
+}
+
+/* Pre-tokenizes (3-4) already normalized UTF-8 text. */
+static int pretokenize_text(encode_state *st, const char *text, size_t len) {
+    size_t pos = 0;
+    st->word_class = 0;
+    while (pos < len) {
+        int invalid;
+        uint32_t cp = sv_utf8_decode(text, len, &pos, &invalid);
+        int status = pretokenize_char(st, cp);
+        if (status) return status;
+    }
     return flush_word(st);
 }
 
-/* The added token starting at text (the longest), or NULL. */
-static const sv_added_token *match_added(const scivec_tokenizer *tok, const char *text,
-                                         size_t len) {
-    for (int i = 0; i < tok->n_added; i++) { /* sorted longest first */
-        const sv_added_token *t = &tok->added[i];
-        if (t->len <= len && !memcmp(t->content, text, t->len)) return t;
+/* Steps 2-4 over a piece of raw text that holds no raw-matched added token. */
+static int encode_piece(encode_state *st, const char *text, size_t len) {
+    const scivec_tokenizer *tok = st->tok;
+    if (tok->n_normalized_added == 0) return normalize_piece(st, text, len);
+
+    /* Normalize the whole piece, then split it on the normalized added
+     * tokens, as Rust's AddedVocabulary does. */
+    st->collect = 1;
+    st->normalized.n = 0;
+    int status = normalize_piece(st, text, len);
+    st->collect = 0;
+    if (status) return status;
+    const char *norm = st->normalized.data;
+    size_t n_norm = st->normalized.n, start = 0, pos = 0;
+    while (pos < n_norm) {
+        const sv_added_token *match = NULL;
+        if (tok->added_first_byte[(unsigned char)norm[pos]] & 2)
+            match = match_added(tok, norm + pos, n_norm - pos, 1);
+        if (!match) {
+            pos++;
+            continue;
+        }
+        if ((status = pretokenize_text(st, norm + start, pos - start))) return status;
+        if ((status = sv_ids_push(st->out, match->id))) return status;
+        pos += match->len;
+        start = pos;
     }
-    return NULL;
+    return pretokenize_text(st, norm + start, n_norm - start);
 }
 
 /* Step 1, then 2-4 on the pieces between added tokens. */
@@ -169,8 +228,8 @@ static int encode_text(encode_state *st, const char *text, size_t len) {
     int status;
     while (pos < len) {
         const sv_added_token *match = NULL;
-        if (tok->added_first_byte[(unsigned char)text[pos]])
-            match = match_added(tok, text + pos, len - pos);
+        if (tok->added_first_byte[(unsigned char)text[pos]] & 1)
+            match = match_added(tok, text + pos, len - pos, 0);
         if (!match) {
             pos++;
             continue;
@@ -230,6 +289,7 @@ int scivec_tokenize(const scivec_tokenizer *tok, const char *text, size_t text_l
     }
     sv_bytes_free(&st.word);
     sv_bytes_free(&st.scratch);
+    sv_bytes_free(&st.normalized);
 
     size_t n_a = ids_a.n, n_b = ids_b.n;
     size_t n_untruncated = n_a + n_b + n_special;
@@ -274,6 +334,39 @@ void scivec_encoding_clear(scivec_encoding *enc) {
     free(enc->input_ids);
     free(enc->token_type_ids);
     memset(enc, 0, sizeof *enc);
+}
+
+static int cmp_added_longest_first(const void *a, const void *b) {
+    const sv_added_token *x = a, *y = b;
+    return x->len < y->len ? 1 : x->len > y->len ? -1 : 0;
+}
+
+int sv_tokenizer_prepare_added(scivec_tokenizer *tok) {
+    tok->n_normalized_added = 0;
+    memset(tok->added_first_byte, 0, sizeof tok->added_first_byte);
+    for (int i = 0; i < tok->n_added; i++) {
+        sv_added_token *t = &tok->added[i];
+        if (t->normalized) {
+            encode_state st = {.tok = tok, .collect = 1};
+            int status = normalize_piece(&st, t->content, t->len);
+            sv_bytes_free(&st.word);
+            /* NUL-terminated: scivec_tokenizer_id_to_token may return it */
+            if (!status) status = sv_bytes_reserve(&st.normalized, st.normalized.n + 1);
+            if (status) {
+                sv_bytes_free(&st.normalized);
+                return status;
+            }
+            st.normalized.data[st.normalized.n] = '\0';
+            free(t->content);
+            t->content = st.normalized.data;
+            t->len = st.normalized.n;
+            if (t->len == 0) continue; /* normalized away: never matches */
+            tok->n_normalized_added++;
+        }
+        tok->added_first_byte[(unsigned char)t->content[0]] |= t->normalized ? 2 : 1;
+    }
+    qsort(tok->added, (size_t)tok->n_added, sizeof *tok->added, cmp_added_longest_first);
+    return SCIVEC_OK;
 }
 
 int scivec_tokenizer_load(const char *model_dir, scivec_tokenizer **out) {

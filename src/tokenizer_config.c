@@ -41,6 +41,7 @@ typedef struct tok_settings {
     /* added tokens from any file: content and id (-1 = look up in vocab) */
     char **added;
     int32_t *added_ids;
+    uint8_t *added_normalized;     /* matched in the normalized text    */
     int   n_added, cap_added;
 } tok_settings;
 
@@ -49,9 +50,11 @@ static void settings_free(tok_settings *s) {
     for (int i = 0; i < s->n_added; i++) free(s->added[i]);
     free(s->added);
     free(s->added_ids);
+    free(s->added_normalized);
 }
 
-static int settings_add_token(tok_settings *s, const char *content, int32_t id) {
+static int settings_add_token(tok_settings *s, const char *content, int32_t id,
+                              int normalized) {
     if (!content || !*content) return SCIVEC_OK;
     if (s->n_added == s->cap_added) {
         int cap = s->cap_added ? s->cap_added * 2 : 16;
@@ -61,12 +64,16 @@ static int settings_add_token(tok_settings *s, const char *content, int32_t id) 
         int32_t *ids = realloc(s->added_ids, (size_t)cap * sizeof *ids);
         if (!ids) return sv_error(SCIVEC_ENOMEM, "tokenizer: out of memory");
         s->added_ids = ids;
+        uint8_t *norm = realloc(s->added_normalized, (size_t)cap);
+        if (!norm) return sv_error(SCIVEC_ENOMEM, "tokenizer: out of memory");
+        s->added_normalized = norm;
         s->cap_added = cap;
     }
     char *copy = strdup(content);
     if (!copy) return sv_error(SCIVEC_ENOMEM, "tokenizer: out of memory");
     s->added[s->n_added] = copy;
     s->added_ids[s->n_added] = id;
+    s->added_normalized[s->n_added] = (uint8_t)normalized;
     s->n_added++;
     return SCIVEC_OK;
 }
@@ -110,6 +117,12 @@ static int json_bool(const cJSON *obj, const char *key, int fallback) {
     return fallback;
 }
 
+/* An AddedToken's "normalized" flag; HF's default is "not special". */
+static int added_normalized(const cJSON *item) {
+    if (!cJSON_IsObject(item)) return 0;
+    return json_bool(item, "normalized", !json_bool(item, "special", 0));
+}
+
 static int set_special(tok_settings *s, int role, const char *content) {
     if (!content) return SCIVEC_OK;
     char *copy = strdup(content);
@@ -131,7 +144,7 @@ static int read_special_tokens(const cJSON *json, tok_settings *s) {
     const cJSON *item;
     if (!cJSON_IsArray(extra)) extra = NULL;
     cJSON_ArrayForEach(item, extra)
-        if ((status = settings_add_token(s, token_content(item), -1))) return status;
+        if ((status = settings_add_token(s, token_content(item), -1, 0))) return status;
     return SCIVEC_OK;
 }
 
@@ -166,7 +179,7 @@ static int read_tokenizer_config(const char *path, tok_settings *s, int *model_m
         char *end;
         long id = item->string ? strtol(item->string, &end, 10) : -1;
         if (!item->string || *end || id < 0 || id > INT32_MAX) continue;
-        status = settings_add_token(s, token_content(item), (int32_t)id);
+        status = settings_add_token(s, token_content(item), (int32_t)id, added_normalized(item));
     }
     cJSON_Delete(json);
     return status ? sv_error_prefix(status, "%s", path) : SCIVEC_OK;
@@ -190,7 +203,7 @@ static int read_added_tokens_json(const char *path, tok_settings *s) {
         if (status) break;
         if (item->string && cJSON_IsNumber(item) && item->valuedouble >= 0 &&
             item->valuedouble <= INT32_MAX)
-            status = settings_add_token(s, item->string, (int32_t)item->valuedouble);
+            status = settings_add_token(s, item->string, (int32_t)item->valuedouble, 1);
     }
     cJSON_Delete(json);
     return status;
@@ -330,7 +343,9 @@ static int read_tokenizer_json(const char *path, scivec_tokenizer *tok, tok_sett
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
             int32_t id_value = cJSON_IsNumber(id) && id->valuedouble >= 0 &&
                                id->valuedouble <= INT32_MAX ? (int32_t)id->valuedouble : -1;
-            if ((status = settings_add_token(s, token_content(item), id_value))) break;
+            if ((status = settings_add_token(s, token_content(item), id_value,
+                                             added_normalized(item))))
+                break;
         }
     }
     cJSON_Delete(json);
@@ -380,13 +395,8 @@ static int name_looks_cased(const char *dir) {
     return 0;
 }
 
-static int cmp_added_longest_first(const void *a, const void *b) {
-    const sv_added_token *x = a, *y = b;
-    return x->len < y->len ? 1 : x->len > y->len ? -1 : 0;
-}
-
-/* The tokens matched verbatim in the text: every special token and added
- * token that has an id, longest first. */
+/* The tokens matched as a whole in the text: every special token and added
+ * token that has an id (the first of a repeated content wins). */
 static int build_added_tokens(scivec_tokenizer *tok, tok_settings *s) {
     int n_max = s->n_added + N_SPECIAL;
     tok->added = calloc((size_t)n_max, sizeof *tok->added);
@@ -394,6 +404,7 @@ static int build_added_tokens(scivec_tokenizer *tok, tok_settings *s) {
     for (int i = 0; i < n_max; i++) {
         const char *content = i < N_SPECIAL ? s->special[i] : s->added[i - N_SPECIAL];
         int32_t id = i < N_SPECIAL ? -1 : s->added_ids[i - N_SPECIAL];
+        int normalized = i < N_SPECIAL ? 0 : s->added_normalized[i - N_SPECIAL];
         if (!content || !*content) continue;
         size_t len = strlen(content);
         if (id < 0) id = sv_vocab_find(&tok->vocab, content, len);
@@ -407,11 +418,10 @@ static int build_added_tokens(scivec_tokenizer *tok, tok_settings *s) {
         if (!(t->content = strdup(content))) return sv_error(SCIVEC_ENOMEM, "tokenizer: out of memory");
         t->len = len;
         t->id = id;
-        tok->added_first_byte[(unsigned char)content[0]] = 1;
+        t->normalized = normalized;
         tok->n_added++;
     }
-    qsort(tok->added, (size_t)tok->n_added, sizeof *tok->added, cmp_added_longest_first);
-    return SCIVEC_OK;
+    return sv_tokenizer_prepare_added(tok);
 }
 
 static int resolve_required(const scivec_tokenizer *tok, const tok_settings *s, int role,

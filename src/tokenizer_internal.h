@@ -18,12 +18,15 @@ typedef enum sv_pretokenizer {
     SV_PRETOK_WHITESPACE_SPLIT, /* split on whitespace only                 */
 } sv_pretokenizer;
 
-/* A token matched verbatim in the raw text before normalization
- * ("[SEP]" inside a SPECTER2 title+abstract string). */
+/* A token matched as a whole in the text: special tokens verbatim in the raw
+ * text before normalization ("[SEP]" inside a SPECTER2 title+abstract
+ * string); added tokens marked "normalized" in the normalized text, with
+ * their content normalized the same way (as Rust's AddedVocabulary). */
 typedef struct sv_added_token {
-    char   *content;
+    char   *content;         /* normalized when `normalized`                */
     size_t  len;
     int32_t id;
+    int     normalized;
 } sv_added_token;
 
 struct scivec_tokenizer {
@@ -49,7 +52,9 @@ struct scivec_tokenizer {
 
     sv_added_token *added;   /* longest first, so the first match is longest */
     int      n_added;
-    uint8_t  added_first_byte[256]; /* 1 where some added token starts with it */
+    int      n_normalized_added;
+    /* bit 0: a raw-matched token starts with this byte; bit 1: a normalized one */
+    uint8_t  added_first_byte[256];
 
     int   model_max_length;
     char *warning;           /* NULL or a message for scivec_tokenizer_warning */
@@ -57,5 +62,8 @@ struct scivec_tokenizer {
 
 /* Reads the tokenizer files of dir into tok (zeroed by the caller). */
 int sv_tokenizer_load_dir(const char *dir, scivec_tokenizer *tok);
+/* Runs the normalizer over the content of the `normalized` added tokens and
+ * fills added_first_byte (tokenizer.c; the last step of loading). */
+int sv_tokenizer_prepare_added(scivec_tokenizer *tok);
 
 #endif /* SV_TOKENIZER_INTERNAL_H */

@@ -149,20 +149,30 @@ static void test_config_handling(void) {
      * from the config's do_lower_case. */
     const char *bert_json =
         "{\"added_tokens\": [{\"id\": 0, \"content\": \"[PAD]\", \"special\": true},"
-        " {\"id\": 5, \"content\": \"<chem>\", \"special\": false}],"
+        " {\"id\": 5, \"content\": \"<chem>\", \"special\": false, \"normalized\": false},"
+        " {\"id\": 9, \"content\": \"CoVid\", \"special\": false, \"normalized\": true}],"
         " \"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true,"
         "   \"handle_chinese_chars\": true, \"strip_accents\": null, \"lowercase\": true},"
         " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
         " \"post_processor\": {\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 3], \"cls\": [\"[CLS]\", 2]},"
         " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\","
         "   \"max_input_chars_per_word\": 100,"
-        "   \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, \"The\": 4, \"<chem>\": 5, \"the\": 6}}}";
+        "   \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, \"The\": 4, \"<chem>\": 5, \"the\": 6,"
+        "     \"-\": 7, \"x\": 8}}}";
     tok = load_files("json", NULL, "{\"do_lower_case\": false, \"tokenizer_class\": \"BertTokenizer\"}",
                      bert_json, NULL, 0);
-    if (tok) CHECK_TOKENS(tok, "The the<chem>", "The the <chem>");
+    if (tok) {
+        CHECK_TOKENS(tok, "The the<chem>", "The the <chem>");
+        /* normalized added tokens match the normalized text, anywhere */
+        CHECK_TOKENS(tok, "CoVid xCoVidx COVID", "CoVid x CoVid x [UNK]");
+    }
     scivec_tokenizer_free(tok);
     tok = load_files("json", NULL, "{\"do_lower_case\": true}", bert_json, NULL, 0);
-    if (tok) CHECK_TOKENS(tok, "The the", "the the");
+    if (tok) {
+        CHECK_TOKENS(tok, "The the", "the the");
+        CHECK_TOKENS(tok, "COVID-x covid xCovid", "covid - x covid x covid");
+        CHECK_TOKENS(tok, "<CHEM> <chem>", "[UNK] [UNK] [UNK] <chem>"); /* raw: case-sensitive */
+    }
     scivec_tokenizer_free(tok);
 
     /* Refusals, each naming the directory */
