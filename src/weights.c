@@ -173,6 +173,22 @@ int sv_weights_load(const char *model_dir, const sv_bert_config *cfg, sv_weights
         }
         free(path);
     }
+    /* Weights scivec cannot read: say what was found rather than "nothing". */
+    static const char *const unsupported[] = {
+        "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack", "model.ckpt.index",
+    };
+    for (size_t i = 0; i < SV_ARRAY_LEN(unsupported); i++) {
+        char *path = sv_path_join(model_dir, unsupported[i]);
+        if (!path) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", model_dir);
+        int found = sv_file_exists(path);
+        free(path);
+        if (found)
+            return sv_error(SCIVEC_EUNSUPPORTED,
+                            "%s: only %s found, which scivec cannot read; it reads model.safetensors "
+                            "(also sharded) and single-file pytorch_model.bin (convert with "
+                            "transformers' save_pretrained(..., safe_serialization=True))",
+                            model_dir, unsupported[i]);
+    }
     return sv_error(SCIVEC_ENOTFOUND,
                     "%s: no weights found (looked for model.safetensors, "
                     "model.safetensors.index.json, pytorch_model.bin)",

@@ -349,6 +349,11 @@ static void test_hostile(void) {
     if (system(cmd) != 0) exit(2);
     rc = sv_weights_load(dir, &cfg, &w);
     CHECK(rc == SCIVEC_ENOTFOUND && error_has("no weights found"), "none: %s", scivec_last_error());
+    /* Only a TensorFlow file: refused, naming it. */
+    snprintf(cmd, sizeof cmd, "touch '%s/tf_model.h5'", dir);
+    if (system(cmd) != 0) exit(2);
+    rc = sv_weights_load(dir, &cfg, &w);
+    CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("only tf_model.h5 found"), "tf only: %s", scivec_last_error());
 }
 
 /* Sharded: tiny-scibert split in two shards + model.safetensors.index.json
