@@ -768,6 +768,12 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc && !is_dir(p.out_dir)) rc = sv_error(SCIVEC_EIO, "%s is not a directory", p.out_dir);
     if (!rc && params->resume && is_dir(p.work_dir)) {
         rc = read_checkpoint(&p, options, &rows_done, &truncated_before);
+        /* Killed while renaming the finished files into place: the rows went
+         * ahead already. The work dir still exists, so the commit had not
+         * finished; take them back and finish again. */
+        if (!rc && !sv_file_exists(p.partial) && sv_file_exists(p.npy_final) &&
+            rename(p.npy_final, p.partial) != 0)
+            rc = sv_error(SCIVEC_EIO, "renaming %s back to %s: %s", p.npy_final, p.partial, strerror(errno));
         if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_hidden_size(model), rows_done, &e.npy);
     } else if (!rc) {
         if (mkdir(p.work_dir, 0777) != 0)

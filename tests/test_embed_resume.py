@@ -90,9 +90,14 @@ def main():
             partial = os.path.getsize(os.path.join(out, ".scivec-work", "embeddings.npy.partial"))
             check(partial >= 128 + done * 64 * 4, f"partial file {partial} bytes for {done} rows")
         check(len(kills) == 2 and 0 < kills[0] < kills[1] < n_kept, f"killed at rows {kills}")
+        # The state a kill between the final renames leaves: rows already moved
+        # to embeddings.npy, the work dir still there. Resume takes them back.
+        work = os.path.join(out, ".scivec-work")
+        os.rename(os.path.join(work, "embeddings.npy.partial"), os.path.join(out, "embeddings.npy"))
         print(f"killed at rows {kills} of {n_kept}")
 
-        # Without --resume an existing work dir is an error, and it is kept.
+        # Without --resume an existing work dir is an error, and it is kept (and
+        # nothing else is touched).
         p = subprocess.run(embed_args(src, out), capture_output=True, text=True)
         check(p.returncode != 0 and "--resume" in p.stderr, f"no --resume: {p.returncode} {p.stderr!r}")
         # Resuming with other options is refused and keeps the work dir.
