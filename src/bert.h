@@ -125,7 +125,10 @@ int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w,
 int sv_model_last_hidden_state(scivec_model *model, const scivec_encoding *seq,
                                const float **hidden);
 
-/* Tokens packed into one forward when a caller hands over more. */
+/* Tokens packed into one forward when a caller hands over more (default;
+ * sv_model_set_batch_tokens changes it per model, e.g. for --batch-tokens).
+ * A sequence longer than the budget still runs, alone. */
 #define SV_BATCH_TOKENS 8192
+int sv_model_set_batch_tokens(scivec_model *model, int n_tokens);
 
 #endif /* SV_BERT_H */

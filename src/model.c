@@ -4,8 +4,9 @@
  * (pooling.c).
  *
  * Batches: callers may hand over any number of sequences; they are packed
- * into forwards of at most SV_BATCH_TOKENS tokens (one longer sequence goes
- * alone), so memory is bounded by the budget, not by the input.
+ * into forwards of at most batch_tokens tokens (SV_BATCH_TOKENS unless set;
+ * one longer sequence goes alone), so memory is bounded by the budget, not by
+ * the input.
  */
 #include <cjson/cJSON.h>
 #include <omp.h>
@@ -23,6 +24,7 @@ struct scivec_model {
     sv_weights *weights;
     const sv_bert_weights *w;
     int n_threads;
+    int batch_tokens;               /* token budget of one packed forward    */
     int max_length;                 /* min(tokenizer, max_position_embeddings) */
     scivec_pooling default_pooling; /* DEFAULT when the ST config is unusable */
     char default_reason[512];       /* why; the error when unusable          */
@@ -171,6 +173,7 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     scivec_model *m = calloc(1, sizeof *m);
     if (!m) return sv_error(SCIVEC_ENOMEM, "out of memory");
     m->n_threads = resolve_threads(params ? params->n_threads : 0);
+    m->batch_tokens = SV_BATCH_TOKENS;
 
     int status = sv_resolve_model_dir(model, &m->dir);
     if (status) goto fail;
@@ -329,7 +332,7 @@ int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *para
         status = check_sequence(m, i, &seqs[i]);
         if (status) return status;
         // close the batch before it would pass the budget (never empty)
-        if (i > first && n_tokens + seqs[i].n_tokens > SV_BATCH_TOKENS) {
+        if (i > first && n_tokens + seqs[i].n_tokens > m->batch_tokens) {
             status = encode_batch(m, pooling, params->normalize, i - first, seqs + first,
                                   n_tokens, out + (size_t)first * hidden);
             if (status) return sv_error_prefix(status, "sequences %d..%d", first, i - 1);
@@ -354,6 +357,19 @@ static int effective_max_length(const scivec_model *m, int requested) {
     return max_length;
 }
 
+/* Runs the n tokenized inputs encs[0..n) (inputs first .. first + n - 1)
+ * and clears them. */
+static int flush_texts(scivec_model *m, const scivec_encode_params *params,
+                       scivec_encoding *encs, int n, int first, int64_t n_tokens,
+                       float *out, scivec_encode_stats *stats) {
+    int status = scivec_model_encode_tokens(m, params, n, encs,
+                                            out + (size_t)first * m->cfg.hidden);
+    if (status) status = sv_error_prefix(status, "inputs %d..%d", first, first + n - 1);
+    else if (stats) stats->n_tokens += n_tokens;
+    for (int j = 0; j < n; j++) scivec_encoding_clear(&encs[j]);
+    return status;
+}
+
 int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *params,
                               int n, const char *const *texts,
                               const char *const *pairs, float *out,
@@ -366,59 +382,62 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     scivec_encode_params batch_params = *params;
     batch_params.pooling = pooling;
     int max_length = effective_max_length(m, params->max_length);
-    int hidden = m->cfg.hidden;
 
-    // tokenize a budget's worth of texts, encode them, reuse the encodings
+    // tokenize up to a budget's worth of texts, encode them, reuse the slots
     scivec_encoding *encs = NULL;
     int cap = 0, n_in_batch = 0, first = 0;
     int64_t n_tokens = 0;
-    for (int i = 0; i <= n && status == SCIVEC_OK; i++) {
-        if (i < n) {
-            if (n_in_batch == cap) {
-                int new_cap = cap ? 2 * cap : 64;
-                scivec_encoding *bigger = realloc(encs, (size_t)new_cap * sizeof *encs);
-                if (!bigger) { status = sv_error(SCIVEC_ENOMEM, "encode: out of memory"); break; }
-                memset(bigger + cap, 0, (size_t)(new_cap - cap) * sizeof *bigger);
-                encs = bigger;
-                cap = new_cap;
-            }
-            scivec_encoding *enc = &encs[n_in_batch];
-            const char *text = texts[i] ? texts[i] : "";
-            const char *pair = pairs ? pairs[i] : NULL;
-            status = scivec_tokenize(m->tok, text, strlen(text), pair,
-                                     pair ? strlen(pair) : 0, max_length, enc);
-            if (status) { status = sv_error_prefix(status, "input %d", i); break; }
-            int truncated = enc->n_tokens_untruncated > enc->n_tokens;
-            if (truncated && params->truncate_error) {
-                status = sv_error(SCIVEC_ETOOLONG,
-                                  "input %d: %d tokens, more than max_length %d",
-                                  i, enc->n_tokens_untruncated, max_length);
-                scivec_encoding_clear(enc);
-                break;
-            }
-            if (stats) {
-                stats->n_truncated += truncated;
-                stats->n_invalid_utf8 += enc->n_invalid_utf8 > 0;
-            }
-            n_in_batch++;
-            n_tokens += enc->n_tokens;
+    for (int i = 0; i < n; i++) {
+        if (n_in_batch == cap) {
+            int new_cap = cap ? 2 * cap : 64;
+            scivec_encoding *bigger = realloc(encs, (size_t)new_cap * sizeof *encs);
+            if (!bigger) { status = sv_error(SCIVEC_ENOMEM, "encode: out of memory"); break; }
+            memset(bigger + cap, 0, (size_t)(new_cap - cap) * sizeof *bigger);
+            encs = bigger;
+            cap = new_cap;
         }
-        int full = n_tokens >= SV_BATCH_TOKENS;
-        if (n_in_batch > 0 && (full || i == n)) {
-            status = scivec_model_encode_tokens(m, &batch_params, n_in_batch, encs,
-                                                out + (size_t)first * hidden);
-            if (status) status = sv_error_prefix(status, "inputs %d..%d", first,
-                                                 first + n_in_batch - 1);
-            else if (stats) stats->n_tokens += n_tokens;
-            for (int j = 0; j < n_in_batch; j++) scivec_encoding_clear(&encs[j]);
+        scivec_encoding enc = {0};
+        const char *text = texts[i] ? texts[i] : "";
+        const char *pair = pairs ? pairs[i] : NULL;
+        status = scivec_tokenize(m->tok, text, strlen(text), pair, pair ? strlen(pair) : 0,
+                                 max_length, &enc);
+        if (status) { status = sv_error_prefix(status, "input %d", i); break; }
+        int truncated = enc.n_tokens_untruncated > enc.n_tokens;
+        if (truncated && params->truncate_error) {
+            status = sv_error(SCIVEC_ETOOLONG, "input %d: %d tokens, more than max_length %d",
+                              i, enc.n_tokens_untruncated, max_length);
+            scivec_encoding_clear(&enc);
+            break;
+        }
+        if (stats) {
+            stats->n_truncated += truncated;
+            stats->n_invalid_utf8 += enc.n_invalid_utf8 > 0;
+        }
+        // this one would overflow the budget: run the batch so far first
+        if (n_in_batch > 0 && n_tokens + enc.n_tokens > m->batch_tokens) {
+            status = flush_texts(m, &batch_params, encs, n_in_batch, first, n_tokens, out, stats);
             first += n_in_batch;
             n_in_batch = 0;
             n_tokens = 0;
+            if (status) { scivec_encoding_clear(&enc); break; }
         }
+        encs[n_in_batch++] = enc;
+        n_tokens += enc.n_tokens;
+    }
+    if (!status && n_in_batch > 0) {
+        status = flush_texts(m, &batch_params, encs, n_in_batch, first, n_tokens, out, stats);
+        n_in_batch = 0;
     }
     for (int j = 0; j < n_in_batch; j++) scivec_encoding_clear(&encs[j]);
     free(encs);
     return status;
+}
+
+int sv_model_set_batch_tokens(scivec_model *m, int n_tokens) {
+    if (n_tokens < 1)
+        return sv_error(SCIVEC_EINVAL, "batch tokens must be at least 1, got %d", n_tokens);
+    m->batch_tokens = n_tokens;
+    return SCIVEC_OK;
 }
 
 int sv_model_last_hidden_state(scivec_model *m, const scivec_encoding *seq,

@@ -364,6 +364,16 @@ static void test_encode_texts(const golden_texts *g) {
                runs[r].batch, runs[r].threads, diff);
     }
 
+    // a small token budget splits the same inputs into many forwards
+    CHECK(sv_model_set_batch_tokens(m2, 0) == SCIVEC_EINVAL, "batch tokens 0");
+    CHECK(sv_model_set_batch_tokens(m2, 100) == 0, "batch tokens 100");
+    status = scivec_model_encode_texts(m2, &ep, n_check, texts, NULL, out, NULL);
+    CHECK(status == 0, "budget 100: %s", scivec_last_error());
+    CHECK(max_abs_diff(out, ref, (size_t)n_check * 64) <= 1e-6, "budget 100 changes vectors");
+    status = scivec_model_encode_tokens(m2, &ep, n_check, g->enc, out);
+    CHECK(status == 0, "budget 100 tokens: %s", scivec_last_error());
+    sv_model_set_batch_tokens(m2, SV_BATCH_TOKENS);
+
     // truncation: max_length 16 cuts long texts; truncate_error refuses
     int long_i = 0;
     while (long_i < g->n && g->enc[long_i].n_tokens < 100) long_i++;
