@@ -9,9 +9,11 @@ packages=(
   build-essential cmake pkg-config
   libutf8proc-dev libcjson-dev libcsv-dev libsqlite3-dev sqlite3
   libfaiss-dev libopenblas-dev liblapack-dev libzip-dev
+  libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve
   python3-numpy python3-faiss            # the real Python client in tests
   clang libclang-rt-14-dev               # libFuzzer targets
   valgrind
+  chromium wrk xxd                       # browser test of the web page, load test, page embedding
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(python3-torch)
