@@ -317,6 +317,26 @@ static void remove_work_dir(const paths *p) {
     rmdir(p->work_dir);
 }
 
+/* mkdir -p: the output directory and any missing parents. */
+static int make_dirs(const char *dir) {
+    char *path = strdup(dir);
+    if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    int rc = SCIVEC_OK;
+    for (char *slash = path + 1; !rc; slash++) {
+        int at_end = *slash == '\0';
+        if (*slash != '/' && !at_end) continue;
+        *slash = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            rc = sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
+        else if (!is_dir(path))
+            rc = sv_error(SCIVEC_EIO, "%s is not a directory", path);
+        if (at_end) break;
+        *slash = '/';
+    }
+    free(path);
+    return rc;
+}
+
 static int sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
@@ -763,9 +783,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
 
     /* The work dir: new, or the interrupted run's. */
     int64_t rows_done = 0, truncated_before = 0;
-    if (!rc && mkdir(p.out_dir, 0777) != 0 && errno != EEXIST)
-        rc = sv_error(SCIVEC_EIO, "%s: %s", p.out_dir, strerror(errno));
-    if (!rc && !is_dir(p.out_dir)) rc = sv_error(SCIVEC_EIO, "%s is not a directory", p.out_dir);
+    if (!rc) rc = make_dirs(p.out_dir);
     if (!rc && params->resume && is_dir(p.work_dir)) {
         rc = read_checkpoint(&p, options, &rows_done, &truncated_before);
         /* Killed while renaming the finished files into place: the rows went
