@@ -290,7 +290,13 @@ static int load_index(sv_outdir *od, const char *path) {
     if (!sv_file_exists(path)) return add_problem(od, "papers.index is missing");
     int rc = sv_fq_read(path, &od->index);
     if (rc == SCIVEC_ENOMEM) return rc;
-    if (rc) return add_problem(od, "%s", scivec_last_error());
+    if (rc) {
+        /* "DIR/papers.index: why" -> "papers.index: why": the caller names DIR. */
+        const char *msg = scivec_last_error();
+        size_t n = strlen(path);
+        if (!strncmp(msg, path, n) && !strncmp(msg + n, ": ", 2)) msg += n + 2;
+        return add_problem(od, "papers.index: %s", msg);
+    }
     if (!sv_fq_metric_is_ip(od->index))
         return add_problem(od, "papers.index (%s) does not rank by inner product, so its scores "
                            "are not cosine similarities", sv_fq_type_name(od->index));

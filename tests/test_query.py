@@ -371,6 +371,40 @@ def check_broken(base, tmp, papers):
               f"similar {name}: want one line naming the problem, got: {err}")
 
 
+def check_corrupt_hnsw(base, tmp, papers):
+    """Regression (found by mutating files, 2026-11-25): FAISS reads an HNSW
+    graph without checking it, and searching a graph whose links name
+    missing nodes crashed `scivec similar`. Such an index must be refused."""
+    def corrupt(name, edit):
+        path = os.path.join(tmp, name)
+        shutil.copytree(base, path)
+        index = faiss.read_index(os.path.join(path, "papers.index"))
+        edit(index.hnsw)
+        faiss.write_index(index, os.path.join(path, "papers.index"))
+        return path
+
+    def bad_neighbor(g):
+        nb = faiss.vector_to_array(g.neighbors)
+        nb[int(np.flatnonzero(nb >= 0)[5])] = 1 << 30
+        faiss.copy_array_to_vector(nb, g.neighbors)
+
+    def bad_entry(g):
+        g.entry_point = 100000
+
+    def bad_level(g):
+        levels = faiss.vector_to_array(g.levels)
+        levels[7] = 50
+        faiss.copy_array_to_vector(levels, g.levels)
+
+    for name, edit in (("hnsw-bad-neighbor", bad_neighbor), ("hnsw-bad-entry", bad_entry),
+                       ("hnsw-bad-level", bad_level)):
+        path = corrupt(name, edit)
+        for args in (["info", path], ["similar", path, papers[0]["paper_id"], "--json"]):
+            rc, out, err = run(*args)
+            check(rc == 1 and "HNSW" in err and "papers.index" in err,
+                  f"{name}: {args[0]}: want exit 1 naming the HNSW problem, got {rc}: {err}")
+
+
 def check_errors(base, papers):
     rc, out, err = run("similar", base, "no-such-paper", "--json")
     check(rc != 0 and out == "", f"unknown id: exit {rc}, out {out!r}")
@@ -417,6 +451,7 @@ def main():
         check_info_ok(hnsw, "hnsw")
         check_similar_matches_faiss(hnsw, papers, 5, "hnsw")
         check_filters(hnsw, papers, "hnsw")
+        check_corrupt_hnsw(hnsw, tmp, papers)
 
         # Unnormalised vectors: scores are still cosine similarities.
         raw_dir = os.path.join(tmp, "raw")
