@@ -43,6 +43,18 @@ int sv_jsonl_open(const char *path, sv_jsonl **out) {
     return SCIVEC_OK;
 }
 
+/* cJSON ends a string at a \u0000 escape, which would silently drop the rest
+ * of a text. BERT's clean-text step drops NUL and every other control
+ * character alike, so \u0000 is rewritten in place to \u0001: the tokens stay
+ * exactly HF's and nothing after the NUL is lost. */
+static void replace_nul_escapes(char *s, size_t n) {
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\') continue;
+        if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) s[i + 5] = '1';
+        i++; /* skip the escaped character: an escaped backslash before "u0000" stays */
+    }
+}
+
 static int is_blank(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
@@ -63,13 +75,14 @@ int sv_jsonl_next(sv_jsonl *r, cJSON **obj) {
             return 0;
         }
         r->line_no++;
-        const char *text = r->line;
+        char *text = r->line;
         size_t len = (size_t)n;
         if (r->line_no == 1 && len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
             text += 3;
             len -= 3;
         }
         if (is_blank(text, len)) continue;
+        replace_nul_escapes(text, len);
 
         const char *end = NULL;
         cJSON *parsed = cJSON_ParseWithLengthOpts(text, len, &end, 0);

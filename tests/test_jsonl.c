@@ -80,6 +80,20 @@ int main(void) {
     unlink(path);
     free(big);
 
+    /* A NUL escape keeps the text after it (as U+0001, dropped by BERT's
+     * clean-text like NUL itself); an escaped backslash before u0000 is text. */
+    const char nul_text[] = "{\"text\": \"a\\u0000b\", \"raw\": \"c\\\\u0000\"}\n";
+    path = write_temp(nul_text, sizeof nul_text - 1);
+    CHECK(sv_jsonl_open(path, &r) == SCIVEC_OK, "open nul");
+    CHECK(sv_jsonl_next(r, &obj) == 1, "nul line parsed");
+    CHECK(obj && sv_json_get_string(obj, "text", &s) == SCIVEC_OK && s && !strcmp(s, "a\x01" "b"),
+          "text after \\u0000 kept");
+    CHECK(obj && sv_json_get_string(obj, "raw", &s) == SCIVEC_OK && s && !strcmp(s, "c\\u0000"),
+          "escaped backslash kept, got %s", s ? s : "(null)");
+    cJSON_Delete(obj);
+    sv_jsonl_close(r);
+    unlink(path);
+
     CHECK(sv_jsonl_open("/nonexistent/x.jsonl", &r) == SCIVEC_ENOTFOUND, "missing file");
     CHECK(strstr(scivec_last_error(), "/nonexistent/x.jsonl") != NULL, "message names the file");
     return check_report();
