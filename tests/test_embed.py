@@ -190,6 +190,26 @@ def test_skips(tmp):
     title = db.execute("SELECT value FROM paper_columns WHERE row = 1 AND name = 'abstract'").fetchone()[0]
     check(title == "Line one\r\nline two", f"messy: abstract not verbatim: {title!r}")
 
+    # The same in JSON Lines: a broken line, a missing abstract, a null id, a
+    # duplicate, a key first seen later (kept verbatim in paper_columns).
+    src_jsonl = os.path.join(tmp, "messy.jsonl")
+    with open(src_jsonl, "w", encoding="utf-8") as f:
+        f.write('{"id": "j1", "title": "T1", "abstract": "First abstract", "categories": "cs.CL cs.AI"}\n')
+        f.write('{"id": "j2", "title": "T2", "abstract": \n')
+        f.write('{"id": "j3", "title": "No abstract key"}\n')
+        f.write('{"id": null, "abstract": "No id"}\n')
+        f.write('\n')
+        f.write('{"id": "j1", "abstract": "Duplicate"}\n')
+        f.write('{"id": "j4", "abstract": "Fourth", "extra": {"k": [1, 2]}}\n')
+    out_j = os.path.join(tmp, "out-messy-jsonl")
+    p = run("embed", src_jsonl, "--model", MODEL, "--out", out_j)
+    emb, meta, db = check_outputs_agree(out_j, "messy jsonl")
+    check(meta["rows_read"] == 6 and meta["n_papers"] == 2, f"messy jsonl: {meta['n_papers']} of {meta['rows_read']}")
+    check(meta["skipped"] == {"empty_text": 1, "malformed": 2, "duplicate_id": 1}, f"messy jsonl: {meta['skipped']}")
+    check("messy.jsonl:2" in p.stderr, f"messy jsonl: warnings {p.stderr!r}")
+    extra = db.execute("SELECT value FROM paper_columns WHERE row = 1 AND name = 'extra'").fetchone()
+    check(extra is not None and json.loads(extra[0]) == {"k": [1, 2]}, f"messy jsonl: extra column {extra}")
+
     out2 = os.path.join(tmp, "out-messy-strict")
     p = run("embed", src, "--model", MODEL, "--out", out2, "--strict", ok=False)
     check(p.returncode != 0 and "strict" in p.stderr, f"strict: rc {p.returncode} {p.stderr!r}")
