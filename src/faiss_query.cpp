@@ -16,6 +16,8 @@
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/VectorTransform.h>
 #include <faiss/IndexScalarQuantizer.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/impl/FaissException.h>
@@ -189,6 +191,25 @@ static bool valid_ivf(const faiss::IndexIVF *ix, char *why, size_t cap) {
     return true;
 }
 
+/* A chain of linear transforms (PCA, OPQ, random rotation) whose matrix
+ * sizes match their dimensions, feeding a valid index of the last one. */
+static bool valid_pretransform(const faiss::IndexPreTransform *ix, char *why, size_t cap) {
+    int d = ix->d;
+    for (const faiss::VectorTransform *vt : ix->chain) {
+        const faiss::LinearTransform *lt = dynamic_cast<const faiss::LinearTransform *>(vt);
+        if (!lt) return fail(why, cap, "pre-transform of a type scivec cannot check");
+        if (lt->d_in != d || lt->d_out <= 0 || !lt->is_trained ||
+            lt->A.size() != (size_t)lt->d_in * lt->d_out ||
+            (lt->have_bias ? lt->b.size() != (size_t)lt->d_out : false))
+            return fail(why, cap, "pre-transform %lld -> %lld has matrices of the wrong size",
+                        lt->d_in, lt->d_out);
+        d = lt->d_out;
+    }
+    if (!ix->index || ix->index->d != d || ix->index->ntotal != ix->ntotal)
+        return fail(why, cap, "pre-transform output (dimension %lld) does not fit its index", d);
+    return valid_index(ix->index, why, cap);
+}
+
 static bool valid_index(const faiss::Index *ix, char *why, size_t cap) {
     if (ix->d <= 0 || ix->ntotal < 0)
         return fail(why, cap, "dimension %lld and %lld vectors", ix->d, (long long)ix->ntotal);
@@ -200,8 +221,10 @@ static bool valid_index(const faiss::Index *ix, char *why, size_t cap) {
         return valid_hnsw(hnsw, why, cap);
     if (const faiss::IndexIVF *ivf = dynamic_cast<const faiss::IndexIVF *>(ix))
         return valid_ivf(ivf, why, cap);
-    return fail(why, cap, "this index type cannot be checked, so it is not used "
-                "(scivec reads Flat, PQ, SQ, HNSW and IVF indexes)");
+    if (const faiss::IndexPreTransform *pt = dynamic_cast<const faiss::IndexPreTransform *>(ix))
+        return valid_pretransform(pt, why, cap);
+    return fail(why, cap, "this index type cannot be checked, so it is not used (scivec "
+                "reads Flat, PQ, SQ, HNSW and IVF indexes, with PCA/OPQ/rotation pre-transforms)");
 }
 
 /* ------------------------------------------------------------------------ */
