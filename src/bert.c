@@ -60,8 +60,7 @@ static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
                             (long long)n_tokens);
         ws->cap_tokens = n_tokens;
     }
-    int64_t head_dim = cfg->hidden / cfg->n_heads;
-    int64_t n_scores = (int64_t)n_threads * (2 * head_dim + 1) * max_len;
+    int64_t n_scores = (int64_t)n_threads * max_len * max_len;
     if (n_scores > ws->cap_scores) {
         if (grow((void **)&ws->scores, (size_t)n_scores * sizeof(float)))
             return sv_error(SCIVEC_ENOMEM, "forward: out of memory for attention scores");
@@ -167,13 +166,12 @@ static inline float exp_nonpositive(float x) {
 }
 
 /* ctx[t, head] = softmax(q[t, head] . k[s, head]^T / sqrt(head_dim)) @ v[s, head]
- * over the tokens s of t's own sequence. One task per (sequence, head): its
- * keys and values are first transposed to [head_dim, len] so that both
- * products run as contiguous vector loops across the keys (no dependency
- * chain through memory). Each task is computed the same way whichever batch
- * or thread it lands in, so a sequence's vectors depend on neither. scratch
- * holds, per thread, (2 * head_dim + 1) * max_len floats: key_t, value_t and
- * one row of scores. */
+ * over the tokens s of t's own sequence. One task per (sequence, head), each
+ * two single-threaded SGEMMs on strided views of the packed q/k/v (leading
+ * dimension hidden) around a softmax: scores [len, len] = q_h k_h^T, then
+ * ctx_h [len, head_dim] = softmax(scores) v_h. A task is computed by the same
+ * calls whichever batch or thread it lands in, so a sequence's vectors depend
+ * on neither. scratch holds max_len * max_len floats per thread. */
 static void attention_forward(float *ctx, const float *q, const float *k,
                               const float *v, float *scratch, int max_len,
                               const int *seq_start, int n_seqs, int hidden,
@@ -181,34 +179,24 @@ static void attention_forward(float *ctx, const float *q, const float *k,
     int head_dim = hidden / n_heads;
     float scale_div = sqrtf((float)head_dim);
     int n_tasks = n_seqs * n_heads;
+    // each task's SGEMMs run on the calling thread; the tasks are the parallelism
+    openblas_set_num_threads(1);
     // dynamic: sequences differ in length, and the cost grows with its square
     #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
     for (int task = 0; task < n_tasks; task++) {
         int seq = task / n_heads, h = task % n_heads;
         int start = seq_start[seq], len = seq_start[seq + 1] - start;
-        float *key_t = scratch + (size_t)omp_get_thread_num() * (2 * head_dim + 1) * max_len;
-        float *value_t = key_t + (size_t)head_dim * len;
-        float *att = value_t + (size_t)head_dim * len;
+        float *scores = scratch + (size_t)omp_get_thread_num() * max_len * max_len;
+        const float *q_h = q + (size_t)start * hidden + h * head_dim;
+        const float *k_h = k + (size_t)start * hidden + h * head_dim;
+        const float *v_h = v + (size_t)start * hidden + h * head_dim;
+        float *ctx_h = ctx + (size_t)start * hidden + h * head_dim;
 
-        // key_t[i][s] = k[start + s][h * head_dim + i], value_t likewise
-        for (int s = 0; s < len; s++) {
-            const float *k_row = k + (size_t)(start + s) * hidden + h * head_dim;
-            const float *v_row = v + (size_t)(start + s) * hidden + h * head_dim;
-            for (int i = 0; i < head_dim; i++) {
-                key_t[(size_t)i * len + s] = k_row[i];
-                value_t[(size_t)i * len + s] = v_row[i];
-            }
-        }
-        for (int t = start; t < start + len; t++) {
-            const float *q_row = q + (size_t)t * hidden + h * head_dim;
-            // att[s] = q . k_s, accumulated over i in order for every s
-            for (int s = 0; s < len; s++) att[s] = 0.0f;
-            for (int i = 0; i < head_dim; i++) {
-                float qi = q_row[i];
-                const float *kt = key_t + (size_t)i * len;
-                #pragma omp simd
-                for (int s = 0; s < len; s++) att[s] += qi * kt[s];
-            }
+        // scores [len, len] = q_h [len, head_dim] @ k_h^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, head_dim, 1.0f,
+                    q_h, hidden, k_h, hidden, 0.0f, scores, len);
+        for (int t = 0; t < len; t++) {
+            float *att = scores + (size_t)t * len;
             // HF divides the scores (not the query) by sqrt(head_dim)
             float max_score = -INFINITY;
             #pragma omp simd reduction(max : max_score)
@@ -225,18 +213,12 @@ static void attention_forward(float *ctx, const float *q, const float *k,
             float inv_sum = 1.0f / sum;
             #pragma omp simd
             for (int s = 0; s < len; s++) att[s] *= inv_sum;
-
-            // out[i] = sum_s att[s] * v_s[i]
-            float *out = ctx + (size_t)t * hidden + h * head_dim;
-            for (int i = 0; i < head_dim; i++) {
-                const float *vt = value_t + (size_t)i * len;
-                float acc = 0.0f;
-                #pragma omp simd reduction(+ : acc)
-                for (int s = 0; s < len; s++) acc += att[s] * vt[s];
-                out[i] = acc;
-            }
         }
+        // ctx_h [len, head_dim] = probabilities [len, len] @ v_h [len, head_dim]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, head_dim, len, 1.0f,
+                    scores, len, v_h, hidden, 0.0f, ctx_h, hidden);
     }
+    openblas_set_num_threads(n_threads);
 }
 
 /* x[t] = LayerNorm(x[t] + dense[t] + bias): the residual connection, the

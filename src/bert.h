@@ -96,8 +96,7 @@ typedef struct sv_bert_workspace {
     float *tmp;              /* [n_tokens, hidden] dense output before residual+LN */
     float *ffn;              /* [n_tokens, intermediate]                     */
     int   *tok_seq;          /* [n_tokens] which sequence each token belongs to */
-    float *scores;           /* per thread: transposed keys and values of one
-                                head, and one row of attention scores        */
+    float *scores;           /* per thread: [longest, longest] attention scores */
 } sv_bert_workspace;
 
 void sv_bert_workspace_free(sv_bert_workspace *ws);
