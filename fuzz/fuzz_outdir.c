@@ -56,9 +56,22 @@ static void write_file(const char *name, const void *data, size_t size) {
     free(path);
 }
 
+/* The scratch directory goes when the fuzzer exits normally. */
+static void remove_dir(void) {
+    static const char *all[7] = {"metadata.json", "embeddings.npy", "papers.db", "papers.index",
+                                 "papers.db-wal", "papers.db-shm", "papers.db-journal"};
+    for (int i = 0; i < 7; i++) {
+        char *path = sv_path_join(dir, all[i]);
+        if (path) unlink(path);
+        free(path);
+    }
+    rmdir(dir);
+}
+
 static void build_dir(void) {
     strcpy(dir, "/tmp/fuzz-outdir-XXXXXX");
     if (!mkdtemp(dir)) die("mkdtemp");
+    atexit(remove_dir);
     float vectors[N_PAPERS * DIM];
     for (int i = 0; i < N_PAPERS; i++) {
         float norm = 0;
