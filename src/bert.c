@@ -73,11 +73,25 @@ static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
 /* Layers                                                                    */
 
 /* out[n_tokens, n_out] = inp[n_tokens, n_in] @ weight[n_out, n_in]^T
- * (bias is added by the fused pass that follows, so it costs no extra sweep) */
+ * (bias is added by the fused pass that follows, so it costs no extra sweep).
+ * The OpenMP threads split the output columns, each running a
+ * single-threaded OpenBLAS SGEMM on its slice of the weight rows: one pool of
+ * exactly n_threads threads does all the work, instead of OpenBLAS's own pool
+ * and OpenMP's taking turns and spin-waiting on each other. */
 static void matmul_forward(float *out, const float *inp, const float *weight,
-                           int n_tokens, int n_in, int n_out) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_tokens, n_out, n_in,
-                1.0f, inp, n_in, weight, n_in, 0.0f, out, n_out);
+                           int n_tokens, int n_in, int n_out, int n_threads) {
+    // slices of whole 16-column panels, the width of the SGEMM kernels
+    int n_panels = (n_out + 15) / 16;
+    int n_parts = n_threads < n_panels ? n_threads : n_panels;
+    #pragma omp parallel for num_threads(n_parts) schedule(static, 1)
+    for (int part = 0; part < n_parts; part++) {
+        int col0 = (int)((int64_t)n_panels * part / n_parts) * 16;
+        int col1 = (int)((int64_t)n_panels * (part + 1) / n_parts) * 16;
+        if (col1 > n_out) col1 = n_out;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_tokens, col1 - col0, n_in,
+                    1.0f, inp, n_in, weight + (size_t)col0 * n_in, n_in, 0.0f, out + col0,
+                    n_out);
+    }
 }
 
 /* out[n] = LayerNorm(inp[n]) * gamma + beta, one row; out may alias inp.
@@ -179,8 +193,6 @@ static void attention_forward(float *ctx, const float *q, const float *k,
     int head_dim = hidden / n_heads;
     float scale_div = sqrtf((float)head_dim);
     int n_tasks = n_seqs * n_heads;
-    // each task's SGEMMs run on the calling thread; the tasks are the parallelism
-    openblas_set_num_threads(1);
     // dynamic: sequences differ in length, and the cost grows with its square
     #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
     for (int task = 0; task < n_tasks; task++) {
@@ -218,7 +230,6 @@ static void attention_forward(float *ctx, const float *q, const float *k,
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, head_dim, len, 1.0f,
                     scores, len, v_h, hidden, 0.0f, ctx_h, hidden);
     }
-    openblas_set_num_threads(n_threads);
 }
 
 /* x[t] = LayerNorm(x[t] + dense[t] + bias): the residual connection, the
@@ -277,22 +288,22 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
     float eps = cfg->layer_norm_eps;
 
     // self-attention: q/k/v [n_tokens, hidden] = x @ W^T + b
-    matmul_forward(ws->q, ws->x, l->q_w, n_tokens, hidden, hidden);
-    matmul_forward(ws->k, ws->x, l->k_w, n_tokens, hidden, hidden);
-    matmul_forward(ws->v, ws->x, l->v_w, n_tokens, hidden, hidden);
+    matmul_forward(ws->q, ws->x, l->q_w, n_tokens, hidden, hidden, n_threads);
+    matmul_forward(ws->k, ws->x, l->k_w, n_tokens, hidden, hidden, n_threads);
+    matmul_forward(ws->v, ws->x, l->v_w, n_tokens, hidden, hidden, n_threads);
     add_qkv_bias(ws->q, ws->k, ws->v, l, n_tokens, hidden, n_threads);
     attention_forward(ws->ctx, ws->q, ws->k, ws->v, ws->scores, max_len, seq_start,
                       n_seqs, hidden, cfg->n_heads, n_threads);
 
     // attention output: x = LN(x + ctx @ Wo^T + bo)
-    matmul_forward(ws->tmp, ws->ctx, l->attn_out_w, n_tokens, hidden, hidden);
+    matmul_forward(ws->tmp, ws->ctx, l->attn_out_w, n_tokens, hidden, hidden, n_threads);
     residual_layernorm(ws->x, ws->tmp, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
                        n_tokens, hidden, eps, n_threads);
 
     // feed-forward: ffn [n_tokens, inter] = act(x @ W1^T + b1); x = LN(x + ffn @ W2^T + b2)
-    matmul_forward(ws->ffn, ws->x, l->ffn_in_w, n_tokens, hidden, inter);
+    matmul_forward(ws->ffn, ws->x, l->ffn_in_w, n_tokens, hidden, inter, n_threads);
     bias_activation(ws->ffn, l->ffn_in_b, n_tokens, inter, cfg->act, n_threads);
-    matmul_forward(ws->tmp, ws->ffn, l->ffn_out_w, n_tokens, inter, hidden);
+    matmul_forward(ws->tmp, ws->ffn, l->ffn_out_w, n_tokens, inter, hidden, n_threads);
     residual_layernorm(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g, l->ffn_ln_b,
                        n_tokens, hidden, eps, n_threads);
 }
@@ -361,7 +372,8 @@ int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
     for (int s = 0; s < n_seqs; s++)
         for (int t = seq_start[s]; t < seq_start[s + 1]; t++) ws->tok_seq[t] = s;
 
-    openblas_set_num_threads(n_threads);
+    // every SGEMM runs single-threaded on an OpenMP thread (see matmul_forward)
+    openblas_set_num_threads(1);
     init_pow2_neg();
     embeddings_forward(ws->x, cfg, w, ids, types, ws->tok_seq, seq_start, n_tokens,
                        n_threads);
