@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,22 @@ static void on_progress(int64_t done, int64_t total, void *user) {
         s->progress_started = 1;
     }
     sv_progress_update(&s->progress, done);
+}
+
+/* SIGINT/SIGTERM: the pipeline stops at the next batch boundary with its
+ * checkpoint written. A second signal kills as usual (SA_RESETHAND). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 static int parse_int(const char *flag, const char *s, int min, int *out) {
@@ -164,6 +181,8 @@ int cmd_embed(int argc, char **argv) {
     params.progress = on_progress;
     params.warn = on_warning;
     params.user = &state;
+    params.stop = &stop_signal;
+    catch_stop_signals();
 
     sv_embed_result res;
     int rc = sv_embed_run(&params, &res);
@@ -171,6 +190,12 @@ int cmd_embed(int argc, char **argv) {
     if (state.n_warnings > MAX_WARNINGS_SHOWN)
         fprintf(stderr, "scivec embed: ... and %lld more skipped rows\n",
                 (long long)(state.n_warnings - MAX_WARNINGS_SHOWN));
+    if (rc && res.interrupted) {
+        int sig = stop_signal ? stop_signal : SIGINT;
+        fprintf(stderr, "\nscivec embed: stopped by %s: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                scivec_last_error());
+        return 128 + sig;   /* 130 for SIGINT, 143 for SIGTERM, as a shell reports them */
+    }
     if (rc) return cli_fail("embed");
 
     int64_t skipped = res.skipped_empty_text + res.skipped_malformed + res.skipped_duplicate_id;

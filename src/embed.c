@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -308,13 +309,31 @@ static int is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The checkpoint goes last: a work dir that still has one can always be
+ * resumed, one without it holds nothing worth keeping. */
 static void remove_work_dir(const paths *p) {
-    const char *files[] = {p->partial, p->checkpoint, p->checkpoint_tmp, p->db_tmp, p->index_tmp,
-                           p->metadata_tmp};
+    const char *files[] = {p->partial, p->checkpoint_tmp, p->db_tmp, p->index_tmp, p->metadata_tmp};
     for (size_t i = 0; i < SV_ARRAY_LEN(files); i++) unlink(files[i]);
     char *journal = sv_path_join(p->work_dir, "papers.db-journal");
     if (journal) { unlink(journal); free(journal); }
+    unlink(p->checkpoint);
     rmdir(p->work_dir);
+}
+
+/* One run at a time per output directory: an flock on the directory itself
+ * (released by the kernel however the process ends, and no lock file is
+ * left behind). Returns the open descriptor in *fd. */
+static int lock_out_dir(const char *dir, int *fd) {
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return SCIVEC_OK;
+    int err = errno;
+    close(*fd);
+    *fd = -1;
+    if (err == EWOULDBLOCK)
+        return sv_error(SCIVEC_EINVAL, "%s: another scivec embed is writing into this folder "
+                        "(it holds the folder's lock); wait for it to finish or choose another --out", dir);
+    return sv_error(SCIVEC_EIO, "%s: cannot lock the folder: %s", dir, strerror(err));
 }
 
 /* mkdir -p: the output directory and any missing parents. */
@@ -705,6 +724,16 @@ static int skip_record(const sv_embed_params *params, sv_embed_result *res, verd
     return SCIVEC_OK;
 }
 
+static int stop_requested(const sv_embed_params *params) {
+    return params->stop && *params->stop;
+}
+
+static int interrupted(sv_embed_result *res, int64_t rows_saved) {
+    res->interrupted = 1;
+    return sv_error(SCIVEC_EIO, "interrupted with %lld papers embedded and saved; run the same "
+                    "command with --resume to continue", (long long)rows_saved);
+}
+
 static int embed_pass(const sv_embed_params *params, paper_source *src, embedder *e,
                       const paths *p, const cJSON *options, int64_t rows_done,
                       int64_t total, sv_embed_result *res) {
@@ -731,6 +760,7 @@ static int embed_pass(const sv_embed_params *params, paper_source *src, embedder
             if ((rc = sv_npy_writer_flush(e->npy))) break;
             if ((rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy), e->stats.n_truncated))) break;
             if (params->progress) params->progress(res->rows_read, total, params->user);
+            if (stop_requested(params)) { rc = interrupted(res, sv_npy_writer_rows(e->npy)); break; }
         }
     }
     if (!rc) rc = embed_batch(e, &b);
@@ -763,27 +793,33 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     scivec_model *model = NULL;
     embedder e = {0};
     cJSON *options = NULL;
-    int created_work_dir = 0;
+    int created_work_dir = 0, lock_fd = -1;
     int rc = paths_init(&p, params->out_dir) ? sv_error(SCIVEC_ENOMEM, "out of memory") : SCIVEC_OK;
 
-    /* Cheap checks first: the input's columns, the work dir. */
+    /* Cheap checks first: the input's columns, the lock, the work dir. */
     if (!rc) rc = source_open(&src, params);
+    if (!rc) rc = make_dirs(p.out_dir);
+    if (!rc) rc = lock_out_dir(p.out_dir, &lock_fd);
     if (!rc && is_dir(p.work_dir) && !params->resume)
         rc = sv_error(SCIVEC_EINVAL, "%s exists (an interrupted run?): pass --resume to continue it, "
                       "or remove it to start over", p.work_dir);
+    /* Killed before its first checkpoint, or after its commit: nothing in the
+     * work dir is worth keeping, so --resume starts over. */
+    if (!rc && params->resume && is_dir(p.work_dir) && !sv_file_exists(p.checkpoint))
+        remove_work_dir(&p);
     int64_t total = -1;
     if (!rc && params->count_total && sv_papers_count(params->input, &total) != SCIVEC_OK) total = -1;
 
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = params->n_threads;
     if (!rc) rc = scivec_model_load(params->model, &mp, &model);
+    if (!rc && stop_requested(params)) rc = interrupted(res, 0);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
     if (!rc && !(options = make_options(params, &ro, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
 
     /* The work dir: new, or the interrupted run's. */
     int64_t rows_done = 0, truncated_before = 0;
-    if (!rc) rc = make_dirs(p.out_dir);
     if (!rc && params->resume && is_dir(p.work_dir)) {
         rc = read_checkpoint(&p, options, &rows_done, &truncated_before);
         /* Killed while renaming the finished files into place: the rows went
@@ -835,7 +871,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         snprintf(res->pooling, sizeof res->pooling, "%s", scivec_pooling_name(ro.pooling));
         snprintf(res->pooling_reason, sizeof res->pooling_reason, "%s", ro.pooling_reason ? ro.pooling_reason : "");
     }
+    if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_db(params, &p, res->dim, res->n_papers);
+    if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_index(params, &p, res->dim, res->n_papers, res->index_type, sizeof res->index_type);
     char sha[65] = "";
     if (!rc) rc = sv_sha256_file(scivec_model_weights_path(model), sha);
@@ -870,7 +908,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }
     if (!rc) rc = commit_outputs(&p);
-    if (!rc || created_work_dir) remove_work_dir(&p);
+    /* An interrupted run keeps its work dir for --resume, even a new one. */
+    if (!rc || (created_work_dir && !res->interrupted)) remove_work_dir(&p);
+    if (lock_fd >= 0) close(lock_fd);
 
     source_close(&src);
     free(e.vectors);

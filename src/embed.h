@@ -7,11 +7,13 @@
  * flushed after every batch together with a checkpoint (rows done + the
  * options). Nothing appears under a final name until everything succeeded.
  * An interrupted run continues with resume = 1 and ends byte-identical to an
- * uninterrupted one (batches are cut at the same papers).
+ * uninterrupted one (batches are cut at the same papers). One run at a time
+ * writes into a DIR: it holds an flock on the directory itself.
  */
 #ifndef SV_EMBED_H
 #define SV_EMBED_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "scivec.h"
@@ -43,6 +45,10 @@ typedef struct sv_embed_params {
     int         strict;         /* a skipped row is an error                */
     int         resume;         /* continue DIR/.scivec-work                */
     int         count_total;    /* pre-count records for progress totals    */
+    /* When non-NULL and nonzero (a signal handler sets it), the run stops at
+     * the next batch boundary, after its checkpoint: result.interrupted is
+     * set and --resume continues it. */
+    const volatile sig_atomic_t *stop;
 
     /* Called with records read so far (skipped ones included) and the total
      * (<= 0 when unknown), after every batch and at the end. */
@@ -65,6 +71,7 @@ typedef struct sv_embed_result {
     char    pooling[16];
     char    pooling_reason[128];
     char    index_type[64];
+    int     interrupted;        /* stopped by params.stop; resumable        */
 } sv_embed_result;
 
 int sv_embed_run(const sv_embed_params *params, sv_embed_result *result);

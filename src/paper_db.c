@@ -57,6 +57,18 @@ int sv_paper_db_create(const char *path, sv_paper_db **out) {
         db_free(db);
         return sv_error(SCIVEC_EIO, "%s: cannot replace the existing file", path);
     }
+    /* A run killed mid-write leaves a hot journal: SQLite would "roll it
+     * back" into the new file. */
+    char *journal = malloc(strlen(path) + sizeof "-journal");
+    if (!journal) { db_free(db); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    strcpy(journal, path);
+    strcat(journal, "-journal");
+    int journal_gone = unlink(journal) == 0 || !sv_file_exists(journal);
+    free(journal);
+    if (!journal_gone) {
+        db_free(db);
+        return sv_error(SCIVEC_EIO, "%s: cannot remove the stale journal %s-journal", path, path);
+    }
     int rc;
     if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
         rc = db_fail(db, "cannot create");
