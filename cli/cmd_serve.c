@@ -1,0 +1,214 @@
+/*
+ * cmd_serve.c - `scivec serve DIR`: an HTTP API and a web page over an embed
+ * output (docs/SERVER.md). Loads DIR and its model once, starts the
+ * embedding worker and the HTTP daemon, prints where it listens and runs
+ * until SIGINT or SIGTERM.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "commands.h"
+#include "serve.h"
+
+static const char usage[] =
+    "usage: scivec serve DIR [--host 127.0.0.1] [--port 8080] [--model M] [--threads N]\n"
+    "                        [--max-batch-tokens N] [--max-queue N] [--timeout-ms N]\n"
+    "                        [--max-body-bytes N] [--max-inputs N] [--max-text-bytes N]\n"
+    "                        [--max-k N] [--max-connections N]\n"
+    "  DIR                  output directory of `scivec embed`\n"
+    "  --host H             address to listen on (default 127.0.0.1: this machine only)\n"
+    "  --port P             TCP port (default 8080; 0 = any free port, printed on stdout)\n"
+    "  --model M            model for queries and /v1/embeddings (default: metadata.json's;\n"
+    "                       it must be the model the papers were embedded with)\n"
+    "  --threads N          threads of the model (default: all cores)\n"
+    "  --max-batch-tokens N tokens per model call; requests are batched up to it (default 8192)\n"
+    "  --max-queue N        embedding requests that may wait; beyond, 503 (default 256)\n"
+    "  --timeout-ms N       an embedding request not done by then gets 503 (default 30000)\n"
+    "  --max-body-bytes N   request bodies above it get 413 (default 2097152)\n"
+    "  --max-inputs N       texts per embedding request, above: 413 (default 256)\n"
+    "  --max-text-bytes N   bytes per text or query, above: 413 (default 65536)\n"
+    "  --max-k N            largest k (default 1000)\n"
+    "  --max-connections N  simultaneous connections (default 512)\n";
+
+typedef struct serve_options {
+    const char *dir, *host, *model;
+    long long port, threads, max_batch_tokens, max_queue, timeout_ms, max_body_bytes;
+    long long max_inputs, max_text_bytes, max_k, max_connections;
+} serve_options;
+
+static int parse_number(const char *text, long long lo, long long hi, long long *out) {
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+/* -1: go on; else the exit status. */
+static int parse_args(int argc, char **argv, serve_options *o) {
+    *o = (serve_options){.host = "127.0.0.1", .port = 8080, .max_batch_tokens = 8192,
+                         .max_queue = 256, .timeout_ms = 30000, .max_body_bytes = 2 << 20,
+                         .max_inputs = 256, .max_text_bytes = 64 << 10, .max_k = 1000,
+                         .max_connections = 512};
+    static const struct { const char *name; size_t offset; long long lo, hi; } numbers[] = {
+        {"--port", offsetof(serve_options, port), 0, 65535},
+        {"--threads", offsetof(serve_options, threads), 0, 4096},
+        {"--max-batch-tokens", offsetof(serve_options, max_batch_tokens), 1, 1 << 24},
+        {"--max-queue", offsetof(serve_options, max_queue), 1, 1 << 20},
+        {"--timeout-ms", offsetof(serve_options, timeout_ms), 1, 3600 * 1000},
+        {"--max-body-bytes", offsetof(serve_options, max_body_bytes), 1, 1LL << 30},
+        {"--max-inputs", offsetof(serve_options, max_inputs), 1, 1 << 20},
+        {"--max-text-bytes", offsetof(serve_options, max_text_bytes), 1, 1 << 30},
+        {"--max-k", offsetof(serve_options, max_k), 1, 1000000},
+        {"--max-connections", offsetof(serve_options, max_connections), 1, 65536},
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *eq = strchr(arg, '='), *value = NULL;
+        size_t name_len = eq && arg[0] == '-' ? (size_t)(eq - arg) : strlen(arg);
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) { fputs(usage, stdout); return 0; }
+        if (arg[0] != '-') {
+            if (o->dir) {
+                fprintf(stderr, "scivec serve: unexpected argument '%s'\n%s", arg, usage);
+                return 2;
+            }
+            o->dir = arg;
+            continue;
+        }
+        if (eq) value = eq + 1;
+        else if (i + 1 < argc) value = argv[++i];
+        else {
+            fprintf(stderr, "scivec serve: %s needs a value\n%s", arg, usage);
+            return 2;
+        }
+        int known = 0;
+        if (name_len == 6 && !strncmp(arg, "--host", 6)) { o->host = value; known = 1; }
+        else if (name_len == 7 && !strncmp(arg, "--model", 7)) { o->model = value; known = 1; }
+        for (size_t j = 0; !known && j < sizeof numbers / sizeof numbers[0]; j++) {
+            if (strlen(numbers[j].name) != name_len || strncmp(arg, numbers[j].name, name_len)) continue;
+            known = 1;
+            long long *field = (long long *)((char *)o + numbers[j].offset);
+            if (!parse_number(value, numbers[j].lo, numbers[j].hi, field)) {
+                fprintf(stderr, "scivec serve: %.*s '%s': expected a whole number from %lld to %lld\n",
+                        (int)name_len, arg, value, numbers[j].lo, numbers[j].hi);
+                return 2;
+            }
+        }
+        if (!known) {
+            fprintf(stderr, "scivec serve: unknown option '%.*s'\n%s", (int)name_len, arg, usage);
+            return 2;
+        }
+    }
+    if (!o->dir) {
+        fprintf(stderr, "scivec serve: expected DIR\n%s", usage);
+        return 2;
+    }
+    return -1;
+}
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The model the papers were embedded with (as `scivec search` picks it), and
+ * the encode parameters that put texts in their space. */
+static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_params *ep) {
+    const sv_outdir *od = ctx->od;
+    if (!od->pooling || !od->model_name) {
+        fprintf(stderr, "scivec serve: %s/metadata.json does not say which model and pooling "
+                "made the embeddings\n", o->dir);
+        return 1;
+    }
+    const char *ref = o->model ? o->model : is_dir(od->model_path) ? od->model_path : od->model_name;
+    scivec_model_params mp = scivec_model_default_params();
+    mp.n_threads = (int)o->threads;
+    if (scivec_model_load(ref, &mp, &ctx->model) != SCIVEC_OK) return cli_fail("serve");
+    int dim = scivec_model_hidden_size(ctx->model);
+    if (dim != od->n_cols) {
+        fprintf(stderr, "scivec serve: model %s gives %d-dimensional vectors but %s holds %lld "
+                "(pass the model the papers were embedded with: --model)\n",
+                ref, dim, o->dir, (long long)od->n_cols);
+        return 1;
+    }
+    *ep = scivec_encode_default_params();
+    if (scivec_pooling_parse(od->pooling, &ep->pooling) != SCIVEC_OK) {
+        fprintf(stderr, "scivec serve: %s/metadata.json: pooling '%s' is not one scivec knows\n",
+                o->dir, od->pooling);
+        return 1;
+    }
+    ep->max_length = od->max_length;
+    ctx->dim = dim;
+    ctx->model_name = od->model_name;
+    ctx->pooling = od->pooling;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv) {
+    serve_options o;
+    int status = parse_args(argc, argv, &o);
+    if (status >= 0) return status;
+
+    serve_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    pthread_mutex_init(&ctx.od_lock, NULL);
+    ctx.limits = sv_http_default_limits();
+    ctx.limits.max_k = (int)o.max_k;
+    ctx.limits.max_inputs = (int)o.max_inputs;
+    ctx.limits.max_text_bytes = (size_t)o.max_text_bytes;
+    ctx.max_body_bytes = (size_t)o.max_body_bytes;
+    ctx.timeout_ms = (int)o.timeout_ms;
+    serve_daemon *daemon = NULL;
+    status = 1;
+
+    if (sv_outdir_open(o.dir, &ctx.od) != SCIVEC_OK) { cli_fail("serve"); goto done; }
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(ctx.od->metadata, "input");
+    const cJSON *text_column = cJSON_GetObjectItemCaseSensitive(input, "text_column");
+    ctx.text_column = cJSON_IsString(text_column) ? text_column->valuestring : "abstract";
+
+    scivec_encode_params ep;
+    if (load_model(&ctx, &o, &ep)) goto done;
+    sv_batcher_params bp = {.max_batch_tokens = (int)o.max_batch_tokens, .max_queue = (int)o.max_queue};
+    if (sv_batcher_start(ctx.model, &ep, &bp, &ctx.batcher) != SCIVEC_OK) { cli_fail("serve"); goto done; }
+    if (!(ctx.metrics = serve_metrics_new())) { fprintf(stderr, "scivec serve: out of memory\n"); goto done; }
+
+    /* The signals go to this thread only (sigwait below): block them before
+     * any other thread starts, so that every thread inherits the mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int port = 0;
+    if ((status = serve_http_start(&ctx, o.host, (int)o.port, (int)o.max_connections, &daemon, &port))) {
+        status = status == 2 ? 2 : 1;
+        goto done;
+    }
+    const char *shown_host = strchr(o.host, ':') ? "[%s]" : "%s";
+    char host[80];
+    snprintf(host, sizeof host, shown_host, o.host);
+    printf("scivec serve: %lld papers from %s, model %s (%s pooling), listening on http://%s:%d/\n",
+           (long long)ctx.od->n_rows, o.dir, ctx.model_name, ctx.pooling, host, port);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    fprintf(stderr, "scivec serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    status = 0;
+done:
+    serve_http_stop(daemon);        /* joins the request threads first */
+    sv_batcher_stop(ctx.batcher);
+    serve_metrics_free(ctx.metrics);
+    scivec_model_free(ctx.model);
+    sv_outdir_close(ctx.od);
+    pthread_mutex_destroy(&ctx.od_lock);
+    return status;
+}

@@ -1,0 +1,215 @@
+/*
+ * serve_http.c - the HTTP side of `scivec serve` on libmicrohttpd: one
+ * thread per connection (a request waiting for the model blocks only its
+ * own connection), bodies collected up to --max-body-bytes (413 beyond),
+ * then sv_http_parse routes and validates and serve_handle answers.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "serve.h"
+
+#define MAX_QUERY_ARGS 64
+
+struct serve_daemon {
+    struct MHD_Daemon *mhd;
+};
+
+/* What one request has received so far. */
+typedef struct request_state {
+    double  t0;
+    char   *body;
+    size_t  len, cap;
+    int     too_large;
+    size_t  discarded;   /* bytes dropped after too_large */
+    int     answered;
+} request_state;
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, const serve_reply *r) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->body_len, r->body, r->is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        if (!r->is_static) free(r->body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->retry_after > 0) {
+        char seconds[16];
+        snprintf(seconds, sizeof seconds, "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+typedef struct query_args {
+    int n, overflow;
+    const char *keys[MAX_QUERY_ARGS], *values[MAX_QUERY_ARGS];
+} query_args;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    query_args *a = cls;
+    if (a->n == MAX_QUERY_ARGS) { a->overflow = 1; return MHD_NO; }
+    a->keys[a->n] = key ? key : "";
+    a->values[a->n] = value ? value : "";
+    a->n++;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+    serve_ctx *ctx = cls;
+    request_state *rs = *con_cls;
+    if (!rs) {
+        if (!(rs = calloc(1, sizeof *rs))) return MHD_NO;
+        rs->t0 = now_seconds();
+        *con_cls = rs;
+        /* A declared body over the limit is refused before it is read. */
+        const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                           MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (declared && strtoull(declared, NULL, 10) > ctx->max_body_bytes) {
+            rs->too_large = 1;
+        } else {
+            return MHD_YES;
+        }
+    }
+    if (rs->answered) { *upload_size = 0; return MHD_YES; }
+    if (*upload_size > 0 && rs->too_large) {
+        /* A chunked body that went over: MHD cannot answer mid-upload, so
+         * the rest is read and dropped, up to a point, then the
+         * connection is closed without an answer. */
+        rs->discarded += *upload_size;
+        *upload_size = 0;
+        return rs->discarded > 16 * ctx->max_body_bytes ? MHD_NO : MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (rs->len + *upload_size > ctx->max_body_bytes) {
+            rs->too_large = 1;
+            free(rs->body);
+            rs->body = NULL;
+            rs->len = 0;
+            rs->discarded = *upload_size;
+            *upload_size = 0;
+            return MHD_YES;
+        } else {
+            if (rs->len + *upload_size > rs->cap) {
+                size_t cap = (rs->len + *upload_size) * 2;
+                if (cap > ctx->max_body_bytes) cap = ctx->max_body_bytes;
+                char *bigger = realloc(rs->body, cap);
+                if (!bigger) return MHD_NO;
+                rs->body = bigger;
+                rs->cap = cap;
+            }
+            memcpy(rs->body + rs->len, upload_data, *upload_size);
+            rs->len += *upload_size;
+            *upload_size = 0;
+            return MHD_YES;
+        }
+    }
+    serve_reply reply = {0};
+    sv_http_request req;
+    memset(&req, 0, sizeof req);
+    if (rs->too_large) {
+        /* (A declared length over the limit is answered before its body is
+         * read; MHD then closes the connection.) */
+        serve_error(&reply, 413, "the request body is over %zu bytes (--max-body-bytes)",
+                    ctx->max_body_bytes);
+        req.endpoint = SV_EP_NONE;
+    } else {
+        query_args args = {0};
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+        if (args.overflow) {
+            serve_error(&reply, 400, "more than %d query arguments", MAX_QUERY_ARGS);
+        } else {
+            int status = sv_http_parse(&ctx->limits, method, url, args.n, args.keys, args.values,
+                                       rs->body, rs->len, &req);
+            if (status == 200) {
+                serve_handle(ctx, &req, &reply);
+            } else {
+                serve_error(&reply, status, "%s", req.message);
+                reply.allow = req.allow;
+            }
+        }
+    }
+    serve_metrics_record(ctx->metrics, req.endpoint, reply.status, now_seconds() - rs->t0);
+    sv_http_request_clear(&req);
+    rs->answered = 1;
+    return send_reply(conn, &reply);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    request_state *rs = *con_cls;
+    if (!rs) return;
+    free(rs->body);
+    free(rs);
+    *con_cls = NULL;
+}
+
+int serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connections,
+                     serve_daemon **out, int *bound_port) {
+    *out = NULL;
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "scivec serve: --host '%s' is not an IPv4 or IPv6 address\n", host);
+        return 2;
+    }
+    serve_daemon *d = calloc(1, sizeof *d);
+    if (!d) return 1;
+    d->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, ctx,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_connections,
+                              /* idle keep-alive connections go after 30 s */
+                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              /* request line + headers must fit: bigger ones get 431 */
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                              MHD_OPTION_END);
+    if (!d->mhd) {
+        fprintf(stderr, "scivec serve: cannot listen on %s port %d (in use, or not an address "
+                "of this machine?)\n", host, port);
+        free(d);
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    *bound_port = info ? info->port : port;
+    *out = d;
+    return 0;
+}
+
+void serve_http_stop(serve_daemon *d) {
+    if (!d) return;
+    MHD_stop_daemon(d->mhd);
+    free(d);
+}
