@@ -387,35 +387,34 @@ static int check_rows(sv_outdir *od, int full) {
         }
     }
     free(scratch);
-    if (rc) return rc;
+    if (rc || od->n_problems) return rc;  /* one row named is enough */
 
     /* A flat index holds every vector in one array: comparing it with the npy
      * whole costs one pass over memory, so it is done on every open. */
     const float *stored = od->index ? sv_fq_flat_vectors(od->index) : NULL;
     float *want = stored ? malloc((size_t)od->n_cols * sizeof *want) : NULL;
     if (stored && !want) return SCIVEC_ENOMEM;
-    for (int64_t row = 0; stored && row < n && !rc; row++) {
+    int64_t differs = -1;  /* the first row that does */
+    for (int64_t row = 0; stored && row < n && differs < 0; row++) {
         unit_row(od, row, want);
-        for (int64_t j = 0; j < od->n_cols; j++)
-            if (!(fabsf(stored[row * od->n_cols + j] - want[j]) <= SV_VECTOR_TOLERANCE)) {
-                rc = add_problem(od, "the vector of row %lld differs between papers.index and "
-                                 "embeddings.npy", (long long)row);
-                break;
-            }
+        for (int64_t j = 0; j < od->n_cols && differs < 0; j++)
+            if (!(fabsf(stored[row * od->n_cols + j] - want[j]) <= SV_VECTOR_TOLERANCE)) differs = row;
     }
     free(want);
-    if (rc) return rc;
+    if (differs >= 0)
+        return add_problem(od, "the vector of row %lld differs between papers.index and "
+                           "embeddings.npy", (long long)differs);
     if (!full || !od->db) return rc;
 
     /* The db's own promises: unique non-empty ids, every row's input columns kept. */
     int64_t v[2];
     if (sql_ints(od->db, "SELECT count(DISTINCT paper_id), "
                  "sum(paper_id IS NULL OR paper_id = '') FROM papers", 2, v, NULL)) {
-        if (v[0] != od->n_db_rows - v[1])
+        if (v[1] > 0)
+            rc = add_problem(od, "papers.db: %lld papers have an empty paper_id", (long long)v[1]);
+        else if (v[0] != od->n_db_rows)
             rc = add_problem(od, "papers.db: paper_id is not unique (%lld distinct ids for %lld papers)",
                              (long long)v[0], (long long)od->n_db_rows);
-        else if (v[1] > 0)
-            rc = add_problem(od, "papers.db: %lld papers have an empty paper_id", (long long)v[1]);
     }
     if (!rc && sql_ints(od->db, "SELECT count(DISTINCT row), sum(row < 0 OR row >= "
                         "(SELECT count(*) FROM papers)) FROM paper_columns", 2, v, NULL)) {
