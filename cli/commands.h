@@ -9,6 +9,11 @@ int cmd_embed(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+
+/* Draws download progress on stderr (when it is a terminal) for models the
+ * hub resolver downloads (cmd_fetch.c). */
+void cli_hub_progress_install(void);
 
 /* Prints "scivec <command>: <scivec_last_error()>" to stderr; returns 1. */
 int cli_fail(const char *command);

@@ -18,6 +18,7 @@ static const struct {
     {"similar",  cmd_similar,  "the papers most similar to one paper of an embed output"},
     {"search",   cmd_search,   "free-text search over an embed output"},
     {"info",     cmd_info,     "describe and check an embed output"},
+    {"fetch",    cmd_fetch,    "download a model from the HuggingFace hub into its cache"},
 };
 
 static void usage(FILE *out) {

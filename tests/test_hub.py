@@ -1,0 +1,355 @@
+"""test_hub.py - models from the HuggingFace hub: `scivec fetch` and
+`--model ORG/NAME` against tests/fake_hub.py on loopback (the hub's URL
+layout, headers and CDN redirects), checking the cache is laid out exactly
+as huggingface_hub lays it out, and the failure modes: hub unreachable,
+offline, resume after a cut, corrupted bytes, 401 and 404, disk full.
+
+Run by CTest with /usr/bin/python3 (numpy); env SCIVEC, SV_FIXTURES, SV_TESTS.
+"""
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import numpy as np
+
+SCIVEC = os.environ["SCIVEC"]
+FIX = os.environ["SV_FIXTURES"]
+TESTS = os.environ.get("SV_TESTS", os.path.dirname(os.path.abspath(__file__)))
+MODEL = os.path.join(FIX, "models", "tiny-scibert")
+ADAPTER = os.path.join(FIX, "models", "tiny-scibert-adapters", "proximity")
+REPO = "test-org/tiny-scibert"
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg, file=sys.stderr)
+    return cond
+
+
+# --- the fake hub ------------------------------------------------------------
+
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Hub:
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(TESTS, "fake_hub.py"), "--max-seconds", "300",
+             "--repo", REPO + "=" + MODEL, "--repo", "test-org/tiny-adapter=" + ADAPTER],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise SystemExit("fake hub did not start: %r %s" % (line, self.proc.stderr.read()))
+        self.port = int(line.split()[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def post(self, path, obj=None):
+        req = urllib.request.Request(self.url + path, data=json.dumps(obj or {}).encode(),
+                                     method="POST")
+        NO_PROXY.open(req, timeout=10).read()
+
+    def control(self, **opts):
+        self.post("/_control", opts)
+
+    def reset(self):
+        self.post("/_reset")
+
+    def log(self):
+        return json.loads(NO_PROXY.open(self.url + "/_log", timeout=10).read())
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there afterwards
+    return port
+
+
+def scivec_env(cache, endpoint, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HF_") and not k.lower().endswith("_proxy")
+           and k != "HUGGING_FACE_HUB_TOKEN"}
+    env["HOME"] = os.path.join(os.path.dirname(cache), "home")  # no real token file
+    env["HF_HUB_CACHE"] = cache
+    env["HF_ENDPOINT"] = endpoint
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(extra)
+    return env
+
+
+def run(args, env, stdin=b""):
+    p = subprocess.run([SCIVEC] + args, input=stdin, capture_output=True, env=env, timeout=120)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def git_blob_sha1(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def final_files(dirpath):
+    out = []
+    for root, _, names in os.walk(dirpath):
+        out += [os.path.join(root, n) for n in names]
+    return out
+
+
+def check_layout(cache, repo_folder, want_files, revision="main"):
+    """The tree huggingface_hub writes: refs/<rev> = commit, snapshot entries
+    as relative links to ../../blobs/<etag>, etag = sha256 for LFS files, git
+    blob sha1 for small ones. Returns the snapshot folder."""
+    root = os.path.join(cache, repo_folder)
+    ref = os.path.join(root, "refs", revision)
+    check(os.path.isfile(ref), "refs/%s exists" % revision)
+    commit = open(ref).read() if os.path.isfile(ref) else ""
+    check(len(commit) == 40 and all(c in "0123456789abcdef" for c in commit),
+          "refs/%s holds a bare commit hash: %r" % (revision, commit))
+    snap = os.path.join(root, "snapshots", commit)
+    got = sorted(os.path.relpath(p, snap) for p in final_files(snap))
+    check(got == sorted(want_files), "snapshot files %s, want %s" % (got, sorted(want_files)))
+    for rel in got:
+        link = os.path.join(snap, rel)
+        check(os.path.islink(link), "%s is a symlink" % rel)
+        target = os.readlink(link)
+        src = os.path.join(MODEL if repo_folder.endswith("tiny-scibert") else ADAPTER, rel)
+        lfs = rel.endswith((".safetensors", ".bin"))
+        etag = sha256_of(src) if lfs else git_blob_sha1(src)
+        depth = rel.count("/")
+        check(target == "../" * (2 + depth) + "blobs/" + etag,
+              "%s -> %s (want relative ../../blobs/%s)" % (rel, target, etag))
+        check(open(link, "rb").read() == open(src, "rb").read(), "%s has the fixture's bytes" % rel)
+    blobs = os.listdir(os.path.join(root, "blobs"))
+    check(not [b for b in blobs if b.endswith(".incomplete")], "no .incomplete left: %s" % blobs)
+    check(len(blobs) == len(want_files), "one blob per file: %s" % blobs)
+    return snap
+
+
+def encode(model, env):
+    texts = ["Attention is all you need", "Deep residual learning for image recognition",
+             "The ribosome: structure and function"]
+    stdin = "".join(json.dumps({"text": t}) + "\n" for t in texts).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "x.npy")
+        rc, _, err = run(["encode", "--model", model, "--pooling", "cls", "--out", out], env, stdin)
+        if not check(rc == 0, "encode --model %s: exit %d: %s" % (model, rc, err)):
+            return None
+        return np.load(out)
+
+
+MODEL_FILES = ["config.json", "model.safetensors", "special_tokens_map.json",
+               "tokenizer_config.json", "vocab.txt"]
+FOLDER = "models--test-org--tiny-scibert"
+
+hub = Hub()
+try:
+    with tempfile.TemporaryDirectory() as tmp:
+        # --- first download, then encode through the cache -------------------
+        cache = os.path.join(tmp, "cache")
+        env = scivec_env(cache, hub.url)
+        rc, out, err = run(["fetch", REPO], env)
+        check(rc == 0, "fetch: exit %d: %s" % (rc, err))
+        snap = check_layout(cache, FOLDER, MODEL_FILES)
+        check(out.strip() == snap, "fetch prints the snapshot folder: %r vs %r" % (out, snap))
+        log = hub.log()
+        paths = [e["path"] for e in log]
+        check(not any("pytorch_model.bin" in p for p in paths),
+              "pytorch_model.bin not fetched when model.safetensors exists")
+        check(any(e["method"] == "GET" and e["path"].startswith("/cdn/") for e in log),
+              "the weights came through the CDN redirect: %s" % paths)
+        check(any(e["method"] == "HEAD" and e["path"].endswith("/resolve/%s/model.safetensors"
+                                                                % os.path.basename(snap))
+                  for e in log), "HEAD on resolve/<commit>/model.safetensors: %s" % paths)
+        check(len(os.listdir(os.path.join(cache, ".locks", FOLDER))) >= 1,
+              "lock files under .locks/ as huggingface_hub keeps them")
+
+        direct = encode(MODEL, env)
+        via_hub = encode(REPO, env)
+        if direct is not None and via_hub is not None:
+            check(np.array_equal(direct, via_hub), "encode via the cache equals the folder itself")
+        n_before = len(hub.log())
+        encode(REPO, env)
+        check(len(hub.log()) == n_before, "a cached model makes no request: %s" % hub.log()[n_before:])
+
+        # fetch again: asks the hub for the commit, downloads nothing
+        hub.reset()
+        rc, out2, err = run(["fetch", REPO], env)
+        check(rc == 0 and out2 == out, "second fetch: %d %s %s" % (rc, out2, err))
+        check([e["path"] for e in hub.log()] == ["/api/models/%s/revision/main" % REPO],
+              "second fetch only asks for the revision: %s" % hub.log())
+
+        # a tag and a pinned commit resolve to the same snapshot
+        commit = os.path.basename(snap)
+        rc, out3, err = run(["fetch", REPO + "@v1.0"], env)
+        check(rc == 0 and out3 == out, "fetch @v1.0: %s %s" % (out3, err))
+        check(open(os.path.join(cache, FOLDER, "refs", "v1.0")).read() == commit, "refs/v1.0")
+        rc, out4, err = run(["fetch", REPO + "@" + commit], env)
+        check(rc == 0 and out4 == out, "fetch @commit: %s %s" % (out4, err))
+        check(not os.path.exists(os.path.join(cache, FOLDER, "refs", commit)),
+              "no ref file for a commit (huggingface_hub writes none)")
+
+        # an adapter repo through the same resolver
+        rc, out5, err = run(["fetch", "test-org/tiny-adapter"], env)
+        check(rc == 0, "fetch adapter: %s" % err)
+        check_layout(cache, "models--test-org--tiny-adapter",
+                     ["adapter_config.json", "pytorch_adapter.bin"])
+
+        # --- the hub gone: offline and unreachable ---------------------------
+        hub.stop()
+        off_env = dict(env, HF_HUB_OFFLINE="1")
+        offline = encode(REPO, off_env)
+        if direct is not None and offline is not None:
+            check(np.array_equal(direct, offline), "HF_HUB_OFFLINE=1 encodes from the cache")
+        rc, out6, err = run(["fetch", REPO, "--offline"], env)
+        check(rc == 0 and out6 == out, "fetch --offline with the hub stopped: %d %s" % (rc, err))
+        rc, _, err = run(["fetch", "test-org/missing", "--offline"], env)
+        check(rc != 0 and "is neither a directory nor in the HuggingFace cache" in err
+              and "HF_HUB_OFFLINE" in err, "offline miss message: %s" % err)
+        # cached model, hub unreachable, not offline: the cache answers
+        dead = "http://127.0.0.1:%d" % free_port()
+        offline = encode(REPO, scivec_env(cache, dead))
+        check(offline is not None, "cached model used while the hub is unreachable")
+        rc, _, err = run(["fetch", REPO], scivec_env(os.path.join(tmp, "empty"), dead))
+        check(rc != 0 and "cannot reach the hub at " + dead in err
+              and "to work offline copy the model folder and pass its path" in err,
+              "unreachable hub message: %s" % err)
+        check(err.count("\n") == 1, "one line: %r" % err)
+        rc, _, err = run(["encode", "--model", "test-org/missing", "--out", os.path.join(tmp, "m.npy")],
+                         scivec_env(os.path.join(tmp, "empty"), dead), b'{"text": "x"}\n')
+        check(rc != 0 and "cannot reach the hub" in err, "encode with an unreachable hub: %s" % err)
+
+    hub = Hub()
+    with tempfile.TemporaryDirectory() as tmp:
+        blob_name = sha256_of(os.path.join(MODEL, "model.safetensors"))
+        size = os.path.getsize(os.path.join(MODEL, "model.safetensors"))
+
+        # --- a cut transfer is resumed in the same run -----------------------
+        cache = os.path.join(tmp, "cut1")
+        env = scivec_env(cache, hub.url)
+        hub.control(cut_after=1000000, cut_times=1)
+        rc, out, err = run(["fetch", REPO], env)
+        check(rc == 0, "fetch after one cut: %s" % err)
+        check_layout(cache, FOLDER, MODEL_FILES)
+        ranges = [e["range"] for e in hub.log() if e["path"].startswith("/cdn/")]
+        check(ranges == [None, "bytes=1000000-"], "resumed with a Range: %s" % ranges)
+
+        # --- cut more often than one run retries: a later run resumes --------
+        hub.reset()
+        cache = os.path.join(tmp, "cut2")
+        env = scivec_env(cache, hub.url)
+        hub.control(cut_after=700000, cut_times=100)
+        rc, out, err = run(["fetch", REPO], env)
+        blobs = os.path.join(cache, FOLDER, "blobs")
+        check(rc != 0 and "run again to resume" in err, "fetch cut every time fails: %s" % err)
+        check(not os.path.exists(os.path.join(blobs, blob_name)), "no final blob after cuts")
+        partial = os.path.join(blobs, blob_name + ".incomplete")
+        held = os.path.getsize(partial) if os.path.exists(partial) else 0
+        check(0 < held < size, "the partial file holds what came: %d" % held)
+        snap_dir = os.path.join(cache, FOLDER, "snapshots")
+        check(not any(p.endswith("model.safetensors") for p in final_files(snap_dir)),
+              "no snapshot link to a partial blob")
+        hub.reset()
+        rc, out, err = run(["fetch", REPO], env)
+        check(rc == 0, "second run completes: %s" % err)
+        check_layout(cache, FOLDER, MODEL_FILES)
+        ranges = [e["range"] for e in hub.log() if e["path"].startswith("/cdn/")]
+        check(ranges == ["bytes=%d-" % held], "the second run resumed at %d: %s" % (held, ranges))
+
+        # --- corrupted bytes: sha256 mismatch, nothing under the final name ---
+        hub.reset()
+        cache = os.path.join(tmp, "corrupt")
+        env = scivec_env(cache, hub.url)
+        hub.control(corrupt=True)
+        rc, out, err = run(["fetch", REPO], env)
+        check(rc != 0 and "sha256 mismatch" in err and blob_name in err, "corrupt: %s" % err)
+        blobs = os.path.join(cache, FOLDER, "blobs")
+        check(not os.path.exists(os.path.join(blobs, blob_name)), "no final blob when corrupt")
+        check(not os.path.exists(os.path.join(blobs, blob_name + ".incomplete")),
+              "the corrupt partial file is discarded")
+        hub.reset()
+        rc, out, err = run(["fetch", REPO], env)
+        check(rc == 0, "after corruption a clean run works: %s" % err)
+        check_layout(cache, FOLDER, MODEL_FILES)
+
+        # --- 401: a token is needed; HF_TOKEN is sent to the hub, not the CDN
+        hub.reset()
+        hub.control(token="hf_secret")
+        cache = os.path.join(tmp, "token")
+        rc, out, err = run(["fetch", REPO], scivec_env(cache, hub.url))
+        check(rc != 0 and "401" in err and "HF_TOKEN" in err, "401 without a token: %s" % err)
+        rc, out, err = run(["fetch", REPO], scivec_env(cache, hub.url, HF_TOKEN="hf_wrong"))
+        check(rc != 0 and "refused the token" in err and "HF_TOKEN" in err, "wrong token: %s" % err)
+        hub.reset()
+        hub.control(token="hf_secret")
+        rc, out, err = run(["fetch", REPO], scivec_env(cache, hub.url, HF_TOKEN="hf_secret"))
+        check(rc == 0, "fetch with HF_TOKEN: %s" % err)
+        log = hub.log()
+        check(all(e["auth"] == "Bearer hf_secret" for e in log if not e["path"].startswith("/cdn/")),
+              "the token went to every hub request")
+        check(all(e["auth"] is None for e in log if e["path"].startswith("/cdn/")),
+              "the token did not go to the CDN: %s" % [e for e in log if e["path"].startswith("/cdn/")])
+        # the token file huggingface-cli login writes is read too
+        home = os.path.join(tmp, "home")
+        os.makedirs(os.path.join(home, ".cache", "huggingface"), exist_ok=True)
+        with open(os.path.join(home, ".cache", "huggingface", "token"), "w") as f:
+            f.write("hf_secret\n")
+        rc, out, err = run(["fetch", REPO], scivec_env(os.path.join(tmp, "token2"), hub.url))
+        check(rc == 0, "fetch with the saved token file: %s" % err)
+        os.remove(os.path.join(home, ".cache", "huggingface", "token"))
+
+        # --- 404: repo, revision ----------------------------------------------
+        hub.reset()
+        cache = os.path.join(tmp, "notfound")
+        rc, out, err = run(["fetch", "test-org/nope"], scivec_env(cache, hub.url))
+        check(rc != 0 and "repository 'test-org/nope' not found on the hub" in err, "404 repo: %s" % err)
+        rc, out, err = run(["fetch", REPO + "@nosuch"], scivec_env(cache, hub.url))
+        check(rc != 0 and "revision 'nosuch' not found in repository" in err, "404 revision: %s" % err)
+        hub.control(hide_missing=True)  # huggingface.co answers 401 + RepoNotFound
+        rc, out, err = run(["fetch", "test-org/nope"], scivec_env(cache, hub.url))
+        check(rc != 0 and "not found on the hub" in err and "HF_TOKEN" in err, "401 RepoNotFound: %s" % err)
+        rc, out, err = run(["encode", "--model", "test-org/nope", "--out", os.path.join(tmp, "n.npy")],
+                           scivec_env(cache, hub.url), b'{"text": "x"}\n')
+        check(rc != 0 and "not found on the hub" in err, "encode with a missing repo: %s" % err)
+        check(not os.path.exists(os.path.join(cache, "models--test-org--nope", "snapshots")),
+              "nothing cached for a missing repo")
+
+        # --- disk full while writing the blob ----------------------------------
+        hub.reset()
+        cache = os.path.join(tmp, "full")
+        blobs = os.path.join(cache, FOLDER, "blobs")
+        os.makedirs(blobs)
+        os.symlink("/dev/full", os.path.join(blobs, blob_name + ".incomplete"))
+        rc, out, err = run(["fetch", REPO], scivec_env(cache, hub.url))
+        check(rc != 0 and "disk full" in err, "ENOSPC: %s" % err)
+        check(not os.path.exists(os.path.join(blobs, blob_name)), "no final blob when the disk is full")
+finally:
+    hub.stop()
+
+if failures:
+    print("%d failure(s)" % len(failures), file=sys.stderr)
+    sys.exit(1)
+print("test_hub: all checks passed")
