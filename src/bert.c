@@ -3,14 +3,15 @@
  *
  * All sequences of a batch are packed back to back into one
  * [n_tokens, hidden] matrix (no padding, so no wasted FLOPs), and every dense
- * layer is a single SGEMM over all of them. Only attention looks at sequence
- * boundaries: each query token attends to the tokens of its own sequence,
- * which is exactly what HF computes with an all-ones attention mask.
+ * layer is one SGEMM over all of them (split by output columns over the
+ * threads). Only attention looks at sequence boundaries: each query token
+ * attends to the tokens of its own sequence, which is exactly what HF
+ * computes with an all-ones attention mask.
  *
  * Layout: activations are row-major [n_tokens, features]; linear weights are
  * PyTorch's [out, in] (y = x W^T + b), so SGEMM reads them with CblasTrans.
- * Threads: OpenBLAS runs the SGEMMs, OpenMP the attention and the fused
- * elementwise passes, both with exactly n_threads threads.
+ * Threads: exactly n_threads OpenMP threads do everything; the SGEMMs they
+ * call are single-threaded OpenBLAS (its own pool stays idle).
  */
 #include <cblas.h>
 #include <math.h>
@@ -21,9 +22,10 @@
 #include "bert.h"
 #include "common.h"
 
-/* OpenBLAS's own thread-count setter (declared in its cblas.h, but not in
+/* OpenBLAS's own thread-count calls (declared in its cblas.h, but not in
  * every cblas.h on earth). */
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 
 /* ------------------------------------------------------------------------ */
 /* Scratch buffers                                                           */
@@ -372,7 +374,9 @@ int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
     for (int s = 0; s < n_seqs; s++)
         for (int t = seq_start[s]; t < seq_start[s + 1]; t++) ws->tok_seq[t] = s;
 
-    // every SGEMM runs single-threaded on an OpenMP thread (see matmul_forward)
+    // every SGEMM runs single-threaded on an OpenMP thread (see matmul_forward);
+    // the setting is process-wide, so give others (FAISS) theirs back after
+    int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     init_pow2_neg();
     embeddings_forward(ws->x, cfg, w, ids, types, ws->tok_seq, seq_start, n_tokens,
@@ -380,5 +384,6 @@ int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
     for (int l = 0; l < cfg->n_layers; l++)
         layer_forward(ws, cfg, &w->layers[l], seq_start, n_seqs, n_tokens, max_len,
                       n_threads);
+    openblas_set_num_threads(blas_threads);
     return SCIVEC_OK;
 }
