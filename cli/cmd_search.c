@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../src/metadata.h"
 #include "commands.h"
 #include "query_common.h"
 #include "scivec.h"
@@ -24,7 +25,9 @@ static const char usage[] =
     "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n"
     "  --threads N    threads for the model (default: all cores)\n"
     "  --model M      the model to embed the query with (default: the one in metadata.json;\n"
-    "                 it must be the model the papers were embedded with)\n";
+    "                 it must be the model the papers were embedded with)\n"
+    "  --verify-model refuse unless the model's weight file has the sha256 metadata.json\n"
+    "                 records (reads the whole file: about a second per 500 MB)\n";
 
 /* Same file by device and inode (paths may differ by symlinks, ../). */
 static int same_file(const char *a, const char *b) {
@@ -62,9 +65,28 @@ static int embed_query(const sv_outdir *od, const query_options *opts, float **o
     const cJSON *recorded = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(od->metadata, "model"), "weights");
     const char *used = scivec_model_weights_path(model);
-    if (cJSON_IsString(recorded) && used && !same_file(recorded->valuestring, used))
+    if (opts->verify_model) {
+        char hex[65];
+        if (!od->model_sha256 || !used) {
+            fprintf(stderr, "scivec search: --verify-model: %s/metadata.json records no model.sha256\n",
+                    od->dir);
+            scivec_model_free(model);
+            return 1;
+        }
+        if (sv_sha256_file(used, hex) != SCIVEC_OK) {
+            scivec_model_free(model);
+            return cli_fail("search");
+        }
+        if (strcmp(hex, od->model_sha256) != 0) {
+            fprintf(stderr, "scivec search: --verify-model: %s has sha256 %s but %s was embedded "
+                    "with weights of sha256 %s\n", used, hex, od->dir, od->model_sha256);
+            scivec_model_free(model);
+            return 1;
+        }
+    } else if (cJSON_IsString(recorded) && used && !same_file(recorded->valuestring, used)) {
         fprintf(stderr, "scivec search: warning: the query is embedded with %s but %s was "
                 "embedded with %s\n", used, od->dir, recorded->valuestring);
+    }
     scivec_encode_params ep = scivec_encode_default_params();
     if (scivec_pooling_parse(od->pooling, &ep.pooling) != SCIVEC_OK) {
         fprintf(stderr, "scivec search: %s/metadata.json: pooling '%s' is not one scivec knows\n",

@@ -80,6 +80,8 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
                 return 2;
             }
             o->n_threads = (int)v;
+        } else if (is_search && !strcmp(arg, "--verify-model")) {
+            o->verify_model = 1;
         } else if (is_search && OPT("--model")) {
             VALUE();
             o->model = value;

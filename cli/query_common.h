@@ -21,6 +21,7 @@ typedef struct query_options {
     sv_filter   filter;
     int         n_threads;    /* search only                                */
     const char *model;        /* search only: overrides metadata.json        */
+    int         verify_model; /* search only: the weights' sha256 must match */
 } query_options;
 
 /* Parses argv (argv[0] = the command name). Returns -1 when the command

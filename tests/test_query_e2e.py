@@ -132,6 +132,13 @@ def main():
                 check_top_k(got, papers, vectors, vectors[row], 3, lambda i: True, -1,
                             f"search abstract of row {row}")
             db.close()
+            # --verify-model hashes the weights against metadata.json's model.sha256.
+            rc, stdout, err = run("search", out, "quantum", "-k", "1", "--verify-model")
+            check(rc == 0, f"search --verify-model with the same model: {rc} {err}")
+            f16 = os.path.join(tq.FIXTURES, "models", "tiny-scibert-f16")
+            rc, stdout, err = run("search", out, "quantum", "-k", "1", "--verify-model", "--model", f16)
+            check(rc == 1 and stdout == "" and "sha256" in err and len(err.strip().splitlines()) == 1,
+                  f"search --verify-model with other weights: {rc} {err}")
             rc, stdout, err = run("similar", out, "9999.99999")
             check(rc != 0 and stdout == "" and len(err.strip().splitlines()) == 1, f"unknown id: {rc} {err}")
 
