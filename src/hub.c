@@ -184,10 +184,32 @@ static int has_file(const char *dir, const char *name) {
     return yes;
 }
 
-/* What scivec needs to run from a snapshot: a model or an adapter. */
+/* Whether every shard model.safetensors.index.json names is there (a fetch
+ * cut between shards leaves the index without them). */
+static int shards_present(const char *dir) {
+    char *index_path = sv_path_join(dir, "model.safetensors.index.json");
+    char *text = NULL;
+    size_t len = 0;
+    int ok = index_path && sv_read_file(index_path, &text, &len) == SCIVEC_OK;
+    sv_clear_error();
+    cJSON *index = ok ? cJSON_ParseWithLength(text, len) : NULL;
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(index, "weight_map"), *item;
+    ok = cJSON_IsObject(map);
+    if (!ok) map = NULL;
+    cJSON_ArrayForEach(item, map)
+        if (!cJSON_IsString(item) || !safe_file_name(item->valuestring) ||
+            !has_file(dir, item->valuestring)) { ok = 0; break; }
+    cJSON_Delete(index);
+    free(text);
+    free(index_path);
+    return ok;
+}
+
+/* What scivec needs to run from a snapshot: a model or an adapter. Weights
+ * are fetched last, so their presence means the rest came too. */
 static int snapshot_complete(const char *dir) {
     int model_weights = has_file(dir, "model.safetensors") ||
-                        has_file(dir, "model.safetensors.index.json") ||
+                        (has_file(dir, "model.safetensors.index.json") && shards_present(dir)) ||
                         has_file(dir, "pytorch_model.bin");
     int adapter_weights = has_file(dir, "pytorch_adapter.bin") ||
                           has_file(dir, "adapter.safetensors");
@@ -506,23 +528,36 @@ static int fetch_revision_info(hub_ctx *hub, char commit[128], file_list *siblin
 }
 
 /* What scivec reads, of what the repo has: config and tokenizer files,
- * sentence-transformers pooling, adapter files, and one set of weights
- * (safetensors preferred, as transformers prefers them). */
+ * sentence-transformers pooling, the adapter's config. */
 static int pick_needed(const file_list *siblings, file_list *needed) {
     static const char *const always[] = {
         "config.json", "vocab.txt", "tokenizer_config.json", "tokenizer.json",
         "special_tokens_map.json", "added_tokens.json", "modules.json", "1_Pooling/config.json",
-        "sentence_bert_config.json", "adapter_config.json", "adapter.safetensors",
-        "pytorch_adapter.bin",
+        "sentence_bert_config.json", "adapter_config.json",
     };
     int status = SCIVEC_OK;
     for (size_t i = 0; !status && i < SV_ARRAY_LEN(always); i++)
         if (file_list_has(siblings, always[i])) status = file_list_add(needed, always[i]);
-    static const char *const weights[] = {
+    return status;
+}
+
+/* The weights, fetched last so that a snapshot holding them holds the rest
+ * (the cache lookup counts such a snapshot complete): one set of model
+ * weights, safetensors preferred as transformers prefers them, and the
+ * adapter's. */
+static int pick_weights(const file_list *siblings, file_list *needed) {
+    static const char *const model_weights[] = {
         "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
     };
-    for (size_t i = 0; !status && i < SV_ARRAY_LEN(weights); i++)
-        if (file_list_has(siblings, weights[i])) return file_list_add(needed, weights[i]);
+    int status = SCIVEC_OK;
+    for (size_t i = 0; i < SV_ARRAY_LEN(model_weights); i++)
+        if (file_list_has(siblings, model_weights[i])) {
+            status = file_list_add(needed, model_weights[i]);
+            break;
+        }
+    static const char *const adapter_weights[] = {"adapter.safetensors", "pytorch_adapter.bin"};
+    for (size_t i = 0; !status && i < SV_ARRAY_LEN(adapter_weights); i++)
+        if (file_list_has(siblings, adapter_weights[i])) status = file_list_add(needed, adapter_weights[i]);
     return status;
 }
 
@@ -551,6 +586,29 @@ static int add_shards(const char *index_path, const file_list *siblings, file_li
         if ((status = file_list_add(needed, item->valuestring))) break;
     }
     cJSON_Delete(index);
+    return status;
+}
+
+/* The config.json of each module a downloaded modules.json names (the
+ * Pooling module is usually 1_Pooling/, but the path is the file's to say). */
+static int add_module_configs(const char *modules_path, const file_list *siblings,
+                              file_list *needed) {
+    char *text = NULL;
+    size_t len = 0;
+    int status = sv_read_file(modules_path, &text, &len);
+    if (status) return status;
+    cJSON *modules = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *list = cJSON_IsArray(modules) ? modules : NULL, *m;
+    cJSON_ArrayForEach(m, list) {
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(m, "path");
+        if (!cJSON_IsString(path) || !*path->valuestring || strlen(path->valuestring) > 200) continue;
+        char name[256];
+        snprintf(name, sizeof name, "%s/config.json", path->valuestring);
+        // only what the repo lists, under a name that stays in the snapshot
+        if (file_list_has(siblings, name) && (status = file_list_add(needed, name))) break;
+    }
+    cJSON_Delete(modules);
     return status;
 }
 
@@ -865,20 +923,26 @@ int sv_hub_download(const char *cache, const sv_hub_ref *ref, char **snapshot, i
     }
     if (!status) status = fetch_revision_info(&hub, commit, &siblings);
     if (!status) status = pick_needed(&siblings, &needed);
-    if (!status && needed.n == 0)
-        status = sv_error(SCIVEC_ENOTFOUND, "repository '%s' (revision '%s') has none of the files "
-                          "scivec reads (config.json, weights, adapter_config.json)",
-                          ref->repo_id, ref->revision);
     if (!status && !(dir = path_fmt("%s/%s/snapshots/%s", cache, ref->folder, commit)))
         status = sv_error(SCIVEC_ENOMEM, "out of memory");
-    for (int i = 0; !status && i < needed.n; i++) {
-        const char *file = needed.names[i];
-        if (!has_file(dir, file)) status = fetch_file(&hub, commit, dir, file);
-        if (!status && !strcmp(file, "model.safetensors.index.json")) {
-            char *index = sv_path_join(dir, file);
-            status = index ? add_shards(index, &siblings, &needed)
-                           : sv_error(SCIVEC_ENOMEM, "out of memory");
-            free(index);
+    int i = 0;
+    for (int phase = 0; !status && phase < 2; phase++) {
+        if (phase == 1 && !(status = pick_weights(&siblings, &needed)) && needed.n == 0)
+            status = sv_error(SCIVEC_ENOTFOUND, "repository '%s' (revision '%s') has none of the "
+                              "files scivec reads (config.json, weights, adapter_config.json)",
+                              ref->repo_id, ref->revision);
+        for (; !status && i < needed.n; i++) {
+            const char *file = needed.names[i];
+            if (!has_file(dir, file)) status = fetch_file(&hub, commit, dir, file);
+            // these two name more files to fetch (appended to needed, so this loop reaches them)
+            int is_index = !strcmp(file, "model.safetensors.index.json");
+            if (!status && (is_index || !strcmp(file, "modules.json"))) {
+                char *path = sv_path_join(dir, file);
+                status = !path ? sv_error(SCIVEC_ENOMEM, "out of memory")
+                         : is_index ? add_shards(path, &siblings, &needed)
+                                    : add_module_configs(path, &siblings, &needed);
+                free(path);
+            }
         }
     }
     if (!status) status = write_ref(&hub, commit);

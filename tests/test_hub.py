@@ -40,11 +40,61 @@ def check(cond, msg):
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def make_sharded_st_repo(folder):
+    """tiny-scibert as a sentence-transformers repo with sharded safetensors
+    (split with the format's own rules: u64 header size, JSON header, data),
+    CLS pooling in 1_Pooling/, and files scivec must not fetch."""
+    os.makedirs(os.path.join(folder, "1_Pooling"))
+    for name in ("config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+                 "pytorch_model.bin"):
+        with open(os.path.join(MODEL, name), "rb") as src, open(os.path.join(folder, name), "wb") as dst:
+            dst.write(src.read())
+    with open(os.path.join(folder, "README.md"), "w") as f:
+        f.write("# not needed\n")
+    with open(os.path.join(folder, "flax_model.msgpack"), "wb") as f:
+        f.write(b"\0" * 100)
+    with open(os.path.join(folder, "modules.json"), "w") as f:
+        json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}], f)
+    with open(os.path.join(folder, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"word_embedding_dimension": 64, "pooling_mode_cls_token": True,
+                   "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": False,
+                   "pooling_mode_mean_sqrt_len_tokens": False}, f)
+    blob = open(os.path.join(MODEL, "model.safetensors"), "rb").read()
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    data = blob[8 + n:]
+    names = sorted(k for k in header if k != "__metadata__")
+    shards = [names[:len(names) // 2], names[len(names) // 2:]]
+    weight_map = {}
+    for i, part in enumerate(shards):
+        shard = "model-%05d-of-%05d.safetensors" % (i + 1, len(shards))
+        h, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
+        for name in part:
+            b, e = header[name]["data_offsets"]
+            h[name] = dict(header[name], data_offsets=[offset, offset + e - b])
+            chunks.append(data[b:e])
+            offset += e - b
+            weight_map[name] = shard
+        hb = json.dumps(h).encode()
+        hb += b" " * (-len(hb) % 8)
+        with open(os.path.join(folder, shard), "wb") as f:
+            f.write(len(hb).to_bytes(8, "little") + hb + b"".join(chunks))
+    with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": len(data)}, "weight_map": weight_map}, f)
+
+
+SHARDED_DIR = tempfile.mkdtemp(prefix="sv_hub_sharded_")
+make_sharded_st_repo(os.path.join(SHARDED_DIR, "repo"))
+SHARDED = os.path.join(SHARDED_DIR, "repo")
+
+
 class Hub:
     def __init__(self):
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(TESTS, "fake_hub.py"), "--max-seconds", "300",
-             "--repo", REPO + "=" + MODEL, "--repo", "test-org/tiny-adapter=" + ADAPTER],
+             "--repo", REPO + "=" + MODEL, "--repo", "test-org/tiny-adapter=" + ADAPTER,
+             "--repo", "test-org/tiny-st-sharded=" + SHARDED],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self.proc.stdout.readline().decode()
         if not line.startswith("PORT "):
@@ -119,7 +169,7 @@ def final_files(dirpath):
     return out
 
 
-def check_layout(cache, repo_folder, want_files, revision="main"):
+def check_layout(cache, repo_folder, want_files, revision="main", src_dir=None):
     """The tree huggingface_hub writes: refs/<rev> = commit, snapshot entries
     as relative links to ../../blobs/<etag>, etag = sha256 for LFS files, git
     blob sha1 for small ones. Returns the snapshot folder."""
@@ -136,7 +186,7 @@ def check_layout(cache, repo_folder, want_files, revision="main"):
         link = os.path.join(snap, rel)
         check(os.path.islink(link), "%s is a symlink" % rel)
         target = os.readlink(link)
-        src = os.path.join(MODEL if repo_folder.endswith("tiny-scibert") else ADAPTER, rel)
+        src = os.path.join(src_dir or (MODEL if repo_folder.endswith("tiny-scibert") else ADAPTER), rel)
         lfs = rel.endswith((".safetensors", ".bin"))
         etag = sha256_of(src) if lfs else git_blob_sha1(src)
         depth = rel.count("/")
@@ -218,6 +268,28 @@ try:
         check_layout(cache, "models--test-org--tiny-adapter",
                      ["adapter_config.json", "pytorch_adapter.bin"])
 
+        # sentence-transformers + sharded safetensors: the index's shards and
+        # the Pooling module's config (a nested link), nothing else
+        rc, out_st, err = run(["fetch", "test-org/tiny-st-sharded"], env)
+        check(rc == 0, "fetch sharded: %s" % err)
+        check_layout(cache, "models--test-org--tiny-st-sharded",
+                     ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+                      "modules.json", "1_Pooling/config.json", "model.safetensors.index.json",
+                      "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"],
+                     src_dir=SHARDED)
+        texts = [json.dumps({"text": t}) + "\n" for t in ("Graph neural networks", "Protein folding")]
+        outs = {}
+        for name, model, pool in (("direct", MODEL, ["--pooling", "cls"]),
+                                  ("st", "test-org/tiny-st-sharded", [])):
+            path = os.path.join(tmp, name + ".npy")
+            rc, _, err = run(["encode", "--model", model, "--out", path] + pool, env,
+                             "".join(texts).encode())
+            check(rc == 0, "encode %s: %s" % (model, err))
+            outs[name] = np.load(path) if rc == 0 else None
+        if outs["direct"] is not None and outs["st"] is not None:
+            check(np.array_equal(outs["direct"], outs["st"]),
+                  "sharded sentence-transformers repo (its CLS pooling) equals the folder with --pooling cls")
+
         # --- the hub gone: offline and unreachable ---------------------------
         hub.stop()
         off_env = dict(env, HF_HUB_OFFLINE="1")
@@ -278,6 +350,28 @@ try:
         check_layout(cache, FOLDER, MODEL_FILES)
         ranges = [e["range"] for e in hub.log() if e["path"].startswith("/cdn/")]
         check(ranges == ["bytes=%d-" % held], "the second run resumed at %d: %s" % (held, ranges))
+
+        # a sharded model cut between files is not taken for complete: the
+        # next --model use downloads the rest (resuming the partial shard)
+        hub.reset()
+        cache = os.path.join(tmp, "cut3")
+        env = scivec_env(cache, hub.url)
+        hub.control(cut_after=300000, cut_times=100)
+        rc, out, err = run(["fetch", "test-org/tiny-st-sharded"], env)
+        check(rc != 0 and "run again to resume" in err, "sharded fetch cut: %s" % err)
+        hub.reset()
+        stdin = b'{"text": "Graph neural networks"}\n'
+        rc, _, err = run(["encode", "--model", "test-org/tiny-st-sharded", "--out",
+                          os.path.join(tmp, "st.npy")], env, stdin)
+        check(rc == 0, "encode completes an interrupted snapshot: %s" % err)
+        ranges = [e["range"] for e in hub.log() if e["path"].startswith("/cdn/")]
+        check(len(ranges) >= 1 and ranges[0] is not None and ranges[0].startswith("bytes="),
+              "the interrupted shard resumed: %s" % ranges)
+        check_layout(cache, "models--test-org--tiny-st-sharded",
+                     ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+                      "modules.json", "1_Pooling/config.json", "model.safetensors.index.json",
+                      "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"],
+                     src_dir=SHARDED)
 
         # --- corrupted bytes: sha256 mismatch, nothing under the final name ---
         hub.reset()
@@ -348,6 +442,8 @@ try:
         check(not os.path.exists(os.path.join(blobs, blob_name)), "no final blob when the disk is full")
 finally:
     hub.stop()
+    import shutil
+    shutil.rmtree(SHARDED_DIR, ignore_errors=True)
 
 if failures:
     print("%d failure(s)" % len(failures), file=sys.stderr)
