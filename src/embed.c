@@ -855,8 +855,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     }
     if (!rc) rc = embed_pass(params, &src, &e, &p, options, rows_done, total, res);
     if (e.npy) {
-        int close_rc = sv_npy_writer_close(e.npy);
-        if (!rc) rc = close_rc;
+        /* After a failure the file stays as the last checkpoint left it; a
+         * close would only replace the first error's message. */
+        if (rc) sv_npy_writer_abort(e.npy);
+        else rc = sv_npy_writer_close(e.npy);
         e.npy = NULL;
     }
     if (!rc && res->n_papers < rows_done)

@@ -259,6 +259,7 @@ struct sv_npy_writer {
     int64_t n_cols;
     int64_t n_rows;
     int     failed;        /* a write failed: close must report it */
+    int     failed_errno;  /* and why, for every later report */
 };
 
 static int writer_new(const char *path, const char *mode, int64_t n_cols, sv_npy_writer **out) {
@@ -298,6 +299,7 @@ static int write_header(sv_npy_writer *w) {
         fwrite(header, 1, sizeof header, w->file) != sizeof header ||
         fseek(w->file, 0, SEEK_END) != 0) {
         w->failed = 1;
+        w->failed_errno = errno;
         return sv_error(SCIVEC_EIO, "%s: writing .npy header: %s", w->path, strerror(errno));
     }
     return SCIVEC_OK;
@@ -345,12 +347,18 @@ int sv_npy_writer_open_append(const char *path, int64_t n_cols, int64_t keep_row
     return SCIVEC_OK;
 }
 
+static int earlier_failure(const sv_npy_writer *w) {
+    return sv_error(SCIVEC_EIO, "%s: an earlier write failed: %s", w->path,
+                    w->failed_errno ? strerror(w->failed_errno) : "unknown error");
+}
+
 int sv_npy_writer_append(sv_npy_writer *w, const float *rows, int64_t n_rows) {
-    if (w->failed) return sv_error(SCIVEC_EIO, "%s: an earlier write failed", w->path);
+    if (w->failed) return earlier_failure(w);
     if (n_rows < 0) return sv_error(SCIVEC_EINVAL, "%s: negative row count", w->path);
     size_t n_floats = (size_t)n_rows * (size_t)w->n_cols;
     if (n_floats && fwrite(rows, sizeof(float), n_floats, w->file) != n_floats) {
         w->failed = 1;
+        w->failed_errno = errno;
         return sv_error(SCIVEC_EIO, "%s: write failed: %s", w->path, strerror(errno));
     }
     w->n_rows += n_rows;
@@ -360,13 +368,14 @@ int sv_npy_writer_append(sv_npy_writer *w, const float *rows, int64_t n_rows) {
 static int sync_file(sv_npy_writer *w) {
     if (fflush(w->file) != 0 || fsync(fileno(w->file)) != 0) {
         w->failed = 1;
+        w->failed_errno = errno;
         return sv_error(SCIVEC_EIO, "%s: flushing to disk: %s", w->path, strerror(errno));
     }
     return SCIVEC_OK;
 }
 
 int sv_npy_writer_flush(sv_npy_writer *w) {
-    if (w->failed) return sv_error(SCIVEC_EIO, "%s: an earlier write failed", w->path);
+    if (w->failed) return earlier_failure(w);
     /* Data first, then the header that claims it. */
     int rc = sync_file(w);
     if (!rc) rc = write_header(w);
@@ -378,7 +387,7 @@ int64_t sv_npy_writer_rows(const sv_npy_writer *w) { return w->n_rows; }
 
 int sv_npy_writer_close(sv_npy_writer *w) {
     if (!w) return SCIVEC_OK;
-    int rc = w->failed ? sv_error(SCIVEC_EIO, "%s: an earlier write failed", w->path) : SCIVEC_OK;
+    int rc = w->failed ? earlier_failure(w) : SCIVEC_OK;
     if (!rc) rc = write_header(w);
     if (!rc) rc = sync_file(w);
     FILE *f = w->file;
