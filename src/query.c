@@ -585,14 +585,23 @@ void sv_paper_clear(sv_paper *p) {
 /* ------------------------------------------------------------------------ */
 /* Filters                                                                   */
 
+/* A year: 1 to 4 digits (sscanf's %d would overflow silently on long ones). */
+static const char *parse_year(const char *s, int *year) {
+    int v = 0, n = 0;
+    while (*s >= '0' && *s <= '9' && n < 5) v = v * 10 + (*s++ - '0'), n++;
+    if (n == 0 || n > 4) return NULL;
+    *year = v;
+    return s;
+}
+
 int sv_filter_parse_year(const char *text, sv_filter *f) {
-    int a, b, used = 0;
-    if (sscanf(text, "%d%n", &a, &used) == 1 && text[used] == '\0') {
-        b = a;
-    } else if (!(sscanf(text, "%d-%d%n", &a, &b, &used) == 2 && text[used] == '\0')) {
+    int a, b;
+    const char *end = parse_year(text, &a);
+    if (end && *end == '-') end = parse_year(end + 1, &b);
+    else b = a;
+    if (!end || *end != '\0')
         return sv_error(SCIVEC_EINVAL, "--year '%s': expected YEAR or FROM-TO (e.g. 2024, 2020-2024)", text);
-    }
-    if (a < 0 || b < a)
+    if (b < a)
         return sv_error(SCIVEC_EINVAL, "--year '%s': the range is empty", text);
     f->has_year = 1;
     f->year_min = a;

@@ -13,7 +13,8 @@ int main(void) {
     memset(&f, 0, sizeof f);
     CHECK(sv_filter_parse_year("2020-2024", &f) == SCIVEC_OK && f.year_min == 2020 &&
           f.year_max == 2024, "range");
-    const char *bad[] = {"", "x", "2024-", "-2024", "2024-2020", "2020-2024-2025", "2024 ", "20 24", "2024x"};
+    const char *bad[] = {"", "x", "2024-", "-2024", "2024-2020", "2020-2024-2025", "2024 ", "20 24",
+                         "2024x", " 2024", "+2024", "99999999999", "2020-99999999999", "2020--2024"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sv_filter g = {0};
         CHECK(sv_filter_parse_year(bad[i], &g) == SCIVEC_EINVAL, "'%s' refused", bad[i]);
