@@ -19,6 +19,7 @@ static const char usage[] =
     "usage: scivec search DIR \"free text\" [-k 10] [--json] [--category C]... [--year Y | --year Y1-Y2]\n"
     "                     [--threads N] [--model M]\n"
     "  DIR            output directory of `scivec embed`\n"
+    "                 (a query starting with '-' goes after --: search DIR -- \"-ray optics\")\n"
     "  -k N           how many papers to show (default 10)\n"
     "  --json         print a JSON array of {rank, paper_id, score, title, categories, year}\n"
     "  --category C   only papers listing category C (cs.CV; an archive like cs matches cs.*)\n"
