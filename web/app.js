@@ -108,7 +108,7 @@ function renderPicks() {
   for (const kind of ["positive", "negative"]) {
     for (const id of picks[kind]) {
       list.append(el("li", { class: "pick", "data-kind": kind },
-        kind === "positive" ? "👍 " : "👎 ", el("a", { href: pageUrl({ similar: id }) }, id)));
+        kind === "positive" ? "liked: " : "disliked: ", el("a", { href: pageUrl({ similar: id }) }, id)));
     }
   }
   $("picks").hidden = picks.positive.length + picks.negative.length === 0;
@@ -134,9 +134,9 @@ function renderResults(results) {
       el("div", { class: "actions" },
         el("a", { class: "more-like-this", href: pageUrl({ similar: r.paper_id }) }, "More like this"),
         el("button", { type: "button", class: "pick-positive", title: "more like this one",
-                       onclick: () => togglePick(r.paper_id, "positive") }, "👍"),
+                       onclick: () => togglePick(r.paper_id, "positive") }, "Like"),
         el("button", { type: "button", class: "pick-negative", title: "less like this one",
-                       onclick: () => togglePick(r.paper_id, "negative") }, "👎")));
+                       onclick: () => togglePick(r.paper_id, "negative") }, "Dislike")));
     updatePickButtons(li);
     ol.append(li);
   }
@@ -199,7 +199,7 @@ async function run() {
       answer = await api(`/search?${filters}`);
       showHeading(`Papers for “${answer.query}”`);
     } else {
-      setStatus("Type what you are looking for; 👍/👎 results to get recommendations.");
+      setStatus("Type what you are looking for; Like / Dislike results to get recommendations.");
       finish("done");
       return;
     }
