@@ -620,6 +620,8 @@ typedef struct file_meta {
     int64_t size;              /* -1 unknown                                  */
     char *download_url;        /* the CDN location, or the resolve URL        */
     int from_cdn;              /* download_url is not the hub: send no token  */
+    char where[400];           /* download_url for messages: no query (CDN URLs
+                                  carry long signatures there)                */
 } file_meta;
 
 static void normalize_etag(const char *raw, char *out, size_t cap) {
@@ -636,6 +638,16 @@ static int is_sha256_hex(const char *s) {
     for (int i = 0; i < 64; i++)
         if (!isxdigit((unsigned char)s[i])) return 0;
     return 1;
+}
+
+/* Whether two URLs share scheme, host and port (the token goes only to the
+ * hub's own origin, as huggingface_hub drops it for a CDN location). */
+static int same_origin(const char *a, const char *b) {
+    const char *sa = strstr(a, "://"), *sb = strstr(b, "://");
+    if (!sa || !sb) return 0;
+    size_t na = (size_t)(sa - a) + 3 + strcspn(sa + 3, "/?#");
+    size_t nb = (size_t)(sb - b) + 3 + strcspn(sb + 3, "/?#");
+    return na == nb && !strncasecmp(a, b, na);
 }
 
 /* HEAD on the resolve URL, redirects not followed except relative ones (a
@@ -682,8 +694,14 @@ static int head_file(hub_ctx *hub, const char *commit, const char *file, file_me
                               "commit %s", url, h.commit, commit);
             break;
         }
-        if (code >= 300) { meta->download_url = next; meta->from_cdn = 1; free(url); }
+        if (code >= 300) {
+            meta->download_url = next;
+            meta->from_cdn = !same_origin(next, hub->endpoint);
+            free(url);
+        }
         else { free(next); meta->download_url = url; }
+        snprintf(meta->where, sizeof meta->where, "%.*s",
+                 (int)strcspn(meta->download_url, "?"), meta->download_url);
         return SCIVEC_OK;
     }
     free(url);
@@ -786,8 +804,8 @@ static int download_to_partial(hub_ctx *hub, const file_meta *meta, const char *
             continue;
         }
         if (rc == CURLE_OK && (code < 200 || code > 299))
-            return http_failure(hub, code, &h, meta->download_url, file);
-        if (sink.bad_code) return http_failure(hub, sink.bad_code, &h, meta->download_url, file);
+            return http_failure(hub, code, &h, meta->where, file);
+        if (sink.bad_code) return http_failure(hub, sink.bad_code, &h, meta->where, file);
         if (rc == CURLE_OK) return SCIVEC_OK;
         if (is_cut(rc) && attempt < MAX_RETRIES && (sink.received > 0 || attempt == 0)) {
             struct timespec pause = {0, 200000000L * (attempt + 1)};
@@ -795,9 +813,9 @@ static int download_to_partial(hub_ctx *hub, const file_meta *meta, const char *
             continue;
         }
         int64_t held = file_size(partial);
-        if (is_unreachable(rc) && held <= 0) return curl_failure(hub, rc, meta->download_url, curl_msg);
+        if (is_unreachable(rc) && held <= 0) return curl_failure(hub, rc, meta->where, curl_msg);
         return sv_error(SCIVEC_EIO, "download of %s from %s stopped after %lld of %lld bytes "
-                        "(%s); run again to resume from %s", file, meta->download_url,
+                        "(%s); run again to resume from %s", file, meta->where,
                         (long long)held, (long long)meta->size,
                         curl_msg[0] ? curl_msg : curl_easy_strerror(rc), partial);
     }
@@ -868,7 +886,7 @@ static int fetch_file(hub_ctx *hub, const char *commit, const char *snapshot, co
             unlink(partial);
             status = sv_error(SCIVEC_EFORMAT, "%s: sha256 mismatch: the downloaded bytes hash to "
                               "%s but the hub says %s (from %s); the download was discarded, "
-                              "run again", file, actual, meta.etag, meta.download_url);
+                              "run again", file, actual, meta.etag, meta.where);
         }
         if (!status && rename(partial, blob) != 0)
             status = sv_error(SCIVEC_EIO, "cannot rename %s to %s: %s", partial, blob, strerror(errno));
@@ -891,9 +909,13 @@ static int write_ref(hub_ctx *hub, const char *commit) {
     if (!tmp) { free(ref); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
     int status = make_parent_dirs(ref);
     FILE *f = status ? NULL : fopen(tmp, "wb");
-    if (!status && (!f || fputs(commit, f) < 0 || fclose(f) != 0 || rename(tmp, ref) != 0)) {
-        status = write_failure(ref, errno);
-        unlink(tmp);
+    if (!status) {
+        int failed = !f || fputs(commit, f) < 0;
+        if (f && fclose(f) != 0) failed = 1;
+        if (failed || rename(tmp, ref) != 0) {
+            status = write_failure(ref, errno);
+            unlink(tmp);
+        }
     }
     free(tmp);
     free(ref);

@@ -15,8 +15,9 @@ What it serves, as the real hub does:
        when "hide_missing" is on); unknown revision: 404 + RevisionNotFound
   HEAD|GET /{repo}/resolve/{rev}/{file}
        small files: 200, ETag "<git blob sha1>", X-Repo-Commit, Content-Length
-       LFS files (*.safetensors, *.bin, ...): 302 to /cdn/<sha256> (absolute
-       URL), X-Linked-Etag "<sha256>", X-Linked-Size, X-Repo-Commit
+       LFS files (*.safetensors, *.bin, ...): 302 to http://localhost:<port>/cdn/<sha256>
+       (absolute URL on another origin, like the real CDN, so clients drop the
+       token), X-Linked-Etag "<sha256>", X-Linked-Size, X-Repo-Commit
   GET  /cdn/<sha256>   the bytes, with Range (206 + Content-Range)
 Revisions: "main", "v1.0" and the commit itself.
 
@@ -206,9 +207,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, "EntryNotFound", "Entry not found", head_only)
         if repo.is_lfs(name):
             sha = hashlib.sha256(data).hexdigest()
-            host = self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_port
+            # another host name for the same server: a CDN is another origin
+            cdn = "%s:%d" % (self.server.cdn_host, self.server.server_port)
             return self.reply(302, b"", {
-                "Location": "http://%s/cdn/%s?response-content-disposition=%s" % (host, sha, name),
+                "Location": "http://%s/cdn/%s?response-content-disposition=%s" % (cdn, sha, name),
                 "X-Repo-Commit": commit, "X-Linked-Etag": '"%s"' % sha,
                 "X-Linked-Size": str(len(data)), "ETag": '"%s"' % repo.git_blob_sha1(b"pointer " + sha.encode()),
                 "Content-Length": "0"}, head_only)
@@ -251,18 +253,30 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a client that hangs up mid-body (a test aborting on purpose) is no error
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", action="append", default=[], help="ORG/NAME=FOLDER")
     ap.add_argument("--max-seconds", type=float, default=600)
+    ap.add_argument("--cdn-host", default="localhost",
+                    help="host name in CDN redirects (another origin than 127.0.0.1)")
     args = ap.parse_args()
     repos = {}
     for spec in args.repo:
         repo_id, folder = spec.split("=", 1)
         repos[repo_id] = Repo(repo_id, folder)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     server.state = State(repos)
+    server.cdn_host = args.cdn_host
     timer = threading.Timer(args.max_seconds, server.shutdown)
     timer.daemon = True
     timer.start()
