@@ -208,5 +208,8 @@ int cmd_embed(int argc, char **argv) {
             (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read, (long long)skipped,
             (long long)res.skipped_empty_text, (long long)res.skipped_malformed,
             (long long)res.skipped_duplicate_id, (long long)res.n_truncated, res.index_type);
+    if (res.n_invalid_utf8)
+        fprintf(stderr, "scivec embed: %lld texts held invalid UTF-8 (Latin-1 bytes?); each bad byte "
+                "sequence was read as U+FFFD, which the tokenizer drops\n", (long long)res.n_invalid_utf8);
     return 0;
 }

@@ -176,9 +176,8 @@ int cmd_encode(int argc, char **argv) {
     scivec_model *model = NULL;
     if (scivec_model_load(model_name, &mp, &model)) return cli_fail("encode");
     sv_model_set_batch_tokens(model, batch_tokens);
-    const scivec_tokenizer *tok = scivec_model_tokenizer(model);
-    if (scivec_tokenizer_warning(tok))
-        fprintf(stderr, "scivec encode: warning: %s\n", scivec_tokenizer_warning(tok));
+    if (scivec_model_warning(model))
+        fprintf(stderr, "scivec encode: warning: %s\n", scivec_model_warning(model));
 
     // say which pooling runs and why, before any work
     const char *reason = "--pooling";

@@ -133,6 +133,9 @@ const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *model);
 /* The directory the model was resolved to, and its weight file. */
 const char *scivec_model_dir(const scivec_model *model);
 const char *scivec_model_weights_path(const scivec_model *model);
+/* A warning found while loading (NaN/Inf values in the weights, else the
+ * tokenizer's warning), or NULL. The model still works. */
+const char *scivec_model_warning(const scivec_model *model);
 /* The pooling SCIVEC_POOL_DEFAULT stands for, and why ("1_Pooling/config.json"
  * or "sentence-transformers default"). */
 scivec_pooling scivec_model_default_pooling(const scivec_model *model,

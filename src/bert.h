@@ -74,6 +74,8 @@ void sv_weights_free(sv_weights *w);
 const sv_bert_weights *sv_weights_bert(const sv_weights *w);
 /* The weight file that was read (the index file for sharded checkpoints). */
 const char *sv_weights_path(const sv_weights *w);
+/* "PATH: N NaN/Inf weight values in ..." when the weights hold any, else NULL. */
+const char *sv_weights_warning(const sv_weights *w);
 
 /* Resolves --model: a directory as is, or ORG/NAME[@REV] in the HF cache.
  * Writes a newly allocated directory path to *dir. */

@@ -130,7 +130,8 @@ typedef struct {
 
 static int has_text(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v')
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v' &&
+            s[i] != '\0')
             return 1;
     return 0;
 }
@@ -161,10 +162,12 @@ static int make_text(sv_recipe recipe, const char *title, size_t title_len,
     size_t sep_len = sep ? strlen(sep) : 0;
     char *text = malloc(title_len + sep_len + abstract_len + 1);
     if (!text) return SCIVEC_ENOMEM;
+    /* NUL bytes are dropped, as HF's BERT tokenizers drop U+0000: the text
+     * goes on as a C string, which a NUL would cut short. */
     size_t n = 0;
-    if (title_len) { memcpy(text, title, title_len); n = title_len; }
+    for (size_t i = 0; i < title_len; i++) if (title[i]) text[n++] = title[i];
     if (sep_len) { memcpy(text + n, sep, sep_len); n += sep_len; }
-    if (abstract_len) { memcpy(text + n, abstract, abstract_len); n += abstract_len; }
+    for (size_t i = 0; i < abstract_len; i++) if (abstract[i]) text[n++] = abstract[i];
     text[n] = '\0';
     *out = text;
     return SCIVEC_OK;
@@ -233,7 +236,8 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
     const char *id = src->id_col < n_cols ? src->fields[src->id_col] : "";
     size_t id_len = src->id_col < n_cols ? src->lens[src->id_col] : 0;
     if (!has_text(id, id_len) || strlen(id) != id_len) {
-        snprintf(src->why, sizeof src->why, "line %ld: no paper id", line);
+        snprintf(src->why, sizeof src->why, "line %ld: %s", line,
+                 strlen(id) != id_len ? "the paper id holds a NUL byte" : "no paper id");
         *v = SKIP_MALFORMED;
         return SCIVEC_OK;
     }
@@ -814,6 +818,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     mp.n_threads = params->n_threads;
     if (!rc) rc = scivec_model_load(params->model, &mp, &model);
     if (!rc && stop_requested(params)) rc = interrupted(res, 0);
+    if (!rc && scivec_model_warning(model) && params->warn) params->warn(scivec_model_warning(model), params->user);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
     if (!rc && !(options = make_options(params, &ro, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
@@ -870,6 +875,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         res->dim = scivec_model_hidden_size(model);
         res->max_length = ro.max_length;
         res->n_truncated = e.stats.n_truncated;
+        res->n_invalid_utf8 = e.stats.n_invalid_utf8;
         snprintf(res->pooling, sizeof res->pooling, "%s", scivec_pooling_name(ro.pooling));
         snprintf(res->pooling_reason, sizeof res->pooling_reason, "%s", ro.pooling_reason ? ro.pooling_reason : "");
     }

@@ -65,6 +65,8 @@ typedef struct sv_embed_result {
     int64_t n_papers;           /* kept = rows in every output              */
     int64_t skipped_empty_text, skipped_malformed, skipped_duplicate_id;
     int64_t n_truncated;
+    int64_t n_invalid_utf8;     /* texts with invalid UTF-8 (replaced by U+FFFD,
+                                   as Python's errors="replace"); this run only */
     int64_t resumed_rows;       /* rows already done by the interrupted run */
     int     dim;
     int     max_length;

@@ -237,6 +237,11 @@ const char *scivec_model_weights_path(const scivec_model *m) {
     return sv_weights_path(m->weights);
 }
 
+const char *scivec_model_warning(const scivec_model *m) {
+    const char *w = sv_weights_warning(m->weights);
+    return w ? w : scivec_tokenizer_warning(m->tok);
+}
+
 scivec_pooling scivec_model_default_pooling(const scivec_model *m, const char **reason) {
     if (reason) *reason = m->default_reason;
     return m->default_pooling;

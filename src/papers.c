@@ -17,7 +17,11 @@
 #include "jsonl.h"
 #include "papers.h"
 
+/* A record longer than MAX_RECORD_BYTES is refused (SCIVEC_ETOOLONG) rather
+ * than buffered: one unclosed quote or a binary file must not take all
+ * memory. Real abstracts are a few KB; 64 MiB is far beyond any paper. */
 enum { READ_BLOCK = 1 << 16, MAX_PEEK_ERRORS = 100 };
+#define MAX_RECORD_BYTES ((size_t)64 << 20)
 
 /* A growing list of fields stored back to back, each NUL-terminated. */
 typedef struct {
@@ -94,6 +98,7 @@ struct sv_papers {
     int    at_eof, finished;
     long   line_no;             /* line of the next byte fed            */
     long   building_line;       /* first line of the record being built */
+    size_t building_bytes;      /* bytes fed since that record began    */
     int    between_records;     /* the next non-terminator byte starts a record */
     int    record_ready;        /* `record` holds a complete record     */
     int    out_of_memory;
@@ -202,7 +207,12 @@ static int csv_feed_line(sv_papers *p) {
     if (p->between_records && !(n == 1 && ends_line)) {
         p->between_records = 0;
         p->building_line = p->line_no;
+        p->building_bytes = 0;
     }
+    p->building_bytes += n;
+    if (p->building_bytes > MAX_RECORD_BYTES)
+        return sv_error(SCIVEC_ETOOLONG, "%s:%ld: a record longer than %zu MiB (an unclosed quote, or not a "
+                        "CSV file?); refusing to read on", p->path, p->building_line, MAX_RECORD_BYTES >> 20);
     if (csv_parse(&p->parser, start, n, on_csv_field, on_csv_record_end, p) != n)
         return sv_error(SCIVEC_ENOMEM, "%s:%ld: %s", p->path, p->line_no,
                         csv_strerror(csv_error(&p->parser)));

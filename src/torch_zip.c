@@ -78,6 +78,12 @@ int sv_torch_zip_open_into(const char *path, sv_checkpoint *ck) {
     }
     if (pkl_index < 0) return sv_error(SCIVEC_EFORMAT, "%s: zip archive without a data.pkl: not a PyTorch checkpoint", path);
     size_t prefix_len = strlen(pkl_name) - 8;          /* "<name>/" */
+    /* Nothing is ever extracted, but a folder named "..", "." or "" (an
+     * absolute "/data.pkl") is not what torch.save writes: refuse it. */
+    if (prefix_len == 1 || (prefix_len == 2 && pkl_name[0] == '.') ||
+        (prefix_len == 3 && !strncmp(pkl_name, "..", 2)))
+        return sv_error(SCIVEC_EFORMAT, "%s: entry %s: not inside a plain folder name (an archive "
+                        "entry escaping its folder)", path, pkl_name);
     char *prefix = strndup(pkl_name, prefix_len);
     if (!prefix) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
 

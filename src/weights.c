@@ -6,6 +6,7 @@
  * (embeddings.position_ids) are ignored; the pooler may be missing.
  * Every tensor's shape is checked against config.json.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct sv_weights {
     sv_bert_weights bert;
     sv_bert_layer *layers;
     char *path;
+    char warning[512];      /* NaN/Inf found in the weights, or "" */
 };
 
 /* The tensor for an HF parameter name, trying the variants HF accepts. */
@@ -143,6 +145,70 @@ static int load_bert(sv_weights *w, const sv_bert_config *cfg) {
     return SCIVEC_OK;
 }
 
+/* NaN or Inf in the exponent bits: all ones. Integer test, so it vectorises
+ * and -ffast-math could not fold it away. */
+static int64_t count_nonfinite(const float *x, int64_t n) {
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        bad += (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    return bad;
+}
+
+/* A checkpoint with NaN/Inf values loads (a half-trained or overflowed
+ * model is still a model) but says so: its embeddings may be NaN. */
+static void find_nonfinite(sv_weights *w, const sv_bert_config *cfg) {
+    const sv_bert_weights *b = &w->bert;
+    int64_t h = cfg->hidden, ffn = cfg->intermediate;
+    struct { const char *name; const float *x; int64_t n; } top[] = {
+        {"embeddings.word_embeddings.weight", b->word_emb, (int64_t)cfg->vocab_size * h},
+        {"embeddings.position_embeddings.weight", b->pos_emb, (int64_t)cfg->max_position * h},
+        {"embeddings.token_type_embeddings.weight", b->type_emb, (int64_t)cfg->type_vocab_size * h},
+        {"embeddings.LayerNorm.weight", b->emb_ln_g, h},
+        {"embeddings.LayerNorm.bias", b->emb_ln_b, h},
+        {"pooler.dense.weight", b->pooler_w, h * h},
+        {"pooler.dense.bias", b->pooler_b, h},
+    };
+    static const struct { const char *name; size_t offset; int rows_ffn, cols; } per_layer[] = {
+#define F(field, name, rows_ffn, cols) {name, offsetof(sv_bert_layer, field), rows_ffn, cols}
+        F(q_w, "attention.self.query.weight", 0, 1), F(q_b, "attention.self.query.bias", 0, 0),
+        F(k_w, "attention.self.key.weight", 0, 1), F(k_b, "attention.self.key.bias", 0, 0),
+        F(v_w, "attention.self.value.weight", 0, 1), F(v_b, "attention.self.value.bias", 0, 0),
+        F(attn_out_w, "attention.output.dense.weight", 0, 1), F(attn_out_b, "attention.output.dense.bias", 0, 0),
+        F(attn_ln_g, "attention.output.LayerNorm.weight", 0, 0), F(attn_ln_b, "attention.output.LayerNorm.bias", 0, 0),
+        F(ffn_in_w, "intermediate.dense.weight", 1, 1), F(ffn_in_b, "intermediate.dense.bias", 1, 0),
+        F(ffn_out_w, "output.dense.weight", 0, 2), F(ffn_out_b, "output.dense.bias", 0, 0),
+        F(ffn_ln_g, "output.LayerNorm.weight", 0, 0), F(ffn_ln_b, "output.LayerNorm.bias", 0, 0),
+#undef F
+    };
+    int64_t n_bad = 0;
+    int n_tensors = 0;
+    char first[160] = "";
+    for (size_t i = 0; i < SV_ARRAY_LEN(top); i++) {
+        int64_t bad = top[i].x ? count_nonfinite(top[i].x, top[i].n) : 0;
+        if (!bad) continue;
+        if (!n_tensors++) snprintf(first, sizeof first, "%s", top[i].name);
+        n_bad += bad;
+    }
+    for (int l = 0; l < cfg->n_layers; l++) {
+        for (size_t i = 0; i < SV_ARRAY_LEN(per_layer); i++) {
+            const float *x = *(const float *const *)((const char *)&b->layers[l] + per_layer[i].offset);
+            int64_t rows = per_layer[i].rows_ffn ? ffn : h;
+            int64_t cols = per_layer[i].cols == 0 ? 1 : per_layer[i].cols == 1 ? h : ffn;
+            int64_t bad = count_nonfinite(x, rows * cols);
+            if (!bad) continue;
+            if (!n_tensors++) snprintf(first, sizeof first, "encoder.layer.%d.%s", l, per_layer[i].name);
+            n_bad += bad;
+        }
+    }
+    if (n_bad)
+        snprintf(w->warning, sizeof w->warning,
+                 "%s: %lld NaN/Inf weight values in %d tensor%s (first: %s); embeddings may be NaN",
+                 w->path, (long long)n_bad, n_tensors, n_tensors == 1 ? "" : "s", first);
+}
+
 int sv_weights_load_file(const char *weights_path, const sv_bert_config *cfg, sv_weights **out) {
     *out = NULL;
     sv_weights *w = calloc(1, sizeof *w);
@@ -153,6 +219,7 @@ int sv_weights_load_file(const char *weights_path, const sv_bert_config *cfg, sv
     int rc = sv_checkpoint_open(weights_path, &w->ck);
     if (rc == SCIVEC_OK) rc = load_bert(w, cfg);
     if (rc < 0) { sv_weights_free(w); return rc; }
+    find_nonfinite(w, cfg);
     *out = w;
     return SCIVEC_OK;
 }
@@ -206,3 +273,5 @@ void sv_weights_free(sv_weights *w) {
 const sv_bert_weights *sv_weights_bert(const sv_weights *w) { return &w->bert; }
 
 const char *sv_weights_path(const sv_weights *w) { return w->path; }
+
+const char *sv_weights_warning(const sv_weights *w) { return w->warning[0] ? w->warning : NULL; }
