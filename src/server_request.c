@@ -259,6 +259,7 @@ static int json_filters(sv_http_request *req, const cJSON *body) {
     } else if (cat && !cJSON_IsNull(cat)) {
         return refuse(req, 422, "category must be a string or an array of strings");
     }
+    if (st != 200) return st;
     const cJSON *year = cJSON_GetObjectItemCaseSensitive(body, "year");
     if (cJSON_IsString(year)) {
         st = parse_year(req, year->valuestring);

@@ -247,6 +247,9 @@ def check_errors(srv, papers):
         ("POST", "/recommend", {"positive": [pid], "k": 2.5}, 422, "whole number"),
         ("POST", "/recommend", {"positive": [pid], "negative": [pid]}, 422, "cancel out"),
         ("POST", "/recommend", {"positive": [pid] * 101}, 413, "at most 100"),
+        # (found by fuzz_http: a bad category followed by a good year was ignored)
+        ("POST", "/recommend", {"positive": [pid], "category": "a\u0001b", "year": 2024}, 400,
+         "category holds a control character"),
         ("POST", "/v1/embeddings", {"input": ""}, 422, "empty string"),
         ("POST", "/v1/embeddings", {"input": []}, 422, "empty array"),
         ("POST", "/v1/embeddings", {"input": [[101, 102]]}, 422, "token arrays are not supported"),
