@@ -28,6 +28,9 @@ Test controls (not part of the hub protocol):
                                     of the body, then drop the connection
        {"corrupt": true|false}      CDN answers flip every byte's low bit
        {"hide_missing": true}       unknown repos answer 401 as huggingface.co
+       {"extra_siblings": [names]}  listed in every revision (hostile names)
+       {"api_body": "text"}         the revision API answers this (200)
+       {"etag": "text"}             every resolve answer carries this ETag
   GET  /_log      JSON list of {"method", "path", "range", "auth"} seen
   POST /_reset    clears the log and all faults
 """
@@ -87,6 +90,9 @@ class State:
             self.cut_times = 0
             self.corrupt = False
             self.hide_missing = False
+            self.extra_siblings = []
+            self.api_body = None
+            self.etag = None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -152,7 +158,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control":
             opts = json.loads(body or b"{}")
             with self.state.lock:
-                for key in ("token", "cut_after", "cut_times", "corrupt", "hide_missing"):
+                for key in ("token", "cut_after", "cut_times", "corrupt", "hide_missing",
+                            "extra_siblings", "api_body", "etag"):
                     if key in opts:
                         setattr(self.state, key, opts[key])
             return self.reply(200, b"{}")
@@ -189,8 +196,12 @@ class Handler(BaseHTTPRequestHandler):
         commit = repo.revision(rev)
         if commit is None:
             return self.error(404, "RevisionNotFound", "Invalid rev id: " + rev, head_only)
+        if self.state.api_body is not None:
+            return self.reply(200, self.state.api_body.encode(), {"Content-Type": "application/json"},
+                              head_only)
+        names = sorted(repo.files) + list(self.state.extra_siblings)
         info = {"_id": "fake", "id": repo.repo_id, "modelId": repo.repo_id, "sha": commit,
-                "siblings": [{"rfilename": name} for name in sorted(repo.files)]}
+                "siblings": [{"rfilename": name} for name in names]}
         self.reply(200, json.dumps(info).encode(), {"Content-Type": "application/json"}, head_only)
 
     def resolve(self, org_name, rev, name, head_only):
@@ -205,6 +216,8 @@ class Handler(BaseHTTPRequestHandler):
         data = repo.files.get(name)
         if data is None:
             return self.error(404, "EntryNotFound", "Entry not found", head_only)
+        if self.state.etag is not None:
+            return self.reply(200, data, {"ETag": self.state.etag, "X-Repo-Commit": commit}, head_only)
         if repo.is_lfs(name):
             sha = hashlib.sha256(data).hexdigest()
             # another host name for the same server: a CDN is another origin

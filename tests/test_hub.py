@@ -148,7 +148,10 @@ def scivec_env(cache, endpoint, **extra):
 
 def run(args, env, stdin=b""):
     p = subprocess.run([SCIVEC] + args, input=stdin, capture_output=True, env=env, timeout=120)
-    return p.returncode, p.stdout.decode(), p.stderr.decode()
+    err = p.stderr.decode()
+    # failure paths too must be clean when built with SCIVEC_SANITIZE
+    check("Sanitizer" not in err and "runtime error" not in err, "%s: %s" % (args, err[-3000:]))
+    return p.returncode, p.stdout.decode(), err
 
 
 def sha256_of(path):
@@ -430,6 +433,30 @@ try:
         check(rc != 0 and "not found on the hub" in err, "encode with a missing repo: %s" % err)
         check(not os.path.exists(os.path.join(cache, "models--test-org--nope", "snapshots")),
               "nothing cached for a missing repo")
+
+        # --- a hostile hub: names and etags that would leave the cache ---------
+        hub.reset()
+        cache = os.path.join(tmp, "hostile", "cache")
+        evil = ["../../../evil/config.json", "/tmp/config.json", "1_Pooling/../../config.json",
+                "a//config.json", "./config.json", "config.json\n", "x" * 5000]
+        hub.control(extra_siblings=evil)
+        rc, out, err = run(["fetch", REPO], scivec_env(cache, hub.url))
+        check(rc == 0, "hostile sibling names are skipped: %s" % err)
+        check_layout(cache, FOLDER, MODEL_FILES)
+        check(not os.path.exists(os.path.join(tmp, "hostile", "evil")), "nothing written outside the cache")
+        for body, want in (("not json", "not a model revision"), ('{"sha": "../../x", "siblings": []}',
+                           "not a model revision"), ('{"sha": "abc"}', "not a model revision"),
+                           ('[1, 2]', "not a model revision")):
+            hub.reset()
+            hub.control(api_body=body)
+            rc, out, err = run(["fetch", REPO], scivec_env(os.path.join(tmp, "hostile", "c2"), hub.url))
+            check(rc != 0 and want in err, "API answer %r: %s" % (body, err))
+        for etag in ('"../../../evil"', '""', 'W/"a/b"'):
+            hub.reset()
+            hub.control(etag=etag)
+            rc, out, err = run(["fetch", REPO], scivec_env(os.path.join(tmp, "hostile", "c3"), hub.url))
+            check(rc != 0 and "no usable ETag" in err, "ETag %s: %s" % (etag, err))
+        check(not os.path.exists(os.path.join(tmp, "hostile", "evil")), "still nothing outside")
 
         # --- disk full while writing the blob ----------------------------------
         hub.reset()
