@@ -25,7 +25,9 @@
 /* Nothing here reads floating-point exception flags; without this promise
  * GCC will not if-convert the float compares in exp/erfc/softmax, and those
  * loops stay scalar (softmax and GELU then cost more than attention's SGEMMs). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
+#endif
 
 /* OpenBLAS's own thread-count calls (declared in its cblas.h, but not in
  * every cblas.h on earth). */
@@ -217,12 +219,10 @@ static void attention_forward(float *ctx, const float *q, const float *k,
         for (int t = 0; t < len; t++) {
             float *att = scores + (size_t)t * len;
             // HF divides the scores (not the query) by sqrt(head_dim)
+            #pragma omp simd
+            for (int s = 0; s < len; s++) att[s] /= scale_div;
             float max_score = -INFINITY;
-            #pragma omp simd reduction(max : max_score)
-            for (int s = 0; s < len; s++) {
-                att[s] /= scale_div;
-                max_score = att[s] > max_score ? att[s] : max_score;
-            }
+            for (int s = 0; s < len; s++) max_score = att[s] > max_score ? att[s] : max_score;
             float sum = 0.0f;
             #pragma omp simd reduction(+ : sum)
             for (int s = 0; s < len; s++) {
