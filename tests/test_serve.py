@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 
 import faiss
 import numpy as np
@@ -323,6 +324,53 @@ def check_metrics(srv):
               for k in values), "metrics: model info")
 
 
+def check_overload(out):
+    """A queue of one and a 50 ms timeout: concurrent long requests get 503
+    (queue full or timed out) with Retry-After and a JSON reason; the server
+    stays healthy and answers the next request."""
+    srv = serve_util.Server(out, "--threads", "1", "--max-queue", "1", "--timeout-ms", "50",
+                            "--max-inputs", "32", "--max-text-bytes", "8192")
+    try:
+        body = {"inputs": [("overload text number %d " % i) * 300 for i in range(32)], "normalize": False}
+        answers = []
+
+        def client():
+            try:
+                answers.append(srv.request("POST", "/embed", body))
+            except OSError as e:
+                answers.append((None, {}, repr(e).encode()))
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        statuses = sorted(a[0] for a in answers)
+        check(len(answers) == 8 and set(statuses) <= {200, 503} and 503 in statuses,
+              f"overload: statuses {statuses}")
+        for status, headers, data in answers:
+            if status == 503:
+                message = json.loads(data)["error"]["message"]
+                check(headers.get("retry-after") == "1" and
+                      ("queue is full" in message or "did not finish within 50 ms" in message),
+                      f"overload 503: {headers.get('retry-after')} {message}")
+        status, health = srv.json("GET", "/health")
+        check(status == 200 and health["queue_depth"] == 0, f"overload: health after {status} {health}")
+        # (a long request already running is finished by the worker even when
+        # its client timed out: the next one may wait for it, a bounded while)
+        for _ in range(50):
+            status, got = srv.json("POST", "/embed", {"inputs": "short"})
+            if status == 200:
+                break
+            time.sleep(0.1)
+        check(status == 200, f"overload: a short request after: {status} {got}")
+        status, _, metrics = srv.request("GET", "/metrics")
+        check(b'scivec_embed_rejected_total{reason="queue_full"}' in metrics, "overload: metrics")
+    finally:
+        rc = srv.stop()
+    check(rc == 0, f"overload server exit status {rc}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
@@ -351,6 +399,7 @@ def main():
             rc = srv.stop()
             err = srv.proc.stderr.read()
         check(rc == 0, f"SIGTERM: exit status {rc}: {err}")
+        check_overload(out)
     print(f"{tq.passed} passed, {tq.failures} failed")
     return 1 if tq.failures else 0
 
