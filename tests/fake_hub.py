@@ -31,6 +31,9 @@ Test controls (not part of the hub protocol):
        {"extra_siblings": [names]}  listed in every revision (hostile names)
        {"api_body": "text"}         the revision API answers this (200)
        {"etag": "text"}             every resolve answer carries this ETag
+       {"salt": "text"}             every revision moves to another commit
+                                    (same files: a new snapshot, the same blobs)
+       {"slow": seconds}            CDN answers pause this long per 256 kB
   GET  /_log      JSON list of {"method", "path", "range", "auth"} seen
   POST /_reset    clears the log and all faults
 """
@@ -40,6 +43,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LFS_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".onnx", ".pt", ".ckpt")
@@ -60,8 +64,9 @@ class Repo:
             digest.update(rel.encode() + b"\0" + hashlib.sha256(self.files[rel]).digest())
         self.commit = digest.hexdigest()
 
-    def revision(self, rev):
-        return self.commit if rev in ("main", "v1.0", self.commit) else None
+    def revision(self, rev, salt=""):
+        commit = hashlib.sha1((self.commit + salt).encode()).hexdigest() if salt else self.commit
+        return commit if rev in ("main", "v1.0", commit) else None
 
     @staticmethod
     def is_lfs(name):
@@ -93,6 +98,8 @@ class State:
             self.extra_siblings = []
             self.api_body = None
             self.etag = None
+            self.salt = ""
+            self.slow = 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -159,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             opts = json.loads(body or b"{}")
             with self.state.lock:
                 for key in ("token", "cut_after", "cut_times", "corrupt", "hide_missing",
-                            "extra_siblings", "api_body", "etag"):
+                            "extra_siblings", "api_body", "etag", "salt", "slow"):
                     if key in opts:
                         setattr(self.state, key, opts[key])
             return self.reply(200, b"{}")
@@ -193,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
         repo = self.find_repo(org_name, head_only)
         if repo is None:
             return
-        commit = repo.revision(rev)
+        commit = repo.revision(rev, self.state.salt)
         if commit is None:
             return self.error(404, "RevisionNotFound", "Invalid rev id: " + rev, head_only)
         if self.state.api_body is not None:
@@ -210,7 +217,7 @@ class Handler(BaseHTTPRequestHandler):
         repo = self.find_repo(org_name, head_only)
         if repo is None:
             return
-        commit = repo.revision(rev)
+        commit = repo.revision(rev, self.state.salt)
         if commit is None:
             return self.error(404, "RevisionNotFound", "Invalid rev id: " + rev, head_only)
         data = repo.files.get(name)
@@ -262,6 +269,12 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(2)  # the transfer ends short of Content-Length
+            return
+        if self.state.slow:
+            for i in range(0, len(body), 1 << 18):
+                self.wfile.write(body[i:i + (1 << 18)])
+                self.wfile.flush()
+                time.sleep(self.state.slow)
             return
         self.wfile.write(body)
 

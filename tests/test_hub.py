@@ -94,7 +94,8 @@ class Hub:
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(TESTS, "fake_hub.py"), "--max-seconds", "300",
              "--repo", REPO + "=" + MODEL, "--repo", "test-org/tiny-adapter=" + ADAPTER,
-             "--repo", "test-org/tiny-st-sharded=" + SHARDED],
+             "--repo", "test-org/tiny-st-sharded=" + SHARDED,
+             "--repo", "test-org/tiny-legacy=" + os.path.join(FIX, "models", "tiny-scibert-legacy")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self.proc.stdout.readline().decode()
         if not line.startswith("PORT "):
@@ -293,6 +294,16 @@ try:
             check(np.array_equal(outs["direct"], outs["st"]),
                   "sharded sentence-transformers repo (its CLS pooling) equals the folder with --pooling cls")
 
+        # no safetensors: pytorch_model.bin (here a legacy-format one)
+        legacy_dir = os.path.join(FIX, "models", "tiny-scibert-legacy")
+        rc, _, err = run(["fetch", "test-org/tiny-legacy"], env)
+        check(rc == 0, "fetch legacy: %s" % err)
+        check_layout(cache, "models--test-org--tiny-legacy", sorted(os.listdir(legacy_dir)),
+                     src_dir=legacy_dir)
+        legacy = encode("test-org/tiny-legacy", env)
+        if direct is not None and legacy is not None:
+            check(np.abs(direct - legacy).max() < 1e-5, "legacy .bin via the hub encodes as the folder")
+
         # --- the hub gone: offline and unreachable ---------------------------
         hub.stop()
         off_env = dict(env, HF_HUB_OFFLINE="1")
@@ -321,6 +332,38 @@ try:
     with tempfile.TemporaryDirectory() as tmp:
         blob_name = sha256_of(os.path.join(MODEL, "model.safetensors"))
         size = os.path.getsize(os.path.join(MODEL, "model.safetensors"))
+
+        # --- main moves to a new commit with the same files ------------------
+        cache = os.path.join(tmp, "moved")
+        env = scivec_env(cache, hub.url)
+        rc, out, err = run(["fetch", REPO], env)
+        check(rc == 0, "fetch before the move: %s" % err)
+        hub.reset()
+        hub.control(salt="next")
+        check(encode(REPO, env) is not None and hub.log() == [],
+              "--model uses the cached snapshot without asking: %s" % hub.log())
+        rc, out2, err = run(["fetch", REPO], env)
+        check(rc == 0 and out2 != out, "fetch follows main to the new commit: %s %s" % (out2, err))
+        check(os.path.isdir(out.strip()), "the old snapshot stays")
+        check(not [e for e in hub.log() if e["method"] == "GET" and "/api/" not in e["path"]],
+              "no file downloaded again: %s" % hub.log())
+        new_snap = check_layout(cache, FOLDER, MODEL_FILES)
+        check(new_snap == out2.strip(), "refs/main names the new commit")
+        hub.reset()
+
+        # --- two processes fetching at once: each blob downloaded once --------
+        cache = os.path.join(tmp, "twice")
+        env = scivec_env(cache, hub.url)
+        hub.control(slow=0.05)
+        procs = [subprocess.Popen([SCIVEC, "fetch", REPO], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for _ in range(2)]
+        results = [p.communicate(timeout=120) for p in procs]
+        check(all(p.returncode == 0 for p in procs) and results[0][0] == results[1][0],
+              "two concurrent fetches: %s" % [(p.returncode, r[1].decode()) for p, r in zip(procs, results)])
+        check_layout(cache, FOLDER, MODEL_FILES)
+        cdn_gets = [e for e in hub.log() if e["method"] == "GET" and e["path"].startswith("/cdn/")]
+        check(len(cdn_gets) == 1, "the weights downloaded once: %d" % len(cdn_gets))
+        hub.reset()
 
         # --- a cut transfer is resumed in the same run -----------------------
         cache = os.path.join(tmp, "cut1")
