@@ -19,6 +19,7 @@ static const struct {
     {"search",   cmd_search,   "free-text search over an embed output"},
     {"info",     cmd_info,     "describe and check an embed output"},
     {"fetch",    cmd_fetch,    "download a model from the HuggingFace hub into its cache"},
+    {"serve",    cmd_serve,    "HTTP API + web page over an embed output (search, similar, recommend, embeddings)"},
 };
 
 static void usage(FILE *out) {
