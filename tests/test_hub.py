@@ -510,6 +510,26 @@ try:
         rc, out, err = run(["fetch", REPO], scivec_env(cache, hub.url))
         check(rc != 0 and "disk full" in err, "ENOSPC: %s" % err)
         check(not os.path.exists(os.path.join(blobs, blob_name)), "no final blob when the disk is full")
+
+        # and a really full disk: a 4 MiB tmpfs as the cache (root only; the
+        # /dev/full case above runs everywhere)
+        disk = os.path.join(tmp, "tmpfs")
+        os.makedirs(disk)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk], capture_output=True)
+        if m.returncode != 0:
+            print("note: tmpfs not mountable here, real full-disk case not run:", m.stderr.decode().strip())
+        else:
+            try:
+                cache = os.path.join(disk, "cache")
+                rc, out, err = run(["fetch", REPO], scivec_env(cache, hub.url))
+                blobs = os.path.join(cache, FOLDER, "blobs")
+                check(rc != 0 and "disk full" in err and "No space left on device" in err,
+                      "tmpfs full: %s" % err)
+                check(not os.path.exists(os.path.join(blobs, blob_name)), "no final blob on a full tmpfs")
+                check(not os.path.exists(os.path.join(cache, FOLDER, "snapshots", os.path.basename(snap),
+                                                      "model.safetensors")), "no link on a full tmpfs")
+            finally:
+                subprocess.run(["umount", disk], check=False)
 finally:
     hub.stop()
     import shutil
