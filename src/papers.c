@@ -258,6 +258,9 @@ static int csv_open(sv_papers *p) {
         return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
     p->parser_ready = 1;
     csv_set_space_func(&p->parser, no_space);
+    /* libcsv grows a field's buffer by this many bytes at a time (128 by
+     * default): a multi-MB field would be copied over and over. */
+    csv_set_blk_size(&p->parser, 1 << 20);
     p->line_no = 1;
     p->between_records = 1;
 

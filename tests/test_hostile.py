@@ -272,6 +272,7 @@ def test_huge_field(sandbox):
         writer = threading.Thread(target=lambda: sent.__setitem__(0, stream_into_fifo(fifo, head, chunk, 2 << 30)))
         writer.start()
         out = os.path.join(sandbox, "out", "huge")
+        shutil.rmtree(out, ignore_errors=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         r = embed(sandbox, fifo, out, timeout=60)
         if r is None:  # unblock and stop the writer
