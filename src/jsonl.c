@@ -10,11 +10,15 @@
 #include "common.h"
 #include "jsonl.h"
 
+/* A longer line is skipped (reported as malformed) instead of buffered, so a
+ * hostile file cannot take all memory; real records are a few KB. */
+#define MAX_LINE_BYTES ((size_t)64 << 20)
+
 struct sv_jsonl {
     FILE  *file;
     int    owns_file;      /* stdin is not closed                      */
     char  *path;
-    char  *line;           /* getline's buffer, reused for every line  */
+    char  *line;           /* the current line, buffer reused           */
     size_t line_cap;
     long   line_no;
 };
@@ -61,20 +65,48 @@ static int is_blank(const char *s, size_t n) {
     return 1;
 }
 
+/* getline with a bound: the next line (NUL bytes and all) into r->line,
+ * *n its length. Returns 1, 0 at the end, 2 for a line over MAX_LINE_BYTES
+ * (read to its end and dropped), SCIVEC_ENOMEM. */
+static int read_line(sv_jsonl *r, size_t *n) {
+    size_t len = 0;
+    int c = EOF, too_long = 0;
+    while ((c = getc_unlocked(r->file)) != EOF) {
+        if (len >= MAX_LINE_BYTES) too_long = 1;
+        if (!too_long && len + 1 >= r->line_cap) {
+            size_t cap = r->line_cap ? r->line_cap * 2 : 4096;
+            char *line = realloc(r->line, cap);
+            if (!line) return SCIVEC_ENOMEM;
+            r->line = line;
+            r->line_cap = cap;
+        }
+        if (!too_long) r->line[len] = (char)c;
+        len++;
+        if (c == '\n') break;
+    }
+    if (len == 0) return 0;
+    if (too_long) return 2;
+    r->line[len] = '\0';
+    *n = len;
+    return 1;
+}
+
 int sv_jsonl_next(sv_jsonl *r, cJSON **obj) {
     *obj = NULL;
     for (;;) {
         errno = 0;
-        ssize_t n = getline(&r->line, &r->line_cap, r->file);
-        if (n < 0) {
-            if (ferror(r->file))
-                return sv_error(SCIVEC_EIO, "%s:%ld: read error: %s", r->path,
-                                r->line_no + 1, strerror(errno ? errno : EIO));
-            if (errno == ENOMEM)
-                return sv_error(SCIVEC_ENOMEM, "%s:%ld: out of memory", r->path, r->line_no + 1);
-            return 0;
-        }
+        size_t n = 0;
+        int got = read_line(r, &n);
+        if (ferror(r->file))
+            return sv_error(SCIVEC_EIO, "%s:%ld: read error: %s", r->path,
+                            r->line_no + 1, strerror(errno ? errno : EIO));
+        if (got == SCIVEC_ENOMEM)
+            return sv_error(SCIVEC_ENOMEM, "%s:%ld: out of memory", r->path, r->line_no + 1);
+        if (got == 0) return 0;
         r->line_no++;
+        if (got == 2)
+            return sv_error(SCIVEC_EFORMAT, "%s:%ld: line longer than %zu MiB, skipped",
+                            r->path, r->line_no, MAX_LINE_BYTES >> 20);
         char *text = r->line;
         size_t len = (size_t)n;
         if (r->line_no == 1 && len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {

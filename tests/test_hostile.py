@@ -297,6 +297,27 @@ def test_huge_field(sandbox):
             shutil.rmtree(out)
 
 
+def test_long_jsonl_line(sandbox):
+    """A 100 MiB JSON Lines record: skipped as malformed after reading it
+    (memory bounded to 64 MiB), the records around it embedded."""
+    src = os.path.join(sandbox, "long.jsonl")
+    with open(src, "w") as f:
+        f.write('{"paper_id": "a1", "abstract": "the first abstract"}\n{"paper_id": "a2", "abstract": "')
+        for _ in range(100):
+            f.write("x" * (1 << 20))
+        f.write('"}\n{"paper_id": "a3", "abstract": "the third abstract"}\n')
+    out = os.path.join(sandbox, "out", "long")
+    r = embed(sandbox, src, out, timeout=120)
+    os.unlink(src)
+    if r is None:
+        return
+    code, err, took = r
+    check(code == 0 and "long.jsonl:2: line longer than 64 MiB, skipped" in err, f"long JSONL line: {code} {err!r}")
+    if code == 0:
+        check(metadata(out)["n_papers"] == 2, "long JSONL line: paper count")
+    print(f"a 100 MiB JSON Lines record: skipped in {took:.2f} s")
+
+
 def main():
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as sandbox:
@@ -308,6 +329,7 @@ def main():
         test_deep_jsonl(sandbox)
         test_wide_header(sandbox)
         test_huge_field(sandbox)
+        test_long_jsonl_line(sandbox)
         no_pwned(sandbox, "after all cases")
         # Nothing outside the output folders: the sandbox holds only what the
         # test put there (model copies, inputs) and out/.
