@@ -463,22 +463,33 @@ static int get_to_memory(hub_ctx *hub, const char *url, const char *file, size_t
 /* ------------------------------------------------------------------------ */
 /* The revision's file list                                                  */
 
-typedef struct file_list { char **names; int n, cap; } file_list;
+typedef sv_hub_files file_list;
 
-static void file_list_free(file_list *l) {
+/* More than any model repo holds; bounds the work a hostile listing causes. */
+enum { MAX_SIBLINGS = 200000 };
+
+void sv_hub_files_free(sv_hub_files *l) {
     for (int i = 0; i < l->n; i++) free(l->names[i]);
     free(l->names);
     memset(l, 0, sizeof *l);
 }
 
+static void file_list_free(file_list *l) { sv_hub_files_free(l); }
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int file_list_has(const file_list *l, const char *name) {
+    if (l->sorted)
+        return l->n > 0 && bsearch(&name, l->names, (size_t)l->n, sizeof *l->names, compare_names);
     for (int i = 0; i < l->n; i++)
         if (!strcmp(l->names[i], name)) return 1;
     return 0;
 }
 
-static int file_list_add(file_list *l, const char *name) {
-    if (file_list_has(l, name)) return SCIVEC_OK;
+/* Appends name (no check for duplicates: callers that need none ask first). */
+static int file_list_push(file_list *l, const char *name) {
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 16;
         char **grown = realloc(l->names, (size_t)cap * sizeof *grown);
@@ -488,6 +499,50 @@ static int file_list_add(file_list *l, const char *name) {
     }
     if (!(l->names[l->n] = strdup(name))) return sv_error(SCIVEC_ENOMEM, "out of memory");
     l->n++;
+    l->sorted = 0;
+    return SCIVEC_OK;
+}
+
+/* Appends name unless it is there (the small list of files to fetch; a
+ * checkpoint in 10000 shards is a hostile index, not a model). */
+static int file_list_add(file_list *l, const char *name) {
+    if (file_list_has(l, name)) return SCIVEC_OK;
+    if (l->n >= 10000) return sv_error(SCIVEC_EFORMAT, "more than 10000 files to fetch ('%s')", name);
+    return file_list_push(l, name);
+}
+
+int sv_hub_parse_revision(const char *json, size_t len, const char *url, char commit[128],
+                          sv_hub_files *siblings) {
+    memset(siblings, 0, sizeof *siblings);
+    commit[0] = '\0';
+    cJSON *info = cJSON_ParseWithLength(json, len);
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(info, "sha");
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(info, "siblings");
+    if (!cJSON_IsObject(info) || !cJSON_IsString(sha) || !cJSON_IsArray(files) ||
+        strlen(sha->valuestring) >= 128 ||
+        !safe_component(sha->valuestring, strlen(sha->valuestring))) {
+        cJSON_Delete(info);
+        return sv_error(SCIVEC_EFORMAT, "%s: not a model revision (expected JSON with a commit "
+                        "'sha' and 'siblings')", url);
+    }
+    snprintf(commit, 128, "%s", sha->valuestring);
+    int status = SCIVEC_OK;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, files) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "rfilename");
+        // names that could leave the snapshot folder are never needed: skip them
+        if (!cJSON_IsString(name) || !safe_file_name(name->valuestring)) continue;
+        if (siblings->n == MAX_SIBLINGS) {
+            status = sv_error(SCIVEC_EFORMAT, "%s: more than %d files in the revision", url,
+                              MAX_SIBLINGS);
+            break;
+        }
+        if ((status = file_list_push(siblings, name->valuestring))) break;
+    }
+    cJSON_Delete(info);
+    if (status) { sv_hub_files_free(siblings); return status; }
+    if (siblings->n > 0) qsort(siblings->names, (size_t)siblings->n, sizeof *siblings->names, compare_names);
+    siblings->sorted = 1;
     return SCIVEC_OK;
 }
 
@@ -499,30 +554,8 @@ static int fetch_revision_info(hub_ctx *hub, char commit[128], file_list *siblin
     char *body = NULL;
     size_t len = 0;
     int status = get_to_memory(hub, url, NULL, MAX_API_BYTES, &body, &len);
-    if (status) { free(url); return status; }
-    cJSON *info = cJSON_ParseWithLength(body, len);
+    if (!status) status = sv_hub_parse_revision(body, len, url, commit, siblings);
     free(body);
-    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(info, "sha");
-    const cJSON *files = cJSON_GetObjectItemCaseSensitive(info, "siblings");
-    if (!cJSON_IsObject(info) || !cJSON_IsString(sha) || !cJSON_IsArray(files) ||
-        !safe_component(sha->valuestring, strlen(sha->valuestring)) ||
-        strlen(sha->valuestring) >= 128) {
-        cJSON_Delete(info);
-        status = sv_error(SCIVEC_EFORMAT, "%s: not a model revision (expected JSON with a commit "
-                          "'sha' and 'siblings')", url);
-        free(url);
-        return status;
-    }
-    snprintf(commit, 128, "%s", sha->valuestring);
-    const cJSON *item;
-    cJSON_ArrayForEach(item, files) {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "rfilename");
-        // names that could leave the snapshot folder are never needed: skip them
-        if (cJSON_IsString(name) && safe_file_name(name->valuestring) &&
-            (status = file_list_add(siblings, name->valuestring)))
-            break;
-    }
-    cJSON_Delete(info);
     free(url);
     return status;
 }

@@ -19,6 +19,7 @@
 #ifndef SV_HUB_H
 #define SV_HUB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A repo id with its revision, checked to be safe as cache path parts. */
@@ -56,6 +57,22 @@ int sv_hub_download(const char *cache, const sv_hub_ref *ref, char **snapshot,
  * the CLI installs a callback (process-wide; NULL = none). */
 typedef void (*sv_hub_progress_fn)(void *ctx, const char *file, int64_t done, int64_t total);
 void sv_hub_set_progress(sv_hub_progress_fn fn, void *ctx);
+
+/* File names of a repo revision. Internal, exposed for fuzzing. */
+typedef struct sv_hub_files {
+    char **names;
+    int n, cap;
+    int sorted;              /* names are in strcmp order (lookups bisect) */
+} sv_hub_files;
+void sv_hub_files_free(sv_hub_files *files);
+
+/* Parses the answer to GET /api/models/{repo}/revision/{rev}: the commit
+ * ("sha", a plain path part, into commit[128]) and, sorted, the
+ * siblings[].rfilename that are safe relative file names (others are
+ * skipped: nothing scivec fetches can leave the snapshot folder). url names
+ * the answer in messages. SCIVEC_EFORMAT when it is no such answer. */
+int sv_hub_parse_revision(const char *json, size_t len, const char *url, char commit[128],
+                          sv_hub_files *siblings);
 
 /* --model resolution with a choice (model_dir.c): a folder as is; a repo id
  * from the cache first when refresh is 0 (downloading what is missing), or,
