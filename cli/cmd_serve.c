@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,7 +22,7 @@ static const char usage[] =
     "usage: scivec serve DIR [--host 127.0.0.1] [--port 8080] [--model M] [--threads N]\n"
     "                        [--max-batch-tokens N] [--max-queue N] [--timeout-ms N]\n"
     "                        [--max-body-bytes N] [--max-inputs N] [--max-text-bytes N]\n"
-    "                        [--max-k N] [--max-connections N]\n"
+    "                        [--max-k N] [--max-connections N] [--readers N]\n"
     "  DIR                  output directory of `scivec embed`\n"
     "  --host H             address to listen on (default 127.0.0.1: this machine only)\n"
     "  --port P             TCP port (default 8080; 0 = any free port, printed on stdout)\n"
@@ -35,12 +36,14 @@ static const char usage[] =
     "  --max-inputs N       texts per embedding request, above: 413 (default 256)\n"
     "  --max-text-bytes N   bytes per text or query, above: 413 (default 65536)\n"
     "  --max-k N            largest k (default 1000)\n"
-    "  --max-connections N  simultaneous connections (default 512)\n";
+    "  --max-connections N  simultaneous connections (default 512)\n"
+    "  --readers N          paper queries that run at once, each on its own SQLite\n"
+    "                       connection (default: the number of cores, at most 8)\n";
 
 typedef struct serve_options {
     const char *dir, *host, *model;
     long long port, threads, max_batch_tokens, max_queue, timeout_ms, max_body_bytes;
-    long long max_inputs, max_text_bytes, max_k, max_connections;
+    long long max_inputs, max_text_bytes, max_k, max_connections, readers;
 } serve_options;
 
 static int parse_number(const char *text, long long lo, long long hi, long long *out) {
@@ -56,7 +59,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
     *o = (serve_options){.host = "127.0.0.1", .port = 8080, .max_batch_tokens = 8192,
                          .max_queue = 256, .timeout_ms = 30000, .max_body_bytes = 2 << 20,
                          .max_inputs = 256, .max_text_bytes = 64 << 10, .max_k = 1000,
-                         .max_connections = 512};
+                         .max_connections = 512, .readers = 0};
     static const struct { const char *name; size_t offset; long long lo, hi; } numbers[] = {
         {"--port", offsetof(serve_options, port), 0, 65535},
         {"--threads", offsetof(serve_options, threads), 0, 4096},
@@ -68,6 +71,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
         {"--max-text-bytes", offsetof(serve_options, max_text_bytes), 1, 1 << 30},
         {"--max-k", offsetof(serve_options, max_k), 1, 1000000},
         {"--max-connections", offsetof(serve_options, max_connections), 1, 65536},
+        {"--readers", offsetof(serve_options, readers), 1, 256},
     };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '='), *value = NULL;
@@ -157,7 +161,6 @@ int cmd_serve(int argc, char **argv) {
 
     serve_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    pthread_mutex_init(&ctx.od_lock, NULL);
     ctx.limits = sv_http_default_limits();
     ctx.limits.max_k = (int)o.max_k;
     ctx.limits.max_inputs = (int)o.max_inputs;
@@ -168,6 +171,12 @@ int cmd_serve(int argc, char **argv) {
     status = 1;
 
     if (sv_outdir_open(o.dir, &ctx.od) != SCIVEC_OK) { cli_fail("serve"); goto done; }
+    int n_readers = (int)o.readers;
+    if (n_readers == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n_readers = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
+    }
+    if (serve_readers_open(&ctx, o.dir, n_readers)) goto done;
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(ctx.od->metadata, "input");
     const cJSON *text_column = cJSON_GetObjectItemCaseSensitive(input, "text_column");
     ctx.text_column = cJSON_IsString(text_column) ? text_column->valuestring : "abstract";
@@ -208,7 +217,7 @@ done:
     sv_batcher_stop(ctx.batcher);
     serve_metrics_free(ctx.metrics);
     scivec_model_free(ctx.model);
+    serve_readers_close(&ctx);      /* the readers' own connections */
     sv_outdir_close(ctx.od);
-    pthread_mutex_destroy(&ctx.od_lock);
     return status;
 }

@@ -19,10 +19,18 @@
 typedef struct serve_metrics serve_metrics;
 
 typedef struct serve_ctx {
-    sv_outdir      *od;
-    /* papers.db is one SQLite connection and FAISS search scratch is not
-     * ours to share: every use of od happens under this lock. */
-    pthread_mutex_t od_lock;
+    sv_outdir      *od;            /* opened and checked once; reader 0 */
+    /* Readers: views of od that share its vectors, index and metadata but
+     * each have their own read-only SQLite connection (a connection may be
+     * used by one thread at a time). A paper query takes one for its
+     * duration; FAISS searches on the shared index are const and
+     * thread-safe. */
+    sv_outdir     **readers;
+    int             n_readers;
+    sv_outdir     **idle;          /* the readers not in use: idle[0..n_idle) */
+    int             n_idle;
+    pthread_mutex_t readers_lock;
+    pthread_cond_t  reader_freed;
     scivec_model   *model;
     sv_batcher     *batcher;
     const char     *model_name;    /* as metadata.json names it */
@@ -45,6 +53,14 @@ typedef struct serve_reply {
     const char  *allow;          /* 405 */
     int          retry_after;    /* 503: seconds, 0 = none */
 } serve_reply;
+
+/* Opens n_readers readers over ctx->od (0 on success, else prints why and
+ * returns 1); closes them (not ctx->od). */
+int  serve_readers_open(serve_ctx *ctx, const char *dir, int n_readers);
+void serve_readers_close(serve_ctx *ctx);
+/* Waits for an idle reader and takes it; gives it back. */
+const sv_outdir *serve_reader_acquire(serve_ctx *ctx);
+void serve_reader_release(serve_ctx *ctx, const sv_outdir *reader);
 
 /* Answers a parsed request (status 200 from sv_http_parse). */
 void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *reply);

@@ -1,7 +1,8 @@
 /*
  * serve_handlers.c - the answer of each `scivec serve` endpoint to a parsed
- * request (see docs/SERVER.md for the formats). Paper queries run under
- * ctx->od_lock; embedding goes through the batcher (which owns the model).
+ * request (see docs/SERVER.md for the formats). Paper queries run on a
+ * reader taken from ctx's pool (its own SQLite connection); embedding goes
+ * through the batcher (which owns the model).
  */
 #include <ctype.h>
 #include <math.h>
@@ -172,12 +173,12 @@ static char *paper_column(const sv_outdir *od, int64_t row, const char *name) {
 }
 
 /* {"paper_id","title","authors","categories","year","url"} (+ "abstract" and
- * every input column when full). Caller holds od_lock. */
-static cJSON *paper_json(const serve_ctx *ctx, int64_t row, int full) {
+ * every input column when full). od is the caller's reader. */
+static cJSON *paper_json(const serve_ctx *ctx, const sv_outdir *od, int64_t row, int full) {
     sv_paper p;
-    if (sv_outdir_paper(ctx->od, row, &p) != SCIVEC_OK) return NULL;
+    if (sv_outdir_paper(od, row, &p) != SCIVEC_OK) return NULL;
     cJSON *json = cJSON_CreateObject();
-    char *authors = paper_column(ctx->od, row, "authors");
+    char *authors = paper_column(od, row, "authors");
     cJSON *authors_json = parse_authors(authors);
     cJSON *cats = split_words(p.categories);
     free(authors);
@@ -202,13 +203,13 @@ static cJSON *paper_json(const serve_ctx *ctx, int64_t row, int full) {
         cJSON_AddNullToObject(json, "url");
     }
     if (full) {
-        char *abstract = paper_column(ctx->od, row, ctx->text_column);
+        char *abstract = paper_column(od, row, ctx->text_column);
         if (abstract) cJSON_AddStringToObject(json, "abstract", abstract);
         else cJSON_AddNullToObject(json, "abstract");
         free(abstract);
         cJSON *columns = cJSON_AddObjectToObject(json, "columns");
         sqlite3_stmt *st;
-        if (columns && sqlite3_prepare_v2(ctx->od->db, "SELECT name, value FROM paper_columns "
+        if (columns && sqlite3_prepare_v2(od->db, "SELECT name, value FROM paper_columns "
                                           "WHERE row = ? ORDER BY name", -1, &st, NULL) == SQLITE_OK) {
             sqlite3_bind_int64(st, 1, row);
             while (sqlite3_step(st) == SQLITE_ROW) {
@@ -223,11 +224,12 @@ static cJSON *paper_json(const serve_ctx *ctx, int64_t row, int full) {
     return json;
 }
 
-/* [{"rank","score", ...paper}] ; caller holds od_lock. */
-static cJSON *hits_json(const serve_ctx *ctx, const sv_hit *hits, int64_t n_hits) {
+/* [{"rank","score", ...paper}] ; od is the caller's reader. */
+static cJSON *hits_json(const serve_ctx *ctx, const sv_outdir *od, const sv_hit *hits,
+                        int64_t n_hits) {
     cJSON *array = cJSON_CreateArray();
     for (int64_t i = 0; array && i < n_hits; i++) {
-        cJSON *hit = paper_json(ctx, hits[i].row, 0);
+        cJSON *hit = paper_json(ctx, od, hits[i].row, 0);
         if (!hit) { cJSON_Delete(array); return NULL; }
         cJSON_AddNumberToObject(hit, "rank", (double)(i + 1));
         cJSON_AddNumberToObject(hit, "score", hits[i].score);
@@ -257,29 +259,29 @@ static void add_filter_json(cJSON *json, const sv_http_request *req) {
 /* ------------------------------------------------------------------------ */
 /* Endpoints over the papers                                                 */
 
-/* The row of an id, or a 404/500 reply. Caller holds od_lock. */
-static int find_row(serve_ctx *ctx, const char *paper_id, int64_t *row, serve_reply *r) {
-    int rc = sv_outdir_find_paper(ctx->od, paper_id, row);
+/* The row of an id, or a 404/500 reply. od is the caller's reader. */
+static int find_row(const sv_outdir *od, const char *paper_id, int64_t *row, serve_reply *r) {
+    int rc = sv_outdir_find_paper(od, paper_id, row);
     if (rc == SCIVEC_ENOTFOUND) { serve_error(r, 404, "unknown paper id '%s'", paper_id); return 0; }
     if (rc) { library_error(r); return 0; }
     return 1;
 }
 
 static void handle_paper(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
-    pthread_mutex_lock(&ctx->od_lock);
+    const sv_outdir *od = serve_reader_acquire(ctx);
     int64_t row;
-    if (find_row(ctx, req->paper_id, &row, r)) {
-        cJSON *json = paper_json(ctx, row, 1);
+    if (find_row(od, req->paper_id, &row, r)) {
+        cJSON *json = paper_json(ctx, od, row, 1);
         if (json) reply_json(r, 200, json);
         else library_error(r);
     }
-    pthread_mutex_unlock(&ctx->od_lock);
+    serve_reader_release(ctx, od);
 }
 
 /* {"query": ..., "k", "filter", "results": [...]} around hits. */
-static void reply_hits(serve_ctx *ctx, const sv_http_request *req, serve_reply *r,
-                       cJSON *json, const sv_hit *hits, int64_t n_hits) {
-    cJSON *results = hits_json(ctx, hits, n_hits);
+static void reply_hits(serve_ctx *ctx, const sv_outdir *od, const sv_http_request *req,
+                       serve_reply *r, cJSON *json, const sv_hit *hits, int64_t n_hits) {
+    cJSON *results = hits_json(ctx, od, hits, n_hits);
     if (!json || !results) { cJSON_Delete(json); cJSON_Delete(results); library_error(r); return; }
     cJSON_AddNumberToObject(json, "k", (double)req->k);
     add_filter_json(json, req);
@@ -290,21 +292,21 @@ static void reply_hits(serve_ctx *ctx, const sv_http_request *req, serve_reply *
 static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     sv_hit *hits = malloc((size_t)req->k * sizeof *hits);
     if (!hits) { serve_error(r, 500, "out of memory"); return; }
-    pthread_mutex_lock(&ctx->od_lock);
+    const sv_outdir *od = serve_reader_acquire(ctx);
     int64_t row, n_hits = 0;
-    if (find_row(ctx, req->paper_id, &row, r)) {
-        const float *query = ctx->od->vectors + row * ctx->od->n_cols;
-        if (sv_outdir_top_k(ctx->od, query, req->k, row, &req->filter, hits, &n_hits) != SCIVEC_OK) {
+    if (find_row(od, req->paper_id, &row, r)) {
+        const float *query = od->vectors + row * od->n_cols;
+        if (sv_outdir_top_k(od, query, req->k, row, &req->filter, hits, &n_hits) != SCIVEC_OK) {
             library_error(r);
         } else {
             cJSON *json = cJSON_CreateObject();
-            cJSON *paper = paper_json(ctx, row, 0);
+            cJSON *paper = paper_json(ctx, od, row, 0);
             if (json && paper) cJSON_AddItemToObject(json, "paper", paper);
             else cJSON_Delete(paper);
-            reply_hits(ctx, req, r, json, hits, n_hits);
+            reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
     }
-    pthread_mutex_unlock(&ctx->od_lock);
+    serve_reader_release(ctx, od);
     free(hits);
 }
 
@@ -331,16 +333,16 @@ static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_repl
     if (!query || !hits) {
         serve_error(r, 500, "out of memory");
     } else if (embed(ctx, 1, texts, NULL, ctx->od->normalize, query, NULL, r)) {
-        pthread_mutex_lock(&ctx->od_lock);
+        const sv_outdir *od = serve_reader_acquire(ctx);
         int64_t n_hits = 0;
-        if (sv_outdir_top_k(ctx->od, query, req->k, -1, &req->filter, hits, &n_hits) != SCIVEC_OK) {
+        if (sv_outdir_top_k(od, query, req->k, -1, &req->filter, hits, &n_hits) != SCIVEC_OK) {
             library_error(r);
         } else {
             cJSON *json = cJSON_CreateObject();
             cJSON_AddStringToObject(json, "query", req->text);
-            reply_hits(ctx, req, r, json, hits, n_hits);
+            reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
-        pthread_mutex_unlock(&ctx->od_lock);
+        serve_reader_release(ctx, od);
     }
     free(query);
     free(hits);
@@ -355,18 +357,18 @@ static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_r
         serve_error(r, 500, "out of memory");
         goto done;
     }
-    pthread_mutex_lock(&ctx->od_lock);
+    const sv_outdir *od = serve_reader_acquire(ctx);
     int ok = 1;
     for (int i = 0; ok && i < n_ids; i++)
-        ok = find_row(ctx, i < req->n_positive ? req->positive[i] : req->negative[i - req->n_positive],
+        ok = find_row(od, i < req->n_positive ? req->positive[i] : req->negative[i - req->n_positive],
                       &rows[i], r);
     if (ok) {
-        int rc = sv_recommend_query(ctx->od, rows, req->n_positive, rows + req->n_positive,
+        int rc = sv_recommend_query(od, rows, req->n_positive, rows + req->n_positive,
                                     req->n_negative, query);
         int64_t n_hits = 0;
         if (rc == SCIVEC_EINVAL) {
             serve_error(r, 422, "%s", scivec_last_error());
-        } else if (rc || sv_recommend_top_k(ctx->od, query, req->k, rows, n_ids, &req->filter,
+        } else if (rc || sv_recommend_top_k(od, query, req->k, rows, n_ids, &req->filter,
                                             hits, &n_hits) != SCIVEC_OK) {
             library_error(r);
         } else {
@@ -378,10 +380,10 @@ static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_r
             for (int i = 0; neg && i < req->n_negative; i++)
                 cJSON_AddItemToArray(neg, cJSON_CreateString(req->negative[i]));
             cJSON_AddStringToObject(json, "rule", "unit(mean(unit(positive)) - mean(unit(negative)))");
-            reply_hits(ctx, req, r, json, hits, n_hits);
+            reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
     }
-    pthread_mutex_unlock(&ctx->od_lock);
+    serve_reader_release(ctx, od);
 done:
     free(rows);
     free(query);
