@@ -5,7 +5,7 @@
 # and no definite or indirect leaks (--error-exitcode=1); the exit status is
 # 1 if any did. Uses its own build (build-valgrind: RelWithDebInfo, no
 # -march=native so valgrind knows every instruction).
-#   scripts/valgrind.sh             (about 2-4 minutes on 2 cores)
+#   scripts/valgrind.sh             (about 2 minutes on 2 cores, build included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }

@@ -564,7 +564,18 @@ static int embed_batch(embedder *e, batch *b) {
 /* ------------------------------------------------------------------------ */
 /* Pass 2: the database, the index, metadata.json                            */
 
-static int build_db(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows) {
+static int stop_requested(const sv_embed_params *params) {
+    return params->stop && *params->stop;
+}
+
+static int interrupted(sv_embed_result *res, int64_t rows_saved) {
+    res->interrupted = 1;
+    return sv_error(SCIVEC_EIO, "interrupted with %lld papers embedded and saved; run the same "
+                    "command with --resume to continue", (long long)rows_saved);
+}
+
+static int build_db(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
+                    sv_embed_result *res) {
     paper_source src;
     sv_paper_db *db = NULL;
     FILE *npy = NULL;
@@ -586,6 +597,8 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
         if ((rc = source_next(&src, 0, &v))) break;
         if (v == PAPER_END) break;
         if (v != PAPER_KEPT) continue;
+        /* A signal stops this pass too (it may take minutes); --resume redoes it. */
+        if ((row & 1023) == 1023 && stop_requested(params)) { rc = interrupted(res, n_rows); break; }
         if (row >= n_rows) {
             rc = sv_error(SCIVEC_EFORMAT, "%s: more papers to keep than the %lld embedded: did the input change?",
                           params->input, (long long)n_rows);
@@ -726,16 +739,6 @@ static int skip_record(const sv_embed_params *params, sv_embed_result *res, verd
         params->warn(msg, params->user);
     }
     return SCIVEC_OK;
-}
-
-static int stop_requested(const sv_embed_params *params) {
-    return params->stop && *params->stop;
-}
-
-static int interrupted(sv_embed_result *res, int64_t rows_saved) {
-    res->interrupted = 1;
-    return sv_error(SCIVEC_EIO, "interrupted with %lld papers embedded and saved; run the same "
-                    "command with --resume to continue", (long long)rows_saved);
 }
 
 static int embed_pass(const sv_embed_params *params, paper_source *src, embedder *e,
@@ -880,7 +883,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         snprintf(res->pooling_reason, sizeof res->pooling_reason, "%s", ro.pooling_reason ? ro.pooling_reason : "");
     }
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
-    if (!rc) rc = build_db(params, &p, res->dim, res->n_papers);
+    if (!rc) rc = build_db(params, &p, res->dim, res->n_papers, res);
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_index(params, &p, res->dim, res->n_papers, res->index_type, sizeof res->index_type);
     char sha[65] = "";
