@@ -494,6 +494,14 @@ try:
             hub.control(api_body=body)
             rc, out, err = run(["fetch", REPO], scivec_env(os.path.join(tmp, "hostile", "c2"), hub.url))
             check(rc != 0 and want in err, "API answer %r: %s" % (body, err))
+        # a listing too long for any model repo is refused, quickly
+        hub.reset()
+        many = {"sha": "a" * 40, "siblings": [{"rfilename": "f%06d.json" % i} for i in range(200001)]}
+        hub.control(api_body=json.dumps(many))
+        t0 = time.time()
+        rc, out, err = run(["fetch", REPO], scivec_env(os.path.join(tmp, "hostile", "c4"), hub.url))
+        check(rc != 0 and "more than 200000 files" in err and time.time() - t0 < 30,
+              "200001 siblings: %s (%.1f s)" % (err, time.time() - t0))
         for etag in ('"../../../evil"', '""', 'W/"a/b"'):
             hub.reset()
             hub.control(etag=etag)
