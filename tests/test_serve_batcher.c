@@ -130,26 +130,35 @@ int main(void) {
           (long long)s.n_batches);
     sv_batcher_stop(b);
 
-    /* 2. A queue of one: while the model is busy, a third request is refused at once. */
+    /* 2. A queue of one: while the model is busy with one request and one
+     *    waits, a third is refused at once. (Threads start in any order and
+     *    a loaded machine may run them far apart: up to 5 rounds.) */
     bp.max_queue = 1;
     CHECK(sv_batcher_start(model, &ep, &bp, &b) == SCIVEC_OK, "start: %s", scivec_last_error());
     {
         float *outs = malloc((size_t)3 * BIG * dim * sizeof(float));
-        client clients[3];
-        pthread_t threads[3];
-        for (int i = 0; i < 3; i++) {
-            clients[i] = (client){b, -1, 0, 60000, -99, outs + (size_t)i * BIG * dim};
-            pthread_create(&threads[i], NULL, run_client, &clients[i]);
+        int64_t n_full_total = 0, refused_round = -1;
+        for (int round = 0; round < 5 && refused_round < 0; round++) {
+            client clients[3];
+            pthread_t threads[3];
+            for (int i = 0; i < 3; i++) {
+                clients[i] = (client){b, -1, 0, 60000, -99, outs + (size_t)i * BIG * dim};
+                pthread_create(&threads[i], NULL, run_client, &clients[i]);
+            }
+            int n_ok = 0, n_full = 0;
+            for (int i = 0; i < 3; i++) {
+                pthread_join(threads[i], NULL);
+                n_ok += clients[i].status == SCIVEC_OK;
+                n_full += clients[i].status == SV_EQUEUE_FULL;
+            }
+            CHECK(n_ok >= 1 && n_ok + n_full == 3, "queue of 1: %d ok, %d refused, others failed", n_ok, n_full);
+            n_full_total += n_full;
+            if (n_full) refused_round = round;
         }
-        int n_ok = 0, n_full = 0;
-        for (int i = 0; i < 3; i++) {
-            pthread_join(threads[i], NULL);
-            n_ok += clients[i].status == SCIVEC_OK;
-            n_full += clients[i].status == SV_EQUEUE_FULL;
-        }
-        CHECK(n_ok >= 1 && n_full >= 1 && n_ok + n_full == 3, "queue of 1: %d ok, %d refused", n_ok, n_full);
+        CHECK(refused_round >= 0, "a queue of one never refused a third concurrent request");
         sv_batcher_get_stats(b, &s);
-        CHECK(s.n_rejected_full == n_full, "rejected count %lld", (long long)s.n_rejected_full);
+        CHECK(s.n_rejected_full == n_full_total, "rejected count %lld, want %lld",
+              (long long)s.n_rejected_full, (long long)n_full_total);
         free(outs);
     }
     sv_batcher_stop(b);

@@ -28,6 +28,8 @@ import test_query as tq  # noqa: E402
 from test_query import check  # noqa: E402
 
 WRK = shutil.which("wrk")
+with open(tq.SCIVEC, "rb") as _f:
+    SANITIZED = b"__asan_init" in _f.read()
 SECONDS = int(os.environ.get("SV_LOAD_SECONDS", "2"))
 SOAK = int(os.environ.get("SV_SOAK_SECONDS", "4"))
 
@@ -165,7 +167,13 @@ def main():
     check(poller.n_ok > 0 and not poller.failures,
           f"/health during load: {poller.n_ok} ok, failures {poller.failures[:5]}")
     growth_mib = (rss_end - rss_start) / 1024
-    check(growth_mib < 16, f"RSS grew {growth_mib:.1f} MiB under load ({rss_start} -> {rss_end} kB)")
+    if SANITIZED:
+        # ASan keeps freed memory in quarantine (and the suite's ASAN_OPTIONS
+        # catch leaks at exit instead): RSS says nothing here.
+        print(f"NOTE: {tq.SCIVEC} is built with AddressSanitizer: the RSS-flat check is not "
+              f"applied (RSS grew {growth_mib:.1f} MiB); leaks are checked at exit (exit status 0)")
+    else:
+        check(growth_mib < 16, f"RSS grew {growth_mib:.1f} MiB under load ({rss_start} -> {rss_end} kB)")
     print(f"wrk on loopback, model threads {threads}, {SECONDS} s per setting")
     print("| endpoint | connections | requests/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|")
