@@ -2,11 +2,11 @@
  * bert.c - the BERT encoder forward pass over packed sequences.
  *
  * All sequences of a batch are packed back to back into one
- * [n_tokens, hidden] matrix (no padding, so no wasted FLOPs), and every dense
- * layer is one SGEMM over all of them (split by output columns over the
- * threads). Only attention looks at sequence boundaries: each query token
- * attends to the tokens of its own sequence, which is exactly what HF
- * computes with an all-ones attention mask.
+ * [n_tokens, hidden] matrix (no padding, so no wasted FLOPs). Each dense layer
+ * runs over it as (sequence, 128-column panel) SGEMM tasks, so a sequence's
+ * numbers never depend on its neighbours; attention runs per (sequence,
+ * head): each query token attends to the tokens of its own sequence, which
+ * is exactly what HF computes with an all-ones attention mask.
  *
  * Layout: activations are row-major [n_tokens, features]; linear weights are
  * PyTorch's [out, in] (y = x W^T + b), so SGEMM reads them with CblasTrans.
@@ -81,25 +81,31 @@ static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
 /* ------------------------------------------------------------------------ */
 /* Layers                                                                    */
 
+/* Output columns per SGEMM task: a multiple of the kernels' 16-column width. */
+#define SV_PANEL 128
+
 /* out[n_tokens, n_out] = inp[n_tokens, n_in] @ weight[n_out, n_in]^T
  * (bias is added by the fused pass that follows, so it costs no extra sweep).
- * The OpenMP threads split the output columns, each running a
- * single-threaded OpenBLAS SGEMM on its slice of the weight rows: one pool of
- * exactly n_threads threads does all the work, instead of OpenBLAS's own pool
- * and OpenMP's taking turns and spin-waiting on each other. */
+ * One task per (sequence, 128-column panel), each a single-threaded OpenBLAS
+ * SGEMM on views of the packed matrices, spread over the OpenMP threads.
+ * Every output element is then computed by a call of the same shape
+ * whatever the batch and the thread count, so a text's vector is bitwise
+ * the same in any batch (one big SGEMM over the batch is not: OpenBLAS rounds
+ * a row differently depending on how many rows come with it). */
 static void matmul_forward(float *out, const float *inp, const float *weight,
-                           int n_tokens, int n_in, int n_out, int n_threads) {
-    // slices of whole 16-column panels, the width of the SGEMM kernels
-    int n_panels = (n_out + 15) / 16;
-    int n_parts = n_threads < n_panels ? n_threads : n_panels;
-    #pragma omp parallel for num_threads(n_parts) schedule(static, 1)
-    for (int part = 0; part < n_parts; part++) {
-        int col0 = (int)((int64_t)n_panels * part / n_parts) * 16;
-        int col1 = (int)((int64_t)n_panels * (part + 1) / n_parts) * 16;
-        if (col1 > n_out) col1 = n_out;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_tokens, col1 - col0, n_in,
-                    1.0f, inp, n_in, weight + (size_t)col0 * n_in, n_in, 0.0f, out + col0,
-                    n_out);
+                           int n_seqs, const int *seq_start, int n_in, int n_out,
+                           int n_threads) {
+    int n_panels = (n_out + SV_PANEL - 1) / SV_PANEL;
+    int n_tasks = n_seqs * n_panels;
+    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (int task = 0; task < n_tasks; task++) {
+        int seq = task / n_panels, panel = task % n_panels;
+        int row0 = seq_start[seq], n_rows = seq_start[seq + 1] - row0;
+        int col0 = panel * SV_PANEL;
+        int n_cols = n_out - col0 < SV_PANEL ? n_out - col0 : SV_PANEL;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_rows, n_cols, n_in, 1.0f,
+                    inp + (size_t)row0 * n_in, n_in, weight + (size_t)col0 * n_in, n_in,
+                    0.0f, out + (size_t)row0 * n_out + col0, n_out);
     }
 }
 
@@ -322,22 +328,22 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
     float eps = cfg->layer_norm_eps;
 
     // self-attention: q/k/v [n_tokens, hidden] = x @ W^T + b
-    matmul_forward(ws->q, ws->x, l->q_w, n_tokens, hidden, hidden, n_threads);
-    matmul_forward(ws->k, ws->x, l->k_w, n_tokens, hidden, hidden, n_threads);
-    matmul_forward(ws->v, ws->x, l->v_w, n_tokens, hidden, hidden, n_threads);
+    matmul_forward(ws->q, ws->x, l->q_w, n_seqs, seq_start, hidden, hidden, n_threads);
+    matmul_forward(ws->k, ws->x, l->k_w, n_seqs, seq_start, hidden, hidden, n_threads);
+    matmul_forward(ws->v, ws->x, l->v_w, n_seqs, seq_start, hidden, hidden, n_threads);
     add_qkv_bias(ws->q, ws->k, ws->v, l, n_tokens, hidden, n_threads);
     attention_forward(ws->ctx, ws->q, ws->k, ws->v, ws->scores, max_len, seq_start,
                       n_seqs, hidden, cfg->n_heads, n_threads);
 
     // attention output: x = LN(x + ctx @ Wo^T + bo)
-    matmul_forward(ws->tmp, ws->ctx, l->attn_out_w, n_tokens, hidden, hidden, n_threads);
+    matmul_forward(ws->tmp, ws->ctx, l->attn_out_w, n_seqs, seq_start, hidden, hidden, n_threads);
     residual_layernorm(ws->x, ws->tmp, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
                        n_tokens, hidden, eps, n_threads);
 
     // feed-forward: ffn [n_tokens, inter] = act(x @ W1^T + b1); x = LN(x + ffn @ W2^T + b2)
-    matmul_forward(ws->ffn, ws->x, l->ffn_in_w, n_tokens, hidden, inter, n_threads);
+    matmul_forward(ws->ffn, ws->x, l->ffn_in_w, n_seqs, seq_start, hidden, inter, n_threads);
     bias_activation(ws->ffn, l->ffn_in_b, n_tokens, inter, cfg->act, n_threads);
-    matmul_forward(ws->tmp, ws->ffn, l->ffn_out_w, n_tokens, inter, hidden, n_threads);
+    matmul_forward(ws->tmp, ws->ffn, l->ffn_out_w, n_seqs, seq_start, inter, hidden, n_threads);
     residual_layernorm(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g, l->ffn_ln_b,
                        n_tokens, hidden, eps, n_threads);
 }
