@@ -2,6 +2,7 @@
  * main.c - the scivec command line: picks the subcommand and hands over.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -33,10 +34,24 @@ int cli_fail(const char *command) {
     return 1;
 }
 
+/* --offline is accepted by every command, anywhere on the line: it is the
+ * command-line spelling of HF_HUB_OFFLINE=1, which the model resolver reads. */
+static int take_offline_flag(int argc, char **argv) {
+    int kept = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && !strcmp(argv[i], "--offline")) { setenv("HF_HUB_OFFLINE", "1", 1); continue; }
+        argv[kept++] = argv[i];
+    }
+    argv[kept] = NULL;
+    return kept;
+}
+
 int main(int argc, char **argv) {
+    argc = take_offline_flag(argc, argv);
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     if (!strcmp(argv[1], "--version")) { printf("scivec %s\n", scivec_version()); return 0; }
+    cli_hub_progress_install(); /* a model named ORG/NAME may be downloaded */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

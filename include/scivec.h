@@ -120,8 +120,10 @@ typedef struct scivec_model_params {
 
 scivec_model_params scivec_model_default_params(void);
 
-/* model: a directory, or a HuggingFace repo id (ORG/NAME) found in the local
- * HF cache ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub). */
+/* model: a directory, or a HuggingFace repo id (ORG/NAME[@REVISION]) looked up
+ * in the local HF cache ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
+ * and otherwise downloaded into it from the hub ($HF_ENDPOINT, $HF_TOKEN;
+ * never when $HF_HUB_OFFLINE=1). See docs/HUB.md. */
 int  scivec_model_load(const char *model, const scivec_model_params *params,
                        scivec_model **out);
 void scivec_model_free(scivec_model *model);

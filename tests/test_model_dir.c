@@ -33,6 +33,8 @@ static void expect(const char *model, const char *want_suffix) {
 }
 
 int main(void) {
+    /* These are cache look-ups: never let a test reach the real hub. */
+    setenv("HF_HUB_OFFLINE", "1", 1);
     if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); return 2; }
     const char *commit = "0123456789abcdef0123456789abcdef01234567";
     const char *pinned = "fedcba9876543210fedcba9876543210fedcba98";
