@@ -384,6 +384,7 @@ def main():
             status, headers, page = srv.request("GET", "/")
             check(status == 200 and headers["content-type"].startswith("text/html")
                   and b"<script src=\"/app.js\">" in page, f"/: {status}")
+            check("default-src 'self'" in headers.get("content-security-policy", ""), "/: CSP header")
             status, headers, js = srv.request("GET", "/app.js")
             check(status == 200 and b"/recommend" in js, f"/app.js: {status}")
             check_similar(srv, papers, vectors, out)
