@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter.h"
 #include "bert.h"
 #include "common.h"
 
@@ -322,7 +323,8 @@ static void bias_activation(float *h, const float *bias, int n_tokens, int n,
 
 /* One encoder layer over the packed batch; x [n_tokens, hidden] in and out. */
 static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
-                          const sv_bert_layer *l, const int *seq_start, int n_seqs,
+                          const sv_bert_layer *l, const sv_adapter *adapter, int layer,
+                          const int *seq_start, int n_seqs,
                           int n_tokens, int max_len, int n_threads) {
     int hidden = cfg->hidden, inter = cfg->intermediate;
     float eps = cfg->layer_norm_eps;
@@ -344,6 +346,13 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
     matmul_forward(ws->ffn, ws->x, l->ffn_in_w, n_seqs, seq_start, hidden, inter, n_threads);
     bias_activation(ws->ffn, l->ffn_in_b, n_tokens, inter, cfg->act, n_threads);
     matmul_forward(ws->tmp, ws->ffn, l->ffn_out_w, n_seqs, seq_start, inter, hidden, n_threads);
+    if (adapter) {
+        // bottleneck adapter (adapter.c); q/k/v are free again, so they are its scratch
+        sv_adapter_ffn_output(adapter, layer, ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
+                              l->ffn_ln_b, eps, ws->q, ws->k, ws->v, n_seqs, seq_start,
+                              hidden, n_threads);
+        return;
+    }
     residual_layernorm(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g, l->ffn_ln_b,
                        n_tokens, hidden, eps, n_threads);
 }
@@ -390,6 +399,14 @@ int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
                     sv_bert_workspace *ws, int n_threads, int n_seqs,
                     const int *seq_start, const int32_t *ids,
                     const int32_t *type_ids) {
+    return sv_bert_forward_adapter(cfg, w, NULL, ws, n_threads, n_seqs, seq_start, ids,
+                                   type_ids);
+}
+
+int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
+                            const sv_adapter *adapter, sv_bert_workspace *ws,
+                            int n_threads, int n_seqs, const int *seq_start,
+                            const int32_t *ids, const int32_t *type_ids) {
     if (!cfg || !w || !ws || !ids || n_threads < 1)
         return sv_error(SCIVEC_EINVAL, "forward: bad arguments");
     if (cfg->hidden < 1 || cfg->n_heads < 1 || cfg->hidden % cfg->n_heads != 0)
@@ -420,8 +437,8 @@ int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
     embeddings_forward(ws->x, cfg, w, ids, types, ws->tok_seq, seq_start, n_tokens,
                        n_threads);
     for (int l = 0; l < cfg->n_layers; l++)
-        layer_forward(ws, cfg, &w->layers[l], seq_start, n_seqs, n_tokens, max_len,
-                      n_threads);
+        layer_forward(ws, cfg, &w->layers[l], adapter, l, seq_start, n_seqs, n_tokens,
+                      max_len, n_threads);
     openblas_set_num_threads(blas_threads);
     return SCIVEC_OK;
 }

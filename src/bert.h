@@ -113,6 +113,15 @@ int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
                     const int *seq_start, const int32_t *ids,
                     const int32_t *type_ids);
 
+/* The same with a bottleneck adapter (adapter.h) at every layer's
+ * feed-forward output; adapter NULL is sv_bert_forward. The adapter must have
+ * been loaded for this cfg (sv_adapter_load checks layers and sizes). */
+typedef struct sv_adapter sv_adapter;
+int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
+                            const sv_adapter *adapter, sv_bert_workspace *ws,
+                            int n_threads, int n_seqs, const int *seq_start,
+                            const int32_t *ids, const int32_t *type_ids);
+
 /* Pools the last hidden state of each packed sequence into out[n_seqs, hidden]
  * (cls, mean over all tokens, max, or the BERT pooler), then L2-normalises
  * each row when normalize is set. pooling must not be SCIVEC_POOL_DEFAULT. */
