@@ -151,9 +151,27 @@ typedef struct scivec_encode_params {
     int normalize;           /* L2-normalise each vector                   */
     int max_length;          /* <= 0: scivec_model_max_length             */
     int truncate_error;      /* refuse (SCIVEC_ETOOLONG) instead of truncating */
+    int adapter_id;          /* 0 = none (the base model), else an id from
+                                scivec_model_add_adapter                  */
 } scivec_encode_params;
 
 scivec_encode_params scivec_encode_default_params(void);
+
+/* Adapters: AdapterHub bottleneck adapters (seq_bn / pfeiffer, e.g.
+ * SPECTER2's proximity and adhoc_query) sharing the model's base weights.
+ * adapter: a folder holding adapter_config.json and pytorch_adapter.bin or
+ * adapter.safetensors, or a HuggingFace repo id resolved as in
+ * scivec_model_load. Any number may be added; each gets the next id (1, 2,
+ * ...) in *adapter_id, which scivec_encode_params.adapter_id selects.
+ * Config values scivec does not implement are refused (SCIVEC_EUNSUPPORTED),
+ * naming them. See docs/ADAPTERS.md. */
+int scivec_model_add_adapter(scivec_model *model, const char *adapter, int *adapter_id);
+int scivec_model_n_adapters(const scivec_model *model);
+/* The adapter's name as its weight file spells it ("proximity", "[PRX]",
+ * ...), or NULL for an unknown id. */
+const char *scivec_model_adapter_name(const scivec_model *model, int adapter_id);
+/* The folder the adapter was read from (the HF cache snapshot for a repo id). */
+const char *scivec_model_adapter_dir(const scivec_model *model, int adapter_id);
 
 typedef struct scivec_encode_stats {
     int64_t n_tokens;        /* tokens run through the model               */

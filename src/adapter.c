@@ -344,11 +344,21 @@ static int bind_tensors(sv_adapter *ad, const cJSON *bn) {
             const sv_tensor *t = found[l * N_PARTS + part];
             int n_dims = want[part][1] < 0 ? 1 : 2;
             if (t->n_dims != n_dims || t->shape[0] != want[part][0] ||
-                (n_dims == 2 && t->shape[1] != want[part][1]))
-                status = sv_error(SCIVEC_EFORMAT, "%s: tensor %s: shape %s, expected [%lld%s%lld]",
-                                  path, t->name, t->n_dims == 2 ? "2-D mismatch" : "mismatch",
-                                  (long long)want[part][0], n_dims == 2 ? ", " : "",
-                                  n_dims == 2 ? (long long)want[part][1] : 0LL);
+                (n_dims == 2 && t->shape[1] != want[part][1])) {
+                char shape[96] = "", want_shape[48];
+                size_t len = 0;
+                for (int d = 0; d < t->n_dims && len < sizeof shape - 24; d++)
+                    len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%lld",
+                                            d ? ", " : "", (long long)t->shape[d]);
+                if (n_dims == 2)
+                    snprintf(want_shape, sizeof want_shape, "%lld, %lld",
+                             (long long)want[part][0], (long long)want[part][1]);
+                else
+                    snprintf(want_shape, sizeof want_shape, "%lld", (long long)want[part][0]);
+                status = sv_error(SCIVEC_EFORMAT, "%s: tensor %s: shape [%s], expected [%s] "
+                                  "(bottleneck %lld from %s, hidden_size %d)", path, t->name,
+                                  shape, want_shape, (long long)r, dw->name, hidden);
+            }
         }
         if (status) break;
         // the config's reduction factor must agree with the shapes we use

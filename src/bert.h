@@ -98,6 +98,8 @@ typedef struct sv_bert_workspace {
     float *tmp;              /* [n_tokens, hidden] dense output before residual+LN */
     float *ffn;              /* [n_tokens, intermediate]                     */
     int   *tok_seq;          /* [n_tokens] which sequence each token belongs to */
+    int   *row_start;        /* [n_tokens + 1] 0, 1, 2, ...: one-row "sequences"
+                                for the [CLS]-only last layer                */
     float *scores;           /* per thread: [longest, longest] attention scores */
 } sv_bert_workspace;
 
@@ -122,6 +124,17 @@ int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
                             int n_threads, int n_seqs, const int *seq_start,
                             const int32_t *ids, const int32_t *type_ids);
 
+/* The same (adapter may be NULL), but the last layer computes its query,
+ * attention, attention output and feed-forward for each sequence's first
+ * ([CLS]) row only (keys and values still for every token): exact for cls
+ * and pooler pooling, and about 7% fewer FLOPs for BERT-base. On return only
+ * rows seq_start[s] of ws->x are the last hidden state; the other rows hold
+ * the previous layer's output. */
+int sv_bert_forward_cls(const sv_bert_config *cfg, const sv_bert_weights *w,
+                        const sv_adapter *adapter, sv_bert_workspace *ws,
+                        int n_threads, int n_seqs, const int *seq_start,
+                        const int32_t *ids, const int32_t *type_ids);
+
 /* Pools the last hidden state of each packed sequence into out[n_seqs, hidden]
  * (cls, mean over all tokens, max, or the BERT pooler), then L2-normalises
  * each row when normalize is set. pooling must not be SCIVEC_POOL_DEFAULT. */
@@ -134,6 +147,9 @@ int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w,
  * on the model. */
 int sv_model_last_hidden_state(scivec_model *model, const scivec_encoding *seq,
                                const float **hidden);
+/* The same through adapter adapter_id (0 = none; scivec_model_add_adapter). */
+int sv_model_last_hidden_state_adapter(scivec_model *model, int adapter_id,
+                                       const scivec_encoding *seq, const float **hidden);
 
 /* Tokens packed into one forward when a caller hands over more (default;
  * sv_model_set_batch_tokens changes it per model, e.g. for --batch-tokens).

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter.h"
 #include "bert.h"
 #include "common.h"
 
@@ -34,6 +35,9 @@ struct scivec_model {
     int64_t cap_ids;
     int *seq_start;
     int cap_seqs;
+    /* bottleneck adapters sharing the base weights; adapter_id i is adapters[i - 1] */
+    sv_adapter **adapters;
+    int n_adapters;
 };
 
 scivec_model_params scivec_model_default_params(void) {
@@ -47,6 +51,7 @@ scivec_encode_params scivec_encode_default_params(void) {
         .normalize = 0,
         .max_length = 0,
         .truncate_error = 0,
+        .adapter_id = 0,
     };
     return p;
 }
@@ -219,6 +224,8 @@ fail:
 
 void scivec_model_free(scivec_model *m) {
     if (!m) return;
+    for (int i = 0; i < m->n_adapters; i++) sv_adapter_free(m->adapters[i]);
+    free(m->adapters);
     sv_weights_free(m->weights);
     scivec_tokenizer_free(m->tok);
     sv_bert_workspace_free(&m->ws);
@@ -245,6 +252,55 @@ const char *scivec_model_warning(const scivec_model *m) {
 scivec_pooling scivec_model_default_pooling(const scivec_model *m, const char **reason) {
     if (reason) *reason = m->default_reason;
     return m->default_pooling;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Adapters                                                                  */
+
+int scivec_model_add_adapter(scivec_model *m, const char *adapter, int *adapter_id) {
+    if (adapter_id) *adapter_id = 0;
+    if (!m || !adapter || !*adapter)
+        return sv_error(SCIVEC_EINVAL, "add_adapter: no adapter given");
+    char *dir = NULL;
+    int status = sv_resolve_model_dir(adapter, &dir);
+    if (status) return sv_error_prefix(status, "adapter %s", adapter);
+    sv_adapter **bigger = realloc(m->adapters, (size_t)(m->n_adapters + 1) * sizeof *bigger);
+    if (!bigger) {
+        free(dir);
+        return sv_error(SCIVEC_ENOMEM, "add_adapter: out of memory");
+    }
+    m->adapters = bigger;
+    sv_adapter *ad = NULL;
+    status = sv_adapter_load(dir, &m->cfg, &ad);
+    free(dir);
+    if (status) return status;
+    m->adapters[m->n_adapters++] = ad;
+    if (adapter_id) *adapter_id = m->n_adapters;
+    return SCIVEC_OK;
+}
+
+int scivec_model_n_adapters(const scivec_model *m) { return m->n_adapters; }
+
+const char *scivec_model_adapter_name(const scivec_model *m, int adapter_id) {
+    if (!m || adapter_id < 1 || adapter_id > m->n_adapters) return NULL;
+    return sv_adapter_name(m->adapters[adapter_id - 1]);
+}
+
+const char *scivec_model_adapter_dir(const scivec_model *m, int adapter_id) {
+    if (!m || adapter_id < 1 || adapter_id > m->n_adapters) return NULL;
+    return sv_adapter_dir(m->adapters[adapter_id - 1]);
+}
+
+/* The adapter an encode_params.adapter_id names: NULL for 0 (none). */
+static int find_adapter(const scivec_model *m, int adapter_id, const sv_adapter **adapter) {
+    *adapter = NULL;
+    if (adapter_id == 0) return SCIVEC_OK;
+    if (adapter_id < 0 || adapter_id > m->n_adapters)
+        return sv_error(SCIVEC_EINVAL, "adapter_id %d: the model has %d adapter%s (ids 1..%d, "
+                        "0 = none)", adapter_id, m->n_adapters, m->n_adapters == 1 ? "" : "s",
+                        m->n_adapters);
+    *adapter = m->adapters[adapter_id - 1];
+    return SCIVEC_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -313,12 +369,13 @@ static int check_sequence(const scivec_model *m, int index, const scivec_encodin
 }
 
 /* Forward + pooling of seqs[0..n) as one packed batch into out[n, hidden]. */
-static int encode_batch(scivec_model *m, scivec_pooling pooling, int normalize,
-                        int n, const scivec_encoding *seqs, int64_t n_tokens, float *out) {
+static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooling pooling,
+                        int normalize, int n, const scivec_encoding *seqs, int64_t n_tokens,
+                        float *out) {
     int status = pack_batch(m, n, seqs, n_tokens);
     if (status) return status;
-    status = sv_bert_forward(&m->cfg, m->w, &m->ws, m->n_threads, n, m->seq_start,
-                             m->ids, m->type_ids);
+    status = sv_bert_forward_adapter(&m->cfg, m->w, adapter, &m->ws, m->n_threads, n,
+                                     m->seq_start, m->ids, m->type_ids);
     if (status) return status;
     return sv_bert_pool(&m->cfg, m->w, pooling, normalize, m->ws.x, n, m->seq_start, out);
 }
@@ -330,6 +387,9 @@ int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *para
     scivec_pooling pooling = SCIVEC_POOL_MEAN;
     int status = resolve_pooling(m, params->pooling, &pooling);
     if (status) return status;
+    const sv_adapter *adapter = NULL;
+    status = find_adapter(m, params->adapter_id, &adapter);
+    if (status) return status;
     int hidden = m->cfg.hidden;
     int first = 0;
     int64_t n_tokens = 0;
@@ -338,7 +398,7 @@ int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *para
         if (status) return status;
         // close the batch before it would pass the budget (never empty)
         if (i > first && n_tokens + seqs[i].n_tokens > m->batch_tokens) {
-            status = encode_batch(m, pooling, params->normalize, i - first, seqs + first,
+            status = encode_batch(m, adapter, pooling, params->normalize, i - first, seqs + first,
                                   n_tokens, out + (size_t)first * hidden);
             if (status) return sv_error_prefix(status, "sequences %d..%d", first, i - 1);
             first = i;
@@ -347,7 +407,7 @@ int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *para
         n_tokens += seqs[i].n_tokens;
     }
     if (n > first) {
-        status = encode_batch(m, pooling, params->normalize, n - first, seqs + first,
+        status = encode_batch(m, adapter, pooling, params->normalize, n - first, seqs + first,
                               n_tokens, out + (size_t)first * hidden);
         if (status) return sv_error_prefix(status, "sequences %d..%d", first, n - 1);
     }
@@ -383,6 +443,9 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
         return sv_error(SCIVEC_EINVAL, "encode_texts: bad arguments");
     scivec_pooling pooling = SCIVEC_POOL_MEAN;
     int status = resolve_pooling(m, params->pooling, &pooling);
+    if (status) return status;
+    const sv_adapter *adapter = NULL;
+    status = find_adapter(m, params->adapter_id, &adapter);
     if (status) return status;
     scivec_encode_params batch_params = *params;
     batch_params.pooling = pooling;
@@ -447,13 +510,21 @@ int sv_model_set_batch_tokens(scivec_model *m, int n_tokens) {
 
 int sv_model_last_hidden_state(scivec_model *m, const scivec_encoding *seq,
                                const float **hidden) {
+    return sv_model_last_hidden_state_adapter(m, 0, seq, hidden);
+}
+
+int sv_model_last_hidden_state_adapter(scivec_model *m, int adapter_id,
+                                       const scivec_encoding *seq, const float **hidden) {
     if (!m || !seq || !hidden) return sv_error(SCIVEC_EINVAL, "last_hidden_state: bad arguments");
-    int status = check_sequence(m, 0, seq);
+    const sv_adapter *adapter = NULL;
+    int status = find_adapter(m, adapter_id, &adapter);
+    if (status) return status;
+    status = check_sequence(m, 0, seq);
     if (status) return status;
     status = pack_batch(m, 1, seq, seq->n_tokens);
     if (status) return status;
-    status = sv_bert_forward(&m->cfg, m->w, &m->ws, m->n_threads, 1, m->seq_start,
-                             m->ids, m->type_ids);
+    status = sv_bert_forward_adapter(&m->cfg, m->w, adapter, &m->ws, m->n_threads, 1,
+                                     m->seq_start, m->ids, m->type_ids);
     if (status) return status;
     *hidden = m->ws.x;
     return SCIVEC_OK;
