@@ -25,6 +25,11 @@ static const char usage[] =
     "  --text abstract|title+abstract   text of a paper (default abstract;\n"
     "                       title+abstract = title + \" \" + abstract)\n"
     "  --recipe specter2    title + \"[SEP]\" + abstract, CLS pooling, 512 tokens\n"
+    "  --adapter A          embed the papers through an AdapterHub bottleneck adapter\n"
+    "                       (folder or ORG/NAME; with --recipe specter2 and a SPECTER2\n"
+    "                       model: allenai/specter2 when cached; none = no adapter)\n"
+    "  --query-adapter A    adapter recorded for `scivec search` queries (SPECTER2:\n"
+    "                       allenai/specter2_adhoc_query); default: the papers' adapter\n"
     "  --pooling cls|mean|max|pooler    (default: the recipe's, else the model's)\n"
     "  --normalize | --no-normalize     L2-normalise the rows (default: normalise)\n"
     "  --max-length N       tokens per text including [CLS]/[SEP] (default: the model's)\n"
@@ -107,6 +112,10 @@ int cmd_embed(int argc, char **argv) {
             params.model = argv[++i];
         } else if (!strcmp(a, "--out") && has_value) {
             params.out_dir = argv[++i];
+        } else if (!strcmp(a, "--adapter") && has_value) {
+            params.adapter = argv[++i];
+        } else if (!strcmp(a, "--query-adapter") && has_value) {
+            params.query_adapter = argv[++i];
         } else if (!strcmp(a, "--text") && has_value) {
             const char *t = argv[++i];
             if (!strcmp(t, "abstract")) params.recipe = SV_RECIPE_ABSTRACT;
@@ -203,6 +212,11 @@ int cmd_embed(int argc, char **argv) {
         fprintf(stderr, "scivec embed: resumed after %lld papers already embedded\n", (long long)res.resumed_rows);
     fprintf(stderr, "scivec embed: pooling: %s (%s), max length %d, %s\n", res.pooling, res.pooling_reason,
             res.max_length, params.normalize ? "normalized" : "not normalized");
+    if (res.adapter[0] || res.adapter_note[0])
+        fprintf(stderr, "scivec embed: adapter: %s%s%s%s\n", res.adapter,
+                res.adapter[0] ? " (" : "", res.adapter_note, res.adapter[0] ? ")" : "");
+    if (res.query_adapter[0])
+        fprintf(stderr, "scivec embed: query adapter (recorded for search): %s\n", res.query_adapter);
     fprintf(stderr, "scivec embed: %lld papers embedded (dim %d) into %s; %lld rows read, %lld skipped "
             "(%lld empty text, %lld malformed, %lld duplicate id), %lld truncated; index %s\n",
             (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read, (long long)skipped,

@@ -35,7 +35,10 @@ static const char usage[] =
     "  --max-length N       truncate to N tokens incl. [CLS]/[SEP] (default: the\n"
     "                       model's maximum; never above max_position_embeddings)\n"
     "  --threads N          threads for the forward (default 0 = all cores)\n"
-    "  --batch-tokens N     tokens packed into one forward (default 8192)\n";
+    "  --batch-tokens N     tokens packed into one forward (default 8192)\n"
+    "  --adapter A          run through an AdapterHub bottleneck adapter (a folder with\n"
+    "                       adapter_config.json, or ORG/NAME), e.g. SPECTER2's\n"
+    "                       allenai/specter2 (proximity); see docs/ADAPTERS.md\n";
 
 /* Texts handed to the library per call: enough to fill several forwards. */
 #define CHUNK_TEXTS 512
@@ -136,6 +139,7 @@ static int encode_stream(scivec_model *model, const scivec_encode_params *ep,
 
 int cmd_encode(int argc, char **argv) {
     const char *model_name = NULL, *out_path = NULL, *pooling_name = NULL;
+    const char *adapter_name = NULL;
     scivec_model_params mp = scivec_model_default_params();
     scivec_encode_params ep = scivec_encode_default_params();
     int batch_tokens = SV_BATCH_TOKENS;
@@ -149,6 +153,8 @@ int cmd_encode(int argc, char **argv) {
             model_name = argv[++i];
         } else if (!strcmp(arg, "--out") && has_value) {
             out_path = argv[++i];
+        } else if (!strcmp(arg, "--adapter") && has_value) {
+            adapter_name = argv[++i];
         } else if (!strcmp(arg, "--pooling") && has_value) {
             pooling_name = argv[++i];
             if (scivec_pooling_parse(pooling_name, &ep.pooling)) {
@@ -178,6 +184,10 @@ int cmd_encode(int argc, char **argv) {
     sv_model_set_batch_tokens(model, batch_tokens);
     if (scivec_model_warning(model))
         fprintf(stderr, "scivec encode: warning: %s\n", scivec_model_warning(model));
+    if (adapter_name && scivec_model_add_adapter(model, adapter_name, &ep.adapter_id)) {
+        scivec_model_free(model);
+        return cli_fail("encode");
+    }
 
     // say which pooling runs and why, before any work
     const char *reason = "--pooling";
@@ -192,6 +202,10 @@ int cmd_encode(int argc, char **argv) {
     fprintf(stderr, "scivec encode: pooling: %s (%s)%s, max length %d\n",
             scivec_pooling_name(pooling), reason, ep.normalize ? ", normalized" : "",
             max_length);
+    if (ep.adapter_id)
+        fprintf(stderr, "scivec encode: adapter: %s (%s)\n",
+                scivec_model_adapter_name(model, ep.adapter_id),
+                scivec_model_adapter_dir(model, ep.adapter_id));
 
     size_t n_path = strlen(out_path);
     char *tmp_path = malloc(n_path + 5);

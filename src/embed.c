@@ -29,6 +29,7 @@
 #include "common.h"
 #include "embed.h"
 #include "faiss_shim.h"
+#include "hub.h"
 #include "metadata.h"
 #include "npy.h"
 #include "paper_db.h"
@@ -701,6 +702,88 @@ static int build_index(const sv_embed_params *params, const paths *p, int dim, i
 }
 
 /* ------------------------------------------------------------------------ */
+/* Adapters                                                                  */
+
+/* SPECTER2's proximity adapter, used with recipe specter2 when it is cached. */
+#define SPECTER2_PAPER_ADAPTER "allenai/specter2"
+
+static int is_none(const char *ref) { return ref && strcmp(ref, "none") == 0; }
+
+/* Whether repo id ref is in the HF cache with an adapter (never downloads). */
+static int adapter_cached(const char *ref) {
+    sv_hub_ref hub_ref;
+    if (sv_hub_parse_ref(ref, &hub_ref) != SCIVEC_OK) return 0;
+    char *cache = sv_hub_cache_dir();
+    int complete = 0;
+    char *snapshot = cache ? sv_hub_cached_snapshot(cache, &hub_ref, &complete) : NULL;
+    char *config = snapshot ? sv_path_join(snapshot, "adapter_config.json") : NULL;
+    int found = complete && config && sv_file_exists(config);
+    free(config);
+    free(snapshot);
+    free(cache);
+    sv_clear_error();
+    return found;
+}
+
+/* Adds the papers' and the queries' adapters to the model: ids in *paper_id
+ * and *query_id (0 = none), the refs used in *paper_ref / *query_ref. */
+static int add_adapters(const sv_embed_params *params, scivec_model *model, sv_embed_result *res,
+                        int *paper_id, int *query_id, const char **paper_ref,
+                        const char **query_ref) {
+    *paper_id = *query_id = 0;
+    *paper_ref = *query_ref = NULL;
+    const char *ref = params->adapter;
+    if (is_none(ref)) {
+        snprintf(res->adapter_note, sizeof res->adapter_note, "none (--adapter none)");
+        ref = NULL;
+    } else if (ref) {
+        snprintf(res->adapter_note, sizeof res->adapter_note, "--adapter");
+    } else if (params->recipe == SV_RECIPE_SPECTER2 && strstr(params->model, "specter2")) {
+        // SPECTER2 embeds papers through its proximity adapter; the base alone is not SPECTER2
+        if (adapter_cached(SPECTER2_PAPER_ADAPTER)) {
+            ref = SPECTER2_PAPER_ADAPTER;
+            snprintf(res->adapter_note, sizeof res->adapter_note,
+                     "recipe specter2: " SPECTER2_PAPER_ADAPTER " (proximity) from the HF cache");
+        } else {
+            snprintf(res->adapter_note, sizeof res->adapter_note,
+                     "none: recipe specter2 without --adapter and " SPECTER2_PAPER_ADAPTER
+                     " is not in the HF cache (SPECTER2 embeds papers with that proximity "
+                     "adapter: --adapter " SPECTER2_PAPER_ADAPTER ")");
+        }
+    }
+    int rc = SCIVEC_OK;
+    if (ref) {
+        rc = scivec_model_add_adapter(model, ref, paper_id);
+        if (rc) return sv_error_prefix(rc, "--adapter");
+        *paper_ref = ref;
+        snprintf(res->adapter, sizeof res->adapter, "%s", scivec_model_adapter_name(model, *paper_id));
+    }
+    if (params->query_adapter && !is_none(params->query_adapter)) {
+        // loaded now only to refuse a broken one before hours of embedding
+        rc = scivec_model_add_adapter(model, params->query_adapter, query_id);
+        if (rc) return sv_error_prefix(rc, "--query-adapter");
+        *query_ref = params->query_adapter;
+        snprintf(res->query_adapter, sizeof res->query_adapter, "%s",
+                 scivec_model_adapter_name(model, *query_id));
+    }
+    return SCIVEC_OK;
+}
+
+/* Records the papers' adapter in the checkpoint options: a resumed run must use the same. */
+static int add_adapter_option(cJSON *options, const scivec_model *model, int adapter_id) {
+    cJSON *a = adapter_id ? cJSON_CreateObject() : cJSON_CreateNull();
+    if (!a) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (adapter_id) {
+        char resolved[PATH_MAX];
+        const char *dir = scivec_model_adapter_dir(model, adapter_id);
+        cJSON_AddStringToObject(a, "path", realpath(dir, resolved) ? resolved : dir);
+        cJSON_AddStringToObject(a, "name", scivec_model_adapter_name(model, adapter_id));
+    }
+    cJSON_AddItemToObject(options, "adapter", a);
+    return SCIVEC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The whole run                                                             */
 
 static int resolve_model_options(const sv_embed_params *params, const paper_source *src,
@@ -822,9 +905,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = scivec_model_load(params->model, &mp, &model);
     if (!rc && stop_requested(params)) rc = interrupted(res, 0);
     if (!rc && scivec_model_warning(model) && params->warn) params->warn(scivec_model_warning(model), params->user);
+    int paper_adapter = 0, query_adapter = 0;
+    const char *paper_adapter_ref = NULL, *query_adapter_ref = NULL;
+    if (!rc) rc = add_adapters(params, model, res, &paper_adapter, &query_adapter,
+                               &paper_adapter_ref, &query_adapter_ref);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
     if (!rc && !(options = make_options(params, &ro, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (!rc) rc = add_adapter_option(options, model, paper_adapter);
 
     /* The work dir: new, or the interrupted run's. */
     int64_t rows_done = 0, truncated_before = 0;
@@ -856,6 +944,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         e.encode.normalize = params->normalize;
         e.encode.max_length = ro.max_length;
         e.encode.truncate_error = params->truncate_error;
+        e.encode.adapter_id = paper_adapter;
         /* Texts cut before the interruption count too. */
         e.stats.n_truncated = (int)truncated_before;
         e.vectors = malloc((size_t)MAX_BATCH_PAPERS * (size_t)e.dim * sizeof(float));
@@ -890,6 +979,13 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = sv_sha256_file(scivec_model_weights_path(model), sha);
     if (!rc) {
         char input_abs[PATH_MAX], model_abs[PATH_MAX], weights_abs[PATH_MAX];
+        char paper_adapter_abs[PATH_MAX], query_adapter_abs[PATH_MAX];
+        const char *paper_adapter_dir = scivec_model_adapter_dir(model, paper_adapter);
+        const char *query_adapter_dir = scivec_model_adapter_dir(model, query_adapter);
+        if (paper_adapter_dir && realpath(paper_adapter_dir, paper_adapter_abs))
+            paper_adapter_dir = paper_adapter_abs;
+        if (query_adapter_dir && realpath(query_adapter_dir, query_adapter_abs))
+            query_adapter_dir = query_adapter_abs;
         const char *model_dir = scivec_model_dir(model), *weights = scivec_model_weights_path(model);
         sv_metadata m = {
             .input_path = realpath(params->input, input_abs) ? input_abs : params->input,
@@ -915,6 +1011,12 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .index_factory = params->index_factory ? params->index_factory : "Flat",
             .index_type = res->index_type,
             .index_ntotal = res->n_papers,
+            .paper_adapter_ref = paper_adapter_ref,
+            .paper_adapter_path = paper_adapter_dir,
+            .paper_adapter_name = scivec_model_adapter_name(model, paper_adapter),
+            .query_adapter_ref = query_adapter_ref,
+            .query_adapter_path = query_adapter_dir,
+            .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }

@@ -45,6 +45,13 @@ typedef struct sv_embed_params {
     int         strict;         /* a skipped row is an error                */
     int         resume;         /* continue DIR/.scivec-work                */
     int         count_total;    /* pre-count records for progress totals    */
+    /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
+     * adapter: the papers go through it. NULL with recipe specter2 and a
+     * SPECTER2 model: allenai/specter2 (proximity) when it is in the HF
+     * cache; "none" = no adapter. query_adapter: checked and recorded in
+     * metadata.json for `scivec search` (SPECTER2's adhoc_query). */
+    const char *adapter;
+    const char *query_adapter;
     /* When non-NULL and nonzero (a signal handler sets it), the run stops at
      * the next batch boundary, after its checkpoint: result.interrupted is
      * set and --resume continues it. */
@@ -73,6 +80,9 @@ typedef struct sv_embed_result {
     char    pooling[16];
     char    pooling_reason[128];
     char    index_type[64];
+    char    adapter[128];       /* the papers' adapter name, "" = none       */
+    char    adapter_note[256];  /* why that adapter (or none) was used      */
+    char    query_adapter[128]; /* recorded for queries, "" = none           */
     int     interrupted;        /* stopped by params.stop; resumable        */
 } sv_embed_result;
 

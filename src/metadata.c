@@ -294,6 +294,22 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddItemToObject(pooling, "name", string_or_null(m->pooling));
     cJSON_AddItemToObject(pooling, "reason", string_or_null(m->pooling_reason));
     cJSON_AddItemToObject(root, "pooling", pooling);
+    cJSON *adapters = cJSON_AddObjectToObject(root, "adapters");
+    if (!adapters) { cJSON_Delete(root); return NULL; }
+    const char *refs[2] = {m->paper_adapter_ref, m->query_adapter_ref};
+    const char *paths[2] = {m->paper_adapter_path, m->query_adapter_path};
+    const char *names[2] = {m->paper_adapter_name, m->query_adapter_name};
+    const char *roles[2] = {"papers", "queries"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *a = paths[i] ? cJSON_CreateObject() : cJSON_CreateNull();
+        if (!a) { cJSON_Delete(root); return NULL; }
+        if (paths[i]) {
+            cJSON_AddItemToObject(a, "ref", string_or_null(refs[i]));
+            cJSON_AddItemToObject(a, "path", string_or_null(paths[i]));
+            cJSON_AddItemToObject(a, "name", string_or_null(names[i]));
+        }
+        cJSON_AddItemToObject(adapters, roles[i], a);
+    }
     cJSON_AddBoolToObject(root, "normalize", m->normalize);
     cJSON_AddNumberToObject(root, "max_length", m->max_length);
     cJSON_AddStringToObject(root, "truncate", m->truncate_error ? "error" : "cut");

@@ -44,6 +44,10 @@ typedef struct sv_metadata {
     int64_t     rows_read;
     int64_t     skipped_empty_text, skipped_malformed, skipped_duplicate_id;
     const char *index_factory, *index_type;
+    /* bottleneck adapters: as given (ref), resolved folder, name in the
+     * weights; NULL = none. search applies the query one, else the papers'. */
+    const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
+    const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
     int64_t     index_ntotal;
 } sv_metadata;
 

@@ -1,0 +1,179 @@
+"""test_adapter_cli.py - bottleneck adapters through the command line:
+
+- `scivec encode --adapter DIR` gives AdapterHub's golden vectors (proximity,
+  and prx-noprefix = the same weights saved as "[PRX]" without "bert.");
+- `scivec embed --recipe specter2 --adapter proximity` (title[SEP]abstract,
+  CLS) gives the golden single_sep pair vectors, and metadata.json records the
+  adapters (path + name) for papers and queries;
+- `scivec search` applies the recorded query adapter (adhoc_query), or the
+  papers' adapter when no query adapter was recorded: its scores equal the
+  cosine of `scivec encode --adapter <that one> --normalize` with the rows;
+- a broken adapter is refused with one line naming the config key.
+
+Run by CTest with /usr/bin/python3 (numpy); env SCIVEC and SV_FIXTURES.
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+SCIVEC = os.environ["SCIVEC"]
+FIX = os.environ["SV_FIXTURES"]
+MODEL = os.path.join(FIX, "models", "tiny-scibert")
+ADAPTERS = os.path.join(FIX, "models", "tiny-scibert-adapters")
+GOLDEN = os.path.join(FIX, "golden", "tiny-scibert-adapters")
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg, file=sys.stderr)
+
+
+def run(args, stdin_text=None):
+    p = subprocess.run([SCIVEC] + args, input=stdin_text.encode() if stdin_text else None,
+                       capture_output=True, timeout=600)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def encode(tmp, texts, *args):
+    out = os.path.join(tmp, "enc.npy")
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in texts)
+    rc, _, err = run(["encode", "--model", MODEL, "--out", out] + list(args), lines)
+    check(rc == 0, "encode %s: exit %d: %s" % (args, rc, err))
+    return (np.load(out) if rc == 0 else None), err
+
+
+rows = [json.loads(l) for l in open(os.path.join(FIX, "golden", "tokens.jsonl"), encoding="utf-8")]
+picked = [i for i, r in enumerate(rows) if r["id"].startswith("abs-")][:40]
+picked += [i for i, r in enumerate(rows) if r["id"] in ("edge-empty", "edge-ascii-simple",
+                                                          "edge-accents-1")]
+texts = [rows[i]["text"] for i in picked]
+pair_rows = [json.loads(l) for l in open(os.path.join(FIX, "golden", "tokens_pair.jsonl"),
+                                         encoding="utf-8")]
+
+tmp = tempfile.mkdtemp(prefix="scivec-adapter-cli-")
+try:
+    # encode --adapter: golden CLS and mean rows
+    golden_cls = np.load(os.path.join(GOLDEN, "proximity", "embeddings_cls.npy"))[picked]
+    golden_mean = np.load(os.path.join(GOLDEN, "proximity", "embeddings_mean.npy"))[picked]
+    for folder in ("proximity", "prx-noprefix"):
+        for pooling, golden in (("cls", golden_cls), ("mean", golden_mean)):
+            got, err = encode(tmp, texts, "--pooling", pooling, "--adapter",
+                              os.path.join(ADAPTERS, folder))
+            if got is not None:
+                diff = float(np.abs(got - golden).max())
+                print("encode --adapter %s --pooling %s: max|diff| %.2e" % (folder, pooling, diff))
+                check(diff <= 1e-4, "encode %s %s: max|diff| %g" % (folder, pooling, diff))
+                check("adapter:" in err, "encode does not say which adapter runs: %s" % err)
+    base, _ = encode(tmp, texts, "--pooling", "cls")
+    if base is not None:
+        check(float(np.abs(base - golden_cls).max()) > 0.5, "no --adapter gave adapter vectors")
+
+    # a broken adapter: one line naming the key, no output file
+    bad = os.path.join(tmp, "bad-adapter")
+    shutil.copytree(os.path.join(ADAPTERS, "proximity"), bad)
+    with open(os.path.join(bad, "adapter_config.json")) as f:
+        config = json.load(f)
+    config["config"]["non_linearity"] = "gelu"
+    with open(os.path.join(bad, "adapter_config.json"), "w") as f:
+        json.dump(config, f)
+    out = os.path.join(tmp, "bad.npy")
+    rc, _, err = run(["encode", "--model", MODEL, "--out", out, "--adapter", bad], '{"text": "x"}\n')
+    check(rc != 0 and "non_linearity" in err and not os.path.exists(out),
+          "bad adapter: exit %d: %s" % (rc, err))
+    rc, _, err = run(["encode", "--model", MODEL, "--out", out, "--adapter",
+                      os.path.join(tmp, "no-such-adapter")], '{"text": "x"}\n')
+    check(rc != 0 and "no-such-adapter" in err, "missing adapter: exit %d: %s" % (rc, err))
+
+    # embed --recipe specter2 --adapter proximity: the golden single_sep pair vectors
+    n_pairs = 60
+    papers_csv = os.path.join(tmp, "papers.csv")
+    with open(papers_csv, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["paper_id", "title", "abstract"])
+        for i, r in enumerate(pair_rows[:n_pairs]):
+            w.writerow(["p%d" % i, r["title"], r["abstract"]])
+    golden_pairs = np.load(os.path.join(GOLDEN, "proximity",
+                                        "pairs_single_sep_embeddings_cls.npy"))[:n_pairs]
+    out_dir = os.path.join(tmp, "emb")
+    rc, _, err = run(["embed", papers_csv, "--model", MODEL, "--out", out_dir, "--recipe",
+                      "specter2", "--no-normalize", "--adapter", os.path.join(ADAPTERS, "proximity"),
+                      "--query-adapter", os.path.join(ADAPTERS, "adhoc_query")])
+    check(rc == 0, "embed: exit %d: %s" % (rc, err))
+    if rc == 0:
+        vectors = np.load(os.path.join(out_dir, "embeddings.npy"))
+        diff = float(np.abs(vectors - golden_pairs).max()) if vectors.shape == golden_pairs.shape else 1e9
+        print("embed --recipe specter2 --adapter proximity: max|diff| %.2e" % diff)
+        check(diff <= 1e-4, "embed specter2 pairs: max|diff| %g" % diff)
+        meta = json.load(open(os.path.join(out_dir, "metadata.json")))
+        ad = meta.get("adapters") or {}
+        papers_ad, queries_ad = ad.get("papers") or {}, ad.get("queries") or {}
+        check(papers_ad.get("name") == "proximity" and
+              os.path.samefile(papers_ad.get("path", "/nonexistent"), os.path.join(ADAPTERS, "proximity")),
+              "metadata adapters.papers: %s" % papers_ad)
+        check(queries_ad.get("name") == "adhoc_query" and
+              os.path.samefile(queries_ad.get("path", "/nonexistent"), os.path.join(ADAPTERS, "adhoc_query")),
+              "metadata adapters.queries: %s" % queries_ad)
+
+        # search applies adhoc_query: its scores are the cosines with that query vector
+        query = "photon pairs at hadron colliders"
+        rc, stdout, err = run(["search", out_dir, query, "-k", "5", "--json"])
+        check(rc == 0 and "adhoc_query" in err, "search: exit %d: %s" % (rc, err))
+        hits = json.loads(stdout) if rc == 0 else []
+        q, _ = encode(tmp, [query], "--pooling", "cls", "--normalize", "--adapter",
+                      os.path.join(ADAPTERS, "adhoc_query"))
+        q_base, _ = encode(tmp, [query], "--pooling", "cls", "--normalize")
+        if hits and q is not None:
+            normed = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+            for h in hits:
+                row = int(h["paper_id"][1:])
+                want = float(normed[row] @ q[0])
+                check(abs(h["score"] - want) <= 1e-4,
+                      "search score %s: %g, cosine with the adhoc_query vector %g" % (h["paper_id"], h["score"], want))
+            other = float(normed[int(hits[0]["paper_id"][1:])] @ q_base[0])
+            check(abs(hits[0]["score"] - other) > 1e-3, "search scores do not depend on the adapter")
+
+    # without --query-adapter, search uses the papers' adapter
+    out_dir2 = os.path.join(tmp, "emb2")
+    rc, _, err = run(["embed", papers_csv, "--model", MODEL, "--out", out_dir2, "--recipe",
+                      "specter2", "--adapter", os.path.join(ADAPTERS, "prx-noprefix")])
+    check(rc == 0, "embed 2: exit %d: %s" % (rc, err))
+    if rc == 0:
+        meta = json.load(open(os.path.join(out_dir2, "metadata.json")))
+        check(meta["adapters"]["queries"] is None and meta["adapters"]["papers"]["name"] == "[PRX]",
+              "metadata 2: %s" % meta.get("adapters"))
+        query = "quantum chromodynamics"
+        rc, stdout, err = run(["search", out_dir2, query, "-k", "3", "--json"])
+        check(rc == 0 and "[PRX]" in err and "papers" in err, "search 2: exit %d: %s" % (rc, err))
+        hits = json.loads(stdout) if rc == 0 else []
+        q, _ = encode(tmp, [query], "--pooling", "cls", "--normalize", "--adapter",
+                      os.path.join(ADAPTERS, "proximity"))
+        vectors = np.load(os.path.join(out_dir2, "embeddings.npy"))
+        for h in hits:
+            want = float(vectors[int(h["paper_id"][1:])] @ q[0])
+            check(abs(h["score"] - want) <= 1e-4, "search 2 score %s: %g vs %g" % (h["paper_id"], h["score"], want))
+
+    # a plain embed records no adapters, and search runs the base model
+    out_dir3 = os.path.join(tmp, "emb3")
+    rc, _, err = run(["embed", papers_csv, "--model", MODEL, "--out", out_dir3])
+    check(rc == 0, "embed 3: exit %d: %s" % (rc, err))
+    if rc == 0:
+        meta = json.load(open(os.path.join(out_dir3, "metadata.json")))
+        check(meta["adapters"] == {"papers": None, "queries": None}, "metadata 3: %s" % meta.get("adapters"))
+        rc, stdout, err = run(["search", out_dir3, "quantum", "-k", "1"])
+        check(rc == 0 and "adapter" not in err, "search 3: exit %d: %s" % (rc, err))
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+if failures:
+    print("%d failures" % len(failures))
+    sys.exit(1)
+print("all adapter CLI checks passed")
