@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.."
 N=${1:-64}
 REPEATS=${2:-2}
 scripts/install-deps.sh --bench >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
-SCIVEC=build/scivec
+BUILD=${SCIVEC_BUILD:-build-bench}   # a Release build of its own
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j 2 --target scivec bench_sgemm >/dev/null
+SCIVEC=$BUILD/scivec
 MODEL=bench/models/bert-base
 mkdir -p bench/results bench/models
 [ -f "$MODEL/model.safetensors" ] || /usr/bin/python3 bench/make_bert_base.py "$MODEL"
@@ -35,23 +36,33 @@ for i in range(n):
 PY
 "$SCIVEC" tokenize --model "$MODEL" < "$work/texts.jsonl" > "$work/ids.jsonl"
 
-peak1=$(build/bench/bench_sgemm 1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["gflops"])')
-peak2=$(build/bench/bench_sgemm 2 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["gflops"])')
+peak1=$("$BUILD"/bench/bench_sgemm 1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["gflops"])')
+peak2=$("$BUILD"/bench/bench_sgemm 2 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["gflops"])')
 
 results="$work/runs.jsonl"
+# scivec_run ENGINE_LABEL POOLING THREADS: one whole-process run of scivec encode
+scivec_run() {
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$SCIVEC" encode --model "$MODEL" --pooling "$2" \
+      --threads "$3" --out "$work/$1.npy" < "$work/texts.jsonl" 2>/dev/null
+  read -r wall rss user sys < "$work/time"
+  echo "{\"engine\": \"$1\", \"threads\": $3, \"seconds\": $wall, \"cpu_seconds\": $(echo "$user + $sys" | bc), \"peak_rss_kb\": $rss}" >> "$results"
+}
+torch_run() {  # POOLING THREADS
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" /usr/bin/python3 bench/torch_reference.py "$MODEL" "$work/ids.jsonl" \
+      --threads "$2" --pooling "$1" --out "$work/torch-$1.npy" > "$work/torch.json"
+  read -r wall rss _ _ < "$work/time"
+  /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"engine": sys.argv[5], "threads": int(sys.argv[2]), "seconds": d["seconds"], "cpu_seconds": d["cpu_seconds"], "wall_seconds": float(sys.argv[3]), "peak_rss_kb": int(sys.argv[4])}))' \
+      "$work/torch.json" "$2" "$wall" "$rss" "pytorch${1/mean/}" >> "$results"
+}
+# interleaved A B A B: every engine sees the same minutes of a shared machine
 for rep in $(seq "$REPEATS"); do
   for threads in 1 2; do
-    /usr/bin/time -f '%e %M' -o "$work/time" "$SCIVEC" encode --model "$MODEL" --pooling mean \
-        --threads "$threads" --out "$work/scivec.npy" < "$work/texts.jsonl" 2>/dev/null
-    read -r wall rss < "$work/time"
-    echo "{\"engine\": \"scivec\", \"threads\": $threads, \"seconds\": $wall, \"peak_rss_kb\": $rss}" >> "$results"
-    /usr/bin/time -f '%e %M' -o "$work/time" /usr/bin/python3 bench/torch_reference.py "$MODEL" "$work/ids.jsonl" \
-        --threads "$threads" --pooling mean --out "$work/torch.npy" > "$work/torch.json"
-    read -r wall rss < "$work/time"
-    /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"engine": "pytorch", "threads": int(sys.argv[2]), "seconds": d["seconds"], "wall_seconds": float(sys.argv[3]), "peak_rss_kb": int(sys.argv[4])}))' \
-        "$work/torch.json" "$threads" "$wall" "$rss" >> "$results"
+    scivec_run scivec mean "$threads"
+    torch_run mean "$threads"
+    scivec_run scivec-cls cls "$threads"
   done
 done
+torch_run cls 1   # parity of the cls-only last layer against PyTorch's full one
 
 /usr/bin/python3 - "$work" "$MODEL" "$peak1" "$peak2" <<'PY'
 import json, os, sys, time
@@ -61,37 +72,53 @@ cfg = json.load(open(f"{model}/config.json"))
 H, I, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
 seqs = [json.loads(l) for l in open(f"{work}/ids.jsonl")]
 lens = [len(s["input_ids"]) for s in seqs]
-# FLOPs actually needed (no padding): dense layers + attention matmuls.
+# FLOPs actually needed (no padding): dense layers + attention matmuls. The same
+# count is used for the cls runs, so their GFLOP/s shows the work they skip.
 flop = sum(L * (n * (8 * H * H + 4 * H * I) + 4 * n * n * H) for n in lens)
 runs = [json.loads(l) for l in open(f"{work}/runs.jsonl")]
-diff = float(np.abs(np.load(f"{work}/scivec.npy") - np.load(f"{work}/torch.npy")).max())
-best = {}
-for r in runs:  # best of the repeats, per engine and thread count
+diff = float(np.abs(np.load(f"{work}/scivec.npy") - np.load(f"{work}/torch-mean.npy")).max())
+diff_cls = float(np.abs(np.load(f"{work}/scivec-cls.npy") - np.load(f"{work}/torch-cls.npy")).max())
+best, spread = {}, {}
+for r in runs:  # best of the repeats, per engine and thread count; spread = worst/best
     key = (r["engine"], r["threads"])
     if key not in best or r["seconds"] < best[key]["seconds"]:
         best[key] = r
+for key in best:
+    ts = [r["seconds"] for r in runs if (r["engine"], r["threads"]) == key]
+    spread[key] = max(ts) / min(ts)
 rows = []
 print(f"\n{len(seqs)} abstracts, {sum(lens)} tokens (mean {sum(lens)/len(lens):.0f}), "
       f"{flop/1e9:.1f} GFLOP; SGEMM peak {peak1:.1f} GFLOP/s (1 thread), {peak2:.1f} (2 threads); "
-      f"max |scivec - pytorch| = {diff:.2e}\n")
-print(f"{'engine':8} {'thr':>3} {'papers/s':>9} {'tokens/s':>9} {'GFLOP/s':>8} {'% peak':>7} {'RSS MB':>7} {'vs torch':>8}")
+      f"max |scivec - pytorch| = {diff:.2e} (mean), {diff_cls:.2e} (cls)\n")
+print(f"{'engine':10} {'thr':>3} {'papers/s':>9} {'tokens/s':>9} {'GFLOP/s':>8} {'% peak':>7} {'RSS MB':>7} "
+      f"{'vs torch':>8} {'cpu s':>7} {'vs torch cpu':>12} {'spread':>6}")
 for threads, peak in ((1, peak1), (2, peak2)):
-    t = best[("pytorch", threads)]["seconds"]
-    for engine in ("pytorch", "scivec"):
+    t = best[("pytorch", threads)]
+    for engine in ("pytorch", "scivec", "scivec-cls"):
         r = best[(engine, threads)]
         s = r["seconds"]
-        row = dict(engine=engine, threads=threads, seconds=s, papers_per_s=len(seqs) / s,
-                   tokens_per_s=sum(lens) / s, gflops=flop / s / 1e9, pct_peak=100 * flop / s / 1e9 / peak,
-                   peak_rss_mb=r["peak_rss_kb"] / 1024, vs_pytorch=t / s)
+        row = dict(engine=engine, threads=threads, seconds=s, cpu_seconds=r["cpu_seconds"],
+                   papers_per_s=len(seqs) / s, tokens_per_s=sum(lens) / s, gflops=flop / s / 1e9,
+                   pct_peak=100 * flop / s / 1e9 / peak, peak_rss_mb=r["peak_rss_kb"] / 1024,
+                   vs_pytorch=t["seconds"] / s, vs_pytorch_cpu=t["cpu_seconds"] / r["cpu_seconds"],
+                   spread=spread[(engine, threads)])
         rows.append(row)
-        print(f"{engine:8} {threads:3d} {row['papers_per_s']:9.2f} {row['tokens_per_s']:9.0f} {row['gflops']:8.1f} "
-              f"{row['pct_peak']:6.1f}% {row['peak_rss_mb']:7.0f} {row['vs_pytorch']:7.2f}x")
+        print(f"{engine:10} {threads:3d} {row['papers_per_s']:9.2f} {row['tokens_per_s']:9.0f} {row['gflops']:8.1f} "
+              f"{row['pct_peak']:6.1f}% {row['peak_rss_mb']:7.0f} {row['vs_pytorch']:7.2f}x {row['cpu_seconds']:7.1f} "
+              f"{row['vs_pytorch_cpu']:11.2f}x {row['spread']:6.2f}")
 sc = {r["threads"]: r for r in rows if r["engine"] == "scivec"}
+cl = {r["threads"]: r for r in rows if r["engine"] == "scivec-cls"}
 print(f"\nscivec 2-thread scaling: {sc[2]['tokens_per_s']/sc[1]['tokens_per_s']:.2f}x; "
-      "scivec times are whole-process wall (load + tokenize + encode), pytorch times the encode loop only.")
+      f"cls vs mean: {sc[1]['seconds']/cl[1]['seconds']:.3f}x (1 thread), {sc[2]['seconds']/cl[2]['seconds']:.3f}x (2)\n"
+      "scivec times are whole-process wall (load + tokenize + encode + write), pytorch times the encode loop only;\n"
+      "cpu s = user+sys of the scivec process / of pytorch's encode loop; spread = slowest/fastest repeat.")
+with open("/proc/loadavg") as f:
+    load = f.read().split()[:3]
+print(f"load average at the end: {' '.join(load)}")
 os.makedirs("bench/results", exist_ok=True)
 out = f"bench/results/throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
 json.dump(dict(n_texts=len(seqs), tokens=sum(lens), gflop=flop / 1e9, sgemm_peak={"1": peak1, "2": peak2},
-               max_abs_diff_vs_pytorch=diff, rows=rows, runs=runs), open(out, "w"), indent=1)
+               max_abs_diff_vs_pytorch=diff, max_abs_diff_cls_vs_pytorch=diff_cls, loadavg=load,
+               rows=rows, runs=runs), open(out, "w"), indent=1)
 print(f"results: {out}")
 PY

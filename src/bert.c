@@ -42,7 +42,7 @@ void sv_bert_workspace_free(sv_bert_workspace *ws) {
     if (!ws) return;
     free(ws->x); free(ws->q); free(ws->k); free(ws->v);
     free(ws->ctx); free(ws->tmp); free(ws->ffn);
-    free(ws->tok_seq); free(ws->scores);
+    free(ws->tok_seq); free(ws->row_start); free(ws->scores);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -65,7 +65,8 @@ static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
             grow((void **)&ws->k, hidden_bytes) || grow((void **)&ws->v, hidden_bytes) ||
             grow((void **)&ws->ctx, hidden_bytes) || grow((void **)&ws->tmp, hidden_bytes) ||
             grow((void **)&ws->ffn, ffn_bytes) ||
-            grow((void **)&ws->tok_seq, rows * sizeof(int)))
+            grow((void **)&ws->tok_seq, rows * sizeof(int)) ||
+            grow((void **)&ws->row_start, (rows + 1) * sizeof(int)))
             return sv_error(SCIVEC_ENOMEM, "forward: out of memory for %lld tokens",
                             (long long)n_tokens);
         ws->cap_tokens = n_tokens;
@@ -82,8 +83,13 @@ static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
 /* ------------------------------------------------------------------------ */
 /* Layers                                                                    */
 
-/* Output columns per SGEMM task: a multiple of the kernels' 16-column width. */
-#define SV_PANEL 128
+/* Output columns per SGEMM task: a multiple of the kernels' 16-column width.
+ * Measured single-threaded on BERT-base shapes with 230-row sequences
+ * (bench/bench_panels, thread CPU time): 128 columns ran 4-6% below one
+ * batch-wide SGEMM (each call packs the sequence's rows again), 384 within
+ * 1-3% of it, while still giving 2 (hidden) or 8 (intermediate) tasks per
+ * sequence to balance the threads. */
+#define SV_PANEL 384
 
 /* out[n_tokens, n_out] = inp[n_tokens, n_in] @ weight[n_out, n_in]^T
  * (bias is added by the fused pass that follows, so it costs no extra sweep).
@@ -195,6 +201,24 @@ static inline float exp_nonpositive(float x) {
     return p * pow2_neg[-(int)n];
 }
 
+/* att[len] = softmax(att / scale_div) in place. HF divides the scores (not
+ * the query) by sqrt(head_dim), so the same here. */
+static void softmax_row(float *att, int len, float scale_div) {
+    #pragma omp simd
+    for (int s = 0; s < len; s++) att[s] /= scale_div;
+    float max_score = -INFINITY;
+    for (int s = 0; s < len; s++) max_score = att[s] > max_score ? att[s] : max_score;
+    float sum = 0.0f;
+    #pragma omp simd reduction(+ : sum)
+    for (int s = 0; s < len; s++) {
+        att[s] = exp_nonpositive(att[s] - max_score);
+        sum += att[s];
+    }
+    float inv_sum = 1.0f / sum;
+    #pragma omp simd
+    for (int s = 0; s < len; s++) att[s] *= inv_sum;
+}
+
 /* ctx[t, head] = softmax(q[t, head] . k[s, head]^T / sqrt(head_dim)) @ v[s, head]
  * over the tokens s of t's own sequence. One task per (sequence, head), each
  * two single-threaded SGEMMs on strided views of the packed q/k/v (leading
@@ -223,23 +247,7 @@ static void attention_forward(float *ctx, const float *q, const float *k,
         // scores [len, len] = q_h [len, head_dim] @ k_h^T
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, head_dim, 1.0f,
                     q_h, hidden, k_h, hidden, 0.0f, scores, len);
-        for (int t = 0; t < len; t++) {
-            float *att = scores + (size_t)t * len;
-            // HF divides the scores (not the query) by sqrt(head_dim)
-            #pragma omp simd
-            for (int s = 0; s < len; s++) att[s] /= scale_div;
-            float max_score = -INFINITY;
-            for (int s = 0; s < len; s++) max_score = att[s] > max_score ? att[s] : max_score;
-            float sum = 0.0f;
-            #pragma omp simd reduction(+ : sum)
-            for (int s = 0; s < len; s++) {
-                att[s] = exp_nonpositive(att[s] - max_score);
-                sum += att[s];
-            }
-            float inv_sum = 1.0f / sum;
-            #pragma omp simd
-            for (int s = 0; s < len; s++) att[s] *= inv_sum;
-        }
+        for (int t = 0; t < len; t++) softmax_row(scores + (size_t)t * len, len, scale_div);
         // ctx_h [len, head_dim] = probabilities [len, len] @ v_h [len, head_dim]
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, head_dim, len, 1.0f,
                     scores, len, v_h, hidden, 0.0f, ctx_h, hidden);
@@ -358,6 +366,107 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
 }
 
 /* ------------------------------------------------------------------------ */
+/* The last layer for the [CLS] rows only (cls and pooler pooling)           */
+
+/* out[n_rows, n_out] = inp[n_rows, n_in] @ weight[n_out, n_in]^T as one
+ * single-threaded SGEMV per row: every row is computed by a call of the same
+ * shape whatever the batch, as matmul_forward does for whole sequences. */
+static void matvec_rows(float *out, const float *inp, const float *weight, int n_rows,
+                        int n_in, int n_out, int n_threads) {
+    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (int r = 0; r < n_rows; r++)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n_out, n_in, 1.0f, weight, n_in,
+                    inp + (size_t)r * n_in, 1, 0.0f, out + (size_t)r * n_out, 1);
+}
+
+/* rows[n_rows, n] += bias */
+static void add_bias_rows(float *rows, const float *bias, int n_rows, int n, int n_threads) {
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int r = 0; r < n_rows; r++) {
+        float *row = rows + (size_t)r * n;
+        for (int i = 0; i < n; i++) row[i] += bias[i];
+    }
+}
+
+/* ctx_first[s, head] = softmax(q_first[s, head] . k[t, head]^T / sqrt(head_dim))
+ * @ v[t, head] over the tokens t of sequence s: attention_forward for the
+ * first row of each sequence only (q_first and ctx_first are [n_seqs, hidden]).
+ * One task per (sequence, head): two single-threaded SGEMVs around the softmax. */
+static void attention_first_row(float *ctx_first, const float *q_first, const float *k,
+                                const float *v, float *scratch, int max_len,
+                                const int *seq_start, int n_seqs, int hidden,
+                                int n_heads, int n_threads) {
+    int head_dim = hidden / n_heads;
+    float scale_div = sqrtf((float)head_dim);
+    int n_tasks = n_seqs * n_heads;
+    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (int task = 0; task < n_tasks; task++) {
+        int seq = task / n_heads, h = task % n_heads;
+        int start = seq_start[seq], len = seq_start[seq + 1] - start;
+        float *scores = scratch + (size_t)omp_get_thread_num() * max_len * max_len;
+        const float *k_h = k + (size_t)start * hidden + h * head_dim;
+        const float *v_h = v + (size_t)start * hidden + h * head_dim;
+        // scores [len] = k_h [len, head_dim] @ q
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, len, head_dim, 1.0f, k_h, hidden,
+                    q_first + (size_t)seq * hidden + h * head_dim, 1, 0.0f, scores, 1);
+        softmax_row(scores, len, scale_div);
+        // ctx [head_dim] = v_h^T [head_dim, len] @ probabilities
+        cblas_sgemv(CblasRowMajor, CblasTrans, len, head_dim, 1.0f, v_h, hidden, scores, 1,
+                    0.0f, ctx_first + (size_t)seq * hidden + h * head_dim, 1);
+    }
+}
+
+/* The last encoder layer when only the [CLS] rows will be read: keys and
+ * values for every token (the [CLS] query attends to all of them), then the
+ * query, attention, attention output and feed-forward for the n_seqs first
+ * rows, gathered into compact [n_seqs, *] buffers. Saves 10 of the layer's
+ * 12 hidden^2-sized products per non-[CLS] token. */
+static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *cfg,
+                                  const sv_bert_layer *l, const sv_adapter *adapter,
+                                  int layer, const int *seq_start, int n_seqs,
+                                  int n_tokens, int max_len, int n_threads) {
+    int hidden = cfg->hidden, inter = cfg->intermediate;
+    float eps = cfg->layer_norm_eps;
+    // compact buffers; q is never needed in full here, ctx and tmp only n_seqs rows
+    float *x_first = ws->q, *q_first = ws->ctx, *ctx_first = ws->tmp;
+    float *dense_first = ws->ctx, *ffn_first = ws->ffn;
+    int *row_start = ws->row_start; // every compact row is its own "sequence"
+    for (int s = 0; s <= n_seqs; s++) row_start[s] = s;
+
+    matmul_forward(ws->k, ws->x, l->k_w, n_seqs, seq_start, hidden, hidden, n_threads);
+    matmul_forward(ws->v, ws->x, l->v_w, n_seqs, seq_start, hidden, hidden, n_threads);
+    add_bias_rows(ws->k, l->k_b, n_tokens, hidden, n_threads);
+    add_bias_rows(ws->v, l->v_b, n_tokens, hidden, n_threads);
+    for (int s = 0; s < n_seqs; s++)
+        memcpy(x_first + (size_t)s * hidden, ws->x + (size_t)seq_start[s] * hidden,
+               (size_t)hidden * sizeof(float));
+
+    matvec_rows(q_first, x_first, l->q_w, n_seqs, hidden, hidden, n_threads);
+    add_bias_rows(q_first, l->q_b, n_seqs, hidden, n_threads);
+    attention_first_row(ctx_first, q_first, ws->k, ws->v, ws->scores, max_len, seq_start,
+                        n_seqs, hidden, cfg->n_heads, n_threads);
+
+    matvec_rows(dense_first, ctx_first, l->attn_out_w, n_seqs, hidden, hidden, n_threads);
+    residual_layernorm(x_first, dense_first, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
+                       n_seqs, hidden, eps, n_threads);
+
+    matvec_rows(ffn_first, x_first, l->ffn_in_w, n_seqs, hidden, inter, n_threads);
+    bias_activation(ffn_first, l->ffn_in_b, n_seqs, inter, cfg->act, n_threads);
+    matvec_rows(ws->tmp, ffn_first, l->ffn_out_w, n_seqs, inter, hidden, n_threads);
+    if (adapter)
+        // ctx, k and v are free again: the adapter's scratch
+        sv_adapter_ffn_output(adapter, layer, x_first, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
+                              l->ffn_ln_b, eps, ws->ctx, ws->k, ws->v, n_seqs, row_start,
+                              hidden, n_threads);
+    else
+        residual_layernorm(x_first, ws->tmp, l->ffn_out_b, l->ffn_ln_g, l->ffn_ln_b,
+                           n_seqs, hidden, eps, n_threads);
+    for (int s = 0; s < n_seqs; s++)
+        memcpy(ws->x + (size_t)seq_start[s] * hidden, x_first + (size_t)s * hidden,
+               (size_t)hidden * sizeof(float));
+}
+
+/* ------------------------------------------------------------------------ */
 /* Entry point                                                               */
 
 /* Every index the forward will use to address a weight row is checked here,
@@ -395,18 +504,37 @@ static int check_inputs(const sv_bert_config *cfg, int n_seqs, const int *seq_st
     return SCIVEC_OK;
 }
 
+static int forward(const sv_bert_config *cfg, const sv_bert_weights *w,
+                   const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads,
+                   int n_seqs, const int *seq_start, const int32_t *ids,
+                   const int32_t *type_ids, int first_rows_only);
+
 int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
                     sv_bert_workspace *ws, int n_threads, int n_seqs,
                     const int *seq_start, const int32_t *ids,
                     const int32_t *type_ids) {
-    return sv_bert_forward_adapter(cfg, w, NULL, ws, n_threads, n_seqs, seq_start, ids,
-                                   type_ids);
+    return forward(cfg, w, NULL, ws, n_threads, n_seqs, seq_start, ids, type_ids, 0);
 }
 
 int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
                             const sv_adapter *adapter, sv_bert_workspace *ws,
                             int n_threads, int n_seqs, const int *seq_start,
                             const int32_t *ids, const int32_t *type_ids) {
+    return forward(cfg, w, adapter, ws, n_threads, n_seqs, seq_start, ids, type_ids, 0);
+}
+
+int sv_bert_forward_cls(const sv_bert_config *cfg, const sv_bert_weights *w,
+                        const sv_adapter *adapter, sv_bert_workspace *ws,
+                        int n_threads, int n_seqs, const int *seq_start,
+                        const int32_t *ids, const int32_t *type_ids) {
+    return forward(cfg, w, adapter, ws, n_threads, n_seqs, seq_start, ids, type_ids, 1);
+}
+
+/* The forward; first_rows_only: the last layer for the [CLS] rows only. */
+static int forward(const sv_bert_config *cfg, const sv_bert_weights *w,
+                   const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads,
+                   int n_seqs, const int *seq_start, const int32_t *ids,
+                   const int32_t *type_ids, int first_rows_only) {
     if (!cfg || !w || !ws || !ids || n_threads < 1)
         return sv_error(SCIVEC_EINVAL, "forward: bad arguments");
     if (cfg->hidden < 1 || cfg->n_heads < 1 || cfg->hidden % cfg->n_heads != 0)
@@ -436,9 +564,14 @@ int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
     init_pow2_neg();
     embeddings_forward(ws->x, cfg, w, ids, types, ws->tok_seq, seq_start, n_tokens,
                        n_threads);
-    for (int l = 0; l < cfg->n_layers; l++)
-        layer_forward(ws, cfg, &w->layers[l], adapter, l, seq_start, n_seqs, n_tokens,
-                      max_len, n_threads);
+    for (int l = 0; l < cfg->n_layers; l++) {
+        if (first_rows_only && l == cfg->n_layers - 1)
+            last_layer_first_rows(ws, cfg, &w->layers[l], adapter, l, seq_start, n_seqs,
+                                  n_tokens, max_len, n_threads);
+        else
+            layer_forward(ws, cfg, &w->layers[l], adapter, l, seq_start, n_seqs, n_tokens,
+                          max_len, n_threads);
+    }
     openblas_set_num_threads(blas_threads);
     return SCIVEC_OK;
 }

@@ -374,8 +374,10 @@ static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooli
                         float *out) {
     int status = pack_batch(m, n, seqs, n_tokens);
     if (status) return status;
-    status = sv_bert_forward_adapter(&m->cfg, m->w, adapter, &m->ws, m->n_threads, n,
-                                     m->seq_start, m->ids, m->type_ids);
+    // cls and pooler read only the [CLS] rows: the last layer computes just those
+    int first_rows = pooling == SCIVEC_POOL_CLS || pooling == SCIVEC_POOL_POOLER;
+    status = (first_rows ? sv_bert_forward_cls : sv_bert_forward_adapter)(
+        &m->cfg, m->w, adapter, &m->ws, m->n_threads, n, m->seq_start, m->ids, m->type_ids);
     if (status) return status;
     return sv_bert_pool(&m->cfg, m->w, pooling, normalize, m->ws.x, n, m->seq_start, out);
 }
