@@ -170,6 +170,49 @@ try:
         check(meta["adapters"] == {"papers": None, "queries": None}, "metadata 3: %s" % meta.get("adapters"))
         rc, stdout, err = run(["search", out_dir3, "quantum", "-k", "1"])
         check(rc == 0 and "adapter" not in err, "search 3: exit %d: %s" % (rc, err))
+
+    # ORG/NAME from the HF cache (offline): --adapter allenai/specter2, and recipe
+    # specter2 on allenai/specter2_base picking the cached proximity adapter itself
+    hub = os.path.join(tmp, "hub")
+    for repo, src in (("allenai/specter2_base", MODEL),
+                      ("allenai/specter2", os.path.join(ADAPTERS, "proximity")),
+                      ("allenai/specter2_adhoc_query", os.path.join(ADAPTERS, "adhoc_query"))):
+        folder = os.path.join(hub, "models--" + repo.replace("/", "--"))
+        shutil.copytree(src, os.path.join(folder, "snapshots", "0123abcd"))
+        os.makedirs(os.path.join(folder, "refs"))
+        with open(os.path.join(folder, "refs", "main"), "w") as f:
+            f.write("0123abcd")
+    env = dict(os.environ, HF_HUB_CACHE=hub, HF_HUB_OFFLINE="1")
+    out = os.path.join(tmp, "hub.npy")
+    p = subprocess.run([SCIVEC, "encode", "--model", "allenai/specter2_base", "--adapter",
+                        "allenai/specter2", "--pooling", "cls", "--out", out],
+                       input="".join(json.dumps({"text": t}) + "\n" for t in texts).encode(),
+                       capture_output=True, timeout=300, env=env)
+    check(p.returncode == 0, "encode --adapter allenai/specter2 from the cache: %s" % p.stderr.decode())
+    if p.returncode == 0:
+        diff = float(np.abs(np.load(out) - golden_cls).max())
+        check(diff <= 1e-4, "cached allenai/specter2: max|diff| %g" % diff)
+    out_dir4 = os.path.join(tmp, "emb4")
+    p = subprocess.run([SCIVEC, "embed", papers_csv, "--model", "allenai/specter2_base", "--out",
+                        out_dir4, "--recipe", "specter2", "--no-normalize"],
+                       capture_output=True, timeout=300, env=env)
+    err = p.stderr.decode()
+    check(p.returncode == 0 and "allenai/specter2" in err, "embed recipe specter2 from the cache: %s" % err)
+    if p.returncode == 0:
+        meta = json.load(open(os.path.join(out_dir4, "metadata.json")))
+        check((meta["adapters"]["papers"] or {}).get("ref") == "allenai/specter2",
+              "recipe specter2 adapters: %s" % meta["adapters"])
+        diff = float(np.abs(np.load(os.path.join(out_dir4, "embeddings.npy")) - golden_pairs).max())
+        check(diff <= 1e-4, "recipe specter2 with the cached adapter: max|diff| %g" % diff)
+    # --adapter none: the base model, and stderr says so
+    out_dir5 = os.path.join(tmp, "emb5")
+    p = subprocess.run([SCIVEC, "embed", papers_csv, "--model", "allenai/specter2_base", "--out",
+                        out_dir5, "--recipe", "specter2", "--adapter", "none"],
+                       capture_output=True, timeout=300, env=env)
+    check(p.returncode == 0 and "--adapter none" in p.stderr.decode(), "--adapter none: %s" % p.stderr.decode())
+    if p.returncode == 0:
+        meta = json.load(open(os.path.join(out_dir5, "metadata.json")))
+        check(meta["adapters"]["papers"] is None, "--adapter none recorded %s" % meta["adapters"])
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
