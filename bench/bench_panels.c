@@ -49,8 +49,9 @@ int main(int argc, char **argv) {
     if (!inp || !w || !out) return 1;
     for (size_t i = 0; i < rows * 3072; i++) inp[i] = (float)(i % 13) * 0.01f;
     for (size_t i = 0; i < 3072u * 3072u; i++) w[i] = (float)(i % 7) * 0.01f;
-    printf("seq_len %d, %d sequences, 1 thread: GFLOP/s (panel 0 = one SGEMM over the batch)\n",
-           seq_len, n_seqs);
+    const char *core = getenv("OPENBLAS_CORETYPE");
+    printf("seq_len %d, %d sequences, 1 thread, OPENBLAS_CORETYPE=%s: GFLOP/s (panel 0 = one "
+           "SGEMM over the batch)\n", seq_len, n_seqs, core ? core : "(unset)");
     for (int sh = 0; sh < 3; sh++) {
         int n_in = shapes[sh][0], n_out = shapes[sh][1];
         printf("in %4d out %4d:", n_in, n_out);

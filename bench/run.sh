@@ -40,9 +40,9 @@ peak1=$("$BUILD"/bench/bench_sgemm 1 | /usr/bin/python3 -c 'import json,sys; pri
 peak2=$("$BUILD"/bench/bench_sgemm 2 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["gflops"])')
 
 results="$work/runs.jsonl"
-# scivec_run ENGINE_LABEL POOLING THREADS: one whole-process run of scivec encode
+# scivec_run ENGINE_LABEL POOLING THREADS [BINARY]: one whole-process run of scivec encode
 scivec_run() {
-  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$SCIVEC" encode --model "$MODEL" --pooling "$2" \
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "${4:-$SCIVEC}" encode --model "$MODEL" --pooling "$2" \
       --threads "$3" --out "$work/$1.npy" < "$work/texts.jsonl" 2>/dev/null
   read -r wall rss user sys < "$work/time"
   echo "{\"engine\": \"$1\", \"threads\": $3, \"seconds\": $wall, \"cpu_seconds\": $(echo "$user + $sys" | bc), \"peak_rss_kb\": $rss}" >> "$results"
@@ -54,12 +54,17 @@ torch_run() {  # POOLING THREADS
   /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"engine": sys.argv[5], "threads": int(sys.argv[2]), "seconds": d["seconds"], "cpu_seconds": d["cpu_seconds"], "wall_seconds": float(sys.argv[3]), "peak_rss_kb": int(sys.argv[4])}))' \
       "$work/torch.json" "$2" "$wall" "$rss" "pytorch${1/mean/}" >> "$results"
 }
+# SCIVEC_BASELINE=path/to/older/scivec adds its runs (mean and cls) to each round.
 # interleaved A B A B: every engine sees the same minutes of a shared machine
 for rep in $(seq "$REPEATS"); do
   for threads in 1 2; do
     scivec_run scivec mean "$threads"
     torch_run mean "$threads"
     scivec_run scivec-cls cls "$threads"
+    if [ -n "${SCIVEC_BASELINE:-}" ]; then  # an older build, for an A/B of a change
+      scivec_run baseline mean "$threads" "$SCIVEC_BASELINE"
+      scivec_run baseline-cls cls "$threads" "$SCIVEC_BASELINE"
+    fi
   done
 done
 torch_run cls 1   # parity of the cls-only last layer against PyTorch's full one
@@ -94,7 +99,9 @@ print(f"{'engine':10} {'thr':>3} {'papers/s':>9} {'tokens/s':>9} {'GFLOP/s':>8} 
       f"{'vs torch':>8} {'cpu s':>7} {'vs torch cpu':>12} {'spread':>6}")
 for threads, peak in ((1, peak1), (2, peak2)):
     t = best[("pytorch", threads)]
-    for engine in ("pytorch", "scivec", "scivec-cls"):
+    for engine in ("pytorch", "scivec", "scivec-cls", "baseline", "baseline-cls"):
+        if (engine, threads) not in best:
+            continue
         r = best[(engine, threads)]
         s = r["seconds"]
         row = dict(engine=engine, threads=threads, seconds=s, cpu_seconds=r["cpu_seconds"],
