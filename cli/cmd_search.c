@@ -37,51 +37,13 @@ static int same_file(const char *a, const char *b) {
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-static int is_dir(const char *path) {
-    struct stat st;
-    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The adapter metadata.json records for queries, else the papers' one (as
- * SPECTER2 pairs adhoc_query queries with proximity papers), added to model:
- * *adapter_id, 0 when none is recorded. Returns 0 or the exit status. */
-static int add_recorded_adapter(const sv_outdir *od, scivec_model *model, int *adapter_id) {
-    *adapter_id = 0;
-    const cJSON *adapters = cJSON_GetObjectItemCaseSensitive(od->metadata, "adapters");
-    const char *role = "queries";
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(adapters, role);
-    if (!cJSON_IsObject(a)) {
-        role = "papers";
-        a = cJSON_GetObjectItemCaseSensitive(adapters, role);
-    }
-    if (!cJSON_IsObject(a)) return 0;
-    const cJSON *path = cJSON_GetObjectItemCaseSensitive(a, "path");
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(a, "ref");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(a, "name");
-    const char *source = cJSON_IsString(path) && is_dir(path->valuestring) ? path->valuestring
-                       : cJSON_IsString(ref) ? ref->valuestring : NULL;
-    if (!source) {
-        fprintf(stderr, "scivec search: %s/metadata.json: adapters.%s has neither an existing "
-                "path nor a ref\n", od->dir, role);
-        return 1;
-    }
-    if (scivec_model_add_adapter(model, source, adapter_id) != SCIVEC_OK) return cli_fail("search");
-    const char *loaded = scivec_model_adapter_name(model, *adapter_id);
-    if (cJSON_IsString(name) && strcmp(name->valuestring, loaded) != 0)
-        fprintf(stderr, "scivec search: warning: %s holds adapter '%s' but %s/metadata.json "
-                "recorded '%s'\n", source, loaded, od->dir, name->valuestring);
-    fprintf(stderr, "scivec search: query adapter: %s (%s, as recorded for the %s)\n", loaded,
-            source, role);
-    return 0;
-}
-
 /* The query must land in the same space as the papers: same model, pooling,
  * normalisation and length limit. The text recipe (abstract, title+abstract,
  * specter2's title[SEP]abstract) shapes paper texts only; a query is just
  * its text, as SPECTER2's authors embed queries. */
 static int embed_query(const sv_outdir *od, const query_options *opts, float **out) {
     const char *model_ref = opts->model ? opts->model
-                          : is_dir(od->model_path) ? od->model_path : od->model_name;
+                          : query_is_dir(od->model_path) ? od->model_path : od->model_name;
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = opts->n_threads;
     scivec_model *model;
@@ -130,7 +92,7 @@ static int embed_query(const sv_outdir *od, const query_options *opts, float **o
     }
     ep.normalize = od->normalize;
     ep.max_length = od->max_length;
-    int rc_adapter = add_recorded_adapter(od, model, &ep.adapter_id);
+    int rc_adapter = query_add_recorded_adapter("search", od, model, &ep.adapter_id);
     if (rc_adapter) {
         scivec_model_free(model);
         return rc_adapter;

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "commands.h"
+#include "query_common.h"
 #include "serve.h"
 
 static const char usage[] =
@@ -116,11 +116,6 @@ static int parse_args(int argc, char **argv, serve_options *o) {
     return -1;
 }
 
-static int is_dir(const char *path) {
-    struct stat st;
-    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* The model the papers were embedded with (as `scivec search` picks it), and
  * the encode parameters that put texts in their space. */
 static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_params *ep) {
@@ -130,7 +125,7 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
                 "made the embeddings\n", o->dir);
         return 1;
     }
-    const char *ref = o->model ? o->model : is_dir(od->model_path) ? od->model_path : od->model_name;
+    const char *ref = o->model ? o->model : query_is_dir(od->model_path) ? od->model_path : od->model_name;
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = (int)o->threads;
     if (scivec_model_load(ref, &mp, &ctx->model) != SCIVEC_OK) return cli_fail("serve");
@@ -148,6 +143,9 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
         return 1;
     }
     ep->max_length = od->max_length;
+    /* Queries (and /v1/embeddings, /embed) land in the papers' space only
+     * with the adapter the papers were embedded for. */
+    if (query_add_recorded_adapter("serve", od, ctx->model, &ep->adapter_id)) return 1;
     ctx->dim = dim;
     ctx->model_name = od->model_name;
     ctx->pooling = od->pooling;

@@ -141,6 +141,22 @@ try:
             other = float(normed[int(hits[0]["paper_id"][1:])] @ q_base[0])
             check(abs(hits[0]["score"] - other) > 1e-3, "search scores do not depend on the adapter")
 
+        # scivec serve applies the same recorded query adapter: /search equals `scivec search`
+        from serve_util import Server
+        from urllib.parse import quote
+        server = Server(out_dir, "--threads", "1")
+        try:
+            status, served = server.json("GET", "/search?k=5&q=" + quote(query))
+            check(status == 200, "serve /search: %s %s" % (status, served))
+            got = served.get("results", served) if isinstance(served, dict) else served
+            if status == 200 and hits:
+                check([h["paper_id"] for h in got] == [h["paper_id"] for h in hits],
+                      "serve /search ids %s vs search %s" % ([h["paper_id"] for h in got], [h["paper_id"] for h in hits]))
+                check(all(abs(a["score"] - b["score"]) <= 1e-5 for a, b in zip(got, hits)),
+                      "serve /search scores differ from search's (adapter not applied?)")
+        finally:
+            server.stop()
+
     # without --query-adapter, search uses the papers' adapter
     out_dir2 = os.path.join(tmp, "emb2")
     rc, _, err = run(["embed", papers_csv, "--model", MODEL, "--out", out_dir2, "--recipe",
