@@ -6,8 +6,8 @@
 #
 #     bench/cold_start.sh [N_PAPERS=10000] [REPEATS=5]
 #
-# The output folder is made once with `scivec embed --max-length 3` ([CLS]
-# [SEP], so it takes seconds, not hours): what a search loads - the
+# The output folder is made once with `scivec embed --max-length 3` ([CLS],
+# one token, [SEP]: minutes, not hours): what a search loads - the
 # model, the 10,000 x 768 index, the database - does not depend on the
 # texts. The page cache is warm (the second and later runs), as for anyone
 # who searches twice; the first run is printed too.
