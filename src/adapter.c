@@ -45,25 +45,6 @@ struct sv_adapter {
 /* ------------------------------------------------------------------------ */
 /* Forward                                                                   */
 
-/* out[n] = LayerNorm(inp[n]) * gamma + beta with mean and variance in double,
- * as bert.c does it (so the adapter's two LayerNorms round like the stock one). */
-static void layernorm_row(float *out, const float *inp, const float *gamma,
-                          const float *beta, int n, float eps) {
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) sum += inp[i];
-    double mean = sum / n;
-    double var = 0.0;
-    for (int i = 0; i < n; i++) {
-        double d = inp[i] - mean;
-        var += d * d;
-    }
-    var /= n;
-    float rstd = (float)(1.0 / sqrt(var + eps));
-    float fmean = (float)mean;
-    for (int i = 0; i < n; i++)
-        out[i] = (inp[i] - fmean) * rstd * gamma[i] + beta[i];
-}
-
 void sv_adapter_ffn_output(const sv_adapter *ad, int layer, float *x,
                            const float *dense, const float *bias,
                            const float *gamma, const float *beta, float eps,
@@ -88,7 +69,7 @@ void sv_adapter_ffn_output(const sv_adapter *ad, int layer, float *x,
                 h_row[j] = d_row[j] + bias[j];
                 t_row[j] = h_row[j] + a_row[j];
             }
-            layernorm_row(t_row, t_row, gamma, beta, hidden, eps);
+            sv_layernorm_row(t_row, t_row, gamma, beta, hidden, eps);
         }
         // down = relu(t W_down^T + b_down)   [n_rows, r]
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_rows, r, hidden, 1.0f,
@@ -109,7 +90,7 @@ void sv_adapter_ffn_output(const sv_adapter *ad, int layer, float *x,
             const float *up_row = ts + (size_t)i * hidden, *h_row = hs + (size_t)i * hidden;
             for (int j = 0; j < hidden; j++)
                 x_row[j] = ((up_row[j] + al->up_b[j]) + h_row[j]) + x_row[j];
-            layernorm_row(x_row, x_row, gamma, beta, hidden, eps);
+            sv_layernorm_row(x_row, x_row, gamma, beta, hidden, eps);
         }
     }
 }

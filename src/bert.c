@@ -118,8 +118,9 @@ static void matmul_forward(float *out, const float *inp, const float *weight,
 
 /* out[n] = LayerNorm(inp[n]) * gamma + beta, one row; out may alias inp.
  * Mean and variance are accumulated in double so the result does not depend
- * on how rows are grouped. */
-static void layernorm_row(float *out, const float *inp, const float *gamma,
+ * on how rows are grouped. Shared with adapter.c, whose two LayerNorms must
+ * round exactly like the stock one. */
+void sv_layernorm_row(float *out, const float *inp, const float *gamma,
                           const float *beta, int n, float eps) {
     double sum = 0.0;
     for (int i = 0; i < n; i++) sum += inp[i];
@@ -152,7 +153,7 @@ static void embeddings_forward(float *x, const sv_bert_config *cfg,
         float *row = x + (size_t)t * hidden;
         // the same summation order as HF: (word + type) + position
         for (int i = 0; i < hidden; i++) row[i] = (word[i] + type[i]) + pos[i];
-        layernorm_row(row, row, w->emb_ln_g, w->emb_ln_b, hidden, cfg->layer_norm_eps);
+        sv_layernorm_row(row, row, w->emb_ln_g, w->emb_ln_b, hidden, cfg->layer_norm_eps);
     }
 }
 
@@ -265,7 +266,7 @@ static void residual_layernorm(float *x, const float *dense, const float *bias,
         const float *d = dense + (size_t)t * hidden;
         // HF: LayerNorm((dense + bias) + residual)
         for (int i = 0; i < hidden; i++) row[i] = (d[i] + bias[i]) + row[i];
-        layernorm_row(row, row, gamma, beta, hidden, eps);
+        sv_layernorm_row(row, row, gamma, beta, hidden, eps);
     }
 }
 

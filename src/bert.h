@@ -105,6 +105,11 @@ typedef struct sv_bert_workspace {
 
 void sv_bert_workspace_free(sv_bert_workspace *ws);
 
+/* out[n] = LayerNorm(inp[n]) * gamma + beta for one row (out may alias inp),
+ * mean and variance in double: the forward's and the adapters' LayerNorm. */
+void sv_layernorm_row(float *out, const float *inp, const float *gamma,
+                      const float *beta, int n, float eps);
+
 /* Runs the encoder over n_seqs sequences packed back to back without padding:
  * sequence s is tokens seq_start[s] .. seq_start[s+1]-1 of ids / type_ids
  * (seq_start has n_seqs + 1 entries, seq_start[0] = 0). Every id, type id and
