@@ -22,110 +22,7 @@
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 
-#define GOLDEN SV_FIXTURES "/golden"
-#define MODELS SV_FIXTURES "/models"
-
-/* ------------------------------------------------------------------------ */
-/* Golden token ids                                                          */
-
-typedef struct seqset {
-    int n;
-    char **id;              /* the text id ("abs-0704.0001") */
-    int32_t **ids, **types;
-    int *len;
-} seqset;
-
-static int32_t *int_array(const cJSON *arr, int *n) {
-    *n = cJSON_GetArraySize(arr);
-    int32_t *out = malloc((size_t)(*n ? *n : 1) * sizeof *out);
-    int i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr) out[i++] = (int32_t)item->valuedouble;
-    return out;
-}
-
-/* Reads the ids of every line; sub = NULL for tokens.jsonl, "pair" or
- * "single_sep" for tokens_pair.jsonl. */
-static int load_seqs(const char *path, const char *sub, seqset *set) {
-    memset(set, 0, sizeof *set);
-    sv_jsonl *r;
-    if (sv_jsonl_open(path, &r)) return -1;
-    cJSON *obj;
-    int cap = 0;
-    while (sv_jsonl_next(r, &obj) == 1) {
-        if (set->n == cap) {
-            cap = cap ? 2 * cap : 256;
-            set->id = realloc(set->id, cap * sizeof *set->id);
-            set->ids = realloc(set->ids, cap * sizeof *set->ids);
-            set->types = realloc(set->types, cap * sizeof *set->types);
-            set->len = realloc(set->len, cap * sizeof *set->len);
-        }
-        const cJSON *src = sub ? cJSON_GetObjectItem(obj, sub) : obj;
-        int n_types;
-        set->id[set->n] = strdup(cJSON_GetObjectItem(obj, "id")->valuestring);
-        set->ids[set->n] = int_array(cJSON_GetObjectItem(src, "input_ids"), &set->len[set->n]);
-        set->types[set->n] = int_array(cJSON_GetObjectItem(src, "token_type_ids"), &n_types);
-        if (n_types != set->len[set->n]) { cJSON_Delete(obj); sv_jsonl_close(r); return -1; }
-        set->n++;
-        cJSON_Delete(obj);
-    }
-    sv_jsonl_close(r);
-    return 0;
-}
-
-static void free_seqs(seqset *set) {
-    for (int i = 0; i < set->n; i++) {
-        free(set->id[i]); free(set->ids[i]); free(set->types[i]);
-    }
-    free(set->id); free(set->ids); free(set->types); free(set->len);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Running sequences through the forward                                     */
-
-typedef struct net {
-    sv_bert_config cfg;
-    sv_weights *weights;
-    const sv_bert_weights *w;
-    sv_bert_workspace ws;
-} net;
-
-static int load_net(const char *dir, net *m) {
-    memset(m, 0, sizeof *m);
-    char *config = sv_path_join(dir, "config.json");
-    int status = sv_config_load(config, &m->cfg);
-    free(config);
-    if (status) return status;
-    status = sv_weights_load(dir, &m->cfg, &m->weights);
-    if (status) return status;
-    m->w = sv_weights_bert(m->weights);
-    return 0;
-}
-
-static void free_net(net *m) {
-    sv_weights_free(m->weights);
-    sv_bert_workspace_free(&m->ws);
-}
-
-/* Packs seqs [first, first + n) and runs the forward; starts[n + 1]. */
-static int run_packed(net *m, const seqset *set, int first, int n, int n_threads,
-                      int *starts) {
-    int64_t total = 0;
-    for (int i = 0; i < n; i++) total += set->len[first + i];
-    int32_t *ids = malloc(total * sizeof *ids), *types = malloc(total * sizeof *types);
-    int pos = 0;
-    for (int i = 0; i < n; i++) {
-        starts[i] = pos;
-        memcpy(ids + pos, set->ids[first + i], set->len[first + i] * sizeof *ids);
-        memcpy(types + pos, set->types[first + i], set->len[first + i] * sizeof *types);
-        pos += set->len[first + i];
-    }
-    starts[n] = pos;
-    int status = sv_bert_forward(&m->cfg, m->w, &m->ws, n_threads, n, starts, ids, types);
-    free(ids);
-    free(types);
-    return status;
-}
+#include "forward_util.h"
 
 /* outs[p][set->n, hidden] for each of the n_poolings poolings: every
  * sequence, batch_size sequences per forward. */
@@ -136,7 +33,7 @@ static int encode_multi(net *m, const seqset *set, int batch_size, int n_threads
     int status = 0;
     for (int first = 0; first < set->n && !status; first += batch_size) {
         int n = set->n - first < batch_size ? set->n - first : batch_size;
-        status = run_packed(m, set, first, n, n_threads, starts);
+        status = run_packed(m, set, first, n, n_threads, starts, 0);
         for (int p = 0; p < n_poolings && !status; p++)
             status = sv_bert_pool(&m->cfg, m->w, poolings[p], normalize, m->ws.x, n, starts,
                                   outs[p] + (size_t)first * m->cfg.hidden);
@@ -206,7 +103,7 @@ static void check_last_hidden(net *m, const seqset *set, const char *golden_dir,
     CHECK(status == 0, "%s: %s", label, scivec_last_error());
     if (status) return;
     int starts[2];
-    status = run_packed(m, set, i, 1, 2, starts);
+    status = run_packed(m, set, i, 1, 2, starts, 0);
     CHECK(status == 0, "%s: %s", label, scivec_last_error());
     CHECK(rows == set->len[i] && cols == m->cfg.hidden, "%s: shape [%lld, %lld] vs %d tokens",
           label, (long long)rows, (long long)cols, set->len[i]);
