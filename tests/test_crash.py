@@ -19,21 +19,8 @@ import sys
 import tempfile
 import time
 
-SCIVEC = os.environ["SCIVEC"]
-FIX = os.environ["SV_FIXTURES"]
-MODEL = os.path.join(FIX, "models", "tiny-scibert")
-FINAL = ["embeddings.npy", "papers.index", "papers.db", "metadata.json"]
-csv.field_size_limit(1 << 30)
-failures = []
-n_checks = 0
-
-
-def check(cond, msg):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import FINAL, FIX, MODEL, SCIVEC, check, report  # noqa: E402
 
 
 def embed_args(src, out, *extra, batch_tokens=96):
@@ -208,11 +195,7 @@ def main():
         test_lock(tmp, big, ref_big)
         test_kill9(tmp, small, ref_small, run_seconds)
     print(f"took {time.monotonic() - t_start:.1f} s; one 200-paper run {run_seconds:.2f} s")
-    if failures:
-        print(f"{len(failures)} of {n_checks} checks failed", file=sys.stderr)
-        return 1
-    print(f"test_crash.py: all {n_checks} checks passed")
-    return 0
+    return report("test_crash.py")
 
 
 if __name__ == "__main__":

@@ -13,21 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-SCIVEC = os.environ["SCIVEC"]
-FIX = os.environ["SV_FIXTURES"]
-MODEL = os.path.join(FIX, "models", "tiny-scibert")
-FINAL = ["embeddings.npy", "papers.index", "papers.db", "metadata.json"]
-csv.field_size_limit(1 << 30)
-failures = []
-n_checks = 0
-
-
-def check(cond, msg):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import FINAL, FIX, MODEL, SCIVEC, check, report  # noqa: E402
 
 
 def embed(src, out, *extra):
@@ -107,11 +94,7 @@ def main():
                   "after freeing space: embeddings.npy differs from the reference")
         finally:
             subprocess.run(["umount", disk], check=False)
-    if failures:
-        print(f"{len(failures)} of {n_checks} checks failed", file=sys.stderr)
-        return 1
-    print(f"test_crash_disk.py: all {n_checks} checks passed")
-    return 0
+    return report("test_crash_disk.py")
 
 
 if __name__ == "__main__":

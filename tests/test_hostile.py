@@ -23,21 +23,11 @@ import time
 
 import numpy as np
 
-SCIVEC = os.environ["SCIVEC"]
-FIX = os.environ["SV_FIXTURES"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import FIX, MODEL, SCIVEC, check, report  # noqa: E402
+
 HOSTILE = os.path.join(FIX, "hostile")
-MODEL = os.path.join(FIX, "models", "tiny-scibert")
 TOKENIZER_FILES = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
-failures = []
-n_checks = 0
-
-
-def check(cond, msg):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
 
 
 def run(sandbox, args, stdin=None, timeout=30):
@@ -337,11 +327,7 @@ def main():
         stray = [f for f in os.listdir(sandbox) if f not in made_by_test and not f.startswith("model-")]
         check(not stray, f"files written outside the output folders: {stray}")
     print(f"took {time.monotonic() - t0:.1f} s")
-    if failures:
-        print(f"{len(failures)} of {n_checks} checks failed", file=sys.stderr)
-        return 1
-    print(f"test_hostile.py: all {n_checks} checks passed")
-    return 0
+    return report("test_hostile.py")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
@@ -18,20 +17,8 @@ import tempfile
 import faiss
 import numpy as np
 
-SCIVEC = os.environ["SCIVEC"]
-FIX = os.environ["SV_FIXTURES"]
-MODEL = os.path.join(FIX, "models", "tiny-scibert")
-csv.field_size_limit(1 << 30)
-failures = []
-n_checks = 0
-
-
-def check(cond, msg):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import FIX, MODEL, SCIVEC, check, report  # noqa: E402
 
 
 def run(*args, timeout=60):
@@ -228,11 +215,7 @@ def main():
         with open(big, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(rows[:401])
         test_resume(big, tmp, 400)
-    if failures:
-        print(f"{len(failures)} of {n_checks} checks failed", file=sys.stderr)
-        return 1
-    print(f"test_hostile_outputs.py: all {n_checks} checks passed")
-    return 0
+    return report("test_hostile_outputs.py")
 
 
 if __name__ == "__main__":
