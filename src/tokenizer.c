@@ -205,6 +205,7 @@ static int encode_piece(encode_state *st, const char *text, size_t len) {
     if (status) return status;
     const char *norm = st->normalized.data;
     size_t n_norm = st->normalized.n, start = 0, pos = 0;
+    if (n_norm == 0) return SCIVEC_OK; /* nothing collected: data may still be NULL */
     while (pos < n_norm) {
         const sv_added_token *match = NULL;
         if (tok->added_first_byte[(unsigned char)norm[pos]] & 2)
