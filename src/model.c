@@ -59,6 +59,19 @@ scivec_encode_params scivec_encode_default_params(void) {
 /* ------------------------------------------------------------------------ */
 /* Default pooling: sentence-transformers' choice for this folder            */
 
+/* Reads path as JSON into *out (the caller frees it with cJSON_Delete).
+ * Unparsable text is SCIVEC_EFORMAT naming the file. */
+static int read_json_file(const char *path, cJSON **out) {
+    char *text = NULL;
+    *out = NULL;
+    int status = sv_read_file(path, &text, NULL);
+    if (status) return status;
+    *out = cJSON_Parse(text);
+    free(text);
+    if (!*out) return sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", path);
+    return SCIVEC_OK;
+}
+
 /* Reads the Pooling module's config.json named by modules.json. Returns 1 and
  * sets *pooling when the folder is a sentence-transformers model, 0 when it is
  * not (plain HF folder), or an error status. */
@@ -70,17 +83,13 @@ static int read_st_pooling(const char *dir, scivec_pooling *pooling, char *reaso
         free(modules_path);
         return 0;
     }
-    char *text = NULL;
-    int status = sv_read_file(modules_path, &text, NULL);
-    cJSON *modules = status ? NULL : cJSON_Parse(text);
-    free(text);
-    if (status) { free(modules_path); return status; }
-    if (!cJSON_IsArray(modules)) {
+    cJSON *modules;
+    int status = read_json_file(modules_path, &modules);
+    if (!status && !cJSON_IsArray(modules)) {
         cJSON_Delete(modules);
         status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON array of modules", modules_path);
-        free(modules_path);
-        return status;
     }
+    if (status) { free(modules_path); return status; }
     // the module whose type is sentence_transformers.models.Pooling
     const char *pooling_dir = NULL;
     const cJSON *m;
@@ -112,16 +121,13 @@ static int read_st_pooling(const char *dir, scivec_pooling *pooling, char *reaso
 
     char *config_path = sv_path_join(dir, rel);
     if (!config_path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    status = sv_read_file(config_path, &text, NULL);
-    cJSON *config = status ? NULL : cJSON_Parse(text);
-    free(text);
-    if (status) { free(config_path); return status; }
-    if (!cJSON_IsObject(config)) {
+    cJSON *config;
+    status = read_json_file(config_path, &config);
+    if (!status && !cJSON_IsObject(config)) {
         cJSON_Delete(config);
         status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON object", config_path);
-        free(config_path);
-        return status;
     }
+    if (status) { free(config_path); return status; }
     static const struct { const char *key; scivec_pooling pooling; } modes[] = {
         {"pooling_mode_cls_token", SCIVEC_POOL_CLS},
         {"pooling_mode_mean_tokens", SCIVEC_POOL_MEAN},
