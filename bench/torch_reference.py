@@ -10,7 +10,24 @@ IDS_JSONL holds `scivec tokenize` output (token ids identical to HF's tokenizer,
 as the test suite proves), so both engines see exactly the same tokens.
 Prints one JSON line: tokens, seconds spent encoding, tokens/s.
 """
-import argparse, json, math, struct, time
+import argparse, json, math, os, struct, sys, time
+
+
+def _threads_from_argv(argv):
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "1"
+
+
+# Debian's torch does its GEMMs in OpenBLAS (BLAS_INFO=generic), whose own
+# thread pool ignores torch.set_num_threads: without this a "1-thread" run
+# kept both cores busy (75 CPU-s in a 46 s encode loop). Set before import.
+if __name__ == "__main__":
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = _threads_from_argv(sys.argv)
 
 import numpy as np
 import torch

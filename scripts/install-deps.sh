@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libutf8proc-dev libcjson-dev libcsv-dev libsqlite3-dev sqlite3
+  libblis-dev                            # the forward's GEMMs (src/gemm.h)
   libfaiss-dev libopenblas-dev liblapack-dev libzip-dev
   libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve
   python3-numpy python3-faiss            # the real Python client in tests

@@ -14,10 +14,10 @@
  * adapter out when it does not match them; we match by suffix instead, take
  * the one NAME the tensors use, and fail on anything missing or left over.
  */
-#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +25,7 @@
 #include "adapter.h"
 #include "checkpoint.h"
 #include "common.h"
+#include "gemm.h"
 
 typedef struct sv_adapter_layer {
     int bottleneck;                  /* r                                    */
@@ -72,8 +73,7 @@ void sv_adapter_ffn_output(const sv_adapter *ad, int layer, float *x,
             sv_layernorm_row(t_row, t_row, gamma, beta, hidden, eps);
         }
         // down = relu(t W_down^T + b_down)   [n_rows, r]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_rows, r, hidden, 1.0f,
-                    ts, hidden, al->down_w, hidden, 0.0f, ds, r);
+        sv_gemm_nt(n_rows, r, hidden, 1.0f, ts, hidden, al->down_w, hidden, ds, r);
         for (int i = 0; i < n_rows; i++) {
             float *d_row = ds + (size_t)i * r;
             for (int j = 0; j < r; j++) {
@@ -82,8 +82,7 @@ void sv_adapter_ffn_output(const sv_adapter *ad, int layer, float *x,
             }
         }
         // up = down W_up^T (into t, no longer needed)   [n_rows, hidden]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_rows, hidden, r, 1.0f,
-                    ds, r, al->up_w, r, 0.0f, ts, hidden);
+        sv_gemm_nt(n_rows, hidden, r, 1.0f, ds, r, al->up_w, r, ts, hidden);
         // y = LN(((up + b_up) + h) + a): the adapter's residual is h, not t
         for (int i = 0; i < n_rows; i++) {
             float *x_row = xs + (size_t)i * hidden;

@@ -3,17 +3,20 @@
  *
  * All sequences of a batch are packed back to back into one
  * [n_tokens, hidden] matrix (no padding, so no wasted FLOPs). Each dense layer
- * runs over it as (sequence, 128-column panel) SGEMM tasks, so a sequence's
- * numbers never depend on its neighbours; attention runs per (sequence,
- * head): each query token attends to the tokens of its own sequence, which
- * is exactly what HF computes with an all-ones attention mask.
+ * runs over it in row chunks, one single-threaded SGEMM per chunk with the
+ * chunk's elementwise work (bias, GELU, residual + LayerNorm) right after it,
+ * while the rows are still in cache; the feed-forward's two products share a
+ * chunk, so its [rows, intermediate] activations never leave it. Chunks cut
+ * across sequences: gemm.c's products compute a row the same way wherever it
+ * falls, so a sequence's numbers never depend on its neighbours. Attention
+ * runs per (sequence, head): each query token attends to the tokens of its
+ * own sequence, which is exactly what HF computes with an all-ones mask.
  *
  * Layout: activations are row-major [n_tokens, features]; linear weights are
- * PyTorch's [out, in] (y = x W^T + b), so SGEMM reads them with CblasTrans.
- * Threads: exactly n_threads OpenMP threads do everything; the SGEMMs they
- * call are single-threaded OpenBLAS (its own pool stays idle).
+ * PyTorch's [out, in] (y = x W^T + b).
+ * Threads: exactly n_threads OpenMP threads do everything, one parallel
+ * region per layer; every product they call is single-threaded.
  */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "adapter.h"
 #include "bert.h"
 #include "common.h"
+#include "gemm.h"
 
 /* Nothing here reads floating-point exception flags; without this promise
  * GCC will not if-convert the float compares in exp/erfc/softmax, and those
@@ -29,11 +33,6 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-
-/* OpenBLAS's own thread-count calls (declared in its cblas.h, but not in
- * every cblas.h on earth). */
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
 
 /* ------------------------------------------------------------------------ */
 /* Scratch buffers                                                           */
@@ -81,51 +80,63 @@ static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Layers                                                                    */
+/* Row-wise pieces                                                           */
 
-/* Output columns per SGEMM task: a multiple of the kernels' 16-column width.
- * Measured single-threaded on BERT-base shapes with 230-row sequences
- * (bench/bench_panels, thread CPU time): 128 columns ran 4-6% below one
- * batch-wide SGEMM (each call packs the sequence's rows again), 384 within
- * 1-3% of it, while still giving 2 (hidden) or 8 (intermediate) tasks per
- * sequence to balance the threads. */
-#define SV_PANEL 384
+/* Rows per dense-layer task: big enough that the products run near BLIS's
+ * peak (each call packs the weights again), small enough that a task's
+ * [rows, intermediate] feed-forward activations stay in the L3 cache between
+ * the two products, and that every thread gets several tasks of a batch.
+ * End to end (64 abstracts, 1 thread) 256, 512, 1024 and 2048 rows were all
+ * within the run-to-run noise of 2-3%. */
+#define SV_CHUNK_ROWS 512
 
-/* out[n_tokens, n_out] = inp[n_tokens, n_in] @ weight[n_out, n_in]^T
- * (bias is added by the fused pass that follows, so it costs no extra sweep).
- * One task per (sequence, 128-column panel), each a single-threaded OpenBLAS
- * SGEMM on views of the packed matrices, spread over the OpenMP threads.
- * Every output element is then computed by a call of the same shape
- * whatever the batch and the thread count, so a text's vector is bitwise
- * the same in any batch (one big SGEMM over the batch is not: OpenBLAS rounds
- * a row differently depending on how many rows come with it). */
-static void matmul_forward(float *out, const float *inp, const float *weight,
-                           int n_seqs, const int *seq_start, int n_in, int n_out,
-                           int n_threads) {
-    int n_panels = (n_out + SV_PANEL - 1) / SV_PANEL;
-    int n_tasks = n_seqs * n_panels;
-    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (int task = 0; task < n_tasks; task++) {
-        int seq = task / n_panels, panel = task % n_panels;
-        int row0 = seq_start[seq], n_rows = seq_start[seq + 1] - row0;
-        int col0 = panel * SV_PANEL;
-        int n_cols = n_out - col0 < SV_PANEL ? n_out - col0 : SV_PANEL;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_rows, n_cols, n_in, 1.0f,
-                    inp + (size_t)row0 * n_in, n_in, weight + (size_t)col0 * n_in, n_in,
-                    0.0f, out + (size_t)row0 * n_out + col0, n_out);
+/* A matrix of n_rows rows cut into n_chunks row ranges of nearly equal size:
+ * at least one per thread (while rows last), at most ~SV_CHUNK_ROWS each. */
+typedef struct row_chunks {
+    int n_rows, n_chunks;
+} row_chunks;
+
+static row_chunks make_chunks(int n_rows, int n_threads) {
+    int n_chunks = (n_rows + SV_CHUNK_ROWS - 1) / SV_CHUNK_ROWS;
+    int at_least = n_threads < n_rows ? n_threads : n_rows;
+    if (n_chunks < at_least) n_chunks = at_least;
+    return (row_chunks){n_rows, n_chunks};
+}
+
+/* First row of chunk c (chunk n_chunks starts at n_rows). */
+static int chunk_start(row_chunks chunks, int c) {
+    return (int)((int64_t)chunks.n_rows * c / chunks.n_chunks);
+}
+
+/* out[rows] = inp[rows] @ weight[n_out, n_in]^T for rows row0 .. row0+n_rows-1
+ * of the [*, n_in] and [*, n_out] matrices; the bias is added by the
+ * elementwise pass that follows. */
+static void linear_rows(float *out, const float *inp, const float *weight, int row0,
+                        int n_rows, int n_in, int n_out) {
+    sv_gemm_nt(n_rows, n_out, n_in, 1.0f, inp + (size_t)row0 * n_in, n_in, weight, n_in,
+               out + (size_t)row0 * n_out, n_out);
+}
+
+/* rows[row0 .. row0+n_rows-1] += bias */
+static void add_bias_rows(float *rows, const float *bias, int row0, int n_rows, int n) {
+    for (int r = row0; r < row0 + n_rows; r++) {
+        float *row = rows + (size_t)r * n;
+        for (int i = 0; i < n; i++) row[i] += bias[i];
     }
 }
 
 /* out[n] = LayerNorm(inp[n]) * gamma + beta, one row; out may alias inp.
- * Mean and variance are accumulated in double so the result does not depend
- * on how rows are grouped. Shared with adapter.c, whose two LayerNorms must
- * round exactly like the stock one. */
+ * Mean and variance are accumulated in double (in SIMD lanes, a fixed order
+ * for a given build), so 768 terms lose nothing to float rounding. Shared
+ * with adapter.c, whose two LayerNorms must round exactly like the stock one. */
 void sv_layernorm_row(float *out, const float *inp, const float *gamma,
                           const float *beta, int n, float eps) {
     double sum = 0.0;
+    #pragma omp simd reduction(+ : sum)
     for (int i = 0; i < n; i++) sum += inp[i];
     double mean = sum / n;
     double var = 0.0;
+    #pragma omp simd reduction(+ : var)
     for (int i = 0; i < n; i++) {
         double d = inp[i] - mean;
         var += d * d;
@@ -157,18 +168,18 @@ static void embeddings_forward(float *x, const sv_bert_config *cfg,
     }
 }
 
-/* q, k, v [n_tokens, hidden] += their biases, in one sweep. */
-static void add_qkv_bias(float *q, float *k, float *v, const sv_bert_layer *l,
-                         int n_tokens, int hidden, int n_threads) {
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int t = 0; t < n_tokens; t++) {
-        float *qt = q + (size_t)t * hidden, *kt = k + (size_t)t * hidden,
-              *vt = v + (size_t)t * hidden;
-        for (int i = 0; i < hidden; i++) {
-            qt[i] += l->q_b[i];
-            kt[i] += l->k_b[i];
-            vt[i] += l->v_b[i];
-        }
+/* x[t] = LayerNorm(x[t] + dense[t] + bias) for rows row0 .. row0+n_rows-1:
+ * the residual connection, the dense layer's bias and the LayerNorm in one
+ * sweep. */
+static void residual_layernorm_rows(float *x, const float *dense, const float *bias,
+                                    const float *gamma, const float *beta, int row0,
+                                    int n_rows, int hidden, float eps) {
+    for (int t = row0; t < row0 + n_rows; t++) {
+        float *row = x + (size_t)t * hidden;
+        const float *d = dense + (size_t)t * hidden;
+        // HF: LayerNorm((dense + bias) + residual)
+        for (int i = 0; i < hidden; i++) row[i] = (d[i] + bias[i]) + row[i];
+        sv_layernorm_row(row, row, gamma, beta, hidden, eps);
     }
 }
 
@@ -178,11 +189,13 @@ static void add_qkv_bias(float *q, float *k, float *v, const sv_bert_layer *l,
  * x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for exp(r),
  * within 2 ulp of expf. Below -87 the result would be subnormal; it is
  * clamped to exp(-87) ~ 1.6e-38, which no softmax sum can notice. */
-static float pow2_neg[127]; /* pow2_neg[i] = 2^-i, filled once by sv_bert_forward */
-
-static void init_pow2_neg(void) {
-    if (pow2_neg[0] == 1.0f) return;
-    for (int i = 126; i >= 0; i--) pow2_neg[i] = ldexpf(1.0f, -i); // [0] last: the flag
+/* 2^n for an integer n in [-126, 127], built in the exponent field (the
+ * memcpy is how C spells a bit cast; GCC vectorises it). */
+static inline float exp2_int(float n) {
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return scale;
 }
 
 static inline float exp_nonpositive(float x) {
@@ -197,77 +210,7 @@ static inline float exp_nonpositive(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    // 2^n for n in [-126, 0] from a table (a gather the compiler vectorises,
-    // where bit-casting through the exponent field would block it)
-    return p * pow2_neg[-(int)n];
-}
-
-/* att[len] = softmax(att / scale_div) in place. HF divides the scores (not
- * the query) by sqrt(head_dim), so the same here. */
-static void softmax_row(float *att, int len, float scale_div) {
-    #pragma omp simd
-    for (int s = 0; s < len; s++) att[s] /= scale_div;
-    float max_score = -INFINITY;
-    for (int s = 0; s < len; s++) max_score = att[s] > max_score ? att[s] : max_score;
-    float sum = 0.0f;
-    #pragma omp simd reduction(+ : sum)
-    for (int s = 0; s < len; s++) {
-        att[s] = exp_nonpositive(att[s] - max_score);
-        sum += att[s];
-    }
-    float inv_sum = 1.0f / sum;
-    #pragma omp simd
-    for (int s = 0; s < len; s++) att[s] *= inv_sum;
-}
-
-/* ctx[t, head] = softmax(q[t, head] . k[s, head]^T / sqrt(head_dim)) @ v[s, head]
- * over the tokens s of t's own sequence. One task per (sequence, head), each
- * two single-threaded SGEMMs on strided views of the packed q/k/v (leading
- * dimension hidden) around a softmax: scores [len, len] = q_h k_h^T, then
- * ctx_h [len, head_dim] = softmax(scores) v_h. A task is computed by the same
- * calls whichever batch or thread it lands in, so a sequence's vectors depend
- * on neither. scratch holds max_len * max_len floats per thread. */
-static void attention_forward(float *ctx, const float *q, const float *k,
-                              const float *v, float *scratch, int max_len,
-                              const int *seq_start, int n_seqs, int hidden,
-                              int n_heads, int n_threads) {
-    int head_dim = hidden / n_heads;
-    float scale_div = sqrtf((float)head_dim);
-    int n_tasks = n_seqs * n_heads;
-    // dynamic: sequences differ in length, and the cost grows with its square
-    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (int task = 0; task < n_tasks; task++) {
-        int seq = task / n_heads, h = task % n_heads;
-        int start = seq_start[seq], len = seq_start[seq + 1] - start;
-        float *scores = scratch + (size_t)omp_get_thread_num() * max_len * max_len;
-        const float *q_h = q + (size_t)start * hidden + h * head_dim;
-        const float *k_h = k + (size_t)start * hidden + h * head_dim;
-        const float *v_h = v + (size_t)start * hidden + h * head_dim;
-        float *ctx_h = ctx + (size_t)start * hidden + h * head_dim;
-
-        // scores [len, len] = q_h [len, head_dim] @ k_h^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, head_dim, 1.0f,
-                    q_h, hidden, k_h, hidden, 0.0f, scores, len);
-        for (int t = 0; t < len; t++) softmax_row(scores + (size_t)t * len, len, scale_div);
-        // ctx_h [len, head_dim] = probabilities [len, len] @ v_h [len, head_dim]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, head_dim, len, 1.0f,
-                    scores, len, v_h, hidden, 0.0f, ctx_h, hidden);
-    }
-}
-
-/* x[t] = LayerNorm(x[t] + dense[t] + bias): the residual connection, the
- * dense layer's bias and the LayerNorm in one sweep over the rows. */
-static void residual_layernorm(float *x, const float *dense, const float *bias,
-                               const float *gamma, const float *beta, int n_tokens,
-                               int hidden, float eps, int n_threads) {
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int t = 0; t < n_tokens; t++) {
-        float *row = x + (size_t)t * hidden;
-        const float *d = dense + (size_t)t * hidden;
-        // HF: LayerNorm((dense + bias) + residual)
-        for (int i = 0; i < hidden; i++) row[i] = (d[i] + bias[i]) + row[i];
-        sv_layernorm_row(row, row, gamma, beta, hidden, eps);
-    }
+    return p * exp2_int(n); // n >= -125 after the clamp: a normal number
 }
 
 /* erfc(z) for z >= 0 to 1.2e-7 relative (Numerical Recipes' Chebyshev fit
@@ -318,11 +261,10 @@ static void bias_relu_row(float *restrict row, const float *restrict bias, int n
     }
 }
 
-/* h[n_tokens, n] = act(h + bias) in place. */
-static void bias_activation(float *h, const float *bias, int n_tokens, int n,
-                            sv_activation act, int n_threads) {
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int t = 0; t < n_tokens; t++) {
+/* h[rows] = act(h + bias) in place, rows row0 .. row0+n_rows-1 of [*, n]. */
+static void bias_activation_rows(float *h, const float *bias, int row0, int n_rows, int n,
+                                 sv_activation act) {
+    for (int t = row0; t < row0 + n_rows; t++) {
         float *row = h + (size_t)t * n;
         if (act == SV_ACT_GELU) bias_gelu_row(row, bias, n);
         else if (act == SV_ACT_GELU_TANH) bias_gelu_tanh_row(row, bias, n);
@@ -330,91 +272,145 @@ static void bias_activation(float *h, const float *bias, int n_tokens, int n,
     }
 }
 
-/* One encoder layer over the packed batch; x [n_tokens, hidden] in and out. */
+/* ------------------------------------------------------------------------ */
+/* Attention                                                                 */
+
+/* att[len] = softmax(att / scale_div) in place. HF divides the scores (not
+ * the query) by sqrt(head_dim); scale_div 1 means the caller already did. */
+static void softmax_row(float *att, int len, float scale_div) {
+    if (scale_div != 1.0f) {
+        #pragma omp simd
+        for (int s = 0; s < len; s++) att[s] /= scale_div;
+    }
+    float max_score = -INFINITY;
+    #pragma omp simd reduction(max : max_score)
+    for (int s = 0; s < len; s++) max_score = att[s] > max_score ? att[s] : max_score;
+    float sum = 0.0f;
+    #pragma omp simd reduction(+ : sum)
+    for (int s = 0; s < len; s++) {
+        att[s] = exp_nonpositive(att[s] - max_score);
+        sum += att[s];
+    }
+    float inv_sum = 1.0f / sum;
+    #pragma omp simd
+    for (int s = 0; s < len; s++) att[s] *= inv_sum;
+}
+
+/* How the scores get divided by sqrt(head_dim): when that is a power of two
+ * (8 for BERT's 64-wide heads) dividing is the same as multiplying the
+ * product by its inverse, exactly, so the scores SGEMM does it for free
+ * (alpha); otherwise the softmax divides, as HF does. */
+typedef struct score_scale {
+    float alpha, divide_by;
+} score_scale;
+
+static score_scale make_score_scale(int head_dim) {
+    float div = sqrtf((float)head_dim);
+    int exponent;
+    if (frexpf(div, &exponent) == 0.5f) return (score_scale){1.0f / div, 1.0f};
+    return (score_scale){1.0f, div};
+}
+
+/* ctx[t, head] = softmax(q[t, head] . k[s, head]^T / sqrt(head_dim)) @ v[s, head]
+ * over the tokens s of one sequence (rows start .. start+len-1): scores
+ * [len, len] = q_h k_h^T, then ctx_h [len, head_dim] = softmax(scores) v_h,
+ * two single-threaded SGEMMs on strided views of the packed q/k/v (leading
+ * dimension hidden). scores holds len * len floats. */
+static void attention_head(float *ctx, const float *q, const float *k, const float *v,
+                           float *scores, int start, int len, int head, int hidden,
+                           int head_dim, score_scale scale) {
+    size_t offset = (size_t)start * hidden + (size_t)head * head_dim;
+    sv_gemm_nt(len, len, head_dim, scale.alpha, q + offset, hidden, k + offset, hidden,
+               scores, len);
+    for (int t = 0; t < len; t++) softmax_row(scores + (size_t)t * len, len, scale.divide_by);
+    sv_gemm_nn(len, head_dim, len, scores, len, v + offset, hidden, ctx + offset, hidden);
+}
+
+/* ctx_first[s, head] = attention_head for the first row of sequence s only
+ * (q_first and ctx_first are [n_seqs, hidden]): a dot product per key, the
+ * softmax, a weighted sum of the values. */
+static void attention_head_first_row(float *ctx_first, const float *q_first, const float *k,
+                                     const float *v, float *scores, int seq, int start,
+                                     int len, int head, int hidden, int head_dim,
+                                     score_scale scale) {
+    const float *q_h = q_first + (size_t)seq * hidden + (size_t)head * head_dim;
+    float *ctx_h = ctx_first + (size_t)seq * hidden + (size_t)head * head_dim;
+    for (int t = 0; t < len; t++) {
+        const float *k_t = k + (size_t)(start + t) * hidden + (size_t)head * head_dim;
+        float dot = 0.0f;
+        for (int d = 0; d < head_dim; d++) dot += q_h[d] * k_t[d];
+        scores[t] = dot * scale.alpha;
+    }
+    softmax_row(scores, len, scale.divide_by);
+    for (int d = 0; d < head_dim; d++) ctx_h[d] = 0.0f;
+    for (int t = 0; t < len; t++) {
+        const float *v_t = v + (size_t)(start + t) * hidden + (size_t)head * head_dim;
+        for (int d = 0; d < head_dim; d++) ctx_h[d] += scores[t] * v_t[d];
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layers                                                                    */
+
+/* One encoder layer over the packed batch; x [n_tokens, hidden] in and out.
+ * One parallel region; the implicit barrier after each loop orders the steps. */
 static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
                           const sv_bert_layer *l, const sv_adapter *adapter, int layer,
                           const int *seq_start, int n_seqs,
                           int n_tokens, int max_len, int n_threads) {
-    int hidden = cfg->hidden, inter = cfg->intermediate;
+    int hidden = cfg->hidden, inter = cfg->intermediate, n_heads = cfg->n_heads;
+    int head_dim = hidden / n_heads;
     float eps = cfg->layer_norm_eps;
+    row_chunks chunks = make_chunks(n_tokens, n_threads);
+    score_scale scale = make_score_scale(head_dim);
 
-    // self-attention: q/k/v [n_tokens, hidden] = x @ W^T + b
-    matmul_forward(ws->q, ws->x, l->q_w, n_seqs, seq_start, hidden, hidden, n_threads);
-    matmul_forward(ws->k, ws->x, l->k_w, n_seqs, seq_start, hidden, hidden, n_threads);
-    matmul_forward(ws->v, ws->x, l->v_w, n_seqs, seq_start, hidden, hidden, n_threads);
-    add_qkv_bias(ws->q, ws->k, ws->v, l, n_tokens, hidden, n_threads);
-    attention_forward(ws->ctx, ws->q, ws->k, ws->v, ws->scores, max_len, seq_start,
-                      n_seqs, hidden, cfg->n_heads, n_threads);
-
-    // attention output: x = LN(x + ctx @ Wo^T + bo)
-    matmul_forward(ws->tmp, ws->ctx, l->attn_out_w, n_seqs, seq_start, hidden, hidden, n_threads);
-    residual_layernorm(ws->x, ws->tmp, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
-                       n_tokens, hidden, eps, n_threads);
-
-    // feed-forward: ffn [n_tokens, inter] = act(x @ W1^T + b1); x = LN(x + ffn @ W2^T + b2)
-    matmul_forward(ws->ffn, ws->x, l->ffn_in_w, n_seqs, seq_start, hidden, inter, n_threads);
-    bias_activation(ws->ffn, l->ffn_in_b, n_tokens, inter, cfg->act, n_threads);
-    matmul_forward(ws->tmp, ws->ffn, l->ffn_out_w, n_seqs, seq_start, inter, hidden, n_threads);
-    if (adapter) {
+    #pragma omp parallel num_threads(n_threads)
+    {
+        // self-attention: q/k/v [n_tokens, hidden] = x @ W^T + b
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < chunks.n_chunks; c++) {
+            int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
+            linear_rows(ws->q, ws->x, l->q_w, row0, n_rows, hidden, hidden);
+            add_bias_rows(ws->q, l->q_b, row0, n_rows, hidden);
+            linear_rows(ws->k, ws->x, l->k_w, row0, n_rows, hidden, hidden);
+            add_bias_rows(ws->k, l->k_b, row0, n_rows, hidden);
+            linear_rows(ws->v, ws->x, l->v_w, row0, n_rows, hidden, hidden);
+            add_bias_rows(ws->v, l->v_b, row0, n_rows, hidden);
+        }
+        // per (sequence, head); dynamic: the cost grows with the length squared
+        float *scores = ws->scores + (size_t)omp_get_thread_num() * max_len * max_len;
+        #pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < n_seqs * n_heads; task++) {
+            int seq = task / n_heads, head = task % n_heads;
+            attention_head(ws->ctx, ws->q, ws->k, ws->v, scores, seq_start[seq],
+                           seq_start[seq + 1] - seq_start[seq], head, hidden, head_dim, scale);
+        }
+        // attention output: x = LN(x + ctx @ Wo^T + bo)
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < chunks.n_chunks; c++) {
+            int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
+            linear_rows(ws->tmp, ws->ctx, l->attn_out_w, row0, n_rows, hidden, hidden);
+            residual_layernorm_rows(ws->x, ws->tmp, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
+                                    row0, n_rows, hidden, eps);
+        }
+        // feed-forward, both products per chunk: ffn = act(x @ W1^T + b1);
+        // x = LN(x + ffn @ W2^T + b2) (or the adapter's output, below)
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < chunks.n_chunks; c++) {
+            int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
+            linear_rows(ws->ffn, ws->x, l->ffn_in_w, row0, n_rows, hidden, inter);
+            bias_activation_rows(ws->ffn, l->ffn_in_b, row0, n_rows, inter, cfg->act);
+            linear_rows(ws->tmp, ws->ffn, l->ffn_out_w, row0, n_rows, inter, hidden);
+            if (!adapter)
+                residual_layernorm_rows(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
+                                        l->ffn_ln_b, row0, n_rows, hidden, eps);
+        }
+    }
+    if (adapter)
         // bottleneck adapter (adapter.c); q/k/v are free again, so they are its scratch
         sv_adapter_ffn_output(adapter, layer, ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
                               l->ffn_ln_b, eps, ws->q, ws->k, ws->v, n_seqs, seq_start,
                               hidden, n_threads);
-        return;
-    }
-    residual_layernorm(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g, l->ffn_ln_b,
-                       n_tokens, hidden, eps, n_threads);
-}
-
-/* ------------------------------------------------------------------------ */
-/* The last layer for the [CLS] rows only (cls and pooler pooling)           */
-
-/* out[n_rows, n_out] = inp[n_rows, n_in] @ weight[n_out, n_in]^T as one
- * single-threaded SGEMV per row: every row is computed by a call of the same
- * shape whatever the batch, as matmul_forward does for whole sequences. */
-static void matvec_rows(float *out, const float *inp, const float *weight, int n_rows,
-                        int n_in, int n_out, int n_threads) {
-    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (int r = 0; r < n_rows; r++)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, n_out, n_in, 1.0f, weight, n_in,
-                    inp + (size_t)r * n_in, 1, 0.0f, out + (size_t)r * n_out, 1);
-}
-
-/* rows[n_rows, n] += bias */
-static void add_bias_rows(float *rows, const float *bias, int n_rows, int n, int n_threads) {
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int r = 0; r < n_rows; r++) {
-        float *row = rows + (size_t)r * n;
-        for (int i = 0; i < n; i++) row[i] += bias[i];
-    }
-}
-
-/* ctx_first[s, head] = softmax(q_first[s, head] . k[t, head]^T / sqrt(head_dim))
- * @ v[t, head] over the tokens t of sequence s: attention_forward for the
- * first row of each sequence only (q_first and ctx_first are [n_seqs, hidden]).
- * One task per (sequence, head): two single-threaded SGEMVs around the softmax. */
-static void attention_first_row(float *ctx_first, const float *q_first, const float *k,
-                                const float *v, float *scratch, int max_len,
-                                const int *seq_start, int n_seqs, int hidden,
-                                int n_heads, int n_threads) {
-    int head_dim = hidden / n_heads;
-    float scale_div = sqrtf((float)head_dim);
-    int n_tasks = n_seqs * n_heads;
-    #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (int task = 0; task < n_tasks; task++) {
-        int seq = task / n_heads, h = task % n_heads;
-        int start = seq_start[seq], len = seq_start[seq + 1] - start;
-        float *scores = scratch + (size_t)omp_get_thread_num() * max_len * max_len;
-        const float *k_h = k + (size_t)start * hidden + h * head_dim;
-        const float *v_h = v + (size_t)start * hidden + h * head_dim;
-        // scores [len] = k_h [len, head_dim] @ q
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, len, head_dim, 1.0f, k_h, hidden,
-                    q_first + (size_t)seq * hidden + h * head_dim, 1, 0.0f, scores, 1);
-        softmax_row(scores, len, scale_div);
-        // ctx [head_dim] = v_h^T [head_dim, len] @ probabilities
-        cblas_sgemv(CblasRowMajor, CblasTrans, len, head_dim, 1.0f, v_h, hidden, scores, 1,
-                    0.0f, ctx_first + (size_t)seq * hidden + h * head_dim, 1);
-    }
 }
 
 /* The last encoder layer when only the [CLS] rows will be read: keys and
@@ -426,42 +422,66 @@ static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *c
                                   const sv_bert_layer *l, const sv_adapter *adapter,
                                   int layer, const int *seq_start, int n_seqs,
                                   int n_tokens, int max_len, int n_threads) {
-    int hidden = cfg->hidden, inter = cfg->intermediate;
+    int hidden = cfg->hidden, inter = cfg->intermediate, n_heads = cfg->n_heads;
+    int head_dim = hidden / n_heads;
     float eps = cfg->layer_norm_eps;
+    row_chunks chunks = make_chunks(n_tokens, n_threads);
+    row_chunks first_chunks = make_chunks(n_seqs, n_threads);
+    score_scale scale = make_score_scale(head_dim);
     // compact buffers; q is never needed in full here, ctx and tmp only n_seqs rows
     float *x_first = ws->q, *q_first = ws->ctx, *ctx_first = ws->tmp;
     float *dense_first = ws->ctx, *ffn_first = ws->ffn;
     int *row_start = ws->row_start; // every compact row is its own "sequence"
     for (int s = 0; s <= n_seqs; s++) row_start[s] = s;
 
-    matmul_forward(ws->k, ws->x, l->k_w, n_seqs, seq_start, hidden, hidden, n_threads);
-    matmul_forward(ws->v, ws->x, l->v_w, n_seqs, seq_start, hidden, hidden, n_threads);
-    add_bias_rows(ws->k, l->k_b, n_tokens, hidden, n_threads);
-    add_bias_rows(ws->v, l->v_b, n_tokens, hidden, n_threads);
-    for (int s = 0; s < n_seqs; s++)
-        memcpy(x_first + (size_t)s * hidden, ws->x + (size_t)seq_start[s] * hidden,
-               (size_t)hidden * sizeof(float));
-
-    matvec_rows(q_first, x_first, l->q_w, n_seqs, hidden, hidden, n_threads);
-    add_bias_rows(q_first, l->q_b, n_seqs, hidden, n_threads);
-    attention_first_row(ctx_first, q_first, ws->k, ws->v, ws->scores, max_len, seq_start,
-                        n_seqs, hidden, cfg->n_heads, n_threads);
-
-    matvec_rows(dense_first, ctx_first, l->attn_out_w, n_seqs, hidden, hidden, n_threads);
-    residual_layernorm(x_first, dense_first, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
-                       n_seqs, hidden, eps, n_threads);
-
-    matvec_rows(ffn_first, x_first, l->ffn_in_w, n_seqs, hidden, inter, n_threads);
-    bias_activation(ffn_first, l->ffn_in_b, n_seqs, inter, cfg->act, n_threads);
-    matvec_rows(ws->tmp, ffn_first, l->ffn_out_w, n_seqs, inter, hidden, n_threads);
+    #pragma omp parallel num_threads(n_threads)
+    {
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < chunks.n_chunks; c++) {
+            int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
+            linear_rows(ws->k, ws->x, l->k_w, row0, n_rows, hidden, hidden);
+            add_bias_rows(ws->k, l->k_b, row0, n_rows, hidden);
+            linear_rows(ws->v, ws->x, l->v_w, row0, n_rows, hidden, hidden);
+            add_bias_rows(ws->v, l->v_b, row0, n_rows, hidden);
+        }
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < first_chunks.n_chunks; c++) {
+            int row0 = chunk_start(first_chunks, c);
+            int n_rows = chunk_start(first_chunks, c + 1) - row0;
+            for (int s = row0; s < row0 + n_rows; s++)
+                memcpy(x_first + (size_t)s * hidden, ws->x + (size_t)seq_start[s] * hidden,
+                       (size_t)hidden * sizeof(float));
+            linear_rows(q_first, x_first, l->q_w, row0, n_rows, hidden, hidden);
+            add_bias_rows(q_first, l->q_b, row0, n_rows, hidden);
+        }
+        float *scores = ws->scores + (size_t)omp_get_thread_num() * max_len * max_len;
+        #pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < n_seqs * n_heads; task++) {
+            int seq = task / n_heads, head = task % n_heads;
+            attention_head_first_row(ctx_first, q_first, ws->k, ws->v, scores, seq,
+                                     seq_start[seq], seq_start[seq + 1] - seq_start[seq],
+                                     head, hidden, head_dim, scale);
+        }
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < first_chunks.n_chunks; c++) {
+            int row0 = chunk_start(first_chunks, c);
+            int n_rows = chunk_start(first_chunks, c + 1) - row0;
+            linear_rows(dense_first, ctx_first, l->attn_out_w, row0, n_rows, hidden, hidden);
+            residual_layernorm_rows(x_first, dense_first, l->attn_out_b, l->attn_ln_g,
+                                    l->attn_ln_b, row0, n_rows, hidden, eps);
+            linear_rows(ffn_first, x_first, l->ffn_in_w, row0, n_rows, hidden, inter);
+            bias_activation_rows(ffn_first, l->ffn_in_b, row0, n_rows, inter, cfg->act);
+            linear_rows(ws->tmp, ffn_first, l->ffn_out_w, row0, n_rows, inter, hidden);
+            if (!adapter)
+                residual_layernorm_rows(x_first, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
+                                        l->ffn_ln_b, row0, n_rows, hidden, eps);
+        }
+    }
     if (adapter)
         // ctx, k and v are free again: the adapter's scratch
         sv_adapter_ffn_output(adapter, layer, x_first, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
                               l->ffn_ln_b, eps, ws->ctx, ws->k, ws->v, n_seqs, row_start,
                               hidden, n_threads);
-    else
-        residual_layernorm(x_first, ws->tmp, l->ffn_out_b, l->ffn_ln_g, l->ffn_ln_b,
-                           n_seqs, hidden, eps, n_threads);
     for (int s = 0; s < n_seqs; s++)
         memcpy(ws->x + (size_t)seq_start[s] * hidden, x_first + (size_t)s * hidden,
                (size_t)hidden * sizeof(float));
@@ -558,11 +578,6 @@ static int forward(const sv_bert_config *cfg, const sv_bert_weights *w,
     for (int s = 0; s < n_seqs; s++)
         for (int t = seq_start[s]; t < seq_start[s + 1]; t++) ws->tok_seq[t] = s;
 
-    // every SGEMM runs single-threaded on an OpenMP thread (see matmul_forward);
-    // the setting is process-wide, so give others (FAISS) theirs back after
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    init_pow2_neg();
     embeddings_forward(ws->x, cfg, w, ids, types, ws->tok_seq, seq_start, n_tokens,
                        n_threads);
     for (int l = 0; l < cfg->n_layers; l++) {
@@ -573,6 +588,5 @@ static int forward(const sv_bert_config *cfg, const sv_bert_weights *w,
             layer_forward(ws, cfg, &w->layers[l], adapter, l, seq_start, n_seqs, n_tokens,
                           max_len, n_threads);
     }
-    openblas_set_num_threads(blas_threads);
     return SCIVEC_OK;
 }

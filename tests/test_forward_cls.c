@@ -18,9 +18,6 @@
 #include "jsonl.h"
 #include "npy.h"
 
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
-
 #include "forward_util.h"
 
 static double max_abs_diff(const float *a, const float *b, size_t n) {
