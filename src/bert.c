@@ -82,13 +82,13 @@ static int workspace_reserve(sv_bert_workspace *ws, const sv_bert_config *cfg,
 /* ------------------------------------------------------------------------ */
 /* Row-wise pieces                                                           */
 
-/* Rows per dense-layer task: big enough that the products run near BLIS's
- * peak (each call packs the weights again), small enough that a task's
- * [rows, intermediate] feed-forward activations stay in the L3 cache between
- * the two products, and that every thread gets several tasks of a batch.
- * End to end (64 abstracts, 1 thread) 256, 512, 1024 and 2048 rows were all
- * within the run-to-run noise of 2-3%. */
-#define SV_CHUNK_ROWS 512
+/* Rows per dense-layer task. Each product call packs its weights again, so
+ * the fewer calls the better: in bench/bench_forward (BERT-base, 32 x 236
+ * tokens, 1 thread) 512-row chunks ran at 88-89% of the SGEMM peak, 1024 at
+ * 91%, 2048-8192 at 91-95%, although their feed-forward activations no
+ * longer fit in the L3 cache. A batch of the default 8192 tokens thus runs
+ * as one chunk per thread (or two on one thread). */
+#define SV_CHUNK_ROWS 4096
 
 /* A matrix of n_rows rows cut into n_chunks row ranges of nearly equal size:
  * at least one per thread (while rows last), at most ~SV_CHUNK_ROWS each. */
