@@ -3,7 +3,8 @@
 #
 #     bench/run.sh [N_TEXTS=64] [REPEATS=2]
 #
-# In one run it measures: this machine's SGEMM peak (OpenBLAS, 1 and 2 threads),
+# In one run it measures: this machine's SGEMM peak (BLIS, the library of scivec's
+# forward, as bench_sgemm calls it; OpenBLAS alongside), 1 and 2 threads,
 # scivec encode on N real abstracts from tests/fixtures/data/arxiv-papers.csv with a
 # random-weight BERT-base checkpoint in HF layout (generated into bench/models/, never
 # committed), and the PyTorch anchor (bench/torch_reference.py, /usr/bin/python3 +
@@ -16,7 +17,7 @@ REPEATS=${2:-2}
 scripts/install-deps.sh --bench >/dev/null
 BUILD=${SCIVEC_BUILD:-build-bench}   # a Release build of its own
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j 2 --target scivec bench_sgemm >/dev/null
+cmake --build "$BUILD" -j 2 --target scivec bench_sgemm bench_forward >/dev/null
 SCIVEC=$BUILD/scivec
 MODEL=bench/models/bert-base
 mkdir -p bench/results bench/models
@@ -36,13 +37,14 @@ for i in range(n):
 PY
 "$SCIVEC" tokenize --model "$MODEL" < "$work/texts.jsonl" > "$work/ids.jsonl"
 
-# "gflops" is the best wall-clock rate; "gflops_per_cpu_s" FLOPs per CPU-second
-# of the best run, the per-core rate even when other processes share the cores
-"$BUILD"/bench/bench_sgemm 1 > "$work/peak1.json"
-"$BUILD"/bench/bench_sgemm 2 > "$work/peak2.json"
-peak1=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gflops"])' "$work/peak1.json")
-peak2=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gflops"])' "$work/peak2.json")
-peak_cpu=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gflops_per_cpu_s"])' "$work/peak1.json")
+# SGEMM peak: measured before every round (the host clock drifts by several
+# percent within minutes), the best of the rounds kept. "gflops" is the best
+# wall-clock rate; "gflops_per_cpu_s" FLOPs per CPU-second of the best run, the
+# per-core rate even when other processes share the cores.
+measure_peaks() {
+  "$BUILD"/bench/bench_sgemm 1 >> "$work/peak1.jsonl"
+  "$BUILD"/bench/bench_sgemm 2 >> "$work/peak2.jsonl"
+}
 
 results="$work/runs.jsonl"
 # scivec_run ENGINE_LABEL POOLING THREADS [BINARY]: one whole-process run of scivec encode
@@ -62,6 +64,7 @@ torch_run() {  # POOLING THREADS
 # SCIVEC_BASELINE=path/to/older/scivec adds its runs (mean and cls) to each round.
 # interleaved A B A B: every engine sees the same minutes of a shared machine
 for rep in $(seq "$REPEATS"); do
+  measure_peaks
   for threads in 1 2; do
     scivec_run scivec mean "$threads"
     torch_run mean "$threads"
@@ -73,6 +76,19 @@ for rep in $(seq "$REPEATS"); do
   done
 done
 torch_run cls 1   # parity of the cls-only last layer against PyTorch's full one
+measure_peaks
+# the forward alone (no start-up, tokenization, output) against the peak, in one process
+for threads in 1 2; do
+  "$BUILD"/bench/bench_forward "$MODEL" "$threads" > "$work/forward$threads.json"
+  cat "$work/forward$threads.json"
+done
+best_peak() {  # FILE KEY
+  /usr/bin/python3 -c 'import json,sys; print(max(json.loads(l)[sys.argv[2]] for l in open(sys.argv[1])))' "$1" "$2"
+}
+peak1=$(best_peak "$work/peak1.jsonl" gflops)
+peak2=$(best_peak "$work/peak2.jsonl" gflops)
+peak_cpu=$(best_peak "$work/peak1.jsonl" gflops_per_cpu_s)
+cat "$work/peak1.jsonl" "$work/peak2.jsonl"
 
 /usr/bin/python3 - "$work" "$MODEL" "$peak1" "$peak2" "$peak_cpu" <<'PY'
 import json, os, sys, time
@@ -135,7 +151,9 @@ print(f"load average at the end: {' '.join(load)}")
 os.makedirs("bench/results", exist_ok=True)
 out = f"bench/results/throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
 json.dump(dict(n_texts=len(seqs), tokens=sum(lens), gflop=flop / 1e9,
-               sgemm_peak={"1": peak1, "2": peak2, "per_cpu_second": peak_cpu},
+               sgemm_peak={"1": peak1, "2": peak2, "per_cpu_second": peak_cpu,
+                           "bench_sgemm": [json.loads(l) for t in (1, 2) for l in open(f"{work}/peak{t}.jsonl")]},
+               forward_alone=[json.load(open(f"{work}/forward{t}.json")) for t in (1, 2)],
                max_abs_diff_vs_pytorch=diff, max_abs_diff_cls_vs_pytorch=diff_cls, loadavg=load,
                rows=rows, runs=runs), open(out, "w"), indent=1)
 print(f"results: {out}")

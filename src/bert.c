@@ -183,12 +183,6 @@ static void residual_layernorm_rows(float *x, const float *dense, const float *b
     }
 }
 
-/* exp(x) for x <= 0 (scores minus their max), written so that the compiler
- * vectorises it (libm's expf is a scalar call, and the softmax spends more
- * time in it than in the products): Cody-Waite range reduction
- * x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for exp(r),
- * within 2 ulp of expf. Below -87 the result would be subnormal; it is
- * clamped to exp(-87) ~ 1.6e-38, which no softmax sum can notice. */
 /* 2^n for an integer n in [-126, 127], built in the exponent field (the
  * memcpy is how C spells a bit cast; GCC vectorises it). */
 static inline float exp2_int(float n) {
@@ -198,6 +192,12 @@ static inline float exp2_int(float n) {
     return scale;
 }
 
+/* exp(x) for x <= 0 (scores minus their max), written so that the compiler
+ * vectorises it (libm's expf is a scalar call, and the softmax spends more
+ * time in it than in the products): Cody-Waite range reduction
+ * x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for exp(r),
+ * within 2 ulp of expf. Below -87 the result would be subnormal; it is
+ * clamped to exp(-87) ~ 1.6e-38, which no softmax sum can notice. */
 static inline float exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
     float n = floorf(x * 1.44269504088896341f + 0.5f);

@@ -114,7 +114,7 @@ void sv_layernorm_row(float *out, const float *inp, const float *gamma,
  * sequence s is tokens seq_start[s] .. seq_start[s+1]-1 of ids / type_ids
  * (seq_start has n_seqs + 1 entries, seq_start[0] = 0). Every id, type id and
  * length is checked against cfg. On success ws->x holds the last hidden state
- * [seq_start[n_seqs], hidden]. n_threads >= 1 threads (OpenBLAS + OpenMP). */
+ * [seq_start[n_seqs], hidden]. n_threads >= 1 OpenMP threads (gemm.c products). */
 int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
                     sv_bert_workspace *ws, int n_threads, int n_seqs,
                     const int *seq_start, const int32_t *ids,

@@ -22,6 +22,7 @@
 
 extern "C" {
 #include "common.h"
+#include "gemm.h"
 }
 #include "faiss_shim.h"
 
@@ -50,7 +51,10 @@ extern "C" int sv_faiss_build_and_write(const char *factory, const float *vector
     if (type_name && type_cap) type_name[0] = '\0';
     if (dim <= 0 || n < 0) return sv_error(SCIVEC_EINVAL, "%s: bad index shape (%lld, %d)", path, (long long)n, dim);
     int saved_threads = omp_get_max_threads();
-    if (n_threads > 0) omp_set_num_threads(n_threads);
+    if (n_threads > 0) {
+        omp_set_num_threads(n_threads);
+        sv_gemm_set_blas_threads(n_threads); // FAISS's sgemm_ is BLIS's (gemm.h)
+    }
     int rc = SCIVEC_OK;
     const char *stage = "creating";
     try {

@@ -55,6 +55,10 @@ void sv_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b,
                  (float *)b, ldb, 1, &zero, c, ldc, 1, NULL, &rntm);
 }
 
+void sv_gemm_set_blas_threads(int n_threads) {
+    bli_thread_set_num_threads(n_threads);
+}
+
 const char *sv_gemm_arch(void) {
     return bli_arch_string(bli_arch_query_id());
 }

@@ -26,6 +26,11 @@ void sv_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda,
 void sv_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b,
                 int ldb, float *c, int ldc);
 
+/* Threads for the BLAS calls others make through the sgemm_ / cblas_sgemm
+ * that BLIS provides (FAISS's k-means when an index is trained): n_threads,
+ * not whatever BLIS_NUM_THREADS or OMP_NUM_THREADS say. */
+void sv_gemm_set_blas_threads(int n_threads);
+
 /* The BLIS configuration in use ("zen3", "haswell", ...), for reports. */
 const char *sv_gemm_arch(void);
 
