@@ -235,7 +235,7 @@ static inline float erfc_nonneg(float z) {
  * negative tail does not lose digits to 1 - (almost 1): within 3.9e-7
  * absolute of the exact value everywhere, as close as erff's form gets. */
 static inline float gelu_erf(float x) {
-    float c = erfc_nonneg(fabsf(x) / 1.41421356237309505f);
+    float c = erfc_nonneg(fabsf(x) * 0.70710678118654752f); // * 1/sqrt(2): no division
     return 0.5f * x * (x >= 0.0f ? 2.0f - c : c);
 }
 
