@@ -4,7 +4,6 @@
  * (see gemm.h).
  */
 #include <blis.h>
-#include <cpuid.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +15,9 @@
  * on a Zen 5). There, unless the user chose a BLIS_ARCH_TYPE, ask for the
  * Zen 3 configuration: AVX2 + FMA kernels, which every such CPU has. BLIS
  * reads the variable once, at its first call, so this runs before main. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
 __attribute__((constructor)) static void choose_blis_arch(void) {
     if (getenv("BLIS_ARCH_TYPE")) return;
     unsigned eax, ebx, ecx, edx;
@@ -29,6 +31,7 @@ __attribute__((constructor)) static void choose_blis_arch(void) {
     snprintf(id, sizeof id, "%d", (int)BLIS_ARCH_ZEN3);
     setenv("BLIS_ARCH_TYPE", id, 0);
 }
+#endif
 
 /* One thread, no small-matrix path: the row-invariant packed algorithm. */
 static void single_thread_packed(rntm_t *rntm) {
