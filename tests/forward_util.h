@@ -14,6 +14,7 @@
 #include "bert.h"
 #include "common.h"
 #include "jsonl.h"
+#include "golden_util.h"
 
 #define GOLDEN SV_FIXTURES "/golden"
 #define MODELS SV_FIXTURES "/models"
@@ -27,15 +28,6 @@ typedef struct seqset {
     int32_t **ids, **types;
     int *len;
 } seqset;
-
-static int32_t *int_array(const cJSON *arr, int *n) {
-    *n = cJSON_GetArraySize(arr);
-    int32_t *out = malloc((size_t)(*n ? *n : 1) * sizeof *out);
-    int i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr) out[i++] = (int32_t)item->valuedouble;
-    return out;
-}
 
 /* Reads the ids of every line; sub = NULL for tokens.jsonl, "pair" or
  * "single_sep" for tokens_pair.jsonl. */

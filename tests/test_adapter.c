@@ -26,6 +26,7 @@
 #include "common.h"
 #include "jsonl.h"
 #include "npy.h"
+#include "golden_util.h"
 
 #define GOLDEN SV_FIXTURES "/golden"
 #define MODELS SV_FIXTURES "/models"
@@ -39,15 +40,6 @@ typedef struct seqset {
     char **id;
     scivec_encoding *enc;
 } seqset;
-
-static int32_t *int_array(const cJSON *arr, int *n) {
-    *n = cJSON_GetArraySize(arr);
-    int32_t *out = malloc((size_t)(*n ? *n : 1) * sizeof *out);
-    int i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr) out[i++] = (int32_t)item->valuedouble;
-    return out;
-}
 
 /* sub = NULL for tokens.jsonl, "single_sep" for tokens_pair.jsonl. */
 static int load_seqs(const char *path, const char *sub, seqset *set) {
@@ -89,15 +81,6 @@ static void free_seqs(seqset *set) {
 
 /* ------------------------------------------------------------------------ */
 /* Comparisons                                                               */
-
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (!(d <= worst)) worst = d;   // NaN counts as worst
-    }
-    return worst;
-}
 
 /* Encodes every sequence of set with adapter_id and pooling and compares with
  * golden_dir/file; returns the max |diff| (or 1e9 when something failed). */

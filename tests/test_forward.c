@@ -45,15 +45,6 @@ static int encode_all(net *m, const seqset *set, int batch_size, int n_threads,
     return encode_multi(m, set, batch_size, n_threads, 1, &pooling, normalize, &out);
 }
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= worst)) worst = d; // NaN counts as worst
-    }
-    return worst;
-}
-
 /* Compares the set's vectors for each pooling (one forward for all of
  * them) against <golden_dir>/<prefix>_<pooling>.npy. */
 static void check_against(net *m, const seqset *set, int n_poolings,

@@ -20,15 +20,6 @@
 
 #include "forward_util.h"
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= worst)) worst = d; // NaN counts as worst
-    }
-    return worst;
-}
-
 
 /* out[p][set->n, hidden]: cls (p = 0) and pooler (p = 1) vectors of every
  * sequence, batch_size sequences per forward. */

@@ -18,6 +18,7 @@
 #include "jsonl.h"
 #include "npy.h"
 #include "scivec.h"
+#include "golden_util.h"
 
 #define GOLDEN SV_FIXTURES "/golden"
 #define TINY SV_FIXTURES "/models/tiny-scibert"
@@ -29,15 +30,6 @@ typedef struct golden_texts {
     scivec_encoding *enc;   /* the golden token ids */
     int *n_untruncated;
 } golden_texts;
-
-static int32_t *int_array(const cJSON *arr, int *n) {
-    *n = cJSON_GetArraySize(arr);
-    int32_t *out = malloc((size_t)(*n ? *n : 1) * sizeof *out);
-    int i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr) out[i++] = (int32_t)item->valuedouble;
-    return out;
-}
 
 static int load_golden(golden_texts *g) {
     memset(g, 0, sizeof *g);
@@ -66,15 +58,6 @@ static int load_golden(golden_texts *g) {
     }
     sv_jsonl_close(r);
     return 0;
-}
-
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= worst)) worst = d;
-    }
-    return worst;
 }
 
 static float *read_golden(const char *name, int64_t rows, int64_t cols) {
