@@ -108,20 +108,17 @@ static int chunk_start(row_chunks chunks, int c) {
     return (int)((int64_t)chunks.n_rows * c / chunks.n_chunks);
 }
 
-/* out[rows] = inp[rows] @ weight[n_out, n_in]^T for rows row0 .. row0+n_rows-1
- * of the [*, n_in] and [*, n_out] matrices; the bias is added by the
- * elementwise pass that follows. */
-static void linear_rows(float *out, const float *inp, const float *weight, int row0,
-                        int n_rows, int n_in, int n_out) {
+/* out[rows] = inp[rows] @ weight[n_out, n_in]^T (+ bias) for rows
+ * row0 .. row0+n_rows-1 of the [*, n_in] and [*, n_out] matrices. bias NULL:
+ * the elementwise pass that follows adds it (fused with its own work). */
+static void linear_rows(float *out, const float *inp, const float *weight,
+                        const float *bias, int row0, int n_rows, int n_in, int n_out) {
     sv_gemm_nt(n_rows, n_out, n_in, 1.0f, inp + (size_t)row0 * n_in, n_in, weight, n_in,
                out + (size_t)row0 * n_out, n_out);
-}
-
-/* rows[row0 .. row0+n_rows-1] += bias */
-static void add_bias_rows(float *rows, const float *bias, int row0, int n_rows, int n) {
+    if (!bias) return;
     for (int r = row0; r < row0 + n_rows; r++) {
-        float *row = rows + (size_t)r * n;
-        for (int i = 0; i < n; i++) row[i] += bias[i];
+        float *row = out + (size_t)r * n_out;
+        for (int i = 0; i < n_out; i++) row[i] += bias[i];
     }
 }
 
@@ -370,12 +367,9 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->q, ws->x, l->q_w, row0, n_rows, hidden, hidden);
-            add_bias_rows(ws->q, l->q_b, row0, n_rows, hidden);
-            linear_rows(ws->k, ws->x, l->k_w, row0, n_rows, hidden, hidden);
-            add_bias_rows(ws->k, l->k_b, row0, n_rows, hidden);
-            linear_rows(ws->v, ws->x, l->v_w, row0, n_rows, hidden, hidden);
-            add_bias_rows(ws->v, l->v_b, row0, n_rows, hidden);
+            linear_rows(ws->q, ws->x, l->q_w, l->q_b, row0, n_rows, hidden, hidden);
+            linear_rows(ws->k, ws->x, l->k_w, l->k_b, row0, n_rows, hidden, hidden);
+            linear_rows(ws->v, ws->x, l->v_w, l->v_b, row0, n_rows, hidden, hidden);
         }
         // per (sequence, head); dynamic: the cost grows with the length squared
         float *scores = ws->scores + (size_t)omp_get_thread_num() * max_len * max_len;
@@ -389,7 +383,7 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->tmp, ws->ctx, l->attn_out_w, row0, n_rows, hidden, hidden);
+            linear_rows(ws->tmp, ws->ctx, l->attn_out_w, NULL, row0, n_rows, hidden, hidden);
             residual_layernorm_rows(ws->x, ws->tmp, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
                                     row0, n_rows, hidden, eps);
         }
@@ -398,9 +392,9 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->ffn, ws->x, l->ffn_in_w, row0, n_rows, hidden, inter);
+            linear_rows(ws->ffn, ws->x, l->ffn_in_w, NULL, row0, n_rows, hidden, inter);
             bias_activation_rows(ws->ffn, l->ffn_in_b, row0, n_rows, inter, cfg->act);
-            linear_rows(ws->tmp, ws->ffn, l->ffn_out_w, row0, n_rows, inter, hidden);
+            linear_rows(ws->tmp, ws->ffn, l->ffn_out_w, NULL, row0, n_rows, inter, hidden);
             if (!adapter)
                 residual_layernorm_rows(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
                                         l->ffn_ln_b, row0, n_rows, hidden, eps);
@@ -439,10 +433,8 @@ static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *c
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->k, ws->x, l->k_w, row0, n_rows, hidden, hidden);
-            add_bias_rows(ws->k, l->k_b, row0, n_rows, hidden);
-            linear_rows(ws->v, ws->x, l->v_w, row0, n_rows, hidden, hidden);
-            add_bias_rows(ws->v, l->v_b, row0, n_rows, hidden);
+            linear_rows(ws->k, ws->x, l->k_w, l->k_b, row0, n_rows, hidden, hidden);
+            linear_rows(ws->v, ws->x, l->v_w, l->v_b, row0, n_rows, hidden, hidden);
         }
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < first_chunks.n_chunks; c++) {
@@ -451,8 +443,7 @@ static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *c
             for (int s = row0; s < row0 + n_rows; s++)
                 memcpy(x_first + (size_t)s * hidden, ws->x + (size_t)seq_start[s] * hidden,
                        (size_t)hidden * sizeof(float));
-            linear_rows(q_first, x_first, l->q_w, row0, n_rows, hidden, hidden);
-            add_bias_rows(q_first, l->q_b, row0, n_rows, hidden);
+            linear_rows(q_first, x_first, l->q_w, l->q_b, row0, n_rows, hidden, hidden);
         }
         float *scores = ws->scores + (size_t)omp_get_thread_num() * max_len * max_len;
         #pragma omp for schedule(dynamic, 1)
@@ -466,12 +457,12 @@ static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *c
         for (int c = 0; c < first_chunks.n_chunks; c++) {
             int row0 = chunk_start(first_chunks, c);
             int n_rows = chunk_start(first_chunks, c + 1) - row0;
-            linear_rows(dense_first, ctx_first, l->attn_out_w, row0, n_rows, hidden, hidden);
+            linear_rows(dense_first, ctx_first, l->attn_out_w, NULL, row0, n_rows, hidden, hidden);
             residual_layernorm_rows(x_first, dense_first, l->attn_out_b, l->attn_ln_g,
                                     l->attn_ln_b, row0, n_rows, hidden, eps);
-            linear_rows(ffn_first, x_first, l->ffn_in_w, row0, n_rows, hidden, inter);
+            linear_rows(ffn_first, x_first, l->ffn_in_w, NULL, row0, n_rows, hidden, inter);
             bias_activation_rows(ffn_first, l->ffn_in_b, row0, n_rows, inter, cfg->act);
-            linear_rows(ws->tmp, ffn_first, l->ffn_out_w, row0, n_rows, inter, hidden);
+            linear_rows(ws->tmp, ffn_first, l->ffn_out_w, NULL, row0, n_rows, inter, hidden);
             if (!adapter)
                 residual_layernorm_rows(x_first, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
                                         l->ffn_ln_b, row0, n_rows, hidden, eps);
