@@ -16,18 +16,8 @@ import time
 import faiss
 import numpy as np
 
-SCIVEC = os.environ["SCIVEC"]
-FIX = os.environ["SV_FIXTURES"]
-MODEL = os.path.join(FIX, "models", "tiny-scibert")
-FINAL = ["embeddings.npy", "papers.index", "papers.db", "metadata.json"]
-csv.field_size_limit(1 << 30)
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import FINAL, FIX, MODEL, SCIVEC, check, report  # noqa: E402
 
 
 def embed_args(src, out, *extra):
@@ -130,11 +120,7 @@ def main():
         check(index.ntotal == n_kept and found_self.all(), "resumed index")
         check(not os.path.exists(os.path.join(out, ".scivec-work")), "work dir left after success")
 
-    if failures:
-        print(f"{len(failures)} checks failed", file=sys.stderr)
-        return 1
-    print("test_embed_resume.py: all checks passed")
-    return 0
+    return report("test_embed_resume.py")
 
 
 if __name__ == "__main__":
