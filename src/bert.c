@@ -22,14 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "adapter.h"
 #include "bert.h"
 #include "common.h"
 #include "gemm.h"
 
 /* Nothing here reads floating-point exception flags; without this promise
- * GCC will not if-convert the float compares in exp/erfc/softmax, and those
- * loops stay scalar (softmax and GELU then cost more than attention's SGEMMs). */
+ * GCC will not if-convert the float compares in the softmax and GELU loops,
+ * and they stay scalar (activation.h says why that matters). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
@@ -108,18 +109,22 @@ static int chunk_start(row_chunks chunks, int c) {
     return (int)((int64_t)chunks.n_rows * c / chunks.n_chunks);
 }
 
+/* m[rows, cols] += bias[cols], rows of stride ld. */
+static void add_bias_block(float *m, int ld, int n_rows, const float *bias, int n_cols) {
+    for (int r = 0; r < n_rows; r++) {
+        float *row = m + (size_t)r * ld;
+        for (int i = 0; i < n_cols; i++) row[i] += bias[i];
+    }
+}
+
 /* out[rows] = inp[rows] @ weight[n_out, n_in]^T (+ bias) for rows
  * row0 .. row0+n_rows-1 of the [*, n_in] and [*, n_out] matrices. bias NULL:
- * the elementwise pass that follows adds it (fused with its own work). */
+ * the caller adds it later, fused with other work on the same rows. */
 static void linear_rows(float *out, const float *inp, const float *weight,
                         const float *bias, int row0, int n_rows, int n_in, int n_out) {
     sv_gemm_nt(n_rows, n_out, n_in, 1.0f, inp + (size_t)row0 * n_in, n_in, weight, n_in,
                out + (size_t)row0 * n_out, n_out);
-    if (!bias) return;
-    for (int r = row0; r < row0 + n_rows; r++) {
-        float *row = out + (size_t)r * n_out;
-        for (int i = 0; i < n_out; i++) row[i] += bias[i];
-    }
+    if (bias) add_bias_block(out + (size_t)row0 * n_out, n_out, n_rows, bias, n_out);
 }
 
 /* out[n] = LayerNorm(inp[n]) * gamma + beta, one row; out may alias inp.
@@ -180,75 +185,14 @@ static void residual_layernorm_rows(float *x, const float *dense, const float *b
     }
 }
 
-/* 2^n for an integer n in [-126, 127], built in the exponent field (the
- * memcpy is how C spells a bit cast; GCC vectorises it). */
-static inline float exp2_int(float n) {
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return scale;
-}
-
-/* exp(x) for x <= 0 (scores minus their max), written so that the compiler
- * vectorises it (libm's expf is a scalar call, and the softmax spends more
- * time in it than in the products): Cody-Waite range reduction
- * x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for exp(r),
- * within 2 ulp of expf. Below -87 the result would be subnormal; it is
- * clamped to exp(-87) ~ 1.6e-38, which no softmax sum can notice. */
-static inline float exp_nonpositive(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - n * 0.693359375f;       // ln2 high part, exact in n * it
-    r = r - n * -2.12194440e-4f;          // ln2 low part
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    return p * exp2_int(n); // n >= -125 after the clamp: a normal number
-}
-
-/* erfc(z) for z >= 0 to 1.2e-7 relative (Numerical Recipes' Chebyshev fit
- * erfcc), built on the vectorisable exp above so the GELU loop vectorises:
- * libm's erff is a scalar call and was 5% of a BERT-base forward. */
-static inline float erfc_nonneg(float z) {
-    float t = 1.0f / (1.0f + 0.5f * z);
-    float poly = -0.82215223f + t * 0.17087277f;
-    poly = 1.48851587f + t * poly;
-    poly = -1.13520398f + t * poly;
-    poly = 0.27886807f + t * poly;
-    poly = -0.18628806f + t * poly;
-    poly = 0.09678418f + t * poly;
-    poly = 0.37409196f + t * poly;
-    poly = 1.00002368f + t * poly;
-    float e = -z * z - 1.26551223f + t * poly;
-    e = e < 0.0f ? e : 0.0f; // +3e-8 at z = 0 from the fit's rounding
-    return t * exp_nonpositive(e);
-}
-
-/* HF "gelu": x * 0.5 * (1 + erf(x / sqrt(2))). Written with erfc so the
- * negative tail does not lose digits to 1 - (almost 1): within 3.9e-7
- * absolute of the exact value everywhere, as close as erff's form gets. */
-static inline float gelu_erf(float x) {
-    float c = erfc_nonneg(fabsf(x) * 0.70710678118654752f); // * 1/sqrt(2): no division
-    return 0.5f * x * (x >= 0.0f ? 2.0f - c : c);
-}
-
-static inline float gelu_tanh(float x) {
-    const float k = 0.7978845608028654f; // sqrt(2 / pi)
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-}
-
 /* row[n] = act(row + bias), one loop per activation so each vectorises. */
 static void bias_gelu_row(float *restrict row, const float *restrict bias, int n) {
     #pragma omp simd
-    for (int i = 0; i < n; i++) row[i] = gelu_erf(row[i] + bias[i]);
+    for (int i = 0; i < n; i++) row[i] = sv_gelu_erf(row[i] + bias[i]);
 }
 
 static void bias_gelu_tanh_row(float *restrict row, const float *restrict bias, int n) {
-    for (int i = 0; i < n; i++) row[i] = gelu_tanh(row[i] + bias[i]);
+    for (int i = 0; i < n; i++) row[i] = sv_gelu_tanh(row[i] + bias[i]);
 }
 
 static void bias_relu_row(float *restrict row, const float *restrict bias, int n) {
@@ -285,7 +229,7 @@ static void softmax_row(float *att, int len, float scale_div) {
     float sum = 0.0f;
     #pragma omp simd reduction(+ : sum)
     for (int s = 0; s < len; s++) {
-        att[s] = exp_nonpositive(att[s] - max_score);
+        att[s] = sv_exp_nonpositive(att[s] - max_score);
         sum += att[s];
     }
     float inv_sum = 1.0f / sum;
@@ -308,15 +252,28 @@ static score_scale make_score_scale(int head_dim) {
     return (score_scale){1.0f, div};
 }
 
+/* The q/k/v projections' biases, added per (sequence, head) right before that
+ * block's products rather than in a pass of their own over the whole
+ * [n_tokens, hidden] matrices: the same additions, but on rows already in
+ * cache. */
+typedef struct qkv_bias {
+    const float *q, *k, *v;
+} qkv_bias;
+
 /* ctx[t, head] = softmax(q[t, head] . k[s, head]^T / sqrt(head_dim)) @ v[s, head]
  * over the tokens s of one sequence (rows start .. start+len-1): scores
  * [len, len] = q_h k_h^T, then ctx_h [len, head_dim] = softmax(scores) v_h,
  * two single-threaded SGEMMs on strided views of the packed q/k/v (leading
- * dimension hidden). scores holds len * len floats. */
-static void attention_head(float *ctx, const float *q, const float *k, const float *v,
+ * dimension hidden). q/k/v come without their biases, which this adds to the
+ * head's block first. scores holds len * len floats. */
+static void attention_head(float *ctx, float *q, float *k, float *v, qkv_bias bias,
                            float *scores, int start, int len, int head, int hidden,
                            int head_dim, score_scale scale) {
     size_t offset = (size_t)start * hidden + (size_t)head * head_dim;
+    size_t bias_offset = (size_t)head * head_dim;
+    add_bias_block(q + offset, hidden, len, bias.q + bias_offset, head_dim);
+    add_bias_block(k + offset, hidden, len, bias.k + bias_offset, head_dim);
+    add_bias_block(v + offset, hidden, len, bias.v + bias_offset, head_dim);
     sv_gemm_nt(len, len, head_dim, scale.alpha, q + offset, hidden, k + offset, hidden,
                scores, len);
     for (int t = 0; t < len; t++) softmax_row(scores + (size_t)t * len, len, scale.divide_by);
@@ -360,23 +317,24 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
     float eps = cfg->layer_norm_eps;
     row_chunks chunks = make_chunks(n_tokens, n_threads);
     score_scale scale = make_score_scale(head_dim);
+    qkv_bias bias = {l->q_b, l->k_b, l->v_b};
 
     #pragma omp parallel num_threads(n_threads)
     {
-        // self-attention: q/k/v [n_tokens, hidden] = x @ W^T + b
+        // self-attention: q/k/v [n_tokens, hidden] = x @ W^T (+ b, in attention_head)
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->q, ws->x, l->q_w, l->q_b, row0, n_rows, hidden, hidden);
-            linear_rows(ws->k, ws->x, l->k_w, l->k_b, row0, n_rows, hidden, hidden);
-            linear_rows(ws->v, ws->x, l->v_w, l->v_b, row0, n_rows, hidden, hidden);
+            linear_rows(ws->q, ws->x, l->q_w, NULL, row0, n_rows, hidden, hidden);
+            linear_rows(ws->k, ws->x, l->k_w, NULL, row0, n_rows, hidden, hidden);
+            linear_rows(ws->v, ws->x, l->v_w, NULL, row0, n_rows, hidden, hidden);
         }
         // per (sequence, head); dynamic: the cost grows with the length squared
         float *scores = ws->scores + (size_t)omp_get_thread_num() * max_len * max_len;
         #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < n_seqs * n_heads; task++) {
             int seq = task / n_heads, head = task % n_heads;
-            attention_head(ws->ctx, ws->q, ws->k, ws->v, scores, seq_start[seq],
+            attention_head(ws->ctx, ws->q, ws->k, ws->v, bias, scores, seq_start[seq],
                            seq_start[seq + 1] - seq_start[seq], head, hidden, head_dim, scale);
         }
         // attention output: x = LN(x + ctx @ Wo^T + bo)
