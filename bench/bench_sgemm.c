@@ -3,8 +3,8 @@
  * forward uses (BLIS through src/gemm.c), on the shapes of a BERT-base dense
  * layer: [n_tokens, 768] x [3072, 768]^T. n_threads OpenMP threads each run
  * one single-threaded product over their share of the rows, as the forward
- * does. For comparison it also times OpenBLAS (the libblas of FAISS and
- * numpy here, scivec's GEMM library before), loaded with dlopen so its cblas
+ * does. For comparison it also times OpenBLAS (numpy's and PyTorch's BLAS
+ * here, scivec's GEMM library before), loaded with dlopen so its cblas
  * symbols cannot be confused with BLIS's.
  *
  *     bench_sgemm [n_threads] [n_tokens]

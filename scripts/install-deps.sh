@@ -9,7 +9,8 @@ packages=(
   build-essential cmake pkg-config
   libutf8proc-dev libcjson-dev libcsv-dev libsqlite3-dev sqlite3
   libblis-dev                            # the forward's GEMMs (src/gemm.h)
-  libfaiss-dev libopenblas-dev liblapack-dev libzip-dev
+  libfaiss-dev liblapack-dev libblas3    # FAISS; reference LAPACK/BLAS (CMakeLists.txt says why)
+  libzip-dev
   libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve
   python3-numpy python3-faiss            # the real Python client in tests
   clang libclang-rt-14-dev               # libFuzzer targets
@@ -17,7 +18,7 @@ packages=(
   chromium wrk xxd                       # browser test of the web page, load test, page embedding
 )
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(python3-torch)
+  packages+=(python3-torch libopenblas0)  # the reference; OpenBLAS for bench_sgemm's comparison
 fi
 
 missing=()

@@ -27,7 +27,7 @@ with open(sys.argv[1] + "/queries.jsonl", "w") as f:
 EOF
 head -n 8 tests/fixtures/data/arxiv-metadata-oai-snapshot.sample.jsonl > "$work/papers.jsonl"
 
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1
 vg=(valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect --track-origins=yes --num-callers=30)
 failed=0
