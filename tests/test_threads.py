@@ -5,9 +5,9 @@ loaded and the process waits on stdin when we look, so nothing is racy."""
 import os
 import subprocess
 import sys
+import tempfile
 
 from testlib import MODEL, SCIVEC, check, report
-import tempfile
 
 with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "v.npy")
