@@ -18,7 +18,7 @@ packages=(
   chromium wrk xxd                       # browser test of the web page, load test, page embedding
 )
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(python3-torch libopenblas0)  # the reference; OpenBLAS for bench_sgemm's comparison
+  packages+=(python3-torch libopenblas0 libdnnl2)  # the reference; OpenBLAS and oneDNN for bench_sgemm's comparison
 fi
 
 missing=()
