@@ -11,7 +11,8 @@
  * of n_seqs random-token sequences of seq_len tokens, full and [CLS]-only.
  * Prints the best of the rounds, and the forward's rate as a share of the
  * peak (the best single product) and of the sustained SGEMM rate (the best
- * round's FLOPs over time, like-for-like with a forward of seconds). FLOPs counted are the useful ones, as bench/run.sh counts them.
+ * round's FLOPs over time, like-for-like with a forward of seconds). FLOPs
+ * counted are the useful ones, as bench/run.sh counts them.
  */
 #include <omp.h>
 #include <stdio.h>

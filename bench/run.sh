@@ -4,8 +4,8 @@
 #     bench/run.sh [N_TEXTS=64] [REPEATS=2]
 #
 # In one run it measures: this machine's SGEMM peak (BLIS, the library of scivec's
-# forward, as bench_sgemm calls it; OpenBLAS alongside), 1 and 2 threads, right
-# before and after each scivec run,
+# forward, as bench_sgemm calls it; OpenBLAS and oneDNN alongside), 1 and 2
+# threads, right before and after each scivec run,
 # scivec encode on N real abstracts from tests/fixtures/data/arxiv-papers.csv with a
 # random-weight BERT-base checkpoint in HF layout (generated into bench/models/, never
 # committed), and the PyTorch anchor (bench/torch_reference.py, /usr/bin/python3 +
