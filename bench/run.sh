@@ -86,19 +86,16 @@ for threads in 1 2; do
   "$BUILD"/bench/bench_forward "$MODEL" "$threads" > "$work/forward$threads.json"
   cat "$work/forward$threads.json"
 done
-best_peak() {  # FILE KEY
-  /usr/bin/python3 -c 'import json,sys; print(max(json.loads(l)[sys.argv[2]] for l in open(sys.argv[1])))' "$1" "$2"
-}
-peak1=$(best_peak "$work/peak1.jsonl" gflops)
-peak2=$(best_peak "$work/peak2.jsonl" gflops)
-peak_cpu=$(best_peak "$work/peak1.jsonl" gflops_per_cpu_s)
 cat "$work/peak1.jsonl" "$work/peak2.jsonl"
 
-/usr/bin/python3 - "$work" "$MODEL" "$peak1" "$peak2" "$peak_cpu" <<'PY'
+/usr/bin/python3 - "$work" "$MODEL" <<'PY'
 import json, os, sys, time
 import numpy as np
-work, model, peak1, peak2 = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-peak_cpu = float(sys.argv[5])  # SGEMM GFLOP per CPU-second, 1 thread
+work, model = sys.argv[1], sys.argv[2]
+# every bench_sgemm measurement, per thread count, in the order taken
+peaks = {t: [json.loads(l) for l in open(f"{work}/peak{t}.jsonl")] for t in (1, 2)}
+peak1, peak2 = (max(p["gflops"] for p in peaks[t]) for t in (1, 2))  # the best products
+peak_cpu = max(p["gflops_per_cpu_s"] for p in peaks[1])  # SGEMM GFLOP per CPU-second, 1 thread
 cfg = json.load(open(f"{model}/config.json"))
 H, I, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
 seqs = [json.loads(l) for l in open(f"{work}/ids.jsonl")]
@@ -120,8 +117,8 @@ for key in best:
 # the GEMM library choice, by measurement: each library's best product and
 # sustained rate, the best of this run's measurements
 for threads in (1, 2):
-    peaks = [json.loads(l) for l in open(f"{work}/peak{threads}.jsonl")]
-    libs = [(name, max(p[f"{key}gflops"] for p in peaks), max(p[f"{key}sustained_gflops"] for p in peaks))
+    libs = [(name, max(p[f"{key}gflops"] for p in peaks[threads]),
+             max(p[f"{key}sustained_gflops"] for p in peaks[threads]))
             for name, key in (("BLIS", ""), ("OpenBLAS", "openblas_"), ("oneDNN", "onednn_"))]
     print(f"SGEMM, {threads} thread(s), best product / sustained GFLOP/s: "
           + ", ".join(f"{n} {b:.1f} / {s:.1f}" for n, b, s in libs))
@@ -164,11 +161,11 @@ print(f"\nscivec 2-thread scaling: {sc[2]['tokens_per_s']/sc[1]['tokens_per_s']:
 # mean): best product and sustained rate.
 per_run = {}
 for threads in (1, 2):
-    peaks = [json.loads(l) for l in open(f"{work}/peak{threads}.jsonl")]
+    around = peaks[threads]  # before and after each scivec mean run, in turn
     times = [r["seconds"] for r in runs if r["engine"] == "scivec" and r["threads"] == threads]
     rates = [flop / t / 1e9 for t in times]
     def bracket(key):
-        return [(peaks[2 * i][key] + peaks[2 * i + 1][key]) / 2 for i in range(len(times))]
+        return [(around[2 * i][key] + around[2 * i + 1][key]) / 2 for i in range(len(times))]
     per_run[threads] = dict(
         gflops=[round(r, 1) for r in rates],
         pct_bracket_peak=[round(100 * r / p, 1) for r, p in zip(rates, bracket("gflops"))],
@@ -183,7 +180,7 @@ os.makedirs("bench/results", exist_ok=True)
 out = f"bench/results/throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
 json.dump(dict(n_texts=len(seqs), tokens=sum(lens), gflop=flop / 1e9,
                sgemm_peak={"1": peak1, "2": peak2, "per_cpu_second": peak_cpu,
-                           "bench_sgemm": [json.loads(l) for t in (1, 2) for l in open(f"{work}/peak{t}.jsonl")]},
+                           "bench_sgemm": peaks[1] + peaks[2]},
                forward_alone=[json.load(open(f"{work}/forward{t}.json")) for t in (1, 2)],
                max_abs_diff_vs_pytorch=diff, max_abs_diff_cls_vs_pytorch=diff_cls, loadavg=load,
                pct_peak_per_run={str(t): v for t, v in per_run.items()},
