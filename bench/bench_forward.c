@@ -14,50 +14,11 @@
  * round's FLOPs over time, like-for-like with a forward of seconds). FLOPs
  * counted are the useful ones, as bench/run.sh counts them.
  */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bert.h"
-#include "gemm.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* The [n_tokens, 768] x [3072, 768]^T product repeated for ~1 s, each thread
- * one single-threaded call on its rows: the best run's GFLOP/s (the peak) and
- * all runs' FLOPs over all their time (the sustained rate, which a forward
- * lasting seconds compares with; bench/run.sh says why). */
-typedef struct sgemm_rate {
-    double best, sustained;
-} sgemm_rate;
-
-static sgemm_rate sgemm_peak(const float *x, const float *w, float *y, int n_tokens,
-                             int n_threads) {
-    const int in = 768, out = 3072;
-    double best = 1e30, total = 0.0, t_end = now_seconds() + 1.0;
-    int n_timed = 0;
-    for (int rep = 0; rep < 3 || now_seconds() < t_end; rep++) {
-        double t0 = now_seconds();
-        #pragma omp parallel num_threads(n_threads)
-        {
-            int t = omp_get_thread_num(), n = omp_get_num_threads();
-            int row0 = n_tokens * t / n, row1 = n_tokens * (t + 1) / n;
-            sv_gemm_nt(row1 - row0, out, in, 1.0f, x + (size_t)row0 * in, in, w, in,
-                       y + (size_t)row0 * out, out);
-        }
-        double dt = now_seconds() - t0;
-        if (rep == 0) continue;
-        if (dt < best) best = dt;
-        total += dt, n_timed++;
-    }
-    double flop = 2.0 * n_tokens * in * out;
-    return (sgemm_rate){flop / best * 1e-9, flop * n_timed / total * 1e-9};
-}
+#include "sgemm_rate.h"
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -91,13 +52,14 @@ int main(int argc, char **argv) {
     float *y = malloc(sizeof(float) * 2048 * 3072);
     for (int i = 0; i < 2048 * 768; i++) x[i] = (float)(i % 13) * 0.01f;
     for (int i = 0; i < 3072 * 768; i++) w[i] = (float)(i % 7) * 0.01f;
+    problem sgemm = {2048, 768, 3072, n_threads, x, w, y, NULL, NULL}; /* BLIS */
 
     double H = cfg.hidden, I = cfg.intermediate, n = seq_len;
     double gflop = cfg.n_layers * n_seqs * (n * (8 * H * H + 4 * H * I) + 4 * n * n * H) * 1e-9;
     sv_bert_workspace ws = {0};
     double best_peak = 0, best_sustained = 0, best_full = 1e30, best_cls = 1e30;
     for (int r = 0; r < rounds; r++) {
-        sgemm_rate peak = sgemm_peak(x, w, y, 2048, n_threads);
+        rates peak = measure(&sgemm, 1.0);
         if (peak.best > best_peak) best_peak = peak.best;
         if (peak.sustained > best_sustained) best_sustained = peak.sustained;
         double t0 = now_seconds();
