@@ -183,7 +183,7 @@ int cmd_serve(int argc, char **argv) {
     if (load_model(&ctx, &o, &ep)) goto done;
     sv_batcher_params bp = {.max_batch_tokens = (int)o.max_batch_tokens, .max_queue = (int)o.max_queue};
     if (sv_batcher_start(ctx.model, &ep, &bp, &ctx.batcher) != SCIVEC_OK) { cli_fail("serve"); goto done; }
-    if (!(ctx.metrics = serve_metrics_new())) { fprintf(stderr, "scivec serve: out of memory\n"); goto done; }
+    if (!(ctx.metrics = serve_metrics_new()) || !(ctx.log = serve_log_new(20))) { fprintf(stderr, "scivec serve: out of memory\n"); goto done; }
 
     /* The signals go to this thread only (sigwait below): block them before
      * any other thread starts, so that every thread inherits the mask. */
@@ -214,6 +214,7 @@ done:
     serve_http_stop(daemon);        /* joins the request threads first */
     sv_batcher_stop(ctx.batcher);
     serve_metrics_free(ctx.metrics);
+    serve_log_free(ctx.log);
     scivec_model_free(ctx.model);
     serve_readers_close(&ctx);      /* the readers' own connections */
     sv_outdir_close(ctx.od);

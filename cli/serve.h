@@ -8,6 +8,7 @@
 #define SCIVEC_SERVE_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 #include "scivec.h"
 
 typedef struct serve_metrics serve_metrics;
+typedef struct serve_log serve_log;
 
 typedef struct serve_ctx {
     sv_outdir      *od;            /* opened and checked once; reader 0 */
@@ -41,6 +43,7 @@ typedef struct serve_ctx {
     size_t          max_body_bytes;
     int             timeout_ms;
     serve_metrics  *metrics;
+    serve_log      *log;
 } serve_ctx;
 
 /* One answer: status, content type and body (owned unless is_static). */
@@ -52,6 +55,8 @@ typedef struct serve_reply {
     int          is_static;
     const char  *allow;          /* 405 */
     int          retry_after;    /* 503: seconds, 0 = none */
+    int          close;          /* Connection: close (the framing is in doubt) */
+    char         message[160];   /* errors: the message, for the log */
 } serve_reply;
 
 /* Opens n_readers readers over ctx->od (0 on success, else prints why and
@@ -74,6 +79,20 @@ typedef struct serve_daemon serve_daemon;
 int  serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connections,
                       serve_daemon **out, int *bound_port);
 void serve_http_stop(serve_daemon *d);
+
+/* The log of refused requests (serve_log.c): one line each on stderr, at
+ * most per_second lines a second; the rest are counted and the count is
+ * logged with the next line that gets through. */
+serve_log *serve_log_new(int per_second);
+void serve_log_free(serve_log *log);
+void serve_log_refusal(serve_log *log, const char *method, const char *target,
+                       const serve_reply *reply);
+/* libmicrohttpd's own messages (MHD_OPTION_EXTERNAL_LOGGER), through the
+ * same limit, on one line without its HTML. */
+void serve_log_http(void *log, const char *fmt, va_list ap);
+/* s as one printable line into out (control bytes and non-ASCII as \xHH,
+ * cut with "..." to fit). */
+void serve_log_printable(char *out, size_t size, const char *s);
 
 /* Metrics */
 serve_metrics *serve_metrics_new(void);

@@ -22,11 +22,13 @@
 static const char *error_type(int status) {
     switch (status) {
     case 400: return "bad_request";
+    case 401: return "unauthorized";
     case 404: return "not_found";
     case 405: return "method_not_allowed";
     case 413: return "payload_too_large";
     case 414: return "uri_too_long";
     case 422: return "validation";
+    case 431: return "headers_too_large";
     case 503: return "overloaded";
     default:  return status >= 500 ? "internal" : "bad_request";
     }
@@ -64,6 +66,9 @@ void serve_error(serve_reply *r, int status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    size_t shown = strlen(message) < sizeof r->message ? strlen(message) : sizeof r->message - 1;
+    memcpy(r->message, message, shown);
+    r->message[shown] = '\0';
     cJSON *json = cJSON_CreateObject();
     cJSON *error = cJSON_AddObjectToObject(json, "error");
     if (error) {

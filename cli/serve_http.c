@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +18,8 @@
 #include "serve.h"
 
 #define MAX_QUERY_ARGS 64
+/* Header fields (not the request line) above this: 431. */
+#define SERVE_MAX_HEADER_BYTES (64 * 1024)
 
 struct serve_daemon {
     struct MHD_Daemon *mhd;
@@ -25,6 +28,14 @@ struct serve_daemon {
 /* What one request has received so far. */
 typedef struct request_state {
     double  t0;
+    /* The request line's target as received (libmicrohttpd decodes %00 into
+     * a NUL that ends the C string: the path or argument would be cut). */
+    const char *raw_uri;
+    size_t  raw_uri_len;
+    int     nul_in_uri;  /* "%00", or a raw NUL byte, in the path or query */
+    int     checked;     /* the head was checked (first call of on_request) */
+    int     close;       /* answer with Connection: close (framing in doubt) */
+    char    shown_uri[128];  /* the target as logged: printable, cut */
     char   *body;
     size_t  len, cap;
     int     too_large;
@@ -53,6 +64,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const serve_reply
         MHD_add_response_header(resp, "Content-Security-Policy",
                                 "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
     if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r->retry_after > 0) {
         char seconds[16];
         snprintf(seconds, sizeof seconds, "%d", r->retry_after);
@@ -78,15 +90,103 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+/* Counts, logs (refusals, rate-limited) and sends an answer. */
+static enum MHD_Result finish(serve_ctx *ctx, struct MHD_Connection *conn, request_state *rs,
+                              const char *method, sv_endpoint endpoint, serve_reply *reply) {
+    serve_metrics_record(ctx->metrics, endpoint, reply->status, now_seconds() - rs->t0);
+    if (reply->status >= 400)
+        serve_log_refusal(ctx->log, method, rs->shown_uri, reply);
+    rs->answered = 1;
+    return send_reply(conn, reply);
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the request target before it is
+ * decoded; what it returns is the request's *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+    (void)cls; (void)conn;
+    request_state *rs = calloc(1, sizeof *rs);
+    if (!rs) return NULL;
+    rs->t0 = now_seconds();
+    rs->raw_uri = uri;
+    rs->raw_uri_len = uri ? strlen(uri) : 0;
+    rs->nul_in_uri = uri && strstr(uri, "%00") != NULL;
+    serve_log_printable(rs->shown_uri, sizeof rs->shown_uri, uri ? uri : "");
+    return rs;
+}
+
+typedef struct framing {
+    int n_content_length, lengths_differ, chunked, transfer_encoding;
+    const char *first_length;
+    size_t header_bytes;
+} framing;
+
+static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value) {
+    framing *f = cls;
+    (void)kind;
+    key = key ? key : "";
+    value = value ? value : "";
+    f->header_bytes += strlen(key) + strlen(value) + 4;   /* ": " and CRLF */
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        if (f->n_content_length++ == 0) f->first_length = value;
+        else if (strcmp(f->first_length, value)) f->lengths_differ = 1;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->transfer_encoding = 1;
+    }
+    return MHD_YES;
+}
+
+/* What must be refused before anything else is read: a NUL in the target
+ * and ambiguous framing (RFC 9112 section 6.3: several different
+ * Content-Length values, or Content-Length with Transfer-Encoding, are
+ * errors; a server that guessed could read a smuggled request). Returns 0,
+ * or an error status with reply filled. */
+static int check_head(serve_ctx *ctx, struct MHD_Connection *conn, request_state *rs,
+                      const char *version, serve_reply *reply) {
+    /* libmicrohttpd ends the target at the space before the version and
+     * puts the version right after it: a raw NUL byte in the target shows
+     * as a gap between the end of the C string and the version. */
+    if (rs->raw_uri && version && *version && version != rs->raw_uri + rs->raw_uri_len + 1)
+        rs->nul_in_uri = 1;
+    if (rs->nul_in_uri) {
+        serve_error(reply, 400, "the path or a query argument holds a NUL byte (%%00)");
+        return 400;
+    }
+    framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_framing, &f);
+    if (f.lengths_differ) {
+        rs->close = 1;
+        serve_error(reply, 400, "the request has Content-Length headers with different values");
+        return 400;
+    }
+    if (f.n_content_length && f.transfer_encoding) {
+        rs->close = 1;
+        serve_error(reply, 400, "the request has both Content-Length and Transfer-Encoding");
+        return 400;
+    }
+    if (f.header_bytes > SERVE_MAX_HEADER_BYTES) {
+        rs->close = 1;
+        serve_error(reply, 431, "the request headers are %zu bytes long (at most %d)",
+                    f.header_bytes, SERVE_MAX_HEADER_BYTES);
+        return 431;
+    }
+    (void)ctx;
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls) {
     serve_ctx *ctx = cls;
     request_state *rs = *con_cls;
-    if (!rs) {
-        if (!(rs = calloc(1, sizeof *rs))) return MHD_NO;
-        rs->t0 = now_seconds();
-        *con_cls = rs;
+    if (!rs) return MHD_NO;   /* (out of memory in on_uri) */
+    if (!rs->checked) {
+        rs->checked = 1;
+        serve_reply reply = {0};
+        if (check_head(ctx, conn, rs, version, &reply)) {
+            reply.close = rs->close;
+            return finish(ctx, conn, rs, method, SV_EP_NONE, &reply);
+        }
         /* A declared body over the limit is refused before it is read. */
         const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                            MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -154,10 +254,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
         }
     }
-    serve_metrics_record(ctx->metrics, req.endpoint, reply.status, now_seconds() - rs->t0);
+    sv_endpoint endpoint = req.endpoint;
     sv_http_request_clear(&req);
-    rs->answered = 1;
-    return send_reply(conn, &reply);
+    return finish(ctx, conn, rs, method, endpoint, &reply);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -176,6 +275,13 @@ int serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connect
     memset(&addr, 0, sizeof addr);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_ERROR_LOG;
+    /* libmicrohttpd answers a head that does not fit a connection's memory
+     * itself (414/431 with an HTML body): make room for the longest query
+     * scivec accepts, percent-encoded, plus the headers, so that scivec sees
+     * the request and answers with its JSON 413/414/431. */
+    size_t head_room = 3 * ctx->limits.max_text_bytes + 2 * SERVE_MAX_HEADER_BYTES;
+    if (head_room < 256 * 1024) head_room = 256 * 1024;
+    if (head_room > 4 * 1024 * 1024) head_room = 4 * 1024 * 1024;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
     if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
@@ -192,13 +298,15 @@ int serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connect
     serve_daemon *d = calloc(1, sizeof *d);
     if (!d) return 1;
     d->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, ctx,
+                              /* first, so that no message goes to MHD's own stderr logger */
+                              MHD_OPTION_EXTERNAL_LOGGER, serve_log_http, (void *)ctx->log,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_connections,
                               /* idle keep-alive connections go after 30 s */
                               MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                              /* request line + headers must fit: bigger ones get 431 */
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, head_room,
                               MHD_OPTION_END);
     if (!d->mhd) {
         fprintf(stderr, "scivec serve: cannot listen on %s port %d (in use, or not an address "
