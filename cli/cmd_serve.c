@@ -23,8 +23,12 @@ static const char usage[] =
     "                        [--max-batch-tokens N] [--max-queue N] [--timeout-ms N]\n"
     "                        [--max-body-bytes N] [--max-inputs N] [--max-text-bytes N]\n"
     "                        [--max-k N] [--max-connections N] [--readers N]\n"
+    "                        [--api-key-file FILE]\n"
     "  DIR                  output directory of `scivec embed`\n"
-    "  --host H             address to listen on (default 127.0.0.1: this machine only)\n"
+    "  --host H             address or host name to listen on (default 127.0.0.1: this\n"
+    "                       machine only)\n"
+    "  --api-key-file FILE  every request but /health and the page needs\n"
+    "                       `Authorization: Bearer KEY`, KEY being FILE's one line\n"
     "  --port P             TCP port (default 8080; 0 = any free port, printed on stdout)\n"
     "  --model M            model for queries and /v1/embeddings (default: metadata.json's;\n"
     "                       it must be the model the papers were embedded with)\n"
@@ -41,7 +45,7 @@ static const char usage[] =
     "                       connection (default: the number of cores, at most 8)\n";
 
 typedef struct serve_options {
-    const char *dir, *host, *model;
+    const char *dir, *host, *model, *api_key_file;
     long long port, threads, max_batch_tokens, max_queue, timeout_ms, max_body_bytes;
     long long max_inputs, max_text_bytes, max_k, max_connections, readers;
 } serve_options;
@@ -94,6 +98,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
         int known = 0;
         if (name_len == 6 && !strncmp(arg, "--host", 6)) { o->host = value; known = 1; }
         else if (name_len == 7 && !strncmp(arg, "--model", 7)) { o->model = value; known = 1; }
+        else if (name_len == 14 && !strncmp(arg, "--api-key-file", 14)) { o->api_key_file = value; known = 1; }
         for (size_t j = 0; !known && j < sizeof numbers / sizeof numbers[0]; j++) {
             if (strlen(numbers[j].name) != name_len || strncmp(arg, numbers[j].name, name_len)) continue;
             known = 1;
@@ -168,6 +173,8 @@ int cmd_serve(int argc, char **argv) {
     serve_daemon *daemon = NULL;
     status = 1;
 
+    if (o.api_key_file && (status = serve_read_api_key(&ctx, o.api_key_file))) goto done;
+    status = 1;
     if (sv_outdir_open(o.dir, &ctx.od) != SCIVEC_OK) { cli_fail("serve"); goto done; }
     int n_readers = (int)o.readers;
     if (n_readers == 0) {
@@ -215,6 +222,7 @@ done:
     sv_batcher_stop(ctx.batcher);
     serve_metrics_free(ctx.metrics);
     serve_log_free(ctx.log);
+    free(ctx.api_key);
     scivec_model_free(ctx.model);
     serve_readers_close(&ctx);      /* the readers' own connections */
     sv_outdir_close(ctx.od);

@@ -44,6 +44,8 @@ typedef struct serve_ctx {
     int             timeout_ms;
     serve_metrics  *metrics;
     serve_log      *log;
+    char           *api_key;       /* --api-key-file, or NULL: no authentication */
+    size_t          api_key_len;
 } serve_ctx;
 
 /* One answer: status, content type and body (owned unless is_static). */
@@ -72,6 +74,13 @@ void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *reply
 /* An error answer {"error": {"code", "type", "message"}}. */
 void serve_error(serve_reply *reply, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* --api-key-file: reads the key into ctx (0, else prints why and returns
+ * the exit status). serve_authorized: whether a request may go on (always
+ * for /health and the page's files). */
+int serve_read_api_key(serve_ctx *ctx, const char *path);
+struct MHD_Connection;
+int serve_authorized(serve_ctx *ctx, struct MHD_Connection *conn, const char *url);
 
 /* HTTP: starts the daemon on host:port (port 0 = any free one; the port
  * taken goes to *bound_port). */

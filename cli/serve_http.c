@@ -5,6 +5,7 @@
  * then sv_http_parse routes and validates and serve_handle answers.
  */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <strings.h>
@@ -65,6 +66,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const serve_reply
                                 "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
     if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->status == 401) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (r->retry_after > 0) {
         char seconds[16];
         snprintf(seconds, sizeof seconds, "%d", r->retry_after);
@@ -142,7 +144,7 @@ static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const
  * errors; a server that guessed could read a smuggled request). Returns 0,
  * or an error status with reply filled. */
 static int check_head(serve_ctx *ctx, struct MHD_Connection *conn, request_state *rs,
-                      const char *version, serve_reply *reply) {
+                      const char *url, const char *version, serve_reply *reply) {
     /* libmicrohttpd ends the target at the space before the version and
      * puts the version right after it: a raw NUL byte in the target shows
      * as a gap between the end of the C string and the version. */
@@ -170,7 +172,11 @@ static int check_head(serve_ctx *ctx, struct MHD_Connection *conn, request_state
                     f.header_bytes, SERVE_MAX_HEADER_BYTES);
         return 431;
     }
-    (void)ctx;
+    if (ctx->api_key && !serve_authorized(ctx, conn, url)) {
+        rs->close = 1;   /* (a body it sent is not read) */
+        serve_error(reply, 401, "this server needs Authorization: Bearer KEY (--api-key-file)");
+        return 401;
+    }
     return 0;
 }
 
@@ -183,7 +189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!rs->checked) {
         rs->checked = 1;
         serve_reply reply = {0};
-        if (check_head(ctx, conn, rs, version, &reply)) {
+        if (check_head(ctx, conn, rs, url, version, &reply)) {
             reply.close = rs->close;
             return finish(ctx, conn, rs, method, SV_EP_NONE, &reply);
         }
@@ -268,6 +274,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static int is_loopback(const struct sockaddr_storage *addr) {
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)addr;
+        return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
 int serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connections,
                      serve_daemon **out, int *bound_port) {
     *out = NULL;
@@ -282,19 +297,27 @@ int serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connect
     size_t head_room = 3 * ctx->limits.max_text_bytes + 2 * SERVE_MAX_HEADER_BYTES;
     if (head_room < 256 * 1024) head_room = 256 * 1024;
     if (head_room > 4 * 1024 * 1024) head_room = 4 * 1024 * 1024;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        flags |= MHD_USE_IPv6;
-    } else {
-        fprintf(stderr, "scivec serve: --host '%s' is not an IPv4 or IPv6 address\n", host);
+    /* A literal address or a host name (localhost): the first address
+     * getaddrinfo gives. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *found = NULL;
+    int gai = getaddrinfo(host, NULL, &hints, &found);
+    if (gai != 0 || !found) {
+        fprintf(stderr, "scivec serve: --host '%s': %s\n", host,
+                gai ? gai_strerror(gai) : "no address");
+        if (found) freeaddrinfo(found);
         return 2;
     }
+    memcpy(&addr, found->ai_addr, found->ai_addrlen);
+    freeaddrinfo(found);
+    if (addr.ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        ((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
+    }
+    if (!ctx->api_key && !is_loopback(&addr))
+        fprintf(stderr, "scivec serve: warning: --host %s reaches beyond this machine and there is "
+                "no --api-key-file: anyone who can connect can search and embed\n", host);
     serve_daemon *d = calloc(1, sizeof *d);
     if (!d) return 1;
     d->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, ctx,
