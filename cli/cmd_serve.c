@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -40,7 +41,11 @@ static const char usage[] =
     "  --max-inputs N       texts per embedding request, above: 413 (default 256)\n"
     "  --max-text-bytes N   bytes per text or query, above: 413 (default 65536)\n"
     "  --max-k N            largest k (default 1000)\n"
-    "  --max-connections N  simultaneous connections (default 512)\n"
+    "  --max-connections N  simultaneous connections (default 1024)\n"
+    "  --max-connections-per-client N\n"
+    "                       simultaneous connections from one client address (default 128)\n"
+    "  --request-timeout-s N  a client must send a whole request, and read its answer,\n"
+    "                       within N seconds; idle connections close after N (default 30)\n"
     "  --readers N          paper queries that run at once, each on its own SQLite\n"
     "                       connection (default: the number of cores, at most 8)\n";
 
@@ -48,6 +53,7 @@ typedef struct serve_options {
     const char *dir, *host, *model, *api_key_file;
     long long port, threads, max_batch_tokens, max_queue, timeout_ms, max_body_bytes;
     long long max_inputs, max_text_bytes, max_k, max_connections, readers;
+    long long max_per_client, request_timeout_s;
 } serve_options;
 
 static int parse_number(const char *text, long long lo, long long hi, long long *out) {
@@ -63,7 +69,8 @@ static int parse_args(int argc, char **argv, serve_options *o) {
     *o = (serve_options){.host = "127.0.0.1", .port = 8080, .max_batch_tokens = 8192,
                          .max_queue = 256, .timeout_ms = 30000, .max_body_bytes = 2 << 20,
                          .max_inputs = 256, .max_text_bytes = 64 << 10, .max_k = 1000,
-                         .max_connections = 512, .readers = 0};
+                         .max_connections = 1024, .readers = 0, .max_per_client = 128,
+                         .request_timeout_s = 30};
     static const struct { const char *name; size_t offset; long long lo, hi; } numbers[] = {
         {"--port", offsetof(serve_options, port), 0, 65535},
         {"--threads", offsetof(serve_options, threads), 0, 4096},
@@ -76,6 +83,8 @@ static int parse_args(int argc, char **argv, serve_options *o) {
         {"--max-k", offsetof(serve_options, max_k), 1, 1000000},
         {"--max-connections", offsetof(serve_options, max_connections), 1, 65536},
         {"--readers", offsetof(serve_options, readers), 1, 256},
+        {"--max-connections-per-client", offsetof(serve_options, max_per_client), 1, 65536},
+        {"--request-timeout-s", offsetof(serve_options, request_timeout_s), 1, 3600},
     };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '='), *value = NULL;
@@ -201,8 +210,21 @@ int cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* A descriptor per connection: let the process have as many as it may. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (!(ctx.guard = serve_guard_start((double)o.request_timeout_s))) {
+        fprintf(stderr, "scivec serve: cannot start a thread\n");
+        goto done;
+    }
+    serve_net_limits net = {.max_connections = (int)o.max_connections,
+                            .max_per_client = (int)o.max_per_client,
+                            .request_timeout_s = (int)o.request_timeout_s};
     int port = 0;
-    if ((status = serve_http_start(&ctx, o.host, (int)o.port, (int)o.max_connections, &daemon, &port))) {
+    if ((status = serve_http_start(&ctx, o.host, (int)o.port, &net, &daemon, &port))) {
         status = status == 2 ? 2 : 1;
         goto done;
     }
@@ -219,6 +241,7 @@ int cmd_serve(int argc, char **argv) {
     status = 0;
 done:
     serve_http_stop(daemon);        /* joins the request threads first */
+    serve_guard_stop(ctx.guard);
     sv_batcher_stop(ctx.batcher);
     serve_metrics_free(ctx.metrics);
     serve_log_free(ctx.log);

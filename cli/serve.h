@@ -19,6 +19,7 @@
 
 typedef struct serve_metrics serve_metrics;
 typedef struct serve_log serve_log;
+typedef struct serve_guard serve_guard;
 
 typedef struct serve_ctx {
     sv_outdir      *od;            /* opened and checked once; reader 0 */
@@ -44,6 +45,7 @@ typedef struct serve_ctx {
     int             timeout_ms;
     serve_metrics  *metrics;
     serve_log      *log;
+    serve_guard    *guard;         /* the whole-request deadline */
     char           *api_key;       /* --api-key-file, or NULL: no authentication */
     size_t          api_key_len;
 } serve_ctx;
@@ -60,6 +62,8 @@ typedef struct serve_reply {
     int          close;          /* Connection: close (the framing is in doubt) */
     char         message[160];   /* errors: the message, for the log */
 } serve_reply;
+
+struct MHD_Connection;
 
 /* Opens n_readers readers over ctx->od (0 on success, else prints why and
  * returns 1); closes them (not ctx->od). */
@@ -79,13 +83,17 @@ void serve_error(serve_reply *reply, int status, const char *fmt, ...)
  * the exit status). serve_authorized: whether a request may go on (always
  * for /health and the page's files). */
 int serve_read_api_key(serve_ctx *ctx, const char *path);
-struct MHD_Connection;
 int serve_authorized(serve_ctx *ctx, struct MHD_Connection *conn, const char *url);
 
 /* HTTP: starts the daemon on host:port (port 0 = any free one; the port
  * taken goes to *bound_port). */
 typedef struct serve_daemon serve_daemon;
-int  serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connections,
+typedef struct serve_net_limits {
+    int max_connections;          /* in all */
+    int max_per_client;           /* from one client address */
+    int request_timeout_s;        /* the whole-request deadline (serve_guard.c) */
+} serve_net_limits;
+int  serve_http_start(serve_ctx *ctx, const char *host, int port, const serve_net_limits *net,
                       serve_daemon **out, int *bound_port);
 void serve_http_stop(serve_daemon *d);
 
@@ -102,6 +110,21 @@ void serve_log_http(void *log, const char *fmt, va_list ap);
 /* s as one printable line into out (control bytes and non-ASCII as \xHH,
  * cut with "..." to fit). */
 void serve_log_printable(char *out, size_t size, const char *s);
+
+/* The whole-request deadline (serve_guard.c): a thread that shuts down
+ * connections whose client took longer than deadline_seconds to send a
+ * request or read an answer. serve_guard_notify is the daemon's
+ * MHD_OPTION_NOTIFY_CONNECTION; serve_guard_busy marks a connection whose
+ * answer is being computed (busy = 1: not counted) or sent (0: the clock
+ * restarts). serve_guard_closed: connections shut so far. */
+struct MHD_Connection;
+enum MHD_ConnectionNotificationCode;
+serve_guard *serve_guard_start(double deadline_seconds);
+void serve_guard_stop(serve_guard *g);
+void serve_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code);
+void serve_guard_busy(serve_guard *g, struct MHD_Connection *conn, int busy);
+long long serve_guard_closed(serve_guard *g);
 
 /* Metrics */
 serve_metrics *serve_metrics_new(void);

@@ -99,7 +99,9 @@ static enum MHD_Result finish(serve_ctx *ctx, struct MHD_Connection *conn, reque
     if (reply->status >= 400)
         serve_log_refusal(ctx->log, method, rs->shown_uri, reply);
     rs->answered = 1;
-    return send_reply(conn, reply);
+    enum MHD_Result ok = send_reply(conn, reply);
+    serve_guard_busy(ctx->guard, conn, 0);   /* the client reads it: counted again */
+    return ok;
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request target before it is
@@ -235,6 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
     }
+    serve_guard_busy(ctx->guard, conn, 1);   /* received: computing is not the client's time */
     serve_reply reply = {0};
     sv_http_request req;
     memset(&req, 0, sizeof req);
@@ -267,6 +270,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+    serve_ctx *ctx = cls;
+    serve_guard_busy(ctx->guard, conn, 0);   /* the next request's clock starts */
     request_state *rs = *con_cls;
     if (!rs) return;
     free(rs->body);
@@ -283,13 +288,16 @@ static int is_loopback(const struct sockaddr_storage *addr) {
     return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
 }
 
-int serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connections,
+int serve_http_start(serve_ctx *ctx, const char *host, int port, const serve_net_limits *net,
                      serve_daemon **out, int *bound_port) {
     *out = NULL;
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
+    /* One thread per connection: a handler blocks while the model embeds its
+     * texts, and that must not stall other connections. poll(), not
+     * select(): descriptors above 1023 are fine. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
     /* libmicrohttpd answers a head that does not fit a connection's memory
      * itself (414/431 with an HTML body): make room for the longest query
      * scivec accepts, percent-encoded, plus the headers, so that scivec sees
@@ -324,11 +332,13 @@ int serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connect
                               /* first, so that no message goes to MHD's own stderr logger */
                               MHD_OPTION_EXTERNAL_LOGGER, serve_log_http, (void *)ctx->log,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
+                              MHD_OPTION_NOTIFY_CONNECTION, serve_guard_notify, (void *)ctx->guard,
                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_connections,
-                              /* idle keep-alive connections go after 30 s */
-                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)net->max_connections,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)net->max_per_client,
+                              /* idle connections go after the deadline too */
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)net->request_timeout_s,
                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, head_room,
                               MHD_OPTION_END);
     if (!d->mhd) {

@@ -56,7 +56,7 @@ static void emit(serve_log *log, const char *line) {
     } else {
         log->in_second++;
         if (log->dropped)
-            fprintf(stderr, "scivec serve: (%lld refused requests not logged: over %d lines a second)\n",
+            fprintf(stderr, "scivec serve: (%lld lines not logged: over %d a second)\n",
                     log->dropped, log->per_second);
         log->dropped = 0;
         fprintf(stderr, "scivec serve: %s\n", line);

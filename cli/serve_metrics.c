@@ -168,6 +168,10 @@ char *serve_metrics_render(serve_metrics *m, const serve_ctx *ctx, size_t *len) 
         emit(&t, "%s_sum %lld\n%s_count %lld\n", hists[h].name, (long long)hists[h].sum,
              hists[h].name, (long long)s.n_batches);
     }
+    emit(&t, "# HELP scivec_http_deadline_closed_total Connections closed because the client did "
+             "not send its request, or read its answer, within --request-timeout-s.\n"
+             "# TYPE scivec_http_deadline_closed_total counter\nscivec_http_deadline_closed_total %lld\n",
+         ctx->guard ? serve_guard_closed(ctx->guard) : 0LL);
     if (t.failed) { free(t.data); return NULL; }
     *len = t.len;
     return t.data;
