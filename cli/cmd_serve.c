@@ -133,7 +133,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
 /* The model the papers were embedded with (as `scivec search` picks it), and
  * the encode parameters that put texts in their space. */
 static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_params *ep) {
-    const sv_outdir *od = ctx->od;
+    const sv_outdir *od = ctx->data->od;
     if (!od->pooling || !od->model_name) {
         fprintf(stderr, "scivec serve: %s/metadata.json does not say which model and pooling "
                 "made the embeddings\n", o->dir);
@@ -161,9 +161,57 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
      * with the adapter the papers were embedded for. */
     if (query_add_recorded_adapter("serve", od, ctx->model, &ep->adapter_id)) return 1;
     ctx->dim = dim;
-    ctx->model_name = od->model_name;
-    ctx->pooling = od->pooling;
+    ctx->normalize = od->normalize;
+    /* (copies: a reload closes the metadata they came from) */
+    ctx->model_name = strdup(od->model_name);
+    ctx->pooling = strdup(od->pooling);
+    ctx->max_length = od->max_length;
+    if (!ctx->model_name || !ctx->pooling) {
+        fprintf(stderr, "scivec serve: out of memory\n");
+        return 1;
+    }
     return 0;
+}
+
+/* Why a freshly opened directory cannot replace the served one (the model
+ * stays loaded: the vectors must be in its space), or NULL. */
+static const char *reload_mismatch(const serve_ctx *ctx, const sv_outdir *od, char *why, size_t size) {
+    if (!od->model_name || strcmp(od->model_name, ctx->model_name))
+        snprintf(why, size, "its model is %s, not %s", od->model_name ? od->model_name : "unknown",
+                 ctx->model_name);
+    else if (!od->pooling || strcmp(od->pooling, ctx->pooling))
+        snprintf(why, size, "its pooling is %s, not %s", od->pooling ? od->pooling : "unknown", ctx->pooling);
+    else if (od->n_cols != ctx->dim)
+        snprintf(why, size, "its vectors have %lld dimensions, not %d", (long long)od->n_cols, ctx->dim);
+    else if (od->normalize != ctx->normalize)
+        snprintf(why, size, "its vectors are %snormalised, the served ones %s",
+                 od->normalize ? "" : "not ", ctx->normalize ? "are" : "are not");
+    else if (od->max_length != ctx->max_length)
+        snprintf(why, size, "its max_length is %d, not %d", od->max_length, ctx->max_length);
+    else
+        return NULL;
+    return why;
+}
+
+/* SIGHUP: opens dir again and swaps it in; requests in flight finish on
+ * the old data. On any problem the old data stays and the log says why. */
+static void reload(serve_ctx *ctx, const char *dir, int n_readers) {
+    char why[600], mismatch[300];
+    serve_data *fresh = NULL;
+    if (serve_data_open(dir, n_readers, &fresh, why, sizeof why)) {
+        fprintf(stderr, "scivec serve: SIGHUP: %s not reloaded (%s); still serving the previous data\n",
+                dir, why);
+        return;
+    }
+    if (reload_mismatch(ctx, fresh->od, mismatch, sizeof mismatch)) {
+        fprintf(stderr, "scivec serve: SIGHUP: %s not reloaded: %s (restart the server for another "
+                "model); still serving the previous data\n", dir, mismatch);
+        serve_data_close(fresh);
+        return;
+    }
+    long long n = (long long)fresh->od->n_rows;
+    serve_data_swap(ctx, fresh);
+    fprintf(stderr, "scivec serve: SIGHUP: reloaded %s: %lld papers\n", dir, n);
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -182,18 +230,19 @@ int cmd_serve(int argc, char **argv) {
     serve_daemon *daemon = NULL;
     status = 1;
 
+    pthread_mutex_init(&ctx.data_lock, NULL);
     if (o.api_key_file && (status = serve_read_api_key(&ctx, o.api_key_file))) goto done;
     status = 1;
-    if (sv_outdir_open(o.dir, &ctx.od) != SCIVEC_OK) { cli_fail("serve"); goto done; }
     int n_readers = (int)o.readers;
     if (n_readers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_readers = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
     }
-    if (serve_readers_open(&ctx, o.dir, n_readers)) goto done;
-    const cJSON *input = cJSON_GetObjectItemCaseSensitive(ctx.od->metadata, "input");
-    const cJSON *text_column = cJSON_GetObjectItemCaseSensitive(input, "text_column");
-    ctx.text_column = cJSON_IsString(text_column) ? text_column->valuestring : "abstract";
+    char why[600];
+    if (serve_data_open(o.dir, n_readers, &ctx.data, why, sizeof why)) {
+        fprintf(stderr, "scivec serve: %s\n", why);
+        goto done;
+    }
 
     scivec_encode_params ep;
     if (load_model(&ctx, &o, &ep)) goto done;
@@ -207,6 +256,7 @@ int cmd_serve(int argc, char **argv) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);    /* reload DIR */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -232,11 +282,11 @@ int cmd_serve(int argc, char **argv) {
     char host[80];
     snprintf(host, sizeof host, shown_host, o.host);
     printf("scivec serve: %lld papers from %s, model %s (%s pooling), listening on http://%s:%d/\n",
-           (long long)ctx.od->n_rows, o.dir, ctx.model_name, ctx.pooling, host, port);
+           (long long)ctx.data->od->n_rows, o.dir, ctx.model_name, ctx.pooling, host, port);
     fflush(stdout);
 
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) reload(&ctx, o.dir, n_readers);
     fprintf(stderr, "scivec serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
     status = 0;
 done:
@@ -247,7 +297,9 @@ done:
     serve_log_free(ctx.log);
     free(ctx.api_key);
     scivec_model_free(ctx.model);
-    serve_readers_close(&ctx);      /* the readers' own connections */
-    sv_outdir_close(ctx.od);
+    if (ctx.data) serve_data_release(&ctx, ctx.data);   /* no request is left on it */
+    pthread_mutex_destroy(&ctx.data_lock);
+    free(ctx.model_name);
+    free(ctx.pooling);
     return status;
 }

@@ -21,25 +21,33 @@ typedef struct serve_metrics serve_metrics;
 typedef struct serve_log serve_log;
 typedef struct serve_guard serve_guard;
 
-typedef struct serve_ctx {
-    sv_outdir      *od;            /* opened and checked once; reader 0 */
-    /* Readers: views of od that share its vectors, index and metadata but
-     * each have their own read-only SQLite connection (a connection may be
-     * used by one thread at a time). A paper query takes one for its
-     * duration; FAISS searches on the shared index are const and
-     * thread-safe. */
+/* An opened output directory and its readers: views of od that share its
+ * vectors, index and metadata but each have their own read-only SQLite
+ * connection (a connection may be used by one thread at a time). A paper
+ * query takes one for its duration; FAISS searches on the shared index are
+ * const and thread-safe. SIGHUP replaces it (serve_readers.c). */
+typedef struct serve_data {
+    sv_outdir      *od;            /* opened and checked; reader 0 */
     sv_outdir     **readers;
     int             n_readers;
     sv_outdir     **idle;          /* the readers not in use: idle[0..n_idle) */
     int             n_idle;
-    pthread_mutex_t readers_lock;
+    pthread_mutex_t lock;
     pthread_cond_t  reader_freed;
+    int             refs;          /* the server's + requests'; under ctx->data_lock */
+    int             generation;    /* 0 at start, +1 per reload */
+} serve_data;
+
+typedef struct serve_ctx {
+    serve_data     *data;          /* the current one (ctx->data_lock) */
+    pthread_mutex_t data_lock;
     scivec_model   *model;
     sv_batcher     *batcher;
-    const char     *model_name;    /* as metadata.json names it */
-    const char     *pooling;
+    char           *model_name;    /* as metadata.json names it */
+    char           *pooling;
     int             dim;
-    const char     *text_column;   /* the abstract column of paper_columns */
+    int             normalize;     /* the papers' normalisation, for embedding */
+    int             max_length;    /* the papers' max_length (a reload must keep it) */
     sv_http_limits  limits;
     size_t          max_body_bytes;
     int             timeout_ms;
@@ -65,13 +73,25 @@ typedef struct serve_reply {
 
 struct MHD_Connection;
 
-/* Opens n_readers readers over ctx->od (0 on success, else prints why and
- * returns 1); closes them (not ctx->od). */
-int  serve_readers_open(serve_ctx *ctx, const char *dir, int n_readers);
-void serve_readers_close(serve_ctx *ctx);
-/* Waits for an idle reader and takes it; gives it back. */
-const sv_outdir *serve_reader_acquire(serve_ctx *ctx);
-void serve_reader_release(serve_ctx *ctx, const sv_outdir *reader);
+/* Opens dir with n_readers readers (0, else 1 with why filled); closes
+ * one. */
+int  serve_data_open(const char *dir, int n_readers, serve_data **out, char *why, size_t why_size);
+void serve_data_close(serve_data *d);
+/* Takes a reference to the current data; gives it back (the last one of a
+ * replaced data closes it). */
+serve_data *serve_data_acquire(serve_ctx *ctx);
+void serve_data_release(serve_ctx *ctx, serve_data *d);
+/* Installs fresh as the current data; the old one is closed when the
+ * requests still on it are done. */
+void serve_data_swap(serve_ctx *ctx, serve_data *fresh);
+/* Waits for an idle reader of the current data and takes it (with a
+ * reference to its data); gives it back. */
+typedef struct serve_reader {
+    serve_data      *data;
+    const sv_outdir *od;
+} serve_reader;
+serve_reader serve_reader_acquire(serve_ctx *ctx);
+void serve_reader_release(serve_ctx *ctx, serve_reader reader);
 
 /* Answers a parsed request (status 200 from sv_http_parse). */
 void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *reply);

@@ -72,6 +72,11 @@ def check_similar(srv, papers, vectors, out):
                   and r["year"] == p["year"] and r["authors"] == p["authors"],
                   f"similar {pid}: fields of {r['paper_id']}: {r}")
             check(r["url"] == f"https://arxiv.org/abs/{r['paper_id']}", f"url of {r['paper_id']}")
+            words = " ".join(p["abstract"].split())
+            snip = r["snippet"].removesuffix("...")
+            check(words.startswith(snip) and (snip == words or (r["snippet"].endswith("...")
+                                                              and 150 <= len(snip.encode()) <= 300)),
+                  f"snippet of {r['paper_id']}: {r['snippet']!r}")
     # Filters: the exact top k among the papers that pass.
     cases = [("category=quant-ph", lambda p: "quant-ph" in p["categories"].split()),
              ("category=cs", lambda p: any(c.startswith("cs.") for c in p["categories"].split())),

@@ -135,6 +135,7 @@ SHOWN = """Array.from(document.querySelectorAll('li.result')).map(li => ({
   categories: Array.from(li.querySelectorAll('.category')).map(c => c.textContent),
   year: li.querySelector('.year').textContent,
   score: li.querySelector('.score').textContent,
+  snippet: li.querySelector('.snippet') ? li.querySelector('.snippet').textContent : null,
 }))"""
 
 
@@ -258,7 +259,30 @@ def main():
             check_shown(shown, want["results"], by_id, "recommend")
             dt.screenshot(os.path.join(artifacts, "serve_browser_recommend.png"))
 
-            # 4. An error is shown, not swallowed.
+            # 4. The number of results chosen on the page: k = 5, then 20;
+            # each result shows the start of its abstract (the API's snippet,
+            # which is the abstract's first words).
+            dt.send("Page.navigate", url=base + "/?" + urllib.parse.urlencode({"q": "graph neural networks"}))
+            dt.wait_for("document.body && document.body.dataset.state === 'done'", "search for k")
+            for k in ("5", "20"):
+                dt.js(f"const s = document.getElementById('k'); s.value = '{k}';"
+                      "s.dispatchEvent(new Event('change')); true")
+                dt.wait_for(f"new URLSearchParams(location.search).get('k') === '{k}' && "
+                            "document.body.dataset.state === 'done'", f"k={k}")
+                shown = dt.js(SHOWN)
+                status, want = srv.json("GET", "/search?" + urllib.parse.urlencode(
+                    {"q": "graph neural networks", "k": k}))
+                check(status == 200 and len(shown) == int(k) == len(want["results"]),
+                      f"k={k}: {len(shown)} shown, {len(want['results'])} from the API")
+                check([s["id"] for s in shown] == [r["paper_id"] for r in want["results"]], f"k={k}: ids")
+                for s_, r in zip(shown, want["results"]):
+                    words = " ".join(by_id[r["paper_id"]]["abstract"].split())
+                    snip = (s_["snippet"] or "").removesuffix("...")
+                    check(s_["snippet"] == r["snippet"] and len(snip) > 40 and words.startswith(snip),
+                          f"k={k}: snippet of {r['paper_id']}: {s_['snippet']!r}")
+                check(dt.js("document.getElementById('k').value") == k, f"k={k}: the chooser shows it")
+
+            # 5. An error is shown, not swallowed.
             dt.send("Page.navigate", url=base + "/?similar=no-such-paper")
             dt.wait_for("document.body && document.body.dataset.state === 'error'", "the error state")
             message = dt.js("document.getElementById('status').textContent")
