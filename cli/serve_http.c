@@ -1,8 +1,12 @@
 /*
  * serve_http.c - the HTTP side of `scivec serve` on libmicrohttpd: one
  * thread per connection (a request waiting for the model blocks only its
- * own connection), bodies collected up to --max-body-bytes (413 beyond),
- * then sv_http_parse routes and validates and serve_handle answers.
+ * own connection), with per-client and total connection limits and a
+ * whole-request deadline (serve_guard.c). The head is checked first (a NUL
+ * in the target, ambiguous body framing, header size, the API key), bodies
+ * are collected up to --max-body-bytes (413 beyond), then sv_http_parse
+ * routes and validates and serve_handle answers. Refusals are logged, one
+ * rate-limited line each (serve_log.c).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -30,7 +34,9 @@ struct serve_daemon {
 typedef struct request_state {
     double  t0;
     /* The request line's target as received (libmicrohttpd decodes %00 into
-     * a NUL that ends the C string: the path or argument would be cut). */
+     * a NUL that ends the C string: the path or argument would be cut).
+     * raw_uri is only compared with the version's address in check_head,
+     * never read after on_uri: libmicrohttpd rewrites that buffer. */
     const char *raw_uri;
     size_t  raw_uri_len;
     int     nul_in_uri;  /* "%00", or a raw NUL byte, in the path or query */
@@ -119,7 +125,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
 }
 
 typedef struct framing {
-    int n_content_length, lengths_differ, chunked, transfer_encoding;
+    int n_content_length, lengths_differ, transfer_encoding;
     const char *first_length;
     size_t header_bytes;
 } framing;
