@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -23,8 +24,12 @@ static const char usage[] =
     "                        [--max-batch-tokens N] [--max-queue N] [--timeout-ms N]\n"
     "                        [--max-body-bytes N] [--max-inputs N] [--max-text-bytes N]\n"
     "                        [--max-k N] [--max-connections N] [--readers N]\n"
+    "                        [--api-key-file FILE]\n"
     "  DIR                  output directory of `scivec embed`\n"
-    "  --host H             address to listen on (default 127.0.0.1: this machine only)\n"
+    "  --host H             address or host name to listen on (default 127.0.0.1: this\n"
+    "                       machine only)\n"
+    "  --api-key-file FILE  every request but /health and the page needs\n"
+    "                       `Authorization: Bearer KEY`, KEY being FILE's one line\n"
     "  --port P             TCP port (default 8080; 0 = any free port, printed on stdout)\n"
     "  --model M            model for queries and /v1/embeddings (default: metadata.json's;\n"
     "                       it must be the model the papers were embedded with)\n"
@@ -36,14 +41,19 @@ static const char usage[] =
     "  --max-inputs N       texts per embedding request, above: 413 (default 256)\n"
     "  --max-text-bytes N   bytes per text or query, above: 413 (default 65536)\n"
     "  --max-k N            largest k (default 1000)\n"
-    "  --max-connections N  simultaneous connections (default 512)\n"
+    "  --max-connections N  simultaneous connections (default 1024)\n"
+    "  --max-connections-per-client N\n"
+    "                       simultaneous connections from one client address (default 128)\n"
+    "  --request-timeout-s N  a client must send a whole request, and read its answer,\n"
+    "                       within N seconds; idle connections close after N (default 30)\n"
     "  --readers N          paper queries that run at once, each on its own SQLite\n"
     "                       connection (default: the number of cores, at most 8)\n";
 
 typedef struct serve_options {
-    const char *dir, *host, *model;
+    const char *dir, *host, *model, *api_key_file;
     long long port, threads, max_batch_tokens, max_queue, timeout_ms, max_body_bytes;
     long long max_inputs, max_text_bytes, max_k, max_connections, readers;
+    long long max_per_client, request_timeout_s;
 } serve_options;
 
 static int parse_number(const char *text, long long lo, long long hi, long long *out) {
@@ -59,7 +69,8 @@ static int parse_args(int argc, char **argv, serve_options *o) {
     *o = (serve_options){.host = "127.0.0.1", .port = 8080, .max_batch_tokens = 8192,
                          .max_queue = 256, .timeout_ms = 30000, .max_body_bytes = 2 << 20,
                          .max_inputs = 256, .max_text_bytes = 64 << 10, .max_k = 1000,
-                         .max_connections = 512, .readers = 0};
+                         .max_connections = 1024, .readers = 0, .max_per_client = 128,
+                         .request_timeout_s = 30};
     static const struct { const char *name; size_t offset; long long lo, hi; } numbers[] = {
         {"--port", offsetof(serve_options, port), 0, 65535},
         {"--threads", offsetof(serve_options, threads), 0, 4096},
@@ -72,6 +83,8 @@ static int parse_args(int argc, char **argv, serve_options *o) {
         {"--max-k", offsetof(serve_options, max_k), 1, 1000000},
         {"--max-connections", offsetof(serve_options, max_connections), 1, 65536},
         {"--readers", offsetof(serve_options, readers), 1, 256},
+        {"--max-connections-per-client", offsetof(serve_options, max_per_client), 1, 65536},
+        {"--request-timeout-s", offsetof(serve_options, request_timeout_s), 1, 3600},
     };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '='), *value = NULL;
@@ -94,6 +107,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
         int known = 0;
         if (name_len == 6 && !strncmp(arg, "--host", 6)) { o->host = value; known = 1; }
         else if (name_len == 7 && !strncmp(arg, "--model", 7)) { o->model = value; known = 1; }
+        else if (name_len == 14 && !strncmp(arg, "--api-key-file", 14)) { o->api_key_file = value; known = 1; }
         for (size_t j = 0; !known && j < sizeof numbers / sizeof numbers[0]; j++) {
             if (strlen(numbers[j].name) != name_len || strncmp(arg, numbers[j].name, name_len)) continue;
             known = 1;
@@ -119,7 +133,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
 /* The model the papers were embedded with (as `scivec search` picks it), and
  * the encode parameters that put texts in their space. */
 static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_params *ep) {
-    const sv_outdir *od = ctx->od;
+    const sv_outdir *od = ctx->data->od;
     if (!od->pooling || !od->model_name) {
         fprintf(stderr, "scivec serve: %s/metadata.json does not say which model and pooling "
                 "made the embeddings\n", o->dir);
@@ -147,9 +161,57 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
      * with the adapter the papers were embedded for. */
     if (query_add_recorded_adapter("serve", od, ctx->model, &ep->adapter_id)) return 1;
     ctx->dim = dim;
-    ctx->model_name = od->model_name;
-    ctx->pooling = od->pooling;
+    ctx->normalize = od->normalize;
+    /* (copies: a reload closes the metadata they came from) */
+    ctx->model_name = strdup(od->model_name);
+    ctx->pooling = strdup(od->pooling);
+    ctx->max_length = od->max_length;
+    if (!ctx->model_name || !ctx->pooling) {
+        fprintf(stderr, "scivec serve: out of memory\n");
+        return 1;
+    }
     return 0;
+}
+
+/* Why a freshly opened directory cannot replace the served one (the model
+ * stays loaded: the vectors must be in its space), or NULL. */
+static const char *reload_mismatch(const serve_ctx *ctx, const sv_outdir *od, char *why, size_t size) {
+    if (!od->model_name || strcmp(od->model_name, ctx->model_name))
+        snprintf(why, size, "its model is %s, not %s", od->model_name ? od->model_name : "unknown",
+                 ctx->model_name);
+    else if (!od->pooling || strcmp(od->pooling, ctx->pooling))
+        snprintf(why, size, "its pooling is %s, not %s", od->pooling ? od->pooling : "unknown", ctx->pooling);
+    else if (od->n_cols != ctx->dim)
+        snprintf(why, size, "its vectors have %lld dimensions, not %d", (long long)od->n_cols, ctx->dim);
+    else if (od->normalize != ctx->normalize)
+        snprintf(why, size, "its vectors are %snormalised, the served ones %s",
+                 od->normalize ? "" : "not ", ctx->normalize ? "are" : "are not");
+    else if (od->max_length != ctx->max_length)
+        snprintf(why, size, "its max_length is %d, not %d", od->max_length, ctx->max_length);
+    else
+        return NULL;
+    return why;
+}
+
+/* SIGHUP: opens dir again and swaps it in; requests in flight finish on
+ * the old data. On any problem the old data stays and the log says why. */
+static void reload(serve_ctx *ctx, const char *dir, int n_readers) {
+    char why[600], mismatch[300];
+    serve_data *fresh = NULL;
+    if (serve_data_open(dir, n_readers, &fresh, why, sizeof why)) {
+        fprintf(stderr, "scivec serve: SIGHUP: %s not reloaded (%s); still serving the previous data\n",
+                dir, why);
+        return;
+    }
+    if (reload_mismatch(ctx, fresh->od, mismatch, sizeof mismatch)) {
+        fprintf(stderr, "scivec serve: SIGHUP: %s not reloaded: %s (restart the server for another "
+                "model); still serving the previous data\n", dir, mismatch);
+        serve_data_close(fresh);
+        return;
+    }
+    long long n = (long long)fresh->od->n_rows;
+    serve_data_swap(ctx, fresh);
+    fprintf(stderr, "scivec serve: SIGHUP: reloaded %s: %lld papers\n", dir, n);
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -168,22 +230,25 @@ int cmd_serve(int argc, char **argv) {
     serve_daemon *daemon = NULL;
     status = 1;
 
-    if (sv_outdir_open(o.dir, &ctx.od) != SCIVEC_OK) { cli_fail("serve"); goto done; }
+    pthread_mutex_init(&ctx.data_lock, NULL);
+    if (o.api_key_file && (status = serve_read_api_key(&ctx, o.api_key_file))) goto done;
+    status = 1;
     int n_readers = (int)o.readers;
     if (n_readers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_readers = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
     }
-    if (serve_readers_open(&ctx, o.dir, n_readers)) goto done;
-    const cJSON *input = cJSON_GetObjectItemCaseSensitive(ctx.od->metadata, "input");
-    const cJSON *text_column = cJSON_GetObjectItemCaseSensitive(input, "text_column");
-    ctx.text_column = cJSON_IsString(text_column) ? text_column->valuestring : "abstract";
+    char why[600];
+    if (serve_data_open(o.dir, n_readers, &ctx.data, why, sizeof why)) {
+        fprintf(stderr, "scivec serve: %s\n", why);
+        goto done;
+    }
 
     scivec_encode_params ep;
     if (load_model(&ctx, &o, &ep)) goto done;
     sv_batcher_params bp = {.max_batch_tokens = (int)o.max_batch_tokens, .max_queue = (int)o.max_queue};
     if (sv_batcher_start(ctx.model, &ep, &bp, &ctx.batcher) != SCIVEC_OK) { cli_fail("serve"); goto done; }
-    if (!(ctx.metrics = serve_metrics_new())) { fprintf(stderr, "scivec serve: out of memory\n"); goto done; }
+    if (!(ctx.metrics = serve_metrics_new()) || !(ctx.log = serve_log_new(20))) { fprintf(stderr, "scivec serve: out of memory\n"); goto done; }
 
     /* The signals go to this thread only (sigwait below): block them before
      * any other thread starts, so that every thread inherits the mask. */
@@ -191,11 +256,25 @@ int cmd_serve(int argc, char **argv) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);    /* reload DIR */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* A descriptor per connection: let the process have as many as it may. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (!(ctx.guard = serve_guard_start((double)o.request_timeout_s))) {
+        fprintf(stderr, "scivec serve: cannot start a thread\n");
+        goto done;
+    }
+    serve_net_limits net = {.max_connections = (int)o.max_connections,
+                            .max_per_client = (int)o.max_per_client,
+                            .request_timeout_s = (int)o.request_timeout_s};
     int port = 0;
-    if ((status = serve_http_start(&ctx, o.host, (int)o.port, (int)o.max_connections, &daemon, &port))) {
+    if ((status = serve_http_start(&ctx, o.host, (int)o.port, &net, &daemon, &port))) {
         status = status == 2 ? 2 : 1;
         goto done;
     }
@@ -203,19 +282,24 @@ int cmd_serve(int argc, char **argv) {
     char host[80];
     snprintf(host, sizeof host, shown_host, o.host);
     printf("scivec serve: %lld papers from %s, model %s (%s pooling), listening on http://%s:%d/\n",
-           (long long)ctx.od->n_rows, o.dir, ctx.model_name, ctx.pooling, host, port);
+           (long long)ctx.data->od->n_rows, o.dir, ctx.model_name, ctx.pooling, host, port);
     fflush(stdout);
 
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) reload(&ctx, o.dir, n_readers);
     fprintf(stderr, "scivec serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
     status = 0;
 done:
     serve_http_stop(daemon);        /* joins the request threads first */
+    serve_guard_stop(ctx.guard);
     sv_batcher_stop(ctx.batcher);
     serve_metrics_free(ctx.metrics);
+    serve_log_free(ctx.log);
+    free(ctx.api_key);
     scivec_model_free(ctx.model);
-    serve_readers_close(&ctx);      /* the readers' own connections */
-    sv_outdir_close(ctx.od);
+    if (ctx.data) serve_data_release(&ctx, ctx.data);   /* no request is left on it */
+    pthread_mutex_destroy(&ctx.data_lock);
+    free(ctx.model_name);
+    free(ctx.pooling);
     return status;
 }

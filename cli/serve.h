@@ -8,6 +8,7 @@
 #define SCIVEC_SERVE_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,30 +18,44 @@
 #include "scivec.h"
 
 typedef struct serve_metrics serve_metrics;
+typedef struct serve_log serve_log;
+typedef struct serve_guard serve_guard;
 
-typedef struct serve_ctx {
-    sv_outdir      *od;            /* opened and checked once; reader 0 */
-    /* Readers: views of od that share its vectors, index and metadata but
-     * each have their own read-only SQLite connection (a connection may be
-     * used by one thread at a time). A paper query takes one for its
-     * duration; FAISS searches on the shared index are const and
-     * thread-safe. */
+/* An opened output directory and its readers: views of od that share its
+ * vectors, index and metadata but each have their own read-only SQLite
+ * connection (a connection may be used by one thread at a time). A paper
+ * query takes one for its duration; FAISS searches on the shared index are
+ * const and thread-safe. SIGHUP replaces it (serve_readers.c). */
+typedef struct serve_data {
+    sv_outdir      *od;            /* opened and checked; reader 0 */
     sv_outdir     **readers;
     int             n_readers;
     sv_outdir     **idle;          /* the readers not in use: idle[0..n_idle) */
     int             n_idle;
-    pthread_mutex_t readers_lock;
+    pthread_mutex_t lock;
     pthread_cond_t  reader_freed;
+    int             refs;          /* the server's + requests'; under ctx->data_lock */
+    int             generation;    /* 0 at start, +1 per reload */
+} serve_data;
+
+typedef struct serve_ctx {
+    serve_data     *data;          /* the current one (ctx->data_lock) */
+    pthread_mutex_t data_lock;
     scivec_model   *model;
     sv_batcher     *batcher;
-    const char     *model_name;    /* as metadata.json names it */
-    const char     *pooling;
+    char           *model_name;    /* as metadata.json names it */
+    char           *pooling;
     int             dim;
-    const char     *text_column;   /* the abstract column of paper_columns */
+    int             normalize;     /* the papers' normalisation, for embedding */
+    int             max_length;    /* the papers' max_length (a reload must keep it) */
     sv_http_limits  limits;
     size_t          max_body_bytes;
     int             timeout_ms;
     serve_metrics  *metrics;
+    serve_log      *log;
+    serve_guard    *guard;         /* the whole-request deadline */
+    char           *api_key;       /* --api-key-file, or NULL: no authentication */
+    size_t          api_key_len;
 } serve_ctx;
 
 /* One answer: status, content type and body (owned unless is_static). */
@@ -52,15 +67,31 @@ typedef struct serve_reply {
     int          is_static;
     const char  *allow;          /* 405 */
     int          retry_after;    /* 503: seconds, 0 = none */
+    int          close;          /* Connection: close (the framing is in doubt) */
+    char         message[160];   /* errors: the message, for the log */
 } serve_reply;
 
-/* Opens n_readers readers over ctx->od (0 on success, else prints why and
- * returns 1); closes them (not ctx->od). */
-int  serve_readers_open(serve_ctx *ctx, const char *dir, int n_readers);
-void serve_readers_close(serve_ctx *ctx);
-/* Waits for an idle reader and takes it; gives it back. */
-const sv_outdir *serve_reader_acquire(serve_ctx *ctx);
-void serve_reader_release(serve_ctx *ctx, const sv_outdir *reader);
+struct MHD_Connection;
+
+/* Opens dir with n_readers readers (0, else 1 with why filled); closes
+ * one. */
+int  serve_data_open(const char *dir, int n_readers, serve_data **out, char *why, size_t why_size);
+void serve_data_close(serve_data *d);
+/* Takes a reference to the current data; gives it back (the last one of a
+ * replaced data closes it). */
+serve_data *serve_data_acquire(serve_ctx *ctx);
+void serve_data_release(serve_ctx *ctx, serve_data *d);
+/* Installs fresh as the current data; the old one is closed when the
+ * requests still on it are done. */
+void serve_data_swap(serve_ctx *ctx, serve_data *fresh);
+/* Waits for an idle reader of the current data and takes it (with a
+ * reference to its data); gives it back. */
+typedef struct serve_reader {
+    serve_data      *data;
+    const sv_outdir *od;
+} serve_reader;
+serve_reader serve_reader_acquire(serve_ctx *ctx);
+void serve_reader_release(serve_ctx *ctx, serve_reader reader);
 
 /* Answers a parsed request (status 200 from sv_http_parse). */
 void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *reply);
@@ -68,12 +99,52 @@ void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *reply
 void serve_error(serve_reply *reply, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* --api-key-file: reads the key into ctx (0, else prints why and returns
+ * the exit status). serve_authorized: whether a request may go on (always
+ * for /health and the page's files). */
+int serve_read_api_key(serve_ctx *ctx, const char *path);
+int serve_authorized(serve_ctx *ctx, struct MHD_Connection *conn, const char *url);
+
 /* HTTP: starts the daemon on host:port (port 0 = any free one; the port
  * taken goes to *bound_port). */
 typedef struct serve_daemon serve_daemon;
-int  serve_http_start(serve_ctx *ctx, const char *host, int port, int max_connections,
+typedef struct serve_net_limits {
+    int max_connections;          /* in all */
+    int max_per_client;           /* from one client address */
+    int request_timeout_s;        /* the whole-request deadline (serve_guard.c) */
+} serve_net_limits;
+int  serve_http_start(serve_ctx *ctx, const char *host, int port, const serve_net_limits *net,
                       serve_daemon **out, int *bound_port);
 void serve_http_stop(serve_daemon *d);
+
+/* The log of refused requests (serve_log.c): one line each on stderr, at
+ * most per_second lines a second; the rest are counted and the count is
+ * logged with the next line that gets through. */
+serve_log *serve_log_new(int per_second);
+void serve_log_free(serve_log *log);
+void serve_log_refusal(serve_log *log, const char *method, const char *target,
+                       const serve_reply *reply);
+/* libmicrohttpd's own messages (MHD_OPTION_EXTERNAL_LOGGER), through the
+ * same limit, on one line without its HTML. */
+void serve_log_http(void *log, const char *fmt, va_list ap);
+/* s as one printable line into out (control bytes and non-ASCII as \xHH,
+ * cut with "..." to fit). */
+void serve_log_printable(char *out, size_t size, const char *s);
+
+/* The whole-request deadline (serve_guard.c): a thread that shuts down
+ * connections whose client took longer than deadline_seconds to send a
+ * request or read an answer. serve_guard_notify is the daemon's
+ * MHD_OPTION_NOTIFY_CONNECTION; serve_guard_busy marks a connection whose
+ * answer is being computed (busy = 1: not counted) or sent (0: the clock
+ * restarts). serve_guard_closed: connections shut so far. */
+struct MHD_Connection;
+enum MHD_ConnectionNotificationCode;
+serve_guard *serve_guard_start(double deadline_seconds);
+void serve_guard_stop(serve_guard *g);
+void serve_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code);
+void serve_guard_busy(serve_guard *g, struct MHD_Connection *conn, int busy);
+long long serve_guard_closed(serve_guard *g);
 
 /* Metrics */
 serve_metrics *serve_metrics_new(void);

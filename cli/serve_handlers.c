@@ -22,11 +22,13 @@
 static const char *error_type(int status) {
     switch (status) {
     case 400: return "bad_request";
+    case 401: return "unauthorized";
     case 404: return "not_found";
     case 405: return "method_not_allowed";
     case 413: return "payload_too_large";
     case 414: return "uri_too_long";
     case 422: return "validation";
+    case 431: return "headers_too_large";
     case 503: return "overloaded";
     default:  return status >= 500 ? "internal" : "bad_request";
     }
@@ -64,6 +66,9 @@ void serve_error(serve_reply *r, int status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    size_t shown = strlen(message) < sizeof r->message ? strlen(message) : sizeof r->message - 1;
+    memcpy(r->message, message, shown);
+    r->message[shown] = '\0';
     cJSON *json = cJSON_CreateObject();
     cJSON *error = cJSON_AddObjectToObject(json, "error");
     if (error) {
@@ -172,8 +177,45 @@ static char *paper_column(const sv_outdir *od, int64_t row, const char *name) {
     return value;
 }
 
-/* {"paper_id","title","authors","categories","year","url"} (+ "abstract" and
- * every input column when full). od is the caller's reader. */
+/* The input column the papers were embedded from (metadata.json). */
+static const char *text_column(const sv_outdir *od) {
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(od->metadata, "input");
+    const cJSON *column = cJSON_GetObjectItemCaseSensitive(input, "text_column");
+    return cJSON_IsString(column) ? column->valuestring : "abstract";
+}
+
+/* The start of a text for a result list: whitespace runs as one space, cut
+ * at a word boundary near SNIPPET_BYTES (never inside a UTF-8 sequence),
+ * "..." when cut (malloc'ed). */
+#define SNIPPET_BYTES 300
+static char *snippet(const char *text) {
+    char *out = malloc(SNIPPET_BYTES + 4);
+    if (!out) return NULL;
+    size_t n = 0, last_space = 0;
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') s++;
+    for (; *s && n < SNIPPET_BYTES; s++) {
+        int space = *s == ' ' || *s == '\n' || *s == '\t' || *s == '\r';
+        if (space && n && out[n - 1] == ' ') continue;
+        if (space) last_space = n;
+        out[n++] = space ? ' ' : (char)*s;
+    }
+    if (*s) {
+        if (last_space > SNIPPET_BYTES / 2) n = last_space;
+        while (n && ((unsigned char)out[n] & 0xC0) == 0x80) n--;   /* (a continuation byte: step back) */
+        while (n && out[n - 1] == ' ') n--;
+        memcpy(out + n, "...", 3);
+        n += 3;
+    } else {
+        while (n && out[n - 1] == ' ') n--;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* {"paper_id","title","authors","categories","year","url"} + "snippet" (the
+ * abstract's start) in a list; + "abstract" and every input column when
+ * full. od is the caller's reader. */
 static cJSON *paper_json(const serve_ctx *ctx, const sv_outdir *od, int64_t row, int full) {
     sv_paper p;
     if (sv_outdir_paper(od, row, &p) != SCIVEC_OK) return NULL;
@@ -202,8 +244,16 @@ static cJSON *paper_json(const serve_ctx *ctx, const sv_outdir *od, int64_t row,
     } else {
         cJSON_AddNullToObject(json, "url");
     }
+    if (!full) {
+        char *abstract = paper_column(od, row, text_column(od));
+        char *start = abstract ? snippet(abstract) : NULL;
+        if (start) cJSON_AddStringToObject(json, "snippet", start);
+        else cJSON_AddNullToObject(json, "snippet");
+        free(start);
+        free(abstract);
+    }
     if (full) {
-        char *abstract = paper_column(od, row, ctx->text_column);
+        char *abstract = paper_column(od, row, text_column(od));
         if (abstract) cJSON_AddStringToObject(json, "abstract", abstract);
         else cJSON_AddNullToObject(json, "abstract");
         free(abstract);
@@ -268,14 +318,15 @@ static int find_row(const sv_outdir *od, const char *paper_id, int64_t *row, ser
 }
 
 static void handle_paper(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
-    const sv_outdir *od = serve_reader_acquire(ctx);
+    serve_reader reader = serve_reader_acquire(ctx);
+    const sv_outdir *od = reader.od;
     int64_t row;
     if (find_row(od, req->paper_id, &row, r)) {
         cJSON *json = paper_json(ctx, od, row, 1);
         if (json) reply_json(r, 200, json);
         else library_error(r);
     }
-    serve_reader_release(ctx, od);
+    serve_reader_release(ctx, reader);
 }
 
 /* {"query": ..., "k", "filter", "results": [...]} around hits. */
@@ -292,7 +343,8 @@ static void reply_hits(serve_ctx *ctx, const sv_outdir *od, const sv_http_reques
 static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     sv_hit *hits = malloc((size_t)req->k * sizeof *hits);
     if (!hits) { serve_error(r, 500, "out of memory"); return; }
-    const sv_outdir *od = serve_reader_acquire(ctx);
+    serve_reader reader = serve_reader_acquire(ctx);
+    const sv_outdir *od = reader.od;
     int64_t row, n_hits = 0;
     if (find_row(od, req->paper_id, &row, r)) {
         const float *query = od->vectors + row * od->n_cols;
@@ -306,7 +358,7 @@ static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_rep
             reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
     }
-    serve_reader_release(ctx, od);
+    serve_reader_release(ctx, reader);
     free(hits);
 }
 
@@ -332,8 +384,9 @@ static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_repl
     const char *texts[1] = {req->text};
     if (!query || !hits) {
         serve_error(r, 500, "out of memory");
-    } else if (embed(ctx, 1, texts, NULL, ctx->od->normalize, query, NULL, r)) {
-        const sv_outdir *od = serve_reader_acquire(ctx);
+    } else if (embed(ctx, 1, texts, NULL, ctx->normalize, query, NULL, r)) {
+        serve_reader reader = serve_reader_acquire(ctx);
+    const sv_outdir *od = reader.od;
         int64_t n_hits = 0;
         if (sv_outdir_top_k(od, query, req->k, -1, &req->filter, hits, &n_hits) != SCIVEC_OK) {
             library_error(r);
@@ -342,7 +395,7 @@ static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_repl
             cJSON_AddStringToObject(json, "query", req->text);
             reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
-        serve_reader_release(ctx, od);
+        serve_reader_release(ctx, reader);
     }
     free(query);
     free(hits);
@@ -357,7 +410,8 @@ static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_r
         serve_error(r, 500, "out of memory");
         goto done;
     }
-    const sv_outdir *od = serve_reader_acquire(ctx);
+    serve_reader reader = serve_reader_acquire(ctx);
+    const sv_outdir *od = reader.od;
     int ok = 1;
     for (int i = 0; ok && i < n_ids; i++)
         ok = find_row(od, i < req->n_positive ? req->positive[i] : req->negative[i - req->n_positive],
@@ -383,7 +437,7 @@ static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_r
             reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
     }
-    serve_reader_release(ctx, od);
+    serve_reader_release(ctx, reader);
 done:
     free(rows);
     free(query);
@@ -459,7 +513,7 @@ static void handle_embeddings(serve_ctx *ctx, const sv_http_request *req, serve_
     if (!vectors) { serve_error(r, 500, "out of memory"); return; }
     int64_t n_tokens = 0;
     /* The vectors of the papers' space: the output's pooling and normalisation. */
-    int normalize = req->endpoint == SV_EP_EMBED ? req->normalize : ctx->od->normalize;
+    int normalize = req->endpoint == SV_EP_EMBED ? req->normalize : ctx->normalize;
     if (!embed(ctx, n, (const char *const *)req->inputs, req->input_lens, normalize, vectors,
                &n_tokens, r)) {
         free(vectors);
@@ -519,11 +573,14 @@ static void handle_health(serve_ctx *ctx, serve_reply *r) {
     sv_batcher_get_stats(ctx->batcher, &s);
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "status", "ok");
-    cJSON_AddNumberToObject(json, "papers", (double)ctx->od->n_rows);
+    serve_data *data = serve_data_acquire(ctx);
+    cJSON_AddNumberToObject(json, "papers", (double)data->od->n_rows);
+    cJSON_AddNumberToObject(json, "reloads", data->generation);
+    serve_data_release(ctx, data);
     cJSON_AddNumberToObject(json, "dim", ctx->dim);
     cJSON_AddStringToObject(json, "model", ctx->model_name ? ctx->model_name : "");
     cJSON_AddStringToObject(json, "pooling", ctx->pooling ? ctx->pooling : "");
-    cJSON_AddBoolToObject(json, "normalize", ctx->od->normalize);
+    cJSON_AddBoolToObject(json, "normalize", ctx->normalize);
     cJSON_AddNumberToObject(json, "queue_depth", s.queue_depth);
     cJSON_AddStringToObject(json, "version", scivec_version());
     reply_json(r, 200, json);

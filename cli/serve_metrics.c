@@ -102,8 +102,11 @@ char *serve_metrics_render(serve_metrics *m, const serve_ctx *ctx, size_t *len) 
     emit_label(&t, ctx->model_name);
     emit(&t, "\",pooling=\"");
     emit_label(&t, ctx->pooling);
+    serve_data *data = serve_data_acquire((serve_ctx *)ctx);
+    long long n_papers = (long long)data->od->n_rows;
+    serve_data_release((serve_ctx *)ctx, data);
     emit(&t, "\",dim=\"%d\",papers=\"%lld\",version=\"%s\"} 1\n", ctx->dim,
-         (long long)ctx->od->n_rows, scivec_version());
+         n_papers, scivec_version());
 
     pthread_mutex_lock(&m->lock);
     emit(&t, "# HELP scivec_http_requests_total HTTP requests answered, by endpoint and status.\n"
@@ -168,6 +171,10 @@ char *serve_metrics_render(serve_metrics *m, const serve_ctx *ctx, size_t *len) 
         emit(&t, "%s_sum %lld\n%s_count %lld\n", hists[h].name, (long long)hists[h].sum,
              hists[h].name, (long long)s.n_batches);
     }
+    emit(&t, "# HELP scivec_http_deadline_closed_total Connections closed because the client did "
+             "not send its request, or read its answer, within --request-timeout-s.\n"
+             "# TYPE scivec_http_deadline_closed_total counter\nscivec_http_deadline_closed_total %lld\n",
+         ctx->guard ? serve_guard_closed(ctx->guard) : 0LL);
     if (t.failed) { free(t.data); return NULL; }
     *len = t.len;
     return t.data;

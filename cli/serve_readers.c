@@ -1,12 +1,19 @@
 /*
- * serve_readers.c - a pool of read handles over one output directory, so
- * that paper queries of different connections run in parallel (see serve.h).
+ * serve_readers.c - the output directory `scivec serve` answers from, as a
+ * pool of read handles, and its replacement on SIGHUP (see serve.h).
  *
  * A reader is a shallow copy of the opened sv_outdir with its own SQLite
  * connection: the vectors (one mmap), the FAISS index and metadata.json are
- * read-only once opened and are shared. Reader 0 is ctx->od itself. Copies
+ * read-only once opened and are shared. Reader 0 is data->od itself. Copies
  * are never passed to sv_outdir_close: only their connection is theirs.
+ *
+ * Reloading opens the directory again as a new serve_data and swaps the
+ * pointer under ctx->data_lock. Each request holds a reference to the data
+ * it started on, so it finishes on it; the old data is closed when its last
+ * reference goes (embed replaces files by rename, so the old mapping and
+ * index stay valid until then).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,71 +22,118 @@
 
 #include "serve.h"
 
-int serve_readers_open(serve_ctx *ctx, const char *dir, int n_readers) {
+static int fail(char *why, size_t why_size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+void serve_data_close(serve_data *d) {
+    if (!d) return;
+    for (int i = 1; i < d->n_readers; i++) {
+        sqlite3_close(d->readers[i]->db);
+        free(d->readers[i]);
+    }
+    free(d->readers);
+    free(d->idle);
+    sv_outdir_close(d->od);
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->reader_freed);
+    free(d);
+}
+
+int serve_data_open(const char *dir, int n_readers, serve_data **out, char *why, size_t why_size) {
+    *out = NULL;
     if (n_readers < 1) n_readers = 1;
-    pthread_mutex_init(&ctx->readers_lock, NULL);
-    pthread_cond_init(&ctx->reader_freed, NULL);
-    ctx->readers = calloc((size_t)n_readers, sizeof *ctx->readers);
-    ctx->idle = calloc((size_t)n_readers, sizeof *ctx->idle);
-    char *db_path = malloc(strlen(dir) + sizeof "/papers.db");
-    if (!ctx->readers || !ctx->idle || !db_path) {
-        free(db_path);
-        fprintf(stderr, "scivec serve: out of memory\n");
+    serve_data *d = calloc(1, sizeof *d);
+    if (!d) return fail(why, why_size, "out of memory");
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->reader_freed, NULL);
+    if (sv_outdir_open(dir, &d->od) != SCIVEC_OK) {
+        fail(why, why_size, "%s", scivec_last_error());
+        serve_data_close(d);
         return 1;
     }
+    d->readers = calloc((size_t)n_readers, sizeof *d->readers);
+    d->idle = calloc((size_t)n_readers, sizeof *d->idle);
+    char *db_path = malloc(strlen(dir) + sizeof "/papers.db");
+    if (!d->readers || !d->idle || !db_path) {
+        free(db_path);
+        serve_data_close(d);
+        return fail(why, why_size, "out of memory");
+    }
     sprintf(db_path, "%s/papers.db", dir);
-    ctx->readers[0] = ctx->od;
-    ctx->n_readers = 1;
+    d->readers[0] = d->od;
+    d->n_readers = 1;
     for (int i = 1; i < n_readers; i++) {
         sv_outdir *copy = malloc(sizeof *copy);
         if (!copy) break;
-        *copy = *ctx->od;
+        *copy = *d->od;
         copy->db = NULL;
         if (sqlite3_open_v2(db_path, &copy->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)
             != SQLITE_OK) {
-            fprintf(stderr, "scivec serve: %s: cannot open another connection: %s\n", db_path,
-                    copy->db ? sqlite3_errmsg(copy->db) : "out of memory");
+            fail(why, why_size, "%s: cannot open another connection: %s", db_path,
+                 copy->db ? sqlite3_errmsg(copy->db) : "out of memory");
             sqlite3_close(copy->db);
             free(copy);
             free(db_path);
+            serve_data_close(d);
             return 1;
         }
-        ctx->readers[ctx->n_readers++] = copy;
+        d->readers[d->n_readers++] = copy;
     }
     free(db_path);
-    if (ctx->n_readers < n_readers) {
-        fprintf(stderr, "scivec serve: out of memory\n");
-        return 1;
+    if (d->n_readers < n_readers) {
+        serve_data_close(d);
+        return fail(why, why_size, "out of memory");
     }
-    for (int i = 0; i < ctx->n_readers; i++) ctx->idle[i] = ctx->readers[i];
-    ctx->n_idle = ctx->n_readers;
+    for (int i = 0; i < d->n_readers; i++) d->idle[i] = d->readers[i];
+    d->n_idle = d->n_readers;
+    d->refs = 1;   /* the server's own */
+    *out = d;
     return 0;
 }
 
-void serve_readers_close(serve_ctx *ctx) {
-    if (!ctx->readers) return;
-    for (int i = 1; i < ctx->n_readers; i++) {
-        sqlite3_close(ctx->readers[i]->db);
-        free(ctx->readers[i]);
-    }
-    free(ctx->readers);
-    free(ctx->idle);
-    ctx->readers = ctx->idle = NULL;
-    pthread_mutex_destroy(&ctx->readers_lock);
-    pthread_cond_destroy(&ctx->reader_freed);
+serve_data *serve_data_acquire(serve_ctx *ctx) {
+    pthread_mutex_lock(&ctx->data_lock);
+    serve_data *d = ctx->data;
+    d->refs++;
+    pthread_mutex_unlock(&ctx->data_lock);
+    return d;
 }
 
-const sv_outdir *serve_reader_acquire(serve_ctx *ctx) {
-    pthread_mutex_lock(&ctx->readers_lock);
-    while (ctx->n_idle == 0) pthread_cond_wait(&ctx->reader_freed, &ctx->readers_lock);
-    sv_outdir *reader = ctx->idle[--ctx->n_idle];
-    pthread_mutex_unlock(&ctx->readers_lock);
-    return reader;
+void serve_data_release(serve_ctx *ctx, serve_data *d) {
+    pthread_mutex_lock(&ctx->data_lock);
+    int last = --d->refs == 0;
+    pthread_mutex_unlock(&ctx->data_lock);
+    if (last) serve_data_close(d);
 }
 
-void serve_reader_release(serve_ctx *ctx, const sv_outdir *reader) {
-    pthread_mutex_lock(&ctx->readers_lock);
-    ctx->idle[ctx->n_idle++] = (sv_outdir *)reader;
-    pthread_cond_signal(&ctx->reader_freed);
-    pthread_mutex_unlock(&ctx->readers_lock);
+void serve_data_swap(serve_ctx *ctx, serve_data *fresh) {
+    pthread_mutex_lock(&ctx->data_lock);
+    serve_data *old = ctx->data;
+    if (old) fresh->generation = old->generation + 1;
+    ctx->data = fresh;
+    pthread_mutex_unlock(&ctx->data_lock);
+    if (old) serve_data_release(ctx, old);   /* closed now, or by its last request */
+}
+
+serve_reader serve_reader_acquire(serve_ctx *ctx) {
+    serve_data *d = serve_data_acquire(ctx);
+    pthread_mutex_lock(&d->lock);
+    while (d->n_idle == 0) pthread_cond_wait(&d->reader_freed, &d->lock);
+    sv_outdir *reader = d->idle[--d->n_idle];
+    pthread_mutex_unlock(&d->lock);
+    return (serve_reader){.data = d, .od = reader};
+}
+
+void serve_reader_release(serve_ctx *ctx, serve_reader r) {
+    serve_data *d = r.data;
+    pthread_mutex_lock(&d->lock);
+    d->idle[d->n_idle++] = (sv_outdir *)r.od;
+    pthread_cond_signal(&d->reader_freed);
+    pthread_mutex_unlock(&d->lock);
+    serve_data_release(ctx, d);
 }

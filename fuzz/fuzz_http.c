@@ -118,6 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (int i = 0; i < req.filter.n_categories; i++)
                 require(req.categories[i] && *req.categories[i] && req.filter.categories[i] == req.categories[i]);
             require(!req.filter.has_year || req.filter.year_min <= req.filter.year_max);
+            /* years have 1 to 4 digits: never negative (year=-5 is refused) */
+            require(!req.filter.has_year || (req.filter.year_min >= 0 && req.filter.year_max <= 9999));
+            /* /health and /metrics refuse arguments like every route */
+            require(!((req.endpoint == SV_EP_HEALTH || req.endpoint == SV_EP_METRICS) && n_args > 0));
         }
         sv_http_request_clear(&req);
     }

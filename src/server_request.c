@@ -129,16 +129,30 @@ static int parse_categories(sv_http_request *req, const char *text) {
     return 200;
 }
 
+/* A year: 1 to 4 digits. Returns the characters used (0: none). */
+static int scan_year(const char *s, int *year) {
+    int n = 0, v = 0;
+    while (n < 4 && s[n] >= '0' && s[n] <= '9') v = v * 10 + (s[n++] - '0');
+    *year = v;
+    return n;
+}
+
 /* "2024" or "2020-2024". */
 static int parse_year(sv_http_request *req, const char *text) {
     if (!*text) return 200;
-    int a, b, used = 0;
-    if (sscanf(text, "%5d%n", &a, &used) == 1 && text[used] == '\0') {
+    if (text[0] == '-' && text[1] >= '0' && text[1] <= '9')
+        return refuse(req, 400, "year must not be negative (got '%.40s'): give YEAR or FROM-TO, "
+                      "e.g. 2024 or 2020-2024", text);
+    int a, b, used = scan_year(text, &a);
+    if (used && text[used] == '\0') {
         b = a;
-    } else if (!(sscanf(text, "%5d-%5d%n", &a, &b, &used) == 2 && text[used] == '\0')) {
-        return refuse(req, 400, "year must be YEAR or FROM-TO, e.g. 2024 or 2020-2024 (got '%.40s')", text);
+    } else {
+        int used_b = used && text[used] == '-' ? scan_year(text + used + 1, &b) : 0;
+        if (!used_b || text[used + 1 + used_b] != '\0')
+            return refuse(req, 400, "year must be YEAR or FROM-TO with years of 1 to 4 digits, "
+                          "e.g. 2024 or 2020-2024 (got '%.40s')", text);
     }
-    if (a < 0 || b < a) return refuse(req, 422, "year range '%.40s' is empty", text);
+    if (b < a) return refuse(req, 422, "year range '%.40s' is empty (FROM is after TO)", text);
     req->filter.has_year = 1;
     req->filter.year_min = a;
     req->filter.year_max = b;
@@ -152,9 +166,11 @@ static int parse_query_args(sv_http_request *req, const sv_http_limits *lim, int
     int seen_q = 0;
     for (int i = 0; i < n_args; i++) {
         const char *key = keys[i] ? keys[i] : "", *value = values[i] ? values[i] : "";
+        if (sv_utf8_invalid_at(key, strlen(key)) >= 0)
+            return refuse(req, 400, "a query argument's name is not valid UTF-8");
         long bad = sv_utf8_invalid_at(value, strlen(value));
-        if (bad >= 0 || sv_utf8_invalid_at(key, strlen(key)) >= 0)
-            return refuse(req, 400, "query argument '%.40s' is not valid UTF-8", bad >= 0 ? "value" : "name");
+        if (bad >= 0)
+            return refuse(req, 400, "query argument '%.40s' is not valid UTF-8 (byte %ld)", key, bad);
         int st = 200;
         if (!strcmp(key, "k")) st = parse_k_text(req, lim, value);
         else if (!strcmp(key, "category")) st = parse_categories(req, value);
@@ -437,6 +453,7 @@ int sv_http_parse(const sv_http_limits *limits, const char *method, const char *
     switch (req->endpoint) {
     case SV_EP_HEALTH:
     case SV_EP_METRICS:
+        if (n_args > 0) return refuse(req, 400, "%s takes no query arguments", path);
         return 200;
     case SV_EP_PAPER:
         if (n_args > 0) return refuse(req, 400, "/papers/ID takes no query arguments");

@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,21 +46,34 @@ def make_dir(path):
 class Server:
     """`scivec serve DIR --port 0 ...`, its port read from its first line."""
 
-    def __init__(self, directory, *args, timeout=60):
+    def __init__(self, directory, *args, timeout=60, host="127.0.0.1", env=None):
         self.proc = subprocess.Popen([tq.SCIVEC, "serve", directory, "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env)
         self.port = None
+        self.headers = {}   # sent with every request (e.g. Authorization)
         deadline = time.time() + timeout
         line = ""
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if line or self.proc.poll() is not None:
                 break
-        if "listening on http://127.0.0.1:" not in line:
+        if f"listening on http://{host}:" not in line:
             self.proc.kill()
             err = self.proc.stderr.read()
             raise RuntimeError(f"scivec serve did not start: {line!r} {err}")
         self.port = int(line.rsplit(":", 1)[1].strip().rstrip("/"))
+        # stderr is read all along (a full pipe would block the server's log).
+        self.err_lines = []
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.err_lines.append(line)
+
+    def stderr_text(self):
+        return "".join(self.err_lines)
 
     def request(self, method, path, body=None, headers=None, timeout=60):
         """(status, headers dict, body bytes). path is sent as given."""
@@ -68,7 +82,7 @@ class Server:
             body = json.dumps(body)
         if isinstance(body, str):
             body = body.encode("utf-8")
-        conn.request(method, path, body=body, headers=headers or {})
+        conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
         resp = conn.getresponse()
         data = resp.read()
         result = (resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
@@ -81,6 +95,19 @@ class Server:
             return status, json.loads(data)
         except ValueError:
             return status, data
+
+    def raw_json(self, data, timeout=10):
+        """Sends raw bytes; returns (status, JSON body or None, raw reply)."""
+        reply = self.raw(data, timeout)
+        head, _, body = reply.partition(b"\r\n\r\n")
+        try:
+            status = int(head.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            return None, None, reply
+        try:
+            return status, json.loads(body), reply
+        except ValueError:
+            return status, None, reply
 
     def raw(self, data, timeout=10):
         """Sends raw bytes; returns what comes back (status line first)."""
@@ -119,5 +146,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self._drain.join(10)
                 return None
+        self._drain.join(10)
         return self.proc.returncode

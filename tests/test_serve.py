@@ -72,6 +72,11 @@ def check_similar(srv, papers, vectors, out):
                   and r["year"] == p["year"] and r["authors"] == p["authors"],
                   f"similar {pid}: fields of {r['paper_id']}: {r}")
             check(r["url"] == f"https://arxiv.org/abs/{r['paper_id']}", f"url of {r['paper_id']}")
+            words = " ".join(p["abstract"].split())
+            snip = r["snippet"].removesuffix("...")
+            check(words.startswith(snip) and (snip == words or (r["snippet"].endswith("...")
+                                                              and 150 <= len(snip.encode()) <= 300)),
+                  f"snippet of {r['paper_id']}: {r['snippet']!r}")
     # Filters: the exact top k among the papers that pass.
     cases = [("category=quant-ph", lambda p: "quant-ph" in p["categories"].split()),
              ("category=cs", lambda p: any(c.startswith("cs.") for c in p["categories"].split())),
@@ -231,7 +236,22 @@ def check_errors(srv, papers):
         ("GET", f"/similar/{pid}?catgory=cs", None, 400, "unknown query argument 'catgory'"),
         ("GET", "/search", None, 400, "search needs q"),
         ("GET", "/search?q=%20%20", None, 422, "q is empty"),
-        ("GET", "/search?q=%C3%28", None, 400, "not valid UTF-8"),
+        ("GET", "/search?q=%C3%28", None, 400, "query argument 'q' is not valid UTF-8 (byte 0)"),
+        ("GET", f"/similar/{pid}?category=a%FFb", None, 400, "query argument 'category' is not valid UTF-8"),
+        # A NUL cuts nothing short: it is refused (issue 14, item 7).
+        ("GET", f"/papers/{pid}%00junk", None, 400, "holds a NUL byte"),
+        ("GET", "/search?q=graph%00x", None, 400, "holds a NUL byte"),
+        ("GET", f"/similar/{pid}?k=5%00&year=2020", None, 400, "holds a NUL byte"),
+        ("GET", f"/similar/{pid}?ca%00t=cs", None, 400, "holds a NUL byte"),
+        # Years: a clear message for a negative one (item 15).
+        ("GET", f"/similar/{pid}?year=-5", None, 400, "year must not be negative (got '-5')"),
+        ("GET", f"/similar/{pid}?year=2020-", None, 400, "year must be YEAR or FROM-TO"),
+        ("GET", f"/similar/{pid}?year=12345", None, 400, "year must be YEAR or FROM-TO"),
+        ("POST", "/recommend", {"positive": [pid], "year": -5}, 400, "year must not be negative"),
+        ("GET", "/health?verbose=1", None, 400, "/health takes no query arguments"),
+        ("GET", "/metrics?x", None, 400, "/metrics takes no query arguments"),
+        # A 70 kB query: 413 from scivec, not the HTTP library's 414 (item 8).
+        ("GET", "/search?q=" + "a" * 70000, None, 413, "q is 70000 bytes long (at most 8192)"),
         ("GET", "/search?q=" + "a" * 9000, None, 413, "q is 9000 bytes long"),
         ("GET", "/nope", None, 404, "no such endpoint"),
         ("POST", "/similar/x", None, 405, "takes GET"),
@@ -280,9 +300,12 @@ def check_errors(srv, papers):
               f"{want_message!r}")
         if want_status == 405:
             check(headers.get("allow") in ("GET", "POST"), f"{method} {path}: Allow header {headers}")
-    # Huge headers: libmicrohttpd refuses them (431) before any handler runs.
-    reply = srv.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
-    check(reply.startswith(b"HTTP/1.1 431"), f"huge header: {reply[:60]!r}")
+    # Huge headers: 431 with a JSON body.
+    status, got, reply = srv.raw_json(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000
+                                      + b"\r\n\r\n")
+    check(status == 431 and got and got["error"]["code"] == 431
+          and "headers are 100" in got["error"]["message"], f"huge header: {reply[:200]!r}")
+    check_framing(srv, pid)
     # A body over the limit, declared or chunked.
     status, _, data = srv.request("POST", "/embed", b'{"inputs": "' + b"a" * 70000 + b'"}')
     check(status == 413 and b"--max-body-bytes" in data, f"large body: {status} {data[:100]!r}")
@@ -295,6 +318,51 @@ def check_errors(srv, papers):
     reply = srv.raw(b"\x00\xff\xfe garbage \r\n\r\n")
     check(reply == b"" or reply.startswith(b"HTTP/1.1 400"), f"garbage request: {reply[:60]!r}")
     check(srv.alive(), "the server survives malformed requests")
+
+
+def check_framing(srv, pid):
+    """What only raw bytes can send: a NUL byte in the target, ambiguous
+    body framing (RFC 9112 section 6.3). Each is a JSON 400 that closes the
+    connection, so a smuggled second request is never read."""
+    body = b'{"inputs":"a"}'
+    smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    cases = [
+        ("raw NUL in the path", b"GET /papers/" + pid.encode() + b"\x00junk HTTP/1.1\r\nHost: x\r\n\r\n",
+         "holds a NUL byte"),
+        ("two Content-Length", b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n"
+         b"Content-Length: 52\r\n\r\n" + body + smuggled, "Content-Length headers with different values"),
+        ("Content-Length and chunked", b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\ne\r\n" + body + b"\r\n0\r\n\r\n" + smuggled,
+         "both Content-Length and Transfer-Encoding"),
+    ]
+    for what, data, message in cases:
+        status, got, reply = srv.raw_json(data)
+        check(status == 400 and got and message in got["error"]["message"]
+              and b"\r\nConnection: close\r\n" in reply.split(b"\r\n\r\n")[0] + b"\r\n"
+              and reply.count(b"HTTP/1.1 ") == 1, f"{what}: {reply[:300]!r}")
+    # The same length twice is one length: accepted.
+    status, got, reply = srv.raw_json(b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n"
+                                      b"Content-Length: 14\r\nConnection: close\r\n\r\n" + body)
+    check(status == 200 and isinstance(got, list) and len(got) == 1, f"repeated equal Content-Length: {reply[:100]!r}")
+
+
+def check_log(srv):
+    """One line per refused request, rate-limited (20 a second), none of the
+    HTTP library's HTML."""
+    time.sleep(1.1)   # a fresh second: these two lines get through
+    srv.request("GET", "/search?q=graph%00x")
+    srv.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
+    srv.raw(b"GET /health HTTP/7.1\r\nHost: x\r\n\r\n")   # refused by libmicrohttpd itself
+    time.sleep(0.5)
+    err = srv.stderr_text()
+    check("<html" not in err.lower(), f"no HTML in the log: {err[:500]}")
+    check("refused 400 GET /search?q=graph%00x: the path or a query argument holds a NUL byte" in err,
+          f"the log names a refused request: {err[-800:]}")
+    check("refused 431 GET /health: the request headers are" in err, "the log has the 431")
+    check("scivec serve: http: Error processing request (HTTP response code is 505)" in err,
+          f"libmicrohttpd's refusal on one line: {err[-500:]}")
+    check("lines not logged: over 20 a second)" in err,
+          "check_errors' burst of refusals was rate-limited")
 
 
 def check_metrics(srv):
@@ -394,11 +462,12 @@ def main():
             check_recommend(srv, papers, vectors)
             check_errors(srv, papers)
             check_metrics(srv)
+            check_log(srv)
             status, health = srv.json("GET", "/health")
             check(status == 200, "healthy at the end")
         finally:
             rc = srv.stop()
-            err = srv.proc.stderr.read()
+            err = srv.stderr_text()
         check(rc == 0, f"SIGTERM: exit status {rc}: {err}")
         check_overload(out)
     print(f"{tq.passed} passed, {tq.failures} failed")

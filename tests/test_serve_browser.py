@@ -135,6 +135,7 @@ SHOWN = """Array.from(document.querySelectorAll('li.result')).map(li => ({
   categories: Array.from(li.querySelectorAll('.category')).map(c => c.textContent),
   year: li.querySelector('.year').textContent,
   score: li.querySelector('.score').textContent,
+  snippet: li.querySelector('.snippet') ? li.querySelector('.snippet').textContent : null,
 }))"""
 
 
@@ -180,6 +181,45 @@ def check_shown(shown, want, papers_by_id, label):
               and s["authors"] == ", ".join(p["authors"]) and s["categories"] == p["categories"].split()
               and s["year"] == str(p["year"]))
         check(ok, f"{label}: {s['id']} shown as {s}")
+
+
+def check_api_key(dt, out, tmp, by_id):
+    """A server with --api-key-file: the page asks for the key once (a
+    prompt, answered over DevTools), keeps it for the tab and sends it."""
+    key = "browser-test-key-0123456789"
+    key_file = os.path.join(tmp, "key")
+    with open(key_file, "w") as f:
+        f.write(key + "\n")
+    srv = serve_util.Server(out, "--threads", "1", "--api-key-file", key_file)
+    try:
+        base = f"http://127.0.0.1:{srv.port}"
+        dt.send("Page.navigate", url=base + "/?" + urllib.parse.urlencode({"q": "quantum field theory"}))
+        answered, deadline = False, time.time() + 20
+        while not answered and time.time() < deadline:
+            try:
+                dt.send("Page.handleJavaScriptDialog", accept=True, promptText=key)
+                answered = True
+            except RuntimeError:   # no dialog open yet
+                time.sleep(0.1)
+        check(answered, "the page asked for the API key")
+        dt.wait_for("document.body && document.body.dataset.state === 'done'", "results with the key")
+        shown = dt.js(SHOWN)
+        status, want = srv.json("GET", "/search?q=quantum+field+theory",
+                                headers={"Authorization": "Bearer " + key})
+        check(status == 200 and [s["id"] for s in shown] == [r["paper_id"] for r in want["results"]],
+              f"with the key: {len(shown)} shown, API {status}")
+        check(dt.js("sessionStorage.getItem('scivec-api-key')") == key, "the key is kept in sessionStorage")
+        # Asked once: the next view runs without a prompt (a prompt would
+        # block the page and this wait would time out).
+        first = shown[0]["id"] if shown else "x"
+        dt.send("Page.navigate", url=base + f"/?similar={first}")
+        check(dt.wait_for("document.body && document.body.dataset.state === 'done'", "a second view"),
+              "a second view without asking again")
+        check(len(dt.js(SHOWN)) == 10, "the second view shows its results")
+        status, _ = srv.json("GET", f"/similar/{first}")
+        check(status == 401, f"the API itself still needs the key: {status}")
+    finally:
+        check(srv.stop() == 0, "the key server stops")
 
 
 def main():
@@ -258,11 +298,36 @@ def main():
             check_shown(shown, want["results"], by_id, "recommend")
             dt.screenshot(os.path.join(artifacts, "serve_browser_recommend.png"))
 
-            # 4. An error is shown, not swallowed.
+            # 4. The number of results chosen on the page: k = 5, then 20;
+            # each result shows the start of its abstract (the API's snippet,
+            # which is the abstract's first words).
+            dt.send("Page.navigate", url=base + "/?" + urllib.parse.urlencode({"q": "graph neural networks"}))
+            dt.wait_for("document.body && document.body.dataset.state === 'done'", "search for k")
+            for k in ("5", "20"):
+                dt.js(f"const s = document.getElementById('k'); s.value = '{k}';"
+                      "s.dispatchEvent(new Event('change')); true")
+                dt.wait_for(f"new URLSearchParams(location.search).get('k') === '{k}' && "
+                            "document.body.dataset.state === 'done'", f"k={k}")
+                shown = dt.js(SHOWN)
+                status, want = srv.json("GET", "/search?" + urllib.parse.urlencode(
+                    {"q": "graph neural networks", "k": k}))
+                check(status == 200 and len(shown) == int(k) == len(want["results"]),
+                      f"k={k}: {len(shown)} shown, {len(want['results'])} from the API")
+                check([s["id"] for s in shown] == [r["paper_id"] for r in want["results"]], f"k={k}: ids")
+                for s_, r in zip(shown, want["results"]):
+                    words = " ".join(by_id[r["paper_id"]]["abstract"].split())
+                    snip = (s_["snippet"] or "").removesuffix("...")
+                    check(s_["snippet"] == r["snippet"] and len(snip) > 40 and words.startswith(snip),
+                          f"k={k}: snippet of {r['paper_id']}: {s_['snippet']!r}")
+                check(dt.js("document.getElementById('k').value") == k, f"k={k}: the chooser shows it")
+
+            # 5. An error is shown, not swallowed.
             dt.send("Page.navigate", url=base + "/?similar=no-such-paper")
             dt.wait_for("document.body && document.body.dataset.state === 'error'", "the error state")
             message = dt.js("document.getElementById('status').textContent")
             check("unknown paper id 'no-such-paper'" in (message or ""), f"error shown: {message}")
+
+            check_api_key(dt, out, tmp, by_id)
         finally:
             if browser:
                 browser.terminate()

@@ -39,14 +39,25 @@ function finish(state) {
   document.body.dataset.state = state;
 }
 
-// Query string of the filters shown in the form (category, year).
+// Query string of the filters shown in the form (category, year) and of
+// the number of results (k; 10, the server's default, is left out).
 function filterQuery() {
   const q = new URLSearchParams();
   const category = $("category").value.trim();
   const year = $("year").value.trim();
+  const k = $("k").value;
   if (category) q.set("category", category);
   if (year) q.set("year", year);
+  if (k && k !== "10") q.set("k", k);
   return q;
+}
+
+// Shows the URL's k in the chooser (a k the list lacks is added to it).
+function showK(k) {
+  if (!k) return;
+  const select = $("k");
+  if (!Array.from(select.options).some((o) => o.value === k)) select.append(el("option", {}, k));
+  select.value = k;
 }
 
 function pageUrl(extra) {
@@ -55,8 +66,25 @@ function pageUrl(extra) {
   return "/?" + q.toString();
 }
 
+// A server started with --api-key-file answers 401 without
+// `Authorization: Bearer KEY`: the page asks for the key once and keeps it
+// in sessionStorage (this tab only, gone when it closes).
+function authHeaders(options) {
+  const key = sessionStorage.getItem("scivec-api-key");
+  const headers = Object.assign({}, (options && options.headers) || {});
+  if (key) headers["Authorization"] = "Bearer " + key;
+  return Object.assign({}, options || {}, { headers });
+}
+
 async function api(path, options) {
-  const response = await fetch(path, options);
+  let response = await fetch(path, authHeaders(options));
+  if (response.status === 401) {
+    const key = window.prompt("This server needs an API key:");
+    if (key) {
+      sessionStorage.setItem("scivec-api-key", key.trim());
+      response = await fetch(path, authHeaders(options));
+    }
+  }
   let body;
   try {
     body = await response.json();
@@ -64,6 +92,7 @@ async function api(path, options) {
     throw new Error(`${path}: HTTP ${response.status}, not JSON`);
   }
   if (!response.ok) {
+    if (response.status === 401) sessionStorage.removeItem("scivec-api-key");
     const message = body && body.error ? body.error.message : `HTTP ${response.status}`;
     throw new Error(message);
   }
@@ -127,6 +156,7 @@ function renderResults(results) {
     const li = el("li", { class: "result", "data-paper-id": r.paper_id },
       title,
       el("div", { class: "authors meta" }, (r.authors || []).join(", ") || "(authors unknown)"),
+      r.snippet ? el("p", { class: "snippet" }, r.snippet) : null,
       el("div", { class: "meta" },
         el("span", { class: "paper-id" }, r.paper_id), " · ", categories, " · ",
         el("span", { class: "year" }, r.year === null ? "year unknown" : String(r.year)), " · ",
@@ -151,6 +181,14 @@ async function run() {
   $("q").value = params.get("q") || "";
   $("category").value = params.get("category") || "";
   $("year").value = params.get("year") || "";
+  showK(params.get("k"));
+  $("k").addEventListener("change", () => {
+    // a new k re-runs the view shown, with the filters in the form
+    const q = new URLSearchParams(location.search);
+    for (const [key, value] of filterQuery()) q.set(key, value);
+    if ($("k").value === "10") q.delete("k");
+    location.href = "/?" + q.toString();
+  });
   renderPicks();
   $("recommend-button").addEventListener("click", () => {
     const q = new URLSearchParams();
@@ -173,8 +211,7 @@ async function run() {
   }
 
   const filters = filterQuery();
-  const k = params.get("k");
-  if (k) filters.set("k", k);
+  const k = filters.get("k");
   try {
     let answer;
     if (params.get("similar")) {
