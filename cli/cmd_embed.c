@@ -42,6 +42,7 @@ static const char usage[] =
     "  --threads N          threads for the model (default: all cores)\n"
     "  --strict             fail on the first skipped row instead of skipping it\n"
     "  --resume             continue an interrupted run in DIR\n"
+    "  --restart            discard an interrupted run in DIR and start over\n"
     "  --progress           show progress even when stderr is not a terminal\n";
 
 enum { MAX_WARNINGS_SHOWN = 5 };
@@ -163,6 +164,8 @@ int cmd_embed(int argc, char **argv) {
             params.strict = 1;
         } else if (!strcmp(a, "--resume")) {
             params.resume = 1;
+        } else if (!strcmp(a, "--restart")) {
+            params.restart = 1;
         } else if (!strcmp(a, "--progress")) {
             progress_flag = 1;
         } else if (a[0] == '-' && a[1] != '\0') {

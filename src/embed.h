@@ -44,6 +44,7 @@ typedef struct sv_embed_params {
     int         n_threads;      /* 0: all cores                             */
     int         strict;         /* a skipped row is an error                */
     int         resume;         /* continue DIR/.scivec-work                */
+    int         restart;        /* discard DIR/.scivec-work and start over  */
     int         count_total;    /* pre-count records for progress totals    */
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a

@@ -49,6 +49,8 @@ typedef struct sv_metadata {
     const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
     const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
     int64_t     index_ntotal;
+    /* what decides a vector (fingerprint.h); NULL = not written */
+    const struct cJSON *fingerprint;
 } sv_metadata;
 
 /* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */
