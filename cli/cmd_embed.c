@@ -52,6 +52,9 @@ typedef struct {
     int         show_progress;
     sv_progress progress;
     int         progress_started;
+    sv_progress index_progress;
+    int         index_progress_started;
+    const char *index_factory;
 } cli_state;
 
 static void on_warning(const char *message, void *user) {
@@ -70,6 +73,30 @@ static void on_progress(int64_t done, int64_t total, void *user) {
         s->progress_started = 1;
     }
     sv_progress_update(&s->progress, done);
+}
+
+/* Training an IVF/PQ index takes minutes on 10k papers and FAISS cannot say
+ * how far it is: say that it runs, then how long it took. Adding has a bar. */
+static void on_index_progress(const char *stage, int64_t done, int64_t total, void *user) {
+    cli_state *s = user;
+    if (!s->show_progress) return;
+    if (s->progress_started) { fputc('\n', stderr); s->progress_started = 0; }   /* the papers' bar ends */
+    if (!strcmp(stage, "training")) {
+        if (done == 0) {
+            fprintf(stderr, "scivec embed: training the index '%s' on %lld vectors...\n", s->index_factory,
+                    (long long)total);
+            sv_progress_start(&s->index_progress, stderr, "vectors trained on", total);
+        } else {
+            sv_progress_finish(&s->index_progress, done);
+        }
+        return;
+    }
+    if (!s->index_progress_started) {
+        sv_progress_start(&s->index_progress, stderr, "vectors indexed", total);
+        s->index_progress_started = 1;
+    }
+    if (done == total) { sv_progress_finish(&s->index_progress, done); return; }
+    sv_progress_update(&s->index_progress, done);
 }
 
 /* SIGINT/SIGTERM: the pipeline stops at the next batch boundary with its
@@ -191,6 +218,8 @@ int cmd_embed(int argc, char **argv) {
     state.show_progress = progress_flag || isatty(STDERR_FILENO);
     params.count_total = state.show_progress;
     params.progress = on_progress;
+    params.index_progress = on_index_progress;
+    state.index_factory = params.index_factory ? params.index_factory : "Flat";
     params.warn = on_warning;
     params.user = &state;
     params.stop = &stop_signal;

@@ -28,8 +28,8 @@
 
 #include "common.h"
 #include "embed.h"
-#include "faiss_shim.h"
 #include "fingerprint.h"
+#include "index_build.h"
 #include "hub.h"
 #include "metadata.h"
 #include "npy.h"
@@ -329,7 +329,7 @@ static void remove_work_dir(const paths *p) {
 /* One run at a time per output directory: an flock on the directory itself
  * (released by the kernel however the process ends, and no lock file is
  * left behind). Returns the open descriptor in *fd. */
-static int lock_out_dir(const char *dir, int *fd) {
+int sv_lock_out_dir(const char *dir, int *fd) {
     *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return SCIVEC_OK;
@@ -342,8 +342,11 @@ static int lock_out_dir(const char *dir, int *fd) {
     return sv_error(SCIVEC_EIO, "%s: cannot lock the folder: %s", dir, strerror(err));
 }
 
-/* mkdir -p: the output directory and any missing parents. */
-static int make_dirs(const char *dir) {
+/* mkdir -p: the output directory and any missing parents. *first_created
+ * is the outermost directory this call made (NULL: none), so that a failed
+ * run can remove what it created and nothing else. */
+static int make_dirs(const char *dir, char **first_created) {
+    *first_created = NULL;
     char *path = strdup(dir);
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
     int rc = SCIVEC_OK;
@@ -351,7 +354,10 @@ static int make_dirs(const char *dir) {
         int at_end = *slash == '\0';
         if (*slash != '/' && !at_end) continue;
         *slash = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        int made = mkdir(path, 0777) == 0;
+        if (made && !*first_created && !(*first_created = strdup(path)))
+            rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+        else if (!made && errno != EEXIST)
             rc = sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
         else if (!is_dir(path))
             rc = sv_error(SCIVEC_EIO, "%s is not a directory", path);
@@ -360,6 +366,19 @@ static int make_dirs(const char *dir) {
     }
     free(path);
     return rc;
+}
+
+/* Removes dir and its parents up to first_created, while they are empty. */
+static void remove_created_dirs(const char *dir, const char *first_created) {
+    if (!first_created) return;
+    char *path = strdup(dir);
+    size_t stop = strlen(first_created);
+    while (path && strlen(path) >= stop && rmdir(path) == 0) {
+        char *slash = strrchr(path, '/');
+        if (!slash || strlen(path) == stop) break;
+        *slash = '\0';
+    }
+    free(path);
 }
 
 static int sync_dir(const char *dir) {
@@ -693,35 +712,44 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     return rc;
 }
 
-static void l2_normalize_rows(float *x, int64_t n, int dim) {
-    for (int64_t i = 0; i < n; i++) {
-        float *row = x + i * dim;
-        double sum = 0;
-        for (int j = 0; j < dim; j++) sum += (double)row[j] * row[j];
-        if (sum <= 0) continue;
-        float inv = (float)(1.0 / sqrt(sum));
-        for (int j = 0; j < dim; j++) row[j] *= inv;
-    }
-}
-
 static int build_index(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
                        char *type_name, size_t type_cap) {
-    float *vectors = NULL;
-    int64_t rows, cols;
-    int rc = sv_npy_read(p->partial, &vectors, &rows, &cols);
-    if (rc) return rc;
-    if (rows != n_rows || cols != dim) {
-        free(vectors);
-        return sv_error(SCIVEC_EFORMAT, "%s: holds (%lld, %lld), expected (%lld, %d)", p->partial,
-                        (long long)rows, (long long)cols, (long long)n_rows, dim);
-    }
-    /* The index always ranks by cosine: normalised rows stay as they are
-     * (renormalising would change their last bits), raw ones get normalised. */
-    if (!params->normalize) l2_normalize_rows(vectors, rows, dim);
-    rc = sv_faiss_build_and_write(params->index_factory ? params->index_factory : "Flat", vectors,
-                                  rows, dim, params->n_threads, p->index_tmp, type_name, type_cap);
-    free(vectors);
+    sv_index_build_params bp = {
+        .factory = params->index_factory, .n_threads = params->n_threads,
+        .normalized = params->normalize, .progress = params->index_progress, .user = params->user,
+    };
+    sv_index_built built;
+    int rc = sv_index_build_from_npy(p->partial, n_rows, dim, &bp, p->index_tmp, &built);
+    snprintf(type_name, type_cap, "%s", built.type);
     return rc;
+}
+
+/* Papers the input has to embed: a pass that only decides (no texts). */
+static int count_kept(const sv_embed_params *params, int64_t *kept) {
+    paper_source src;
+    *kept = 0;
+    int rc = source_open(&src, params);
+    while (!rc) {
+        verdict v;
+        if ((rc = source_next(&src, 0, &v)) || v == PAPER_END) break;
+        if (v == PAPER_KEPT) ++*kept;
+    }
+    source_close(&src);
+    return rc;
+}
+
+/* Refuses, before anything is embedded, an index FAISS cannot create for
+ * this dimension (a typo, PQ m not dividing it, ...) or one whose training
+ * needs more vectors than the input has papers (IVF lists, PQ codes). */
+static int check_index_factory(const sv_embed_params *params, int dim) {
+    const char *factory = params->index_factory ? params->index_factory : "Flat";
+    int64_t need = 0, kept = 0;
+    int rc = sv_index_check(factory, dim, -1, NULL, &need);
+    if (rc || need == 0) return rc;
+    if ((rc = count_kept(params, &kept))) return rc;
+    char source[512];
+    snprintf(source, sizeof source, "%s (papers to embed)", params->input);
+    return sv_index_check(factory, dim, kept, source, &need);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -914,13 +942,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     scivec_model *model = NULL;
     embedder e = {0};
     cJSON *options = NULL, *fingerprint = NULL;
-    int created_work_dir = 0, lock_fd = -1;
+    int created_work_dir = 0, lock_fd = -1, keep_work_dir = 0;
+    char *created_out_dir = NULL;
     int rc = paths_init(&p, params->out_dir) ? sv_error(SCIVEC_ENOMEM, "out of memory") : SCIVEC_OK;
 
     /* Cheap checks first: the input's columns, the lock, the work dir. */
     if (!rc) rc = source_open(&src, params);
-    if (!rc) rc = make_dirs(p.out_dir);
-    if (!rc) rc = lock_out_dir(p.out_dir, &lock_fd);
+    if (!rc) rc = make_dirs(p.out_dir, &created_out_dir);
+    if (!rc) rc = sv_lock_out_dir(p.out_dir, &lock_fd);
     if (!rc && params->resume && params->restart)
         rc = sv_error(SCIVEC_EINVAL, "--resume continues an interrupted run and --restart discards it: "
                       "give one of them");
@@ -947,6 +976,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
                                &paper_adapter_ref, &query_adapter_ref);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
+    if (!rc) rc = check_index_factory(params, scivec_model_hidden_size(model));
     if (!rc) rc = make_fingerprint(params, &ro, model, paper_adapter, &fingerprint);
     if (!rc && !(options = make_options(params, fingerprint, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc) rc = add_adapter_option(options, model, paper_adapter);
@@ -1011,7 +1041,16 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_db(params, &p, res->dim, res->n_papers, res);
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
-    if (!rc) rc = build_index(params, &p, res->dim, res->n_papers, res->index_type, sizeof res->index_type);
+    if (!rc && (rc = build_index(params, &p, res->dim, res->n_papers, res->index_type,
+                                 sizeof res->index_type))) {
+        /* The embeddings are the expensive part: keep them for a resume. */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", scivec_last_error());
+        rc = sv_error(rc, "%s; the %lld embeddings are kept in %s: run the same command with "
+                      "--resume and another --index (nothing is embedded again)",
+                      why, (long long)res->n_papers, p.work_dir);
+        keep_work_dir = 1;
+    }
     if (!rc) {
         char input_abs[PATH_MAX], model_abs[PATH_MAX], weights_abs[PATH_MAX];
         char paper_adapter_abs[PATH_MAX], query_adapter_abs[PATH_MAX];
@@ -1058,7 +1097,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     }
     if (!rc) rc = commit_outputs(&p);
     /* An interrupted run keeps its work dir for --resume, even a new one. */
-    if (!rc || (created_work_dir && !res->interrupted)) remove_work_dir(&p);
+    if (!rc || (created_work_dir && !res->interrupted && !keep_work_dir)) remove_work_dir(&p);
+    /* A failed run leaves no folder it made (an interrupted one keeps its work). */
+    if (rc && !res->interrupted && !keep_work_dir) remove_created_dirs(p.out_dir, created_out_dir);
+    free(created_out_dir);
     if (lock_fd >= 0) close(lock_fd);
 
     source_close(&src);

@@ -61,6 +61,9 @@ typedef struct sv_embed_params {
     /* Called with records read so far (skipped ones included) and the total
      * (<= 0 when unknown), after every batch and at the end. */
     void (*progress)(int64_t done, int64_t total, void *user);
+    /* Called while the FAISS index is built: stage "training" (0 of n, then
+     * n of n) or "adding" (rows added so far of n). NULL = not called. */
+    void (*index_progress)(const char *stage, int64_t done, int64_t total, void *user);
     /* Called once per skipped record, with a one-line reason. */
     void (*warn)(const char *message, void *user);
     void *user;
@@ -88,5 +91,9 @@ typedef struct sv_embed_result {
 } sv_embed_result;
 
 int sv_embed_run(const sv_embed_params *params, sv_embed_result *result);
+
+/* The one-writer lock of an output folder (an flock on the folder itself,
+ * held while *fd stays open), shared by embed and reindex. */
+int sv_lock_out_dir(const char *dir, int *fd);
 
 #endif /* SV_EMBED_H */
