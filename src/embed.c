@@ -1042,8 +1042,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = build_db(params, &p, res->dim, res->n_papers, res);
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc && (rc = build_index(params, &p, res->dim, res->n_papers, res->index_type,
-                                 sizeof res->index_type))) {
-        /* The embeddings are the expensive part: keep them for a resume. */
+                                 sizeof res->index_type)) &&
+        (rc == SCIVEC_EINVAL || rc == SCIVEC_EFORMAT)) {
+        /* FAISS could not build this index (not a full disk or memory): the
+         * embeddings are the expensive part, keep them for a resume. */
         char why[1024];
         snprintf(why, sizeof why, "%s", scivec_last_error());
         rc = sv_error(rc, "%s; the %lld embeddings are kept in %s: run the same command with "
