@@ -239,7 +239,8 @@ int cmd_embed(int argc, char **argv) {
     }
     if (rc) return cli_fail("embed");
 
-    int64_t skipped = res.skipped_empty_text + res.skipped_malformed + res.skipped_duplicate_id;
+    int64_t skipped = res.skipped_empty_text + res.skipped_malformed + res.skipped_duplicate_id +
+                      res.skipped_wrong_type;
     if (res.resumed_rows)
         fprintf(stderr, "scivec embed: resumed after %lld papers already embedded\n", (long long)res.resumed_rows);
     fprintf(stderr, "scivec embed: pooling: %s (%s), max length %d, %s\n", res.pooling, res.pooling_reason,
@@ -250,10 +251,14 @@ int cmd_embed(int argc, char **argv) {
     if (res.query_adapter[0])
         fprintf(stderr, "scivec embed: query adapter (recorded for search): %s\n", res.query_adapter);
     fprintf(stderr, "scivec embed: %lld papers embedded (dim %d) into %s; %lld rows read, %lld skipped "
-            "(%lld empty text, %lld malformed, %lld duplicate id), %lld truncated; index %s\n",
+            "(%lld empty text, %lld malformed, %lld duplicate id, %lld wrong type), %lld truncated; index %s\n",
             (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read, (long long)skipped,
             (long long)res.skipped_empty_text, (long long)res.skipped_malformed,
-            (long long)res.skipped_duplicate_id, (long long)res.n_truncated, res.index_type);
+            (long long)res.skipped_duplicate_id, (long long)res.skipped_wrong_type, (long long)res.n_truncated,
+            res.index_type);
+    if (res.n_utf8_repaired)
+        fprintf(stderr, "scivec embed: %lld papers held invalid UTF-8 or NUL bytes; papers.db stores them "
+                "repaired (U+FFFD, NULs dropped)\n", (long long)res.n_utf8_repaired);
     if (res.n_invalid_utf8)
         fprintf(stderr, "scivec embed: %lld texts held invalid UTF-8 (Latin-1 bytes?); each bad byte "
                 "sequence was read as U+FFFD, which the tokenizer drops\n", (long long)res.n_invalid_utf8);

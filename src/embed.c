@@ -32,6 +32,7 @@
 #include "index_build.h"
 #include "hub.h"
 #include "metadata.h"
+#include "normalize.h"
 #include "npy.h"
 #include "paper_db.h"
 #include "papers.h"
@@ -116,7 +117,7 @@ static void id_set_free(id_set *set) {
 /* ------------------------------------------------------------------------ */
 /* Reading papers and deciding which to keep                                 */
 
-typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE } verdict;
+typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE, SKIP_WRONG_TYPE } verdict;
 
 typedef struct {
     sv_papers *papers;
@@ -127,6 +128,7 @@ typedef struct {
     const char *const *fields;
     const size_t *lens;
     char      *text;            /* the text to embed (kept records)        */
+    char      *id_fixed;        /* the id made valid UTF-8, when it was not */
     char       why[512];        /* why it was skipped                      */
 } paper_source;
 
@@ -213,14 +215,33 @@ static void source_close(paper_source *src) {
     sv_papers_close(src->papers);
     id_set_free(&src->seen);
     free(src->text);
+    free(src->id_fixed);
     memset(src, 0, sizeof *src);
 }
 
 /* Reads the next record and decides: *v says what became of it. Returns
  * SCIVEC_OK or a fatal status. make_texts = 0 skips building the text. */
+/* JSON Lines: a value that is not text where text is needed. The id may
+ * be a number (its JSON text); the texts must be strings. */
+static int wrong_type(paper_source *src, long line) {
+    const struct { int col; const char *what; int number_ok; } used[] = {
+        {src->id_col, "the paper id", 1}, {src->text_col, "the text", 0}, {src->title_col, "the title", 0},
+    };
+    for (size_t i = 0; i < SV_ARRAY_LEN(used); i++) {
+        const char *type = used[i].col >= 0 ? sv_papers_field_json_type(src->papers, used[i].col) : NULL;
+        if (!type || (used[i].number_ok && !strcmp(type, "number"))) continue;
+        snprintf(src->why, sizeof src->why, "line %ld: %s ('%s') is a JSON %s, not a string", line,
+                 used[i].what, sv_papers_column_name(src->papers, used[i].col), type);
+        return 1;
+    }
+    return 0;
+}
+
 static int source_next(paper_source *src, int make_texts, verdict *v) {
     free(src->text);
     src->text = NULL;
+    free(src->id_fixed);
+    src->id_fixed = NULL;
     src->why[0] = '\0';
     int rc = sv_papers_next(src->papers, &src->fields, &src->lens);
     if (rc == 0) { *v = PAPER_END; return SCIVEC_OK; }
@@ -243,6 +264,13 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
         *v = SKIP_MALFORMED;
         return SCIVEC_OK;
     }
+    if (wrong_type(src, line)) { *v = SKIP_WRONG_TYPE; return SCIVEC_OK; }
+    /* Ids are compared and stored as valid UTF-8 (papers.db holds nothing
+     * else), so two ids that differ only in invalid bytes are duplicates. */
+    size_t fixed_len;
+    int repaired = sv_utf8_repair(id, id_len, &src->id_fixed, &fixed_len);
+    if (repaired < 0) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (repaired) id = src->id_fixed;
     const char *title = src->title_col >= 0 ? src->fields[src->title_col] : NULL;
     size_t title_len = src->title_col >= 0 ? src->lens[src->title_col] : 0;
     const char *abstract = src->fields[src->text_col];
@@ -270,7 +298,9 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
     return SCIVEC_OK;
 }
 
-static const char *source_id(const paper_source *src) { return src->fields[src->id_col]; }
+static const char *source_id(const paper_source *src) {
+    return src->id_fixed ? src->id_fixed : src->fields[src->id_col];
+}
 
 /* ------------------------------------------------------------------------ */
 /* Files and the work directory                                              */
@@ -687,6 +717,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
             .row = row,
             .paper_id = source_id(&src),
             .title = src.title_col >= 0 && src.title_col < n_cols ? f[src.title_col] : NULL,
+            .title_len = src.title_col >= 0 && src.title_col < n_cols ? l[src.title_col] : 0,
             .categories = categories,
             .year = year,
             .embedding = row_vec,
@@ -703,6 +734,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     if (!rc && row != n_rows)
         rc = sv_error(SCIVEC_EFORMAT, "%s: %lld papers to keep but %lld embedded: did the input change?",
                       params->input, (long long)row, (long long)n_rows);
+    res->n_utf8_repaired = sv_paper_db_n_repaired(db);
     if (!rc) { rc = sv_paper_db_finish(db); db = NULL; }
     sv_paper_db_abort(db);
     if (npy) fclose(npy);
@@ -864,6 +896,7 @@ static int resolve_model_options(const sv_embed_params *params, const paper_sour
 static int skip_record(const sv_embed_params *params, sv_embed_result *res, verdict v, const char *why) {
     if (v == SKIP_EMPTY) res->skipped_empty_text++;
     else if (v == SKIP_MALFORMED) res->skipped_malformed++;
+    else if (v == SKIP_WRONG_TYPE) res->skipped_wrong_type++;
     else res->skipped_duplicate_id++;
     if (params->strict) return sv_error(v == SKIP_MALFORMED ? SCIVEC_EFORMAT : SCIVEC_EINVAL,
                                         "%s: %s (--strict)", params->input, why);
@@ -1084,6 +1117,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .skipped_empty_text = res->skipped_empty_text,
             .skipped_malformed = res->skipped_malformed,
             .skipped_duplicate_id = res->skipped_duplicate_id,
+            .skipped_wrong_type = res->skipped_wrong_type,
+            .n_utf8_repaired = res->n_utf8_repaired,
             .index_factory = params->index_factory ? params->index_factory : "Flat",
             .index_type = res->index_type,
             .index_ntotal = res->n_papers,

@@ -75,6 +75,9 @@ typedef struct sv_embed_result {
     int64_t rows_read;
     int64_t n_papers;           /* kept = rows in every output              */
     int64_t skipped_empty_text, skipped_malformed, skipped_duplicate_id;
+    int64_t skipped_wrong_type; /* JSONL: a used value not a string         */
+    int64_t n_utf8_repaired;    /* papers stored with invalid UTF-8 or NULs
+                                   repaired (U+FFFD, NULs dropped) in papers.db */
     int64_t n_truncated;
     int64_t n_invalid_utf8;     /* texts with invalid UTF-8 (replaced by U+FFFD,
                                    as Python's errors="replace"); this run only */

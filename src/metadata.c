@@ -42,16 +42,31 @@ int sv_normalize_categories(const char *text, size_t len, char **out) {
         while (i < len && text[i] != ']') {
             char c = text[i];
             if (c == '\'' || c == '"') {
+                /* The item as Python reads it: a repr() writes a line break
+                 * inside an item as the two characters \n (arXiv's long ACM
+                 * class lists), which separates words like a space. */
+                size_t item_len = 0;
                 size_t start = ++i;
                 while (i < len && text[i] != c) i += text[i] == '\\' ? 2 : 1;
                 size_t end = i < len ? i : len;
-                /* Items may themselves hold spaces ("cs.AI cs.CL"). */
-                for (size_t j = start; j < end;) {
-                    while (j < end && is_space(text[j])) j++;
-                    size_t w = j;
-                    while (j < end && !is_space(text[j])) j++;
-                    append_word(result, &n, text + w, j - w);
+                char *decoded = malloc(end - start + 1);
+                if (!decoded) { free(result); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+                for (size_t j = start; j < end; j++) {
+                    char ch = text[j];
+                    if (ch == '\\' && j + 1 < end) {
+                        char e = text[++j];
+                        ch = e == 'n' || e == 't' || e == 'r' || e == 'f' || e == 'v' ? ' ' : e;
+                    }
+                    decoded[item_len++] = ch;
                 }
+                /* Items may themselves hold spaces ("cs.AI cs.CL"). */
+                for (size_t j = 0; j < item_len;) {
+                    while (j < item_len && is_space(decoded[j])) j++;
+                    size_t w = j;
+                    while (j < item_len && !is_space(decoded[j])) j++;
+                    append_word(result, &n, decoded + w, j - w);
+                }
+                free(decoded);
                 i++;
             } else if (c == ',' || is_space(c)) {
                 i++;
@@ -238,10 +253,13 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddNumberToObject(root, "n_truncated", (double)m->n_truncated);
     cJSON_AddNumberToObject(root, "rows_read", (double)m->rows_read);
     cJSON_AddNumberToObject(root, "n_skipped",
-                            (double)(m->skipped_empty_text + m->skipped_malformed + m->skipped_duplicate_id));
+                            (double)(m->skipped_empty_text + m->skipped_malformed + m->skipped_duplicate_id +
+                                     m->skipped_wrong_type));
     cJSON_AddNumberToObject(skipped, "empty_text", (double)m->skipped_empty_text);
     cJSON_AddNumberToObject(skipped, "malformed", (double)m->skipped_malformed);
     cJSON_AddNumberToObject(skipped, "duplicate_id", (double)m->skipped_duplicate_id);
+    cJSON_AddNumberToObject(skipped, "wrong_type", (double)m->skipped_wrong_type);
+    cJSON_AddNumberToObject(root, "n_utf8_repaired", (double)m->n_utf8_repaired);
     cJSON_AddItemToObject(root, "skipped", skipped);
 
     cJSON_AddItemToObject(index, "factory", string_or_null(m->index_factory));

@@ -43,6 +43,8 @@ typedef struct sv_metadata {
     int64_t     n_truncated;
     int64_t     rows_read;
     int64_t     skipped_empty_text, skipped_malformed, skipped_duplicate_id;
+    int64_t     skipped_wrong_type;
+    int64_t     n_utf8_repaired;   /* papers whose texts papers.db holds repaired */
     const char *index_factory, *index_type;
     /* bottleneck adapters: as given (ref), resolved folder, name in the
      * weights; NULL = none. search applies the query one, else the papers'. */
