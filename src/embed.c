@@ -756,6 +756,25 @@ static int build_index(const sv_embed_params *params, const paths *p, int dim, i
     return rc;
 }
 
+/* The input is read more than once (embedding, then the database; a count
+ * for progress and index checks), which a pipe or stdin cannot be. */
+static int check_regular_file(const char *input) {
+    struct stat st;
+    if (!strcmp(input, "-"))
+        return sv_error(SCIVEC_EINVAL, "INPUT '-': reading papers from stdin is not supported: the input "
+                        "is read more than once, so it must be a regular file (save it first: "
+                        "cat > papers.jsonl)");
+    if (stat(input, &st) != 0)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", input, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return sv_error(SCIVEC_EINVAL, "%s is %s, not a regular file: the input is read more than once, "
+                        "so save it to a file first (cat > papers.jsonl)", input,
+                        S_ISFIFO(st.st_mode) ? "a pipe" : S_ISDIR(st.st_mode) ? "a directory"
+                        : S_ISCHR(st.st_mode) ? "a character device" : S_ISSOCK(st.st_mode) ? "a socket"
+                        : "a special file");
+    return SCIVEC_OK;
+}
+
 /* Papers the input has to embed: a pass that only decides (no texts). */
 static int count_kept(const sv_embed_params *params, int64_t *kept) {
     paper_source src;
@@ -980,6 +999,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     int rc = paths_init(&p, params->out_dir) ? sv_error(SCIVEC_ENOMEM, "out of memory") : SCIVEC_OK;
 
     /* Cheap checks first: the input's columns, the lock, the work dir. */
+    if (!rc) rc = check_regular_file(params->input);
     if (!rc) rc = source_open(&src, params);
     if (!rc) rc = make_dirs(p.out_dir, &created_out_dir);
     if (!rc) rc = sv_lock_out_dir(p.out_dir, &lock_fd);
@@ -1058,6 +1078,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         else rc = sv_npy_writer_close(e.npy);
         e.npy = NULL;
     }
+    if (!rc && res->n_papers == 0)
+        rc = sv_error(SCIVEC_EINVAL, "%s: no papers to embed: %lld records read, %s", params->input,
+                      (long long)res->rows_read, res->rows_read == 0 ? "the input holds none" :
+                      "every one was skipped (see the warnings above; --strict stops at the first)");
     if (!rc && res->n_papers < rows_done)
         rc = sv_error(SCIVEC_EFORMAT, "cannot resume: the checkpoint says %lld papers were embedded but "
                       "the input now has %lld to keep", (long long)rows_done, (long long)res->n_papers);
