@@ -42,6 +42,7 @@ static const char usage[] =
     "  --threads N          threads for the model (default: all cores)\n"
     "  --strict             fail on the first skipped row instead of skipping it\n"
     "  --resume             continue an interrupted run in DIR\n"
+    "  --restart            discard an interrupted run in DIR and start over\n"
     "  --progress           show progress even when stderr is not a terminal\n";
 
 enum { MAX_WARNINGS_SHOWN = 5 };
@@ -51,6 +52,9 @@ typedef struct {
     int         show_progress;
     sv_progress progress;
     int         progress_started;
+    sv_progress index_progress;
+    int         index_progress_started;
+    const char *index_factory;
 } cli_state;
 
 static void on_warning(const char *message, void *user) {
@@ -69,6 +73,30 @@ static void on_progress(int64_t done, int64_t total, void *user) {
         s->progress_started = 1;
     }
     sv_progress_update(&s->progress, done);
+}
+
+/* Training an IVF/PQ index takes minutes on 10k papers and FAISS cannot say
+ * how far it is: say that it runs, then how long it took. Adding has a bar. */
+static void on_index_progress(const char *stage, int64_t done, int64_t total, void *user) {
+    cli_state *s = user;
+    if (!s->show_progress) return;
+    if (s->progress_started) { fputc('\n', stderr); s->progress_started = 0; }   /* the papers' bar ends */
+    if (!strcmp(stage, "training")) {
+        if (done == 0) {
+            fprintf(stderr, "scivec embed: training the index '%s' on %lld vectors...\n", s->index_factory,
+                    (long long)total);
+            sv_progress_start(&s->index_progress, stderr, "vectors trained on", total);
+        } else {
+            sv_progress_finish(&s->index_progress, done);
+        }
+        return;
+    }
+    if (!s->index_progress_started) {
+        sv_progress_start(&s->index_progress, stderr, "vectors indexed", total);
+        s->index_progress_started = 1;
+    }
+    if (done == total) { sv_progress_finish(&s->index_progress, done); return; }
+    sv_progress_update(&s->index_progress, done);
 }
 
 /* SIGINT/SIGTERM: the pipeline stops at the next batch boundary with its
@@ -163,6 +191,8 @@ int cmd_embed(int argc, char **argv) {
             params.strict = 1;
         } else if (!strcmp(a, "--resume")) {
             params.resume = 1;
+        } else if (!strcmp(a, "--restart")) {
+            params.restart = 1;
         } else if (!strcmp(a, "--progress")) {
             progress_flag = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -188,6 +218,8 @@ int cmd_embed(int argc, char **argv) {
     state.show_progress = progress_flag || isatty(STDERR_FILENO);
     params.count_total = state.show_progress;
     params.progress = on_progress;
+    params.index_progress = on_index_progress;
+    state.index_factory = params.index_factory ? params.index_factory : "Flat";
     params.warn = on_warning;
     params.user = &state;
     params.stop = &stop_signal;
@@ -207,7 +239,8 @@ int cmd_embed(int argc, char **argv) {
     }
     if (rc) return cli_fail("embed");
 
-    int64_t skipped = res.skipped_empty_text + res.skipped_malformed + res.skipped_duplicate_id;
+    int64_t skipped = res.skipped_empty_text + res.skipped_malformed + res.skipped_duplicate_id +
+                      res.skipped_wrong_type;
     if (res.resumed_rows)
         fprintf(stderr, "scivec embed: resumed after %lld papers already embedded\n", (long long)res.resumed_rows);
     fprintf(stderr, "scivec embed: pooling: %s (%s), max length %d, %s\n", res.pooling, res.pooling_reason,
@@ -218,10 +251,14 @@ int cmd_embed(int argc, char **argv) {
     if (res.query_adapter[0])
         fprintf(stderr, "scivec embed: query adapter (recorded for search): %s\n", res.query_adapter);
     fprintf(stderr, "scivec embed: %lld papers embedded (dim %d) into %s; %lld rows read, %lld skipped "
-            "(%lld empty text, %lld malformed, %lld duplicate id), %lld truncated; index %s\n",
+            "(%lld empty text, %lld malformed, %lld duplicate id, %lld wrong type), %lld truncated; index %s\n",
             (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read, (long long)skipped,
             (long long)res.skipped_empty_text, (long long)res.skipped_malformed,
-            (long long)res.skipped_duplicate_id, (long long)res.n_truncated, res.index_type);
+            (long long)res.skipped_duplicate_id, (long long)res.skipped_wrong_type, (long long)res.n_truncated,
+            res.index_type);
+    if (res.n_utf8_repaired)
+        fprintf(stderr, "scivec embed: %lld papers held invalid UTF-8 or NUL bytes; papers.db stores them "
+                "repaired (U+FFFD, NULs dropped)\n", (long long)res.n_utf8_repaired);
     if (res.n_invalid_utf8)
         fprintf(stderr, "scivec embed: %lld texts held invalid UTF-8 (Latin-1 bytes?); each bad byte "
                 "sequence was read as U+FFFD, which the tokenizer drops\n", (long long)res.n_invalid_utf8);

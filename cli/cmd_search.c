@@ -99,8 +99,14 @@ static int embed_query(const sv_outdir *od, const query_options *opts, float **o
     }
     float *query = malloc((size_t)dim * sizeof *query);
     const char *texts[1] = {opts->subject};
-    int rc = query ? scivec_model_encode_texts(model, &ep, 1, texts, NULL, query, NULL)
+    scivec_encode_stats stats = {0};
+    int rc = query ? scivec_model_encode_texts(model, &ep, 1, texts, NULL, query, &stats)
                    : SCIVEC_ENOMEM;
+    if (rc == SCIVEC_OK && stats.n_truncated)
+        fprintf(stderr, "scivec search: the query is longer than %d tokens, the limit the papers of %s "
+                "were embedded with: only its first %d tokens were used\n", ep.max_length > 0 ? ep.max_length
+                : scivec_model_max_length(model), od->dir, ep.max_length > 0 ? ep.max_length
+                : scivec_model_max_length(model));
     scivec_model_free(model);
     if (rc != SCIVEC_OK) {
         free(query);
@@ -119,6 +125,7 @@ int cmd_search(int argc, char **argv) {
     int status = query_parse_args("search", usage, argc, argv, 1, &opts);
     if (status >= 0) return status;
 
+    if (sv_query_text_check(opts.subject, strlen(opts.subject)) != SCIVEC_OK) return cli_fail("search");
     sv_outdir *od;
     if (sv_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("search");
     if (!od->pooling || !od->model_name) {
@@ -142,10 +149,10 @@ int cmd_search(int argc, char **argv) {
     } else {
         if (!opts.json) {
             printf("Top %lld papers for \"", (long long)n_hits);
-            query_print_one_line(opts.subject);
+            query_print_one_line_max(opts.subject, 200);
             printf("\":\n\n");
             if (n_hits < opts.k)
-                fprintf(stderr, "scivec search: only %lld papers pass the filters\n", (long long)n_hits);
+                query_say_fewer("search", od, &opts, n_hits);
         }
         status = query_print_hits("search", od, hits, n_hits, opts.json);
     }

@@ -54,7 +54,7 @@ int cmd_similar(int argc, char **argv) {
             sv_paper_clear(&self);
         }
         if (n_hits < opts.k)
-            fprintf(stderr, "scivec similar: only %lld papers pass the filters\n", (long long)n_hits);
+            query_say_fewer("similar", od, &opts, n_hits);
     }
     status = query_print_hits("similar", od, hits, n_hits, opts.json);
     free(hits);

@@ -9,6 +9,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 

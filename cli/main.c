@@ -19,6 +19,7 @@ static const struct {
     {"similar",  cmd_similar,  "the papers most similar to one paper of an embed output"},
     {"search",   cmd_search,   "free-text search over an embed output"},
     {"info",     cmd_info,     "describe and check an embed output"},
+    {"reindex",  cmd_reindex,  "a new FAISS index for an embed output from its embeddings.npy"},
     {"fetch",    cmd_fetch,    "download a model from the HuggingFace hub into its cache"},
     {"serve",    cmd_serve,    "HTTP API + web page over an embed output (search, similar, recommend, embeddings)"},
 };

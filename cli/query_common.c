@@ -129,6 +129,25 @@ void query_print_one_line(const char *s) {
     }
 }
 
+void query_print_one_line_max(const char *s, size_t max_bytes) {
+    size_t len = strlen(s);
+    if (len <= max_bytes) { query_print_one_line(s); return; }
+    size_t cut = max_bytes;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;   /* not inside a character */
+    char *head = strndup(s, cut);
+    query_print_one_line(head ? head : "");
+    free(head);
+    printf("... (%zu bytes)", len);
+}
+
+void query_say_fewer(const char *command, const sv_outdir *od, const query_options *opts, int64_t n_hits) {
+    if (opts->filter.n_categories || opts->filter.has_year)
+        fprintf(stderr, "scivec %s: only %lld papers pass the filters\n", command, (long long)n_hits);
+    else
+        fprintf(stderr, "scivec %s: %s holds only %lld papers%s\n", command, od->dir, (long long)od->n_rows,
+                strcmp(command, "similar") ? "" : ", the paper asked about included");
+}
+
 static cJSON *categories_array(const char *categories) {
     cJSON *array = cJSON_CreateArray();
     for (const char *s = categories; array && s && *s;) {

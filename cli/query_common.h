@@ -38,8 +38,15 @@ int query_print_hits(const char *command, const sv_outdir *od, const sv_hit *hit
 
 /* Prints s with every run of whitespace (titles keep hard line breaks) as one space. */
 void query_print_one_line(const char *s);
+/* The same, cut after about max_bytes (at a character boundary) with
+ * "... (N bytes)" saying so: a 100 kB query is not echoed whole. */
+void query_print_one_line_max(const char *s, size_t max_bytes);
 
 int query_is_dir(const char *path);
+
+/* Says on stderr why fewer than k papers came back: the filters, or the
+ * folder holding no more papers than that. */
+void query_say_fewer(const char *command, const sv_outdir *od, const query_options *opts, int64_t n_hits);
 
 /* Adds to model the adapter DIR/metadata.json records for queries, else the
  * papers' one (SPECTER2 pairs adhoc_query queries with proximity papers):

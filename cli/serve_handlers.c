@@ -379,6 +379,10 @@ static int embed(serve_ctx *ctx, int n, const char *const *texts, const size_t *
 }
 
 static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
+    if (sv_query_text_check(req->text, strlen(req->text)) != SCIVEC_OK) {   /* the CLI's rule too */
+        serve_error(r, 422, "%s", scivec_last_error());
+        return;
+    }
     float *query = malloc((size_t)ctx->dim * sizeof *query);
     sv_hit *hits = malloc((size_t)req->k * sizeof *hits);
     const char *texts[1] = {req->text};

@@ -193,6 +193,20 @@ int scivec_model_encode_tokens(scivec_model *model,
                                const scivec_encode_params *params, int n,
                                const scivec_encoding *seqs, float *out);
 
+/* ------------------------------------------------------------------------ */
+/* Output folders: rebuilding the index (`scivec reindex`, docs/OUTPUTS.md)  */
+
+/* Builds a new FAISS index with factory (index_factory string, "Flat" =
+ * exact) from DIR/embeddings.npy and swaps it in atomically: DIR/papers.index
+ * and metadata.json's "index" are replaced by rename, so a reader sees the
+ * old index or the new one, never half of one. The factory is checked first
+ * (a typo, or training that needs more vectors than DIR has, leaves DIR
+ * untouched). n_threads > 0 caps FAISS's threads. progress (NULL = none) is
+ * called with stage "training" (0 of n, then n of n) or "adding". */
+int scivec_reindex(const char *dir, const char *factory, int n_threads,
+                   void (*progress)(const char *stage, int64_t done, int64_t total, void *user),
+                   void *user);
+
 #ifdef __cplusplus
 }
 #endif

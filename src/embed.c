@@ -28,9 +28,11 @@
 
 #include "common.h"
 #include "embed.h"
-#include "faiss_shim.h"
+#include "fingerprint.h"
+#include "index_build.h"
 #include "hub.h"
 #include "metadata.h"
+#include "normalize.h"
 #include "npy.h"
 #include "paper_db.h"
 #include "papers.h"
@@ -115,7 +117,7 @@ static void id_set_free(id_set *set) {
 /* ------------------------------------------------------------------------ */
 /* Reading papers and deciding which to keep                                 */
 
-typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE } verdict;
+typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE, SKIP_WRONG_TYPE } verdict;
 
 typedef struct {
     sv_papers *papers;
@@ -126,6 +128,7 @@ typedef struct {
     const char *const *fields;
     const size_t *lens;
     char      *text;            /* the text to embed (kept records)        */
+    char      *id_fixed;        /* the id made valid UTF-8, when it was not */
     char       why[512];        /* why it was skipped                      */
 } paper_source;
 
@@ -212,14 +215,33 @@ static void source_close(paper_source *src) {
     sv_papers_close(src->papers);
     id_set_free(&src->seen);
     free(src->text);
+    free(src->id_fixed);
     memset(src, 0, sizeof *src);
 }
 
 /* Reads the next record and decides: *v says what became of it. Returns
  * SCIVEC_OK or a fatal status. make_texts = 0 skips building the text. */
+/* JSON Lines: a value that is not text where text is needed. The id may
+ * be a number (its JSON text); the texts must be strings. */
+static int wrong_type(paper_source *src, long line) {
+    const struct { int col; const char *what; int number_ok; } used[] = {
+        {src->id_col, "the paper id", 1}, {src->text_col, "the text", 0}, {src->title_col, "the title", 0},
+    };
+    for (size_t i = 0; i < SV_ARRAY_LEN(used); i++) {
+        const char *type = used[i].col >= 0 ? sv_papers_field_json_type(src->papers, used[i].col) : NULL;
+        if (!type || (used[i].number_ok && !strcmp(type, "number"))) continue;
+        snprintf(src->why, sizeof src->why, "line %ld: %s ('%s') is a JSON %s, not a string", line,
+                 used[i].what, sv_papers_column_name(src->papers, used[i].col), type);
+        return 1;
+    }
+    return 0;
+}
+
 static int source_next(paper_source *src, int make_texts, verdict *v) {
     free(src->text);
     src->text = NULL;
+    free(src->id_fixed);
+    src->id_fixed = NULL;
     src->why[0] = '\0';
     int rc = sv_papers_next(src->papers, &src->fields, &src->lens);
     if (rc == 0) { *v = PAPER_END; return SCIVEC_OK; }
@@ -242,6 +264,13 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
         *v = SKIP_MALFORMED;
         return SCIVEC_OK;
     }
+    if (wrong_type(src, line)) { *v = SKIP_WRONG_TYPE; return SCIVEC_OK; }
+    /* Ids are compared and stored as valid UTF-8 (papers.db holds nothing
+     * else), so two ids that differ only in invalid bytes are duplicates. */
+    size_t fixed_len;
+    int repaired = sv_utf8_repair(id, id_len, &src->id_fixed, &fixed_len);
+    if (repaired < 0) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (repaired) id = src->id_fixed;
     const char *title = src->title_col >= 0 ? src->fields[src->title_col] : NULL;
     size_t title_len = src->title_col >= 0 ? src->lens[src->title_col] : 0;
     const char *abstract = src->fields[src->text_col];
@@ -269,7 +298,9 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
     return SCIVEC_OK;
 }
 
-static const char *source_id(const paper_source *src) { return src->fields[src->id_col]; }
+static const char *source_id(const paper_source *src) {
+    return src->id_fixed ? src->id_fixed : src->fields[src->id_col];
+}
 
 /* ------------------------------------------------------------------------ */
 /* Files and the work directory                                              */
@@ -328,7 +359,7 @@ static void remove_work_dir(const paths *p) {
 /* One run at a time per output directory: an flock on the directory itself
  * (released by the kernel however the process ends, and no lock file is
  * left behind). Returns the open descriptor in *fd. */
-static int lock_out_dir(const char *dir, int *fd) {
+int sv_lock_out_dir(const char *dir, int *fd) {
     *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return SCIVEC_OK;
@@ -341,8 +372,11 @@ static int lock_out_dir(const char *dir, int *fd) {
     return sv_error(SCIVEC_EIO, "%s: cannot lock the folder: %s", dir, strerror(err));
 }
 
-/* mkdir -p: the output directory and any missing parents. */
-static int make_dirs(const char *dir) {
+/* mkdir -p: the output directory and any missing parents. *first_created
+ * is the outermost directory this call made (NULL: none), so that a failed
+ * run can remove what it created and nothing else. */
+static int make_dirs(const char *dir, char **first_created) {
+    *first_created = NULL;
     char *path = strdup(dir);
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
     int rc = SCIVEC_OK;
@@ -350,7 +384,10 @@ static int make_dirs(const char *dir) {
         int at_end = *slash == '\0';
         if (*slash != '/' && !at_end) continue;
         *slash = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        int made = mkdir(path, 0777) == 0;
+        if (made && !*first_created && !(*first_created = strdup(path)))
+            rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+        else if (!made && errno != EEXIST)
             rc = sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
         else if (!is_dir(path))
             rc = sv_error(SCIVEC_EIO, "%s is not a directory", path);
@@ -359,6 +396,19 @@ static int make_dirs(const char *dir) {
     }
     free(path);
     return rc;
+}
+
+/* Removes dir and its parents up to first_created, while they are empty. */
+static void remove_created_dirs(const char *dir, const char *first_created) {
+    if (!first_created) return;
+    char *path = strdup(dir);
+    size_t stop = strlen(first_created);
+    while (path && strlen(path) >= stop && rmdir(path) == 0) {
+        char *slash = strrchr(path, '/');
+        if (!slash || strlen(path) == stop) break;
+        *slash = '\0';
+    }
+    free(path);
 }
 
 static int sync_dir(const char *dir) {
@@ -370,7 +420,9 @@ static int sync_dir(const char *dir) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Options recorded in the checkpoint: a resumed run must match them all     */
+/* Options recorded in the checkpoint: a resumed run must match them all.    */
+/* "fingerprint" is what decides a vector (fingerprint.h); the rest is what  */
+/* a resume needs on top of it: the same input, and the same batches.        */
 
 static void add_file_identity(cJSON *obj, const char *prefix, const char *path) {
     char key[64], resolved[PATH_MAX];
@@ -392,21 +444,32 @@ typedef struct {
     const char    *id_column, *text_column, *title_column;
 } resolved_options;
 
-static cJSON *make_options(const sv_embed_params *params, const resolved_options *r,
+/* Builds the run's fingerprint: hashes every model and adapter file read. */
+static int make_fingerprint(const sv_embed_params *params, const resolved_options *r,
+                            const scivec_model *model, int adapter_id, cJSON **out) {
+    sv_fingerprint_inputs in = {
+        .model_dir = scivec_model_dir(model),
+        .weights_path = scivec_model_weights_path(model),
+        .adapter_dir = adapter_id ? scivec_model_adapter_dir(model, adapter_id) : NULL,
+        .adapter_name = adapter_id ? scivec_model_adapter_name(model, adapter_id) : NULL,
+        .recipe = sv_recipe_name(params->recipe),
+        .pooling = scivec_pooling_name(r->pooling),
+        .normalize = params->normalize,
+        .max_length = r->max_length,
+        .id_column = r->id_column, .text_column = r->text_column, .title_column = r->title_column,
+        .precision = NULL,   /* float32 until --precision exists */
+    };
+    return sv_fingerprint_make(&in, out);
+}
+
+static cJSON *make_options(const sv_embed_params *params, const cJSON *fingerprint,
                            const scivec_model *model) {
     cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
+    cJSON *fp = cJSON_Duplicate(fingerprint, 1);
+    if (!o || !fp) { cJSON_Delete(o); cJSON_Delete(fp); return NULL; }
+    cJSON_AddItemToObject(o, "fingerprint", fp);
     add_file_identity(o, "input", params->input);
-    add_file_identity(o, "weights", scivec_model_weights_path(model));
-    cJSON_AddStringToObject(o, "recipe", sv_recipe_name(params->recipe));
-    cJSON_AddStringToObject(o, "pooling", scivec_pooling_name(r->pooling));
-    cJSON_AddBoolToObject(o, "normalize", params->normalize);
-    cJSON_AddNumberToObject(o, "max_length", r->max_length);
     cJSON_AddBoolToObject(o, "truncate_error", params->truncate_error);
-    cJSON_AddStringToObject(o, "id_column", r->id_column);
-    cJSON_AddStringToObject(o, "text_column", r->text_column);
-    cJSON_AddItemToObject(o, "title_column", r->title_column ? cJSON_CreateString(r->title_column)
-                                                             : cJSON_CreateNull());
     /* Batches decide which texts share a forward pass: keep them identical so
      * the resumed file is byte-identical. */
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
@@ -420,7 +483,7 @@ static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_d
     cJSON *root = cJSON_CreateObject();
     cJSON *copy = cJSON_Duplicate(options, 1);
     if (!root || !copy) { cJSON_Delete(root); cJSON_Delete(copy); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
-    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddNumberToObject(root, "version", 2);
     cJSON_AddNumberToObject(root, "rows_done", (double)rows_done);
     cJSON_AddNumberToObject(root, "n_truncated", (double)n_truncated);
     cJSON_AddItemToObject(root, "options", copy);
@@ -451,18 +514,27 @@ static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_d
         rows->valuedouble != floor(rows->valuedouble) || !cJSON_IsNumber(truncated) ||
         truncated->valuedouble < 0) {
         cJSON_Delete(root);
-        return sv_error(SCIVEC_EFORMAT, "%s: malformed checkpoint; remove %s to start over",
-                        p->checkpoint, p->work_dir);
+        return sv_error(SCIVEC_EFORMAT, "%s: malformed checkpoint; --restart starts over",
+                        p->checkpoint);
     }
-    rc = SCIVEC_OK;
+    /* What decides a vector first: a mismatch there names every change. */
+    rc = sv_fingerprint_check(cJSON_GetObjectItemCaseSensitive(saved, "fingerprint"),
+                              cJSON_GetObjectItemCaseSensitive(options, "fingerprint"), "cannot resume");
+    if (rc) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", scivec_last_error());
+        rc = sv_error(rc, "%s (the %lld papers embedded would not match the rest; --restart "
+                      "starts over)", why, (long long)rows->valuedouble);
+    }
     for (const cJSON *want = options->child; want && !rc; want = want->next) {
+        if (!strcmp(want->string, "fingerprint")) continue;
         const cJSON *had = cJSON_GetObjectItemCaseSensitive(saved, want->string);
         char *a = cJSON_PrintUnformatted(want), *b = had ? cJSON_PrintUnformatted(had) : NULL;
         if (!a || !b || strcmp(a, b) != 0)
             rc = sv_error(SCIVEC_EINVAL,
                           "cannot resume: %s was %s in the interrupted run, now %s (same options "
-                          "and input needed; remove %s to start over)",
-                          want->string, b ? b : "absent", a ? a : "?", p->work_dir);
+                          "and input needed; --restart starts over)",
+                          want->string, b ? b : "absent", a ? a : "?");
         cJSON_free(a);
         cJSON_free(b);
     }
@@ -645,6 +717,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
             .row = row,
             .paper_id = source_id(&src),
             .title = src.title_col >= 0 && src.title_col < n_cols ? f[src.title_col] : NULL,
+            .title_len = src.title_col >= 0 && src.title_col < n_cols ? l[src.title_col] : 0,
             .categories = categories,
             .year = year,
             .embedding = row_vec,
@@ -661,6 +734,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     if (!rc && row != n_rows)
         rc = sv_error(SCIVEC_EFORMAT, "%s: %lld papers to keep but %lld embedded: did the input change?",
                       params->input, (long long)row, (long long)n_rows);
+    res->n_utf8_repaired = sv_paper_db_n_repaired(db);
     if (!rc) { rc = sv_paper_db_finish(db); db = NULL; }
     sv_paper_db_abort(db);
     if (npy) fclose(npy);
@@ -670,35 +744,63 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     return rc;
 }
 
-static void l2_normalize_rows(float *x, int64_t n, int dim) {
-    for (int64_t i = 0; i < n; i++) {
-        float *row = x + i * dim;
-        double sum = 0;
-        for (int j = 0; j < dim; j++) sum += (double)row[j] * row[j];
-        if (sum <= 0) continue;
-        float inv = (float)(1.0 / sqrt(sum));
-        for (int j = 0; j < dim; j++) row[j] *= inv;
-    }
-}
-
 static int build_index(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
                        char *type_name, size_t type_cap) {
-    float *vectors = NULL;
-    int64_t rows, cols;
-    int rc = sv_npy_read(p->partial, &vectors, &rows, &cols);
-    if (rc) return rc;
-    if (rows != n_rows || cols != dim) {
-        free(vectors);
-        return sv_error(SCIVEC_EFORMAT, "%s: holds (%lld, %lld), expected (%lld, %d)", p->partial,
-                        (long long)rows, (long long)cols, (long long)n_rows, dim);
-    }
-    /* The index always ranks by cosine: normalised rows stay as they are
-     * (renormalising would change their last bits), raw ones get normalised. */
-    if (!params->normalize) l2_normalize_rows(vectors, rows, dim);
-    rc = sv_faiss_build_and_write(params->index_factory ? params->index_factory : "Flat", vectors,
-                                  rows, dim, params->n_threads, p->index_tmp, type_name, type_cap);
-    free(vectors);
+    sv_index_build_params bp = {
+        .factory = params->index_factory, .n_threads = params->n_threads,
+        .normalized = params->normalize, .progress = params->index_progress, .user = params->user,
+    };
+    sv_index_built built;
+    int rc = sv_index_build_from_npy(p->partial, n_rows, dim, &bp, p->index_tmp, &built);
+    snprintf(type_name, type_cap, "%s", built.type);
     return rc;
+}
+
+/* The input is read more than once (embedding, then the database; a count
+ * for progress and index checks), which a pipe or stdin cannot be. */
+static int check_regular_file(const char *input) {
+    struct stat st;
+    if (!strcmp(input, "-"))
+        return sv_error(SCIVEC_EINVAL, "INPUT '-': reading papers from stdin is not supported: the input "
+                        "is read more than once, so it must be a regular file (save it first: "
+                        "cat > papers.jsonl)");
+    if (stat(input, &st) != 0)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", input, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return sv_error(SCIVEC_EINVAL, "%s is %s, not a regular file: the input is read more than once, "
+                        "so save it to a file first (cat > papers.jsonl)", input,
+                        S_ISFIFO(st.st_mode) ? "a pipe" : S_ISDIR(st.st_mode) ? "a directory"
+                        : S_ISCHR(st.st_mode) ? "a character device" : S_ISSOCK(st.st_mode) ? "a socket"
+                        : "a special file");
+    return SCIVEC_OK;
+}
+
+/* Papers the input has to embed: a pass that only decides (no texts). */
+static int count_kept(const sv_embed_params *params, int64_t *kept) {
+    paper_source src;
+    *kept = 0;
+    int rc = source_open(&src, params);
+    while (!rc) {
+        verdict v;
+        if ((rc = source_next(&src, 0, &v)) || v == PAPER_END) break;
+        if (v == PAPER_KEPT) ++*kept;
+    }
+    source_close(&src);
+    return rc;
+}
+
+/* Refuses, before anything is embedded, an index FAISS cannot create for
+ * this dimension (a typo, PQ m not dividing it, ...) or one whose training
+ * needs more vectors than the input has papers (IVF lists, PQ codes). */
+static int check_index_factory(const sv_embed_params *params, int dim) {
+    const char *factory = params->index_factory ? params->index_factory : "Flat";
+    int64_t need = 0, kept = 0;
+    int rc = sv_index_check(factory, dim, -1, NULL, &need);
+    if (rc || need == 0) return rc;
+    if ((rc = count_kept(params, &kept))) return rc;
+    char source[512];
+    snprintf(source, sizeof source, "%s (papers to embed)", params->input);
+    return sv_index_check(factory, dim, kept, source, &need);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -813,6 +915,7 @@ static int resolve_model_options(const sv_embed_params *params, const paper_sour
 static int skip_record(const sv_embed_params *params, sv_embed_result *res, verdict v, const char *why) {
     if (v == SKIP_EMPTY) res->skipped_empty_text++;
     else if (v == SKIP_MALFORMED) res->skipped_malformed++;
+    else if (v == SKIP_WRONG_TYPE) res->skipped_wrong_type++;
     else res->skipped_duplicate_id++;
     if (params->strict) return sv_error(v == SKIP_MALFORMED ? SCIVEC_EFORMAT : SCIVEC_EINVAL,
                                         "%s: %s (--strict)", params->input, why);
@@ -862,6 +965,14 @@ static int embed_pass(const sv_embed_params *params, paper_source *src, embedder
     return rc;
 }
 
+/* The weight file's sha256, as the fingerprint holds it (hashed once). */
+static const char *weights_sha256(const cJSON *fingerprint, const char *weights_path) {
+    const char *slash = strrchr(weights_path, '/');
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(fingerprint, "model_files");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(files, slash ? slash + 1 : weights_path);
+    return cJSON_IsString(sha) ? sha->valuestring : NULL;
+}
+
 static int commit_outputs(const paths *p) {
     const char *from[] = {p->partial, p->index_tmp, p->db_tmp, p->metadata_tmp};
     const char *to[] = {p->npy_final, p->index_final, p->db_final, p->metadata_final};
@@ -882,17 +993,24 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     memset(&src, 0, sizeof src);
     scivec_model *model = NULL;
     embedder e = {0};
-    cJSON *options = NULL;
-    int created_work_dir = 0, lock_fd = -1;
+    cJSON *options = NULL, *fingerprint = NULL;
+    int created_work_dir = 0, lock_fd = -1, keep_work_dir = 0;
+    char *created_out_dir = NULL;
     int rc = paths_init(&p, params->out_dir) ? sv_error(SCIVEC_ENOMEM, "out of memory") : SCIVEC_OK;
 
     /* Cheap checks first: the input's columns, the lock, the work dir. */
+    if (!rc) rc = check_regular_file(params->input);
     if (!rc) rc = source_open(&src, params);
-    if (!rc) rc = make_dirs(p.out_dir);
-    if (!rc) rc = lock_out_dir(p.out_dir, &lock_fd);
+    if (!rc) rc = make_dirs(p.out_dir, &created_out_dir);
+    if (!rc) rc = sv_lock_out_dir(p.out_dir, &lock_fd);
+    if (!rc && params->resume && params->restart)
+        rc = sv_error(SCIVEC_EINVAL, "--resume continues an interrupted run and --restart discards it: "
+                      "give one of them");
+    /* --restart: the interrupted run's work is dropped, nothing else. */
+    if (!rc && params->restart && is_dir(p.work_dir)) remove_work_dir(&p);
     if (!rc && is_dir(p.work_dir) && !params->resume)
         rc = sv_error(SCIVEC_EINVAL, "%s exists (an interrupted run?): pass --resume to continue it, "
-                      "or remove it to start over", p.work_dir);
+                      "or --restart to start over", p.work_dir);
     /* Killed before its first checkpoint, or after its commit: nothing in the
      * work dir is worth keeping, so --resume starts over. */
     if (!rc && params->resume && is_dir(p.work_dir) && !sv_file_exists(p.checkpoint))
@@ -911,7 +1029,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
                                &paper_adapter_ref, &query_adapter_ref);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
-    if (!rc && !(options = make_options(params, &ro, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (!rc) rc = check_index_factory(params, scivec_model_hidden_size(model));
+    if (!rc) rc = make_fingerprint(params, &ro, model, paper_adapter, &fingerprint);
+    if (!rc && !(options = make_options(params, fingerprint, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc) rc = add_adapter_option(options, model, paper_adapter);
 
     /* The work dir: new, or the interrupted run's. */
@@ -958,6 +1078,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         else rc = sv_npy_writer_close(e.npy);
         e.npy = NULL;
     }
+    if (!rc && res->n_papers == 0)
+        rc = sv_error(SCIVEC_EINVAL, "%s: no papers to embed: %lld records read, %s", params->input,
+                      (long long)res->rows_read, res->rows_read == 0 ? "the input holds none" :
+                      "every one was skipped (see the warnings above; --strict stops at the first)");
     if (!rc && res->n_papers < rows_done)
         rc = sv_error(SCIVEC_EFORMAT, "cannot resume: the checkpoint says %lld papers were embedded but "
                       "the input now has %lld to keep", (long long)rows_done, (long long)res->n_papers);
@@ -974,9 +1098,18 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_db(params, &p, res->dim, res->n_papers, res);
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
-    if (!rc) rc = build_index(params, &p, res->dim, res->n_papers, res->index_type, sizeof res->index_type);
-    char sha[65] = "";
-    if (!rc) rc = sv_sha256_file(scivec_model_weights_path(model), sha);
+    if (!rc && (rc = build_index(params, &p, res->dim, res->n_papers, res->index_type,
+                                 sizeof res->index_type)) &&
+        (rc == SCIVEC_EINVAL || rc == SCIVEC_EFORMAT)) {
+        /* FAISS could not build this index (not a full disk or memory): the
+         * embeddings are the expensive part, keep them for a resume. */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", scivec_last_error());
+        rc = sv_error(rc, "%s; the %lld embeddings are kept in %s: run the same command with "
+                      "--resume and another --index (nothing is embedded again)",
+                      why, (long long)res->n_papers, p.work_dir);
+        keep_work_dir = 1;
+    }
     if (!rc) {
         char input_abs[PATH_MAX], model_abs[PATH_MAX], weights_abs[PATH_MAX];
         char paper_adapter_abs[PATH_MAX], query_adapter_abs[PATH_MAX];
@@ -996,7 +1129,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .model_name = params->model,
             .model_path = realpath(model_dir, model_abs) ? model_abs : model_dir,
             .weights_path = realpath(weights, weights_abs) ? weights_abs : weights,
-            .weights_sha256 = sha,
+            .weights_sha256 = weights_sha256(fingerprint, weights),
             .recipe = sv_recipe_name(params->recipe),
             .pooling = res->pooling,
             .pooling_reason = res->pooling_reason,
@@ -1008,6 +1141,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .skipped_empty_text = res->skipped_empty_text,
             .skipped_malformed = res->skipped_malformed,
             .skipped_duplicate_id = res->skipped_duplicate_id,
+            .skipped_wrong_type = res->skipped_wrong_type,
+            .n_utf8_repaired = res->n_utf8_repaired,
             .index_factory = params->index_factory ? params->index_factory : "Flat",
             .index_type = res->index_type,
             .index_ntotal = res->n_papers,
@@ -1017,17 +1152,22 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .query_adapter_ref = query_adapter_ref,
             .query_adapter_path = query_adapter_dir,
             .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
+            .fingerprint = fingerprint,
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }
     if (!rc) rc = commit_outputs(&p);
     /* An interrupted run keeps its work dir for --resume, even a new one. */
-    if (!rc || (created_work_dir && !res->interrupted)) remove_work_dir(&p);
+    if (!rc || (created_work_dir && !res->interrupted && !keep_work_dir)) remove_work_dir(&p);
+    /* A failed run leaves no folder it made (an interrupted one keeps its work). */
+    if (rc && !res->interrupted && !keep_work_dir) remove_created_dirs(p.out_dir, created_out_dir);
+    free(created_out_dir);
     if (lock_fd >= 0) close(lock_fd);
 
     source_close(&src);
     free(e.vectors);
     cJSON_Delete(options);
+    cJSON_Delete(fingerprint);
     scivec_model_free(model);
     paths_free(&p);
     return rc;

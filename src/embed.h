@@ -44,6 +44,7 @@ typedef struct sv_embed_params {
     int         n_threads;      /* 0: all cores                             */
     int         strict;         /* a skipped row is an error                */
     int         resume;         /* continue DIR/.scivec-work                */
+    int         restart;        /* discard DIR/.scivec-work and start over  */
     int         count_total;    /* pre-count records for progress totals    */
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a
@@ -60,6 +61,9 @@ typedef struct sv_embed_params {
     /* Called with records read so far (skipped ones included) and the total
      * (<= 0 when unknown), after every batch and at the end. */
     void (*progress)(int64_t done, int64_t total, void *user);
+    /* Called while the FAISS index is built: stage "training" (0 of n, then
+     * n of n) or "adding" (rows added so far of n). NULL = not called. */
+    void (*index_progress)(const char *stage, int64_t done, int64_t total, void *user);
     /* Called once per skipped record, with a one-line reason. */
     void (*warn)(const char *message, void *user);
     void *user;
@@ -71,6 +75,9 @@ typedef struct sv_embed_result {
     int64_t rows_read;
     int64_t n_papers;           /* kept = rows in every output              */
     int64_t skipped_empty_text, skipped_malformed, skipped_duplicate_id;
+    int64_t skipped_wrong_type; /* JSONL: a used value not a string         */
+    int64_t n_utf8_repaired;    /* papers stored with invalid UTF-8 or NULs
+                                   repaired (U+FFFD, NULs dropped) in papers.db */
     int64_t n_truncated;
     int64_t n_invalid_utf8;     /* texts with invalid UTF-8 (replaced by U+FFFD,
                                    as Python's errors="replace"); this run only */
@@ -87,5 +94,9 @@ typedef struct sv_embed_result {
 } sv_embed_result;
 
 int sv_embed_run(const sv_embed_params *params, sv_embed_result *result);
+
+/* The one-writer lock of an output folder (an flock on the folder itself,
+ * held while *fd stays open), shared by embed and reindex. */
+int sv_lock_out_dir(const char *dir, int *fd);
 
 #endif /* SV_EMBED_H */

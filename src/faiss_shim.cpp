@@ -3,6 +3,7 @@
  * API (see faiss_shim.h). FAISS reports errors by throwing; nothing may
  * escape into C.
  */
+#include <algorithm>
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,13 @@
 
 #include <faiss/Index.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexIVFPQFastScan.h>
+#include <faiss/IndexPQ.h>
+#include <faiss/IndexPQFastScan.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
@@ -39,15 +47,75 @@ static std::string index_type_name(const faiss::Index *index) {
     return name;
 }
 
-/* FAISS messages span lines ("Error in ... at file:line: Error: ..."); keep the last part. */
-static const char *faiss_reason(const char *what) {
-    const char *tail = std::strstr(what, "Error: ");
-    return tail ? tail + 7 : what;
+/* FAISS messages read "Error in <C++ signature> at <file>:<line>: [Error: ]
+ * '<condition>' failed[: <explanation>]": keep what a user can act on, the
+ * explanation, else the condition FAISS requires, on one line. */
+static std::string faiss_reason(const char *what) {
+    std::string s = what;
+    size_t at = s.find(" at ");
+    size_t colon = at == std::string::npos ? std::string::npos : s.find(": ", at);
+    if (s.rfind("Error in ", 0) == 0 && colon != std::string::npos) s = s.substr(colon + 2);
+    if (s.rfind("Error: ", 0) == 0) s = s.substr(7);
+    size_t failed = s.find("' failed");
+    if (!s.empty() && s[0] == '\'' && failed != std::string::npos) {
+        std::string condition = s.substr(1, failed - 1), rest = s.substr(failed + 8);
+        s = rest.rfind(": ", 0) == 0 ? rest.substr(2) : "FAISS requires " + condition;
+    }
+    for (char &c : s)
+        if (c == '\n' || c == '\r') c = ' ';
+    return s;
+}
+
+/* The most centroids one k-means of the index's training must find. */
+static int64_t training_need(const faiss::Index *index) {
+    if (index->is_trained) return 0;
+    if (auto *pre = dynamic_cast<const faiss::IndexPreTransform *>(index)) {
+        int64_t need = training_need(pre->index);
+        for (const faiss::VectorTransform *vt : pre->chain)
+            if (dynamic_cast<const faiss::OPQMatrix *>(vt))
+                need = std::max<int64_t>(need, 256);   // OPQ trains an 8-bit PQ inside
+            else if (auto *pca = dynamic_cast<const faiss::PCAMatrix *>(vt))
+                need = std::max<int64_t>(need, (int64_t)pca->d_out + 1);   // n points span n-1 dimensions
+        return need > 0 ? need : 1;
+    }
+    int64_t need = 1;
+    if (auto *ivf = dynamic_cast<const faiss::IndexIVF *>(index)) need = std::max<int64_t>(need, (int64_t)ivf->nlist);
+    if (auto *ivfpq = dynamic_cast<const faiss::IndexIVFPQ *>(index)) need = std::max<int64_t>(need, (int64_t)ivfpq->pq.ksub);
+    if (auto *fs = dynamic_cast<const faiss::IndexIVFPQFastScan *>(index)) need = std::max<int64_t>(need, (int64_t)fs->pq.ksub);
+    if (auto *pq = dynamic_cast<const faiss::IndexPQ *>(index)) need = std::max<int64_t>(need, (int64_t)pq->pq.ksub);
+    if (auto *pqfs = dynamic_cast<const faiss::IndexPQFastScan *>(index)) need = std::max<int64_t>(need, (int64_t)pqfs->pq.ksub);
+    return need;
+}
+
+extern "C" int sv_faiss_check_factory(const char *factory, int dim, int64_t *min_train) {
+    *min_train = 0;
+    try {
+        std::unique_ptr<faiss::Index> index(faiss::index_factory(dim, factory, faiss::METRIC_INNER_PRODUCT));
+        *min_train = training_need(index.get());
+    } catch (const std::bad_alloc &) {
+        return sv_error(SCIVEC_ENOMEM, "--index '%s': out of memory creating the index", factory);
+    } catch (const faiss::FaissException &e) {
+        return sv_error(SCIVEC_EINVAL, "--index '%s': %s (vectors of dimension %d)", factory,
+                        faiss_reason(e.what()).c_str(), dim);
+    } catch (const std::exception &e) {
+        return sv_error(SCIVEC_EINVAL, "--index '%s': %s", factory, e.what());
+    } catch (...) {
+        return sv_error(SCIVEC_EINVAL, "--index '%s': FAISS cannot create it", factory);
+    }
+    return SCIVEC_OK;
 }
 
 extern "C" int sv_faiss_build_and_write(const char *factory, const float *vectors,
                                         int64_t n, int dim, int n_threads,
                                         const char *path, char *type_name, size_t type_cap) {
+    return sv_faiss_build_and_write_progress(factory, vectors, n, dim, n_threads, path,
+                                             type_name, type_cap, nullptr, nullptr);
+}
+
+extern "C" int sv_faiss_build_and_write_progress(const char *factory, const float *vectors,
+                                                 int64_t n, int dim, int n_threads, const char *path,
+                                                 char *type_name, size_t type_cap,
+                                                 sv_faiss_progress_fn progress, void *user) {
     if (type_name && type_cap) type_name[0] = '\0';
     if (dim <= 0 || n < 0) return sv_error(SCIVEC_EINVAL, "%s: bad index shape (%lld, %d)", path, (long long)n, dim);
     int saved_threads = omp_get_max_threads();
@@ -63,10 +131,19 @@ extern "C" int sv_faiss_build_and_write(const char *factory, const float *vector
         if (!index->is_trained) {
             stage = "training";
             if (n == 0) throw faiss::FaissException("no vectors to train on");
+            if (progress) progress("training", 0, n, user);
             index->train(n, vectors);
+            if (progress) progress("training", n, n, user);
         }
         stage = "adding vectors to";
-        if (n) index->add(n, vectors);
+        /* In slices, to report progress: ids stay the row numbers. */
+        const int64_t slice = 4096;
+        for (int64_t done = 0; done < n;) {
+            int64_t take = std::min(slice, n - done);
+            index->add(take, vectors + done * (int64_t)dim);
+            done += take;
+            if (progress) progress("adding", done, n, user);
+        }
         if (index->ntotal != n) throw faiss::FaissException("index holds a different number of vectors");
         stage = "writing";
         faiss::write_index(index.get(), path);
@@ -76,7 +153,7 @@ extern "C" int sv_faiss_build_and_write(const char *factory, const float *vector
     } catch (const faiss::FaissException &e) {
         rc = sv_error(!std::strcmp(stage, "creating") ? SCIVEC_EINVAL
                       : !std::strcmp(stage, "writing") ? SCIVEC_EIO : SCIVEC_EFORMAT,
-                      "%s: %s the FAISS index '%s': %s", path, stage, factory, faiss_reason(e.what()));
+                      "%s: %s the FAISS index '%s': %s", path, stage, factory, faiss_reason(e.what()).c_str());
     } catch (const std::exception &e) {
         rc = sv_error(SCIVEC_EIO, "%s: %s the FAISS index '%s': %s", path, stage, factory, e.what());
     } catch (...) {

@@ -24,6 +24,24 @@ int sv_faiss_build_and_write(const char *factory, const float *vectors,
                              int64_t n, int dim, int n_threads,
                              const char *path, char *type_name, size_t type_cap);
 
+/* Progress of a build: stage is "training" (done 0 of total, then total of
+ * total once trained: FAISS's training cannot report steps) or "adding"
+ * (rows added so far). */
+typedef void (*sv_faiss_progress_fn)(const char *stage, int64_t done, int64_t total, void *user);
+
+/* sv_faiss_build_and_write with progress (NULL = none). */
+int sv_faiss_build_and_write_progress(const char *factory, const float *vectors,
+                                      int64_t n, int dim, int n_threads, const char *path,
+                                      char *type_name, size_t type_cap,
+                                      sv_faiss_progress_fn progress, void *user);
+
+/* Checks a factory string before any vector exists: builds the empty index
+ * for dim (a typo, an unsupported string, PQ m not dividing dim are refused
+ * here, SCIVEC_EINVAL "--index 'F': reason") and sets *min_train to the
+ * vectors its training needs (0: no training; else the most centroids one
+ * k-means must find: IVF lists, 2^nbits PQ codes). */
+int sv_faiss_check_factory(const char *factory, int dim, int64_t *min_train);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,12 +43,16 @@ typedef struct sv_metadata {
     int64_t     n_truncated;
     int64_t     rows_read;
     int64_t     skipped_empty_text, skipped_malformed, skipped_duplicate_id;
+    int64_t     skipped_wrong_type;
+    int64_t     n_utf8_repaired;   /* papers whose texts papers.db holds repaired */
     const char *index_factory, *index_type;
     /* bottleneck adapters: as given (ref), resolved folder, name in the
      * weights; NULL = none. search applies the query one, else the papers'. */
     const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
     const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
     int64_t     index_ntotal;
+    /* what decides a vector (fingerprint.h); NULL = not written */
+    const struct cJSON *fingerprint;
 } sv_metadata;
 
 /* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */

@@ -3,8 +3,12 @@
  * tokenization. Categories, case mapping and NFD come from utf8proc; the
  * rules follow HF tokenizers' Rust BertNormalizer / BertPreTokenizer.
  */
+#include <stdint.h>
+#include <stdlib.h>
+
 #include <utf8proc.h>
 
+#include "common.h"
 #include "normalize.h"
 
 /* Continuation byte ranges allowed after each lead byte (Unicode Table 3-7,
@@ -50,6 +54,27 @@ uint32_t sv_utf8_decode(const char *s, size_t len, size_t *pos, int *invalid) {
     }
     *pos = j;
     return cp;
+}
+
+int sv_utf8_repair(const char *s, size_t len, char **out, size_t *out_len) {
+    size_t pos = 0;
+    int invalid = 0;
+    while (pos < len && s[pos] && !invalid) sv_utf8_decode(s, len, &pos, &invalid);
+    if (pos >= len && !invalid) return 0;
+    /* Each invalid byte becomes at most 3 bytes (U+FFFD). */
+    if (len > (SIZE_MAX - 1) / 3) return SCIVEC_ENOMEM;
+    char *fixed = malloc(len * 3 + 1);
+    if (!fixed) return SCIVEC_ENOMEM;
+    size_t n = 0;
+    for (pos = 0; pos < len;) {
+        if (!s[pos]) { pos++; continue; }
+        uint32_t cp = sv_utf8_decode(s, len, &pos, &invalid);
+        n += (size_t)sv_utf8_encode(cp, fixed + n);
+    }
+    fixed[n] = '\0';
+    *out = fixed;
+    *out_len = n;
+    return 1;
 }
 
 int sv_utf8_encode(uint32_t cp, char *out) {

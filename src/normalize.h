@@ -20,6 +20,13 @@ uint32_t sv_utf8_decode(const char *s, size_t len, size_t *pos, int *invalid);
 /* Writes cp as UTF-8 (1-4 bytes) to out; returns the byte count. */
 int sv_utf8_encode(uint32_t cp, char *out);
 
+/* Valid UTF-8 without NUL bytes, for text stored where Python reads it
+ * (papers.db: sqlite3 raises on invalid UTF-8). Returns 0 when s[0..len) is
+ * that already (*out untouched), 1 with *out a malloc'd NUL-terminated copy
+ * (*out_len bytes) in which each invalid sequence is U+FFFD (as
+ * sv_utf8_decode) and NULs are dropped, or SCIVEC_ENOMEM. */
+int sv_utf8_repair(const char *s, size_t len, char **out, size_t *out_len);
+
 /* Characters dropped by clean_text: Cc (except \t \n \r), Cf, Co.
  * (Rust's is_other(); unassigned code points are kept, unlike the slow
  * Python tokenizer.) */

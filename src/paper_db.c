@@ -10,12 +10,14 @@
 #include <sqlite3.h>
 
 #include "common.h"
+#include "normalize.h"
 #include "paper_db.h"
 
 struct sv_paper_db {
     sqlite3      *db;
     sqlite3_stmt *insert_paper, *insert_column;
     char         *path;
+    int64_t       n_repaired;   /* papers with a text made valid UTF-8 */
 };
 
 static const char *schema =
@@ -95,29 +97,53 @@ static int step_done(sv_paper_db *db, sqlite3_stmt *stmt, const char *what) {
     return SCIVEC_OK;
 }
 
+/* Binds text as valid UTF-8 without NULs (Python's sqlite3 raises on
+ * invalid UTF-8 rows): a repaired copy when it is not (*repaired = 1). */
+static int bind_valid_text(sqlite3_stmt *s, int i, const char *text, size_t len, int *repaired) {
+    char *fixed = NULL;
+    size_t fixed_len = 0;
+    int rc = sv_utf8_repair(text, len, &fixed, &fixed_len);
+    if (rc < 0) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (rc == 0) {
+        sqlite3_bind_text(s, i, text, (int)len, SQLITE_STATIC);
+        return SCIVEC_OK;
+    }
+    *repaired = 1;
+    sqlite3_bind_text(s, i, fixed, (int)fixed_len, SQLITE_TRANSIENT);
+    free(fixed);
+    return SCIVEC_OK;
+}
+
+int64_t sv_paper_db_n_repaired(const sv_paper_db *db) { return db ? db->n_repaired : 0; }
+
 int sv_paper_db_add(sv_paper_db *db, const sv_paper_row *p) {
     sqlite3_stmt *s = db->insert_paper;
+    int repaired = 0;
     sqlite3_bind_int64(s, 1, p->row);
-    sqlite3_bind_text(s, 2, p->paper_id, -1, SQLITE_STATIC);
-    if (p->title) sqlite3_bind_text(s, 3, p->title, -1, SQLITE_STATIC);
-    if (p->categories) sqlite3_bind_text(s, 4, p->categories, -1, SQLITE_STATIC);
+    int rc = bind_valid_text(s, 2, p->paper_id, strlen(p->paper_id), &repaired);
+    if (!rc && p->title)
+        rc = bind_valid_text(s, 3, p->title, p->title_len ? p->title_len : strlen(p->title), &repaired);
+    if (!rc && p->categories) rc = bind_valid_text(s, 4, p->categories, strlen(p->categories), &repaired);
+    if (rc) { sqlite3_reset(s); sqlite3_clear_bindings(s); return rc; }
     if (p->year) sqlite3_bind_int(s, 5, p->year);
     /* float32 as the machine holds it: little-endian on every host we build for
      * (npy.c refuses to compile elsewhere). */
     sqlite3_bind_blob(s, 6, p->embedding, p->dim * (int)sizeof(float), SQLITE_STATIC);
-    int rc = step_done(db, s, "inserting a paper");
+    rc = step_done(db, s, "inserting a paper");
     if (rc) return sv_error_prefix(rc, "paper %s (row %lld)", p->paper_id, (long long)p->row);
 
     s = db->insert_column;
     for (int i = 0; i < p->n_columns; i++) {
         sqlite3_bind_int64(s, 1, p->row);
-        sqlite3_bind_text(s, 2, p->column_names[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, p->values[i], (int)p->value_lens[i], SQLITE_STATIC);
+        rc = bind_valid_text(s, 2, p->column_names[i], strlen(p->column_names[i]), &repaired);
+        if (!rc) rc = bind_valid_text(s, 3, p->values[i], p->value_lens[i], &repaired);
+        if (rc) { sqlite3_reset(s); sqlite3_clear_bindings(s); return rc; }
         rc = step_done(db, s, "inserting a column");
         /* Input headers may repeat a name: the first value is kept. */
         if (rc && sqlite3_extended_errcode(db->db) == SQLITE_CONSTRAINT_PRIMARYKEY) continue;
         if (rc) return sv_error_prefix(rc, "paper %s column %s", p->paper_id, p->column_names[i]);
     }
+    db->n_repaired += repaired;
     return SCIVEC_OK;
 }
 

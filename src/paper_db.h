@@ -19,6 +19,7 @@ typedef struct sv_paper_row {
     int64_t     row;
     const char *paper_id;
     const char *title;        /* NULL: no title column */
+    size_t      title_len;    /* bytes of title (it may hold NULs); 0: strlen */
     const char *categories;   /* normalised, NULL when none */
     int         year;         /* 0: unknown (NULL) */
     const float *embedding;   /* [dim] */
@@ -30,7 +31,10 @@ typedef struct sv_paper_row {
     const size_t *value_lens;
 } sv_paper_row;
 
+/* Texts are stored as valid UTF-8 without NULs: invalid sequences become
+ * U+FFFD, NULs are dropped (papers counted by sv_paper_db_n_repaired). */
 int  sv_paper_db_add(sv_paper_db *db, const sv_paper_row *paper);
+int64_t sv_paper_db_n_repaired(const sv_paper_db *db);
 /* Commits, builds the indexes, closes and frees db. */
 int  sv_paper_db_finish(sv_paper_db *db);
 /* Closes without committing (the file is left; remove it). */

@@ -413,6 +413,16 @@ static int jsonl_next(sv_papers *p, const char *const **fields, const size_t **l
     return 1;
 }
 
+const char *sv_papers_field_json_type(const sv_papers *p, int col) {
+    if (p->format != SV_PAPERS_JSONL || !p->object || col < 0 || col >= p->n_columns) return NULL;
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(p->object, p->columns[col]);
+    if (!item || cJSON_IsString(item) || cJSON_IsNull(item)) return NULL;
+    if (cJSON_IsNumber(item)) return "number";
+    if (cJSON_IsBool(item)) return "boolean";
+    if (cJSON_IsArray(item)) return "array";
+    return "object";
+}
+
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                   */
 

@@ -36,6 +36,10 @@ int  sv_papers_column_index(const sv_papers *p, const char *name);  /* -1 if abs
  * continues), SCIVEC_EIO fatal (SCIVEC_ENOMEM too). */
 int  sv_papers_next(sv_papers *p, const char *const **fields, const size_t **lens);
 long sv_papers_record_line(const sv_papers *p);   /* first line of the last record */
+/* For JSON Lines, the JSON type of column col in the last record when it is
+ * not text: "number", "boolean", "array" or "object" (its field is then the
+ * compact JSON text). NULL for a string, null or absent value, and for CSV. */
+const char *sv_papers_field_json_type(const sv_papers *p, int col);
 /* Records returned so far, malformed ones included. */
 int64_t sv_papers_records_read(const sv_papers *p);
 void sv_papers_close(sv_papers *p);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "normalize.h"
 #include "npy.h"
 #include "query.h"
 
@@ -385,6 +386,11 @@ static int check_counts(sv_outdir *od) {
 }
 
 /* Whether the files hold the same vectors in the same rows. */
+/* The one consistency check of a folder's rows, for `info` (full: every row)
+ * and the queries (rows 0, n/2, n-1): the same checks in the same order, so
+ * both name the same file pair. Each file is compared with embeddings.npy,
+ * papers.db first, then papers.index; each pair that disagrees is one
+ * problem naming its first differing row. */
 static int check_rows(sv_outdir *od, int full) {
     if (!od->vectors || od->n_problems) return SCIVEC_OK;  /* counts already disagree */
     int64_t n = od->n_rows;
@@ -395,21 +401,27 @@ static int check_rows(sv_outdir *od, int full) {
     int rc = SCIVEC_OK;
     for (int64_t i = 0; i < n_check && !rc; i++) {
         int64_t row = full ? i : sample[i];
-        const float *v = od->vectors + row * od->n_cols;
-        const char *why = check_vector(od, v, od->n_cols);
-        if (why) { rc = add_problem(od, "embeddings.npy row %lld %s", (long long)row, why); break; }
-        if (od->db && !full && (why = check_blob(od, row))) {
-            rc = add_problem(od, "the embedding of row %lld %s", (long long)row, why);
-            break;
-        }
-        if (od->index && (why = check_index_row(od, row, scratch))) {
-            rc = add_problem(od, "the vector of row %lld %s", (long long)row, why);
-            break;
+        const char *why = check_vector(od, od->vectors + row * od->n_cols, od->n_cols);
+        if (why) rc = add_problem(od, "embeddings.npy row %lld %s", (long long)row, why);
+    }
+    if (!od->n_problems && od->db) {
+        if (full) {
+            rc = check_all_blobs(od);
+        } else {
+            for (int64_t i = 0; i < n_check && !rc; i++) {
+                const char *why = check_blob(od, sample[i]);
+                if (why) rc = add_problem(od, "the embedding of row %lld %s", (long long)sample[i], why);
+            }
         }
     }
+    int db_problems = od->n_problems;
+    for (int64_t i = 0; i < n_check && !rc && od->index && !(od->n_problems > db_problems); i++) {
+        int64_t row = full ? i : sample[i];
+        const char *why = check_index_row(od, row, scratch);
+        if (why) rc = add_problem(od, "the vector of row %lld %s", (long long)row, why);
+    }
     free(scratch);
-    if (!rc && !od->n_problems && full && od->db) rc = check_all_blobs(od);
-    if (rc || od->n_problems) return rc;  /* one row named is enough */
+    if (rc || od->n_problems > db_problems) return rc;  /* one row named per pair is enough */
 
     /* A flat index holds every vector in one array: comparing it with the npy
      * whole costs one pass over memory, so it is done on every open. */
@@ -426,7 +438,7 @@ static int check_rows(sv_outdir *od, int full) {
     if (differs >= 0)
         return add_problem(od, "the vector of row %lld differs between papers.index and "
                            "embeddings.npy", (long long)differs);
-    if (!full || !od->db) return rc;
+    if (!full || !od->db || od->n_problems) return rc;
 
     /* The db's own promises: unique non-empty ids, every row's input columns kept. */
     int64_t v[2];
@@ -580,6 +592,16 @@ void sv_paper_clear(sv_paper *p) {
     free(p->title);
     free(p->categories);
     memset(p, 0, sizeof *p);
+}
+
+int sv_query_text_check(const char *text, size_t len) {
+    for (size_t pos = 0; text && pos < len;) {
+        int invalid;
+        uint32_t cp = sv_utf8_decode(text, len, &pos, &invalid);
+        if (!invalid && cp && !sv_is_whitespace(cp) && !sv_is_control(cp)) return SCIVEC_OK;
+    }
+    return sv_error(SCIVEC_EINVAL, "the query is empty (nothing but whitespace or control characters): "
+                    "give some words to search for");
 }
 
 /* ------------------------------------------------------------------------ */

@@ -104,6 +104,12 @@ int  sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k,
                      int64_t exclude_row, const sv_filter *filter,
                      sv_hit *hits, int64_t *n_hits);
 
+/* The one rule for a free-text query, shared by `scivec search` and the
+ * server's /search: it must hold a character the tokenizer keeps, not only
+ * whitespace, control or format characters (which BERT's cleanup drops) or
+ * invalid bytes. SCIVEC_EINVAL "the query is empty ..." otherwise. */
+int  sv_query_text_check(const char *text, size_t len);
+
 /* What the db holds about one row. Strings are owned by the struct. */
 typedef struct sv_paper {
     char *paper_id, *title, *categories;

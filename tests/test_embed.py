@@ -189,7 +189,7 @@ def test_skips(tmp):
     p = run("embed", src, "--model", MODEL, "--out", out)
     emb, meta, db = check_outputs_agree(out, "messy")
     check(meta["n_papers"] == 2 and meta["rows_read"] == 6, f"messy: {meta['n_papers']} kept of {meta['rows_read']}")
-    check(meta["skipped"] == {"empty_text": 1, "malformed": 2, "duplicate_id": 1}, f"messy: skipped {meta['skipped']}")
+    check(meta["skipped"] == {"empty_text": 1, "malformed": 2, "duplicate_id": 1, "wrong_type": 0}, f"messy: skipped {meta['skipped']}")
     ids = [r[0] for r in db.execute("SELECT paper_id FROM papers ORDER BY row")]
     check(ids == ["a1", "a4"], f"messy: kept ids {ids}")
     check("messy.csv:4" in p.stderr and "duplicate" in p.stderr, f"messy: warnings {p.stderr!r}")
@@ -213,7 +213,7 @@ def test_skips(tmp):
     p = run("embed", src_jsonl, "--model", MODEL, "--out", out_j)
     emb, meta, db = check_outputs_agree(out_j, "messy jsonl")
     check(meta["rows_read"] == 6 and meta["n_papers"] == 2, f"messy jsonl: {meta['n_papers']} of {meta['rows_read']}")
-    check(meta["skipped"] == {"empty_text": 1, "malformed": 2, "duplicate_id": 1}, f"messy jsonl: {meta['skipped']}")
+    check(meta["skipped"] == {"empty_text": 1, "malformed": 2, "duplicate_id": 1, "wrong_type": 0}, f"messy jsonl: {meta['skipped']}")
     check("messy.jsonl:2" in p.stderr, f"messy jsonl: warnings {p.stderr!r}")
     extra = db.execute("SELECT value FROM paper_columns WHERE row = 1 AND name = 'extra'").fetchone()
     check(extra is not None and json.loads(extra[0]) == {"k": [1, 2]}, f"messy jsonl: extra column {extra}")

@@ -28,6 +28,10 @@ static void test_categories(void) {
     expect_categories("", NULL);
     expect_categories("   ", NULL);
     expect_categories("['unterminated", "unterminated");
+    /* repr() of an item holding a line break: the two characters \n (issue 14 #14) */
+    expect_categories("['cs.AI', '68T01,\\n  68T35, 91G30,', 'I.2.6;\\tC.1.4']",
+                      "cs.AI 68T01, 68T35, 91G30, I.2.6; C.1.4");
+    expect_categories("['it\\'s']", "it's");
     expect_categories("[cs.CL, cs.AI]", "cs.CL cs.AI");
 }
 
