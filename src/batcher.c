@@ -19,6 +19,7 @@
 #include "batcher.h"
 #include "bert.h"
 #include "common.h"
+#include "l2norm.h"
 
 const double sv_batcher_text_bounds[10] = {1, 2, 4, 8, 16, 32, 64, 128, 256, INFINITY};
 const double sv_batcher_token_bounds[10] = {16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, INFINITY};
@@ -71,15 +72,6 @@ static double now_seconds(void) {
 static void count_in(int64_t *hist, const double *bounds, double value) {
     for (int i = 0; i < 10; i++)
         if (value <= bounds[i]) { hist[i]++; return; }
-}
-
-static void l2_normalize(float *v, int dim) {
-    double norm2 = 0;
-    for (int j = 0; j < dim; j++) norm2 += (double)v[j] * v[j];
-    if (norm2 > 0) {
-        double scale = 1.0 / sqrt(norm2);
-        for (int j = 0; j < dim; j++) v[j] = (float)(v[j] * scale);
-    }
 }
 
 /* Takes whole jobs from the head of the queue while they fit the token
@@ -160,7 +152,7 @@ static void *worker(void *arg) {
             } else if (!j->abandoned) {
                 memcpy(j->out, scratch + at * b->hidden, (size_t)j->n * b->hidden * sizeof(float));
                 if (j->normalize)
-                    for (int i = 0; i < j->n; i++) l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
+                    for (int i = 0; i < j->n; i++) sv_l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
                 b->stats.n_requests++;
                 b->stats.n_texts += j->n;
                 b->stats.n_tokens += j->n_tokens;

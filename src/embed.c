@@ -30,6 +30,7 @@
 #include "embed.h"
 #include "faiss_shim.h"
 #include "hub.h"
+#include "l2norm.h"
 #include "metadata.h"
 #include "npy.h"
 #include "paper_db.h"
@@ -670,17 +671,6 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     return rc;
 }
 
-static void l2_normalize_rows(float *x, int64_t n, int dim) {
-    for (int64_t i = 0; i < n; i++) {
-        float *row = x + i * dim;
-        double sum = 0;
-        for (int j = 0; j < dim; j++) sum += (double)row[j] * row[j];
-        if (sum <= 0) continue;
-        float inv = (float)(1.0 / sqrt(sum));
-        for (int j = 0; j < dim; j++) row[j] *= inv;
-    }
-}
-
 static int build_index(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
                        char *type_name, size_t type_cap) {
     float *vectors = NULL;
@@ -694,7 +684,8 @@ static int build_index(const sv_embed_params *params, const paths *p, int dim, i
     }
     /* The index always ranks by cosine: normalised rows stay as they are
      * (renormalising would change their last bits), raw ones get normalised. */
-    if (!params->normalize) l2_normalize_rows(vectors, rows, dim);
+    if (!params->normalize)
+        for (int64_t i = 0; i < rows; i++) sv_l2_normalize(vectors + i * dim, dim);
     rc = sv_faiss_build_and_write(params->index_factory ? params->index_factory : "Flat", vectors,
                                   rows, dim, params->n_threads, p->index_tmp, type_name, type_cap);
     free(vectors);

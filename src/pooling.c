@@ -17,6 +17,7 @@
 
 #include "bert.h"
 #include "common.h"
+#include "l2norm.h"
 
 const char *scivec_pooling_name(scivec_pooling pooling) {
     switch (pooling) {
@@ -72,16 +73,6 @@ static void pooler_row(float *out, const float *cls, const float *w, const float
     }
 }
 
-/* x / max(||x||, 1e-12), as torch.nn.functional.normalize. */
-static void l2_normalize(float *x, int n) {
-    double sq = 0.0;
-    for (int i = 0; i < n; i++) sq += (double)x[i] * x[i];
-    double norm = sqrt(sq);
-    if (norm < 1e-12) norm = 1e-12;
-    float inv = (float)(1.0 / norm);
-    for (int i = 0; i < n; i++) x[i] *= inv;
-}
-
 int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w,
                  scivec_pooling pooling, int normalize, const float *hidden_states,
                  int n_seqs, const int *seq_start, float *out) {
@@ -103,7 +94,7 @@ int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w,
         default:
             return sv_error(SCIVEC_EINVAL, "pooling: unknown pooling %d", (int)pooling);
         }
-        if (normalize) l2_normalize(vec, hidden);
+        if (normalize) sv_l2_normalize(vec, hidden);
     }
     return SCIVEC_OK;
 }
