@@ -29,6 +29,7 @@
 #include "common.h"
 #include "embed.h"
 #include "faiss_shim.h"
+#include "family.h"
 #include "hub.h"
 #include "l2norm.h"
 #include "metadata.h"
@@ -695,67 +696,75 @@ static int build_index(const sv_embed_params *params, const paths *p, int dim, i
 /* ------------------------------------------------------------------------ */
 /* Adapters                                                                  */
 
-/* SPECTER2's proximity adapter, used with recipe specter2 when it is cached. */
-#define SPECTER2_PAPER_ADAPTER "allenai/specter2"
-
 static int is_none(const char *ref) { return ref && strcmp(ref, "none") == 0; }
 
-/* Whether repo id ref is in the HF cache with an adapter (never downloads). */
-static int adapter_cached(const char *ref) {
-    sv_hub_ref hub_ref;
-    if (sv_hub_parse_ref(ref, &hub_ref) != SCIVEC_OK) return 0;
-    char *cache = sv_hub_cache_dir();
-    int complete = 0;
-    char *snapshot = cache ? sv_hub_cached_snapshot(cache, &hub_ref, &complete) : NULL;
-    char *config = snapshot ? sv_path_join(snapshot, "adapter_config.json") : NULL;
-    int found = complete && config && sv_file_exists(config);
-    free(config);
-    free(snapshot);
-    free(cache);
-    sv_clear_error();
-    return found;
+/* An adapter the recipe implies could not be had: one line saying what to run.
+ * Only a missing file or an unreachable hub gets this; a broken or
+ * mismatched adapter keeps its own message. */
+static int implied_adapter_error(int rc, const sv_family *family, const char *ref,
+                                 const char *role) {
+    if (rc != SCIVEC_ENOTFOUND && rc != SCIVEC_EIO)
+        return sv_error_prefix(rc, "recipe specter2, %s adapter", role);
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", scivec_last_error());
+    return sv_error(rc, "recipe specter2 with %s needs the %s adapter %s, which is neither in "
+                    "the HF cache nor downloadable now: run `scivec fetch %s && scivec fetch %s` "
+                    "where the hub is reachable, or pass --adapter none for base-model vectors "
+                    "(%s)", family->base, role, ref, family->papers, family->queries, reason);
 }
 
 /* Adds the papers' and the queries' adapters to the model: ids in *paper_id
- * and *query_id (0 = none), the refs used in *paper_ref / *query_ref. */
+ * and *query_id (0 = none), the refs used in *paper_ref / *query_ref.
+ * Recipe specter2 with a base model of the family table (family.h) and no
+ * --adapter uses the family's papers and queries adapters, downloading them
+ * when missing (unless offline); it never falls back to base vectors. */
 static int add_adapters(const sv_embed_params *params, scivec_model *model, sv_embed_result *res,
                         int *paper_id, int *query_id, const char **paper_ref,
                         const char **query_ref) {
     *paper_id = *query_id = 0;
     *paper_ref = *query_ref = NULL;
+    const sv_family *family = params->recipe == SV_RECIPE_SPECTER2
+                            ? sv_family_of_base(sv_model_repo_id(model)) : NULL;
     const char *ref = params->adapter;
+    const char *query = params->query_adapter;
+    int implied = 0;
     if (is_none(ref)) {
         snprintf(res->adapter_note, sizeof res->adapter_note, "none (--adapter none)");
         ref = NULL;
     } else if (ref) {
         snprintf(res->adapter_note, sizeof res->adapter_note, "--adapter");
-    } else if (params->recipe == SV_RECIPE_SPECTER2 && strstr(params->model, "specter2")) {
-        // SPECTER2 embeds papers through its proximity adapter; the base alone is not SPECTER2
-        if (adapter_cached(SPECTER2_PAPER_ADAPTER)) {
-            ref = SPECTER2_PAPER_ADAPTER;
-            snprintf(res->adapter_note, sizeof res->adapter_note,
-                     "recipe specter2: " SPECTER2_PAPER_ADAPTER " (proximity) from the HF cache");
-        } else {
-            snprintf(res->adapter_note, sizeof res->adapter_note,
-                     "none: recipe specter2 without --adapter and " SPECTER2_PAPER_ADAPTER
-                     " is not in the HF cache (SPECTER2 embeds papers with that proximity "
-                     "adapter: --adapter " SPECTER2_PAPER_ADAPTER ")");
-        }
+    } else if (family) {
+        // SPECTER2 embeds papers through proximity, queries through adhoc_query
+        ref = family->papers;
+        implied = 1;
+        snprintf(res->adapter_note, sizeof res->adapter_note, "recipe specter2: %s (papers) "
+                 "for %s", family->papers, family->base);
+    } else if (params->recipe == SV_RECIPE_SPECTER2) {
+        snprintf(res->adapter_note, sizeof res->adapter_note, "none: %s is not a base model of "
+                 "the adapter family table (docs/ADAPTERS.md); pass --adapter for one",
+                 params->model);
+    } else {
+        snprintf(res->adapter_note, sizeof res->adapter_note, "none (no --adapter)");
     }
+    // the family's query adapter goes with its papers' adapter, given or implied
+    int query_implied = !query && family && ref && !strcmp(ref, family->papers);
+    if (query_implied) query = family->queries;
     int rc = SCIVEC_OK;
     if (ref) {
         rc = scivec_model_add_adapter(model, ref, paper_id);
-        if (rc) return sv_error_prefix(rc, "--adapter");
+        if (rc) return implied ? implied_adapter_error(rc, family, ref, "papers")
+                               : sv_error_prefix(rc, "--adapter");
         *paper_ref = ref;
         snprintf(res->adapter, sizeof res->adapter, "%s", scivec_model_adapter_name(model, *paper_id));
     }
-    if (params->query_adapter && !is_none(params->query_adapter)) {
+    if (query && !is_none(query)) {
         // loaded now only to refuse a broken one before hours of embedding
-        rc = scivec_model_add_adapter(model, params->query_adapter, query_id);
-        if (rc) return sv_error_prefix(rc, "--query-adapter");
-        *query_ref = params->query_adapter;
-        snprintf(res->query_adapter, sizeof res->query_adapter, "%s",
-                 scivec_model_adapter_name(model, *query_id));
+        rc = scivec_model_add_adapter(model, query, query_id);
+        if (rc) return query_implied ? implied_adapter_error(rc, family, query, "queries")
+                                     : sv_error_prefix(rc, "--query-adapter");
+        *query_ref = query;
+        snprintf(res->query_adapter, sizeof res->query_adapter, "%s (%s)",
+                 scivec_model_adapter_name(model, *query_id), query);
     }
     return SCIVEC_OK;
 }
@@ -1008,6 +1017,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .query_adapter_ref = query_adapter_ref,
             .query_adapter_path = query_adapter_dir,
             .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
+            .adapter_choice = res->adapter_note,
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }

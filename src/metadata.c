@@ -310,6 +310,7 @@ static cJSON *build_metadata(const sv_metadata *m) {
         }
         cJSON_AddItemToObject(adapters, roles[i], a);
     }
+    cJSON_AddItemToObject(adapters, "choice", string_or_null(m->adapter_choice));
     cJSON_AddBoolToObject(root, "normalize", m->normalize);
     cJSON_AddNumberToObject(root, "max_length", m->max_length);
     cJSON_AddStringToObject(root, "truncate", m->truncate_error ? "error" : "cut");

@@ -48,6 +48,7 @@ typedef struct sv_metadata {
      * weights; NULL = none. search applies the query one, else the papers'. */
     const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
     const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
+    const char *adapter_choice;   /* why those adapters (or none), e.g. "none (--adapter none)" */
     int64_t     index_ntotal;
 } sv_metadata;
 

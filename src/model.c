@@ -17,9 +17,11 @@
 #include "adapter.h"
 #include "bert.h"
 #include "common.h"
+#include "family.h"
 
 struct scivec_model {
     char *dir;
+    char repo_id[256];              /* what the model stands for (family.h), "" unknown */
     sv_bert_config cfg;
     scivec_tokenizer *tok;
     sv_weights *weights;
@@ -193,6 +195,7 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     status = sv_config_load(config_path, &m->cfg);
     free(config_path);
     if (status) goto fail;
+    sv_model_identity(model, m->dir, m->repo_id, sizeof m->repo_id);
     status = scivec_tokenizer_load(m->dir, &m->tok);
     if (status) goto fail;
     status = sv_weights_load(m->dir, &m->cfg, &m->weights);
@@ -246,6 +249,7 @@ int scivec_model_hidden_size(const scivec_model *m) { return m->cfg.hidden; }
 int scivec_model_max_length(const scivec_model *m) { return m->max_length; }
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *m) { return m->tok; }
 const char *scivec_model_dir(const scivec_model *m) { return m->dir; }
+const char *sv_model_repo_id(const scivec_model *m) { return m->repo_id; }
 const char *scivec_model_weights_path(const scivec_model *m) {
     return sv_weights_path(m->weights);
 }
@@ -267,6 +271,13 @@ int scivec_model_add_adapter(scivec_model *m, const char *adapter, int *adapter_
     if (adapter_id) *adapter_id = 0;
     if (!m || !adapter || !*adapter)
         return sv_error(SCIVEC_EINVAL, "add_adapter: no adapter given");
+    // a table adapter of one family on a base of another: refused before any download
+    const sv_family *adapter_family = sv_family_of_adapter(adapter);
+    const sv_family *model_family = sv_family_of_base(m->repo_id);
+    if (adapter_family && model_family && adapter_family != model_family)
+        return sv_error(SCIVEC_EINVAL, "adapter %s belongs to %s but the model is %s (use %s "
+                        "and %s with it)", adapter, adapter_family->base, m->repo_id,
+                        model_family->papers, model_family->queries);
     char *dir = NULL;
     int status = sv_resolve_model_dir(adapter, &dir);
     if (status) return sv_error_prefix(status, "adapter %s", adapter);
@@ -277,9 +288,9 @@ int scivec_model_add_adapter(scivec_model *m, const char *adapter, int *adapter_
     }
     m->adapters = bigger;
     sv_adapter *ad = NULL;
-    status = sv_adapter_load(dir, &m->cfg, &ad);
+    status = sv_adapter_load(dir, &m->cfg, m->repo_id, &ad);
     free(dir);
-    if (status) return status;
+    if (status) return sv_error_prefix(status, "adapter %s", adapter);
     m->adapters[m->n_adapters++] = ad;
     if (adapter_id) *adapter_id = m->n_adapters;
     return SCIVEC_OK;
