@@ -39,13 +39,4 @@ int query_print_hits(const char *command, const sv_outdir *od, const sv_hit *hit
 /* Prints s with every run of whitespace (titles keep hard line breaks) as one space. */
 void query_print_one_line(const char *s);
 
-int query_is_dir(const char *path);
-
-/* Adds to model the adapter DIR/metadata.json records for queries, else the
- * papers' one (SPECTER2 pairs adhoc_query queries with proximity papers):
- * *adapter_id, 0 when none is recorded. Returns 0 or the exit status, having
- * printed why as "scivec <command>: ...". */
-int query_add_recorded_adapter(const char *command, const sv_outdir *od, scivec_model *model,
-                               int *adapter_id);
-
 #endif

@@ -193,6 +193,20 @@ int scivec_model_encode_tokens(scivec_model *model,
                                const scivec_encode_params *params, int n,
                                const scivec_encoding *seqs, float *out);
 
+/* ------------------------------------------------------------------------ */
+/* Queries against an output folder of `scivec embed`                         */
+
+/* Loads the model out_dir/metadata.json records (model.path when it exists,
+ * else model.name; model_ref overrides it) with n_threads threads, adds the
+ * adapter it records for queries (else the papers' one), and fills *params
+ * with its pooling, normalize and max_length: a text encoded with
+ * scivec_model_encode_texts(*out, params, ...) lands in the papers' space.
+ * note (may be NULL) gets one line on the adapter used ("" when none). A
+ * model whose hidden size differs from embedding_dim is SCIVEC_EINVAL. */
+int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_threads,
+                            scivec_model **out, scivec_encode_params *params, char *note,
+                            size_t note_size);
+
 #ifdef __cplusplus
 }
 #endif
