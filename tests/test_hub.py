@@ -21,7 +21,6 @@ from hub_util import free_port, scivec_env
 
 SCIVEC = os.environ["SCIVEC"]
 FIX = os.environ["SV_FIXTURES"]
-TESTS = os.environ.get("SV_TESTS", os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(FIX, "models", "tiny-scibert")
 ADAPTER = os.path.join(FIX, "models", "tiny-scibert-adapters", "proximity")
 REPO = "test-org/tiny-scibert"
