@@ -183,11 +183,15 @@ static int check_config(const char *path, const cJSON *root, const sv_bert_confi
                         "models are supported", path,
                         cJSON_IsString(model_type) ? model_type->valuestring : "(not a string)");
     // which base model the adapter was trained on: AdapterHub records the
-    // model's name_or_path as "model_name"; absent, only the sizes are checked
+    // model's name_or_path as "model_name"; absent, or a local path (which
+    // names no hub model), only the sizes are checked
     const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "model_name");
     const char *base_name = cJSON_IsString(base) ? base->valuestring : "(not recorded)";
     const char *model_name = model_id && *model_id ? model_id : "(name not known)";
-    if (cJSON_IsString(base) && model_id && *model_id && strcmp(base->valuestring, model_id))
+    int base_is_path = cJSON_IsString(base) && strchr("/.~", base->valuestring[0]) &&
+                       base->valuestring[0];
+    if (cJSON_IsString(base) && !base_is_path && model_id && *model_id &&
+        strcmp(base->valuestring, model_id))
         return sv_error(SCIVEC_EINVAL, "%s: the adapter was trained for model %s "
                         "(model_name) but the model is %s", path, base->valuestring, model_id);
     const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(root, "hidden_size");
