@@ -12,6 +12,7 @@ packages=(
   libfaiss-dev liblapack-dev libblas3    # FAISS; reference LAPACK/BLAS (CMakeLists.txt says why)
   libzip-dev
   libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve
+  curl                                   # scripts/demo.sh asks whether the hub answers
   python3-numpy python3-faiss            # the real Python client in tests
   clang libclang-rt-14-dev               # libFuzzer targets
   valgrind
