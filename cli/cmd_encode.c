@@ -112,7 +112,7 @@ static int encode_stream(scivec_model *model, const scivec_encode_params *ep,
     sv_jsonl *in = NULL;
     int status = sv_jsonl_open(NULL, &in);
     if (status) return status;
-    int hidden = scivec_model_hidden_size(model);
+    int hidden = scivec_model_dim(model);
     chunk *c = calloc(1, sizeof *c);
     float *vecs = malloc((size_t)CHUNK_TEXTS * hidden * sizeof *vecs);
     if (!c || !vecs) status = sv_error(SCIVEC_ENOMEM, "out of memory");
@@ -218,7 +218,7 @@ int cmd_encode(int argc, char **argv) {
     memcpy(tmp_path + n_path, ".tmp", 5);
 
     sv_npy_writer *w = NULL;
-    int status = sv_npy_writer_open(tmp_path, scivec_model_hidden_size(model), &w);
+    int status = sv_npy_writer_open(tmp_path, scivec_model_dim(model), &w);
     int64_t n_rows = 0;
     scivec_encode_stats stats = {0};
     double t0 = seconds_now();

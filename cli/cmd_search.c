@@ -49,7 +49,7 @@ static int embed_query(const sv_outdir *od, const query_options *opts, float **o
                                 sizeof note) != SCIVEC_OK)
         return cli_fail("search");
     if (note[0]) fprintf(stderr, "scivec search: %s\n", note);
-    int dim = scivec_model_hidden_size(model);
+    int dim = scivec_model_dim(model);
     /* The same weights as the papers'? Only a different file is noticed here
      * (hashing GBs per query would cost more than the search). */
     const cJSON *recorded = cJSON_GetObjectItemCaseSensitive(

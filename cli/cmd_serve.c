@@ -133,7 +133,7 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
                                 sizeof note) != SCIVEC_OK)
         return cli_fail("serve");
     if (note[0]) fprintf(stderr, "scivec serve: %s\n", note);
-    int dim = scivec_model_hidden_size(ctx->model);
+    int dim = scivec_model_dim(ctx->model);
     ctx->dim = dim;
     ctx->model_name = od->model_name;
     ctx->pooling = od->pooling;

@@ -179,7 +179,7 @@ int sv_batcher_start(scivec_model *model, const scivec_encode_params *params,
     b->model = model;
     b->params = *params;
     b->bp = *bp;
-    b->hidden = scivec_model_hidden_size(model);
+    b->hidden = scivec_model_dim(model);
     b->stats.max_queue = bp->max_queue;
     int rc = sv_model_set_batch_tokens(model, bp->max_batch_tokens);
     if (rc) { free(b); return rc; }

@@ -413,7 +413,7 @@ static cJSON *make_options(const sv_embed_params *params, const resolved_options
      * the resumed file is byte-identical. */
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
     cJSON_AddNumberToObject(o, "threads", params->n_threads);
-    cJSON_AddNumberToObject(o, "dim", scivec_model_hidden_size(model));
+    cJSON_AddNumberToObject(o, "dim", scivec_model_dim(model));
     return o;
 }
 
@@ -924,13 +924,13 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         if (!rc && !sv_file_exists(p.partial) && sv_file_exists(p.npy_final) &&
             rename(p.npy_final, p.partial) != 0)
             rc = sv_error(SCIVEC_EIO, "renaming %s back to %s: %s", p.npy_final, p.partial, strerror(errno));
-        if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_hidden_size(model), rows_done, &e.npy);
+        if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_dim(model), rows_done, &e.npy);
     } else if (!rc) {
         if (mkdir(p.work_dir, 0777) != 0)
             rc = sv_error(SCIVEC_EIO, "%s: %s", p.work_dir, strerror(errno));
         else
             created_work_dir = 1;
-        if (!rc) rc = sv_npy_writer_open(p.partial, scivec_model_hidden_size(model), &e.npy);
+        if (!rc) rc = sv_npy_writer_open(p.partial, scivec_model_dim(model), &e.npy);
         if (!rc) rc = write_checkpoint(&p, options, 0, 0);
     }
     res->resumed_rows = rows_done;
@@ -938,7 +938,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     /* Pass 1. */
     if (!rc) {
         e.model = model;
-        e.dim = scivec_model_hidden_size(model);
+        e.dim = scivec_model_dim(model);
         e.encode = scivec_encode_default_params();
         e.encode.pooling = ro.pooling;
         e.encode.normalize = params->normalize;
@@ -964,7 +964,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
 
     /* Pass 2 and metadata. */
     if (model) {
-        res->dim = scivec_model_hidden_size(model);
+        res->dim = scivec_model_dim(model);
         res->max_length = ro.max_length;
         res->n_truncated = e.stats.n_truncated;
         res->n_invalid_utf8 = e.stats.n_invalid_utf8;

@@ -18,6 +18,9 @@
 #include "bert.h"
 #include "common.h"
 #include "family.h"
+#include "l2norm.h"
+#include "st_modules.h"
+#include "tokenizer_internal.h"
 
 struct scivec_model {
     char *dir;
@@ -31,6 +34,10 @@ struct scivec_model {
     int max_length;                 /* min(tokenizer, max_position_embeddings) */
     scivec_pooling default_pooling; /* DEFAULT when the ST config is unusable */
     char default_reason[512];       /* why; the error when unusable          */
+    sv_st_modules st;               /* sentence-transformers modules, prompts */
+    int dim;                        /* vector width: the last Dense's, else hidden */
+    float *pooled, *dense_scratch;  /* one batch's pooled rows before Dense (grow only) */
+    int cap_pooled;
     sv_bert_workspace ws;
     /* one packed batch: ids, type ids, sequence starts (grow only) */
     int32_t *ids, *type_ids;
@@ -54,118 +61,13 @@ scivec_encode_params scivec_encode_default_params(void) {
         .max_length = 0,
         .truncate_error = 0,
         .adapter_id = 0,
+        .prompt_name = NULL,
     };
     return p;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Default pooling: sentence-transformers' choice for this folder            */
-
-/* Reads path as JSON into *out (the caller frees it with cJSON_Delete).
- * Unparsable text is SCIVEC_EFORMAT naming the file. */
-static int read_json_file(const char *path, cJSON **out) {
-    char *text = NULL;
-    *out = NULL;
-    int status = sv_read_file(path, &text, NULL);
-    if (status) return status;
-    *out = cJSON_Parse(text);
-    free(text);
-    if (!*out) return sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", path);
-    return SCIVEC_OK;
-}
-
-/* Reads the Pooling module's config.json named by modules.json. Returns 1 and
- * sets *pooling when the folder is a sentence-transformers model, 0 when it is
- * not (plain HF folder), or an error status. */
-static int read_st_pooling(const char *dir, scivec_pooling *pooling, char *reason,
-                           size_t reason_size) {
-    char *modules_path = sv_path_join(dir, "modules.json");
-    if (!modules_path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    if (!sv_file_exists(modules_path)) {
-        free(modules_path);
-        return 0;
-    }
-    cJSON *modules;
-    int status = read_json_file(modules_path, &modules);
-    if (!status && !cJSON_IsArray(modules)) {
-        cJSON_Delete(modules);
-        status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON array of modules", modules_path);
-    }
-    if (status) { free(modules_path); return status; }
-    // the module whose type is sentence_transformers.models.Pooling
-    const char *pooling_dir = NULL;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, modules) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
-        const cJSON *path = cJSON_GetObjectItemCaseSensitive(m, "path");
-        if (cJSON_IsString(type) && cJSON_IsString(path) &&
-            strstr(type->valuestring, "Pooling"))
-            pooling_dir = path->valuestring;
-    }
-    if (!pooling_dir) {
-        // no Pooling module: sentence-transformers would not pool at all;
-        // the plain default is the closest honest answer
-        cJSON_Delete(modules);
-        free(modules_path);
-        return 0;
-    }
-    if (strstr(pooling_dir, "..")) {
-        status = sv_error(SCIVEC_EFORMAT, "%s: Pooling path '%s' leaves the model folder",
-                          modules_path, pooling_dir);
-        cJSON_Delete(modules);
-        free(modules_path);
-        return status;
-    }
-    char rel[256];
-    snprintf(rel, sizeof rel, "%s/config.json", pooling_dir);
-    cJSON_Delete(modules);
-    free(modules_path);
-
-    char *config_path = sv_path_join(dir, rel);
-    if (!config_path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    cJSON *config;
-    status = read_json_file(config_path, &config);
-    if (!status && !cJSON_IsObject(config)) {
-        cJSON_Delete(config);
-        status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON object", config_path);
-    }
-    if (status) { free(config_path); return status; }
-    static const struct { const char *key; scivec_pooling pooling; } modes[] = {
-        {"pooling_mode_cls_token", SCIVEC_POOL_CLS},
-        {"pooling_mode_mean_tokens", SCIVEC_POOL_MEAN},
-        {"pooling_mode_max_tokens", SCIVEC_POOL_MAX},
-        {"pooling_mode_mean_sqrt_len_tokens", SCIVEC_POOL_DEFAULT},
-        {"pooling_mode_weightedmean_tokens", SCIVEC_POOL_DEFAULT},
-        {"pooling_mode_lasttoken", SCIVEC_POOL_DEFAULT},
-    };
-    int n_on = 0;
-    const char *unsupported = NULL;
-    *pooling = SCIVEC_POOL_DEFAULT;
-    for (size_t i = 0; i < SV_ARRAY_LEN(modes); i++) {
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(config, modes[i].key))) continue;
-        n_on++;
-        if (modes[i].pooling == SCIVEC_POOL_DEFAULT) unsupported = modes[i].key;
-        else *pooling = modes[i].pooling;
-    }
-    cJSON_Delete(config);
-    if (unsupported || n_on != 1) {
-        // several modes concatenated, or one scivec does not implement: the
-        // model still loads (an explicit pooling works), the default refuses
-        snprintf(reason, reason_size,
-                 "%s: %s; pick --pooling explicitly", rel,
-                 unsupported ? "unsupported pooling mode" : "needs exactly one of "
-                 "pooling_mode_cls_token / mean_tokens / max_tokens");
-        if (unsupported) {
-            size_t len = strlen(reason);
-            snprintf(reason + len, reason_size - len, " (%s)", unsupported);
-        }
-        *pooling = SCIVEC_POOL_DEFAULT;
-    } else {
-        snprintf(reason, reason_size, "%s", rel);
-    }
-    free(config_path);
-    return 1;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Loading                                                                   */
@@ -215,13 +117,27 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     int tok_max = scivec_tokenizer_model_max_length(m->tok);
     m->max_length = tok_max < m->cfg.max_position ? tok_max : m->cfg.max_position;
 
-    int is_st = read_st_pooling(m->dir, &m->default_pooling, m->default_reason,
-                                sizeof m->default_reason);
-    if (is_st < 0) { status = is_st; goto fail; }
-    if (!is_st) {
+    status = sv_st_modules_load(m->dir, m->cfg.hidden, &m->st);
+    if (status) goto fail;
+    m->dim = sv_st_output_dim(&m->st, m->cfg.hidden);
+    if (!m->st.is_st) {
         m->default_pooling = SCIVEC_POOL_MEAN;
         snprintf(m->default_reason, sizeof m->default_reason,
                  "sentence-transformers default");
+    } else {
+        m->default_pooling = m->st.pooling;
+        snprintf(m->default_reason, sizeof m->default_reason, "%s", m->st.reason);
+    }
+    // sentence-transformers truncates at max_seq_length when the folder sets it
+    if (m->st.max_seq_length > 0)
+        m->max_length = m->st.max_seq_length < m->cfg.max_position ? m->st.max_seq_length
+                                                                   : m->cfg.max_position;
+    // do_lower_case lower-cases each text first: the same as a lower-casing
+    // tokenizer does, anything else scivec does not implement
+    if (m->st.do_lower_case && !m->tok->lowercase) {
+        status = sv_error(SCIVEC_EUNSUPPORTED, "%s/sentence_bert_config.json: do_lower_case "
+                          "true with a tokenizer that keeps case is not supported", m->dir);
+        goto fail;
     }
     *out = m;
     return SCIVEC_OK;
@@ -235,6 +151,9 @@ void scivec_model_free(scivec_model *m) {
     if (!m) return;
     for (int i = 0; i < m->n_adapters; i++) sv_adapter_free(m->adapters[i]);
     free(m->adapters);
+    sv_st_modules_free(&m->st);
+    free(m->pooled);
+    free(m->dense_scratch);
     sv_weights_free(m->weights);
     scivec_tokenizer_free(m->tok);
     sv_bert_workspace_free(&m->ws);
@@ -246,6 +165,10 @@ void scivec_model_free(scivec_model *m) {
 }
 
 int scivec_model_hidden_size(const scivec_model *m) { return m->cfg.hidden; }
+int scivec_model_dim(const scivec_model *m) { return m->dim; }
+int sv_model_prompt(const scivec_model *m, const char *name, const char **text) {
+    return sv_st_prompt(&m->st, m->dir, name, text);
+}
 int scivec_model_max_length(const scivec_model *m) { return m->max_length; }
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *m) { return m->tok; }
 const char *scivec_model_dir(const scivec_model *m) { return m->dir; }
@@ -331,7 +254,7 @@ static int resolve_pooling(const scivec_model *m, scivec_pooling requested,
         *pooling = m->default_pooling;
         return SCIVEC_OK;
     }
-    if (requested < SCIVEC_POOL_CLS || requested > SCIVEC_POOL_POOLER)
+    if (requested < SCIVEC_POOL_CLS || requested > SCIVEC_POOL_LASTTOKEN)
         return sv_error(SCIVEC_EINVAL, "unknown pooling %d", (int)requested);
     if (requested == SCIVEC_POOL_POOLER && !m->w->pooler_w)
         return sv_error(SCIVEC_ENOTFOUND,
@@ -385,7 +308,24 @@ static int check_sequence(const scivec_model *m, int index, const scivec_encodin
     return SCIVEC_OK;
 }
 
-/* Forward + pooling of seqs[0..n) as one packed batch into out[n, hidden]. */
+/* Room for n pooled rows and the Dense chain's two scratch halves. */
+static int grow_pooled(scivec_model *m, int n) {
+    if (n <= m->cap_pooled) return SCIVEC_OK;
+    int widest = m->cfg.hidden;
+    for (int l = 0; l < m->st.n_dense; l++)
+        if (m->st.dense[l].out > widest) widest = m->st.dense[l].out;
+    float *pooled = realloc(m->pooled, (size_t)n * m->cfg.hidden * sizeof *pooled);
+    if (pooled) m->pooled = pooled;
+    float *scratch = pooled ? realloc(m->dense_scratch, (size_t)2 * n * widest * sizeof *scratch)
+                            : NULL;
+    if (scratch) m->dense_scratch = scratch;
+    if (!pooled || !scratch) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
+    m->cap_pooled = n;
+    return SCIVEC_OK;
+}
+
+/* Forward + pooling (+ Dense, Normalize) of seqs[0..n) as one packed batch
+ * into out[n, dim]. */
 static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooling pooling,
                         int normalize, int n, const scivec_encoding *seqs, int64_t n_tokens,
                         float *out) {
@@ -396,7 +336,18 @@ static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooli
     status = (first_rows ? sv_bert_forward_cls : sv_bert_forward_adapter)(
         &m->cfg, m->w, adapter, &m->ws, m->n_threads, n, m->seq_start, m->ids, m->type_ids);
     if (status) return status;
-    return sv_bert_pool(&m->cfg, m->w, pooling, normalize, m->ws.x, n, m->seq_start, out);
+    normalize = normalize || m->st.normalize;   // a Normalize module always runs
+    if (!m->st.n_dense)
+        return sv_bert_pool(&m->cfg, m->w, pooling, normalize, m->ws.x, n, m->seq_start, out);
+    // Pooling -> Dense... -> Normalize, as the modules run in sentence-transformers
+    status = grow_pooled(m, n);
+    if (status) return status;
+    status = sv_bert_pool(&m->cfg, m->w, pooling, 0, m->ws.x, n, m->seq_start, m->pooled);
+    if (status) return status;
+    sv_st_dense_forward(&m->st, n, m->pooled, out, m->dense_scratch);
+    if (normalize)
+        for (int i = 0; i < n; i++) sv_l2_normalize(out + (size_t)i * m->dim, m->dim);
+    return SCIVEC_OK;
 }
 
 int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *params,
@@ -409,7 +360,7 @@ int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *para
     const sv_adapter *adapter = NULL;
     status = find_adapter(m, params->adapter_id, &adapter);
     if (status) return status;
-    int hidden = m->cfg.hidden;
+    int hidden = m->dim;   // the width of an output row
     int first = 0;
     int64_t n_tokens = 0;
     for (int i = 0; i < n; i++) {
@@ -447,7 +398,7 @@ static int flush_texts(scivec_model *m, const scivec_encode_params *params,
                        scivec_encoding *encs, int n, int first, int64_t n_tokens,
                        float *out, scivec_encode_stats *stats) {
     int status = scivec_model_encode_tokens(m, params, n, encs,
-                                            out + (size_t)first * m->cfg.hidden);
+                                            out + (size_t)first * m->dim);
     if (status) status = sv_error_prefix(status, "inputs %d..%d", first, first + n - 1);
     else if (stats) stats->n_tokens += n_tokens;
     for (int j = 0; j < n; j++) scivec_encoding_clear(&encs[j]);
@@ -469,6 +420,17 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     scivec_encode_params batch_params = *params;
     batch_params.pooling = pooling;
     int max_length = effective_max_length(m, params->max_length);
+    const char *prompt = NULL;
+    status = sv_st_prompt(&m->st, m->dir, params->prompt_name, &prompt);
+    if (status) return status;
+    if (prompt && !*prompt) prompt = NULL;
+    // include_prompt false pools without the prompt's tokens: not implemented
+    if (prompt && !m->st.include_prompt)
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: the Pooling module's include_prompt is false "
+                        "(pooling without the prompt's tokens is not supported); pass an "
+                        "empty prompt to run without one", m->dir);
+    size_t prompt_len = prompt ? strlen(prompt) : 0;
+    char *prompted = NULL;   // prompt + text, as SentenceTransformer.encode joins them
 
     // tokenize up to a budget's worth of texts, encode them, reuse the slots
     scivec_encoding *encs = NULL;
@@ -486,6 +448,15 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
         scivec_encoding enc = {0};
         const char *text = texts[i] ? texts[i] : "";
         const char *pair = pairs ? pairs[i] : NULL;
+        if (prompt) {
+            size_t text_len = strlen(text);
+            char *joined = realloc(prompted, prompt_len + text_len + 1);
+            if (!joined) { status = sv_error(SCIVEC_ENOMEM, "encode: out of memory"); break; }
+            prompted = joined;
+            memcpy(prompted, prompt, prompt_len);
+            memcpy(prompted + prompt_len, text, text_len + 1);
+            text = prompted;
+        }
         status = scivec_tokenize(m->tok, text, strlen(text), pair, pair ? strlen(pair) : 0,
                                  max_length, &enc);
         if (status) { status = sv_error_prefix(status, "input %d", i); break; }
@@ -517,6 +488,7 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     }
     for (int j = 0; j < n_in_batch; j++) scivec_encoding_clear(&encs[j]);
     free(encs);
+    free(prompted);
     return status;
 }
 

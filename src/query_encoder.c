@@ -108,7 +108,7 @@ int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_th
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = n_threads;
     if ((rc = scivec_model_load(model_ref, &mp, &model))) goto done;
-    int hidden = scivec_model_hidden_size(model);
+    int hidden = scivec_model_dim(model);
     if (cJSON_IsNumber(dim) && dim->valuedouble != hidden) {
         rc = sv_error(SCIVEC_EINVAL, "model %s gives %d-dimensional vectors but %s holds %g "
                       "(pass the model the papers were embedded with: --model)", model_ref,
