@@ -32,6 +32,9 @@ static const char usage[] =
     "  --query-adapter A    adapter recorded for `scivec search` queries (default: the\n"
     "                       family's adhoc_query with its proximity adapter, else the\n"
     "                       papers' adapter; none = the base model)\n"
+    "  --prompt NAME        put the model's prompt NAME (config_sentence_transformers.json)\n"
+    "                       before each paper (default: its default_prompt_name; \"\" = none)\n"
+    "  --query-prompt NAME  prompt recorded for `scivec search` queries (default: --prompt's)\n"
     "  --pooling cls|mean|max|pooler    (default: the recipe's, else the model's)\n"
     "  --normalize | --no-normalize     L2-normalise the rows (default: normalise)\n"
     "  --max-length N       tokens per text including [CLS]/[SEP] (default: the model's)\n"
@@ -118,6 +121,10 @@ int cmd_embed(int argc, char **argv) {
             params.adapter = argv[++i];
         } else if (!strcmp(a, "--query-adapter") && has_value) {
             params.query_adapter = argv[++i];
+        } else if (!strcmp(a, "--prompt") && has_value) {
+            params.prompt = argv[++i];
+        } else if (!strcmp(a, "--query-prompt") && has_value) {
+            params.query_prompt = argv[++i];
         } else if (!strcmp(a, "--text") && has_value) {
             const char *t = argv[++i];
             if (!strcmp(t, "abstract")) params.recipe = SV_RECIPE_ABSTRACT;

@@ -20,6 +20,7 @@
 #include "bert.h"
 #include "common.h"
 #include "l2norm.h"
+#include "st_modules.h"
 
 const double sv_batcher_text_bounds[10] = {1, 2, 4, 8, 16, 32, 64, 128, 256, INFINITY};
 const double sv_batcher_token_bounds[10] = {16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, INFINITY};
@@ -241,11 +242,10 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
     }
     /* Tokenizing here spreads it over the request threads (the tokenizer is
      * shared read-only) and gives the token count the budget needs. */
-    const scivec_tokenizer *tok = scivec_model_tokenizer(b->model);
-    int max_length = b->params.max_length > 0 ? b->params.max_length : scivec_model_max_length(b->model);
     for (int i = 0; i < n; i++) {
-        int rc = scivec_tokenize(tok, texts[i], lens ? lens[i] : strlen(texts[i]), NULL, 0,
-                                 max_length, &j->seqs[i]);
+        /* as scivec_model_encode_texts: the params' prompt and max_length */
+        int rc = sv_model_tokenize(b->model, &b->params, texts[i],
+                                   lens ? lens[i] : strlen(texts[i]), &j->seqs[i]);
         if (rc) { job_free(j); return sv_error_prefix(rc, "text %d", i); }
         j->n++;
         j->n_tokens += j->seqs[i].n_tokens;

@@ -30,6 +30,7 @@
 #include "embed.h"
 #include "faiss_shim.h"
 #include "family.h"
+#include "st_modules.h"
 #include "hub.h"
 #include "l2norm.h"
 #include "metadata.h"
@@ -392,6 +393,8 @@ typedef struct {
     const char    *pooling_reason;
     int            max_length;
     const char    *id_column, *text_column, *title_column;
+    /* sentence-transformers prompts (name, text; NULL = none) for papers and queries */
+    const char    *paper_prompt, *paper_prompt_text, *query_prompt, *query_prompt_text;
 } resolved_options;
 
 static cJSON *make_options(const sv_embed_params *params, const resolved_options *r,
@@ -414,6 +417,8 @@ static cJSON *make_options(const sv_embed_params *params, const resolved_options
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
     cJSON_AddNumberToObject(o, "threads", params->n_threads);
     cJSON_AddNumberToObject(o, "dim", scivec_model_dim(model));
+    cJSON_AddItemToObject(o, "prompt", r->paper_prompt_text ? cJSON_CreateString(r->paper_prompt_text)
+                                                           : cJSON_CreateNull());
     return o;
 }
 
@@ -803,6 +808,12 @@ static int resolve_model_options(const sv_embed_params *params, const paper_sour
     int want = params->max_length > 0 ? params->max_length
              : params->recipe == SV_RECIPE_SPECTER2 ? SPECTER2_MAX_LENGTH : model_max;
     if (want < 3) return sv_error(SCIVEC_EINVAL, "--max-length %d is too small (3 at least)", want);
+    // prompts: the model's default unless named ("" = none); queries as papers unless named
+    int rc = sv_model_prompt(model, params->prompt, &r->paper_prompt_text, &r->paper_prompt);
+    if (rc) return sv_error_prefix(rc, "--prompt");
+    rc = sv_model_prompt(model, params->query_prompt ? params->query_prompt : params->prompt,
+                         &r->query_prompt_text, &r->query_prompt);
+    if (rc) return sv_error_prefix(rc, "--query-prompt");
     r->max_length = want < model_max ? want : model_max;
     r->id_column = sv_papers_column_name(src->papers, src->id_col);
     r->text_column = sv_papers_column_name(src->papers, src->text_col);
@@ -903,6 +914,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = params->n_threads;
     if (!rc) rc = scivec_model_load(params->model, &mp, &model);
+    /* A sentence-transformers Normalize module normalises every vector
+     * whatever was asked: record (and index) what the rows are. */
+    sv_embed_params effective;
+    if (!rc && !params->normalize && sv_model_st_normalize(model)) {
+        effective = *params;
+        effective.normalize = 1;
+        params = &effective;
+    }
     if (!rc && stop_requested(params)) rc = interrupted(res, 0);
     if (!rc && scivec_model_warning(model) && params->warn) params->warn(scivec_model_warning(model), params->user);
     int paper_adapter = 0, query_adapter = 0;
@@ -945,6 +964,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         e.encode.max_length = ro.max_length;
         e.encode.truncate_error = params->truncate_error;
         e.encode.adapter_id = paper_adapter;
+        e.encode.prompt_name = ro.paper_prompt ? ro.paper_prompt : "";
         /* Texts cut before the interruption count too. */
         e.stats.n_truncated = (int)truncated_before;
         e.vectors = malloc((size_t)MAX_BATCH_PAPERS * (size_t)e.dim * sizeof(float));
@@ -1018,6 +1038,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .query_adapter_path = query_adapter_dir,
             .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
             .adapter_choice = res->adapter_note,
+            .paper_prompt = ro.paper_prompt, .paper_prompt_text = ro.paper_prompt_text,
+            .query_prompt = ro.query_prompt, .query_prompt_text = ro.query_prompt_text,
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }

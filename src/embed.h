@@ -54,6 +54,11 @@ typedef struct sv_embed_params {
      * adapter: the family's queries adapter (allenai/specter2_adhoc_query). */
     const char *adapter;
     const char *query_adapter;
+    /* sentence-transformers prompts (config_sentence_transformers.json) put
+     * before each paper's text / recorded for queries: NULL = the model's
+     * default prompt (query_prompt: prompt's), "" = none. */
+    const char *prompt;
+    const char *query_prompt;
     /* When non-NULL and nonzero (a signal handler sets it), the run stops at
      * the next batch boundary, after its checkpoint: result.interrupted is
      * set and --resume continues it. */

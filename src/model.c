@@ -166,8 +166,10 @@ void scivec_model_free(scivec_model *m) {
 
 int scivec_model_hidden_size(const scivec_model *m) { return m->cfg.hidden; }
 int scivec_model_dim(const scivec_model *m) { return m->dim; }
-int sv_model_prompt(const scivec_model *m, const char *name, const char **text) {
-    return sv_st_prompt(&m->st, m->dir, name, text);
+int sv_model_st_normalize(const scivec_model *m) { return m->st.normalize; }
+int sv_model_prompt(const scivec_model *m, const char *name, const char **text,
+                    const char **resolved) {
+    return sv_st_prompt(&m->st, m->dir, name, text, resolved);
 }
 int scivec_model_max_length(const scivec_model *m) { return m->max_length; }
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *m) { return m->tok; }
@@ -392,6 +394,49 @@ static int effective_max_length(const scivec_model *m, int requested) {
     return max_length;
 }
 
+/* The prompt params ask for (NULL = none), refused when the Pooling module
+ * would leave its tokens out (include_prompt false: not implemented). */
+static int prompt_for(const scivec_model *m, const scivec_encode_params *params,
+                      const char **prompt) {
+    int status = sv_st_prompt(&m->st, m->dir, params->prompt_name, prompt, NULL);
+    if (status) return status;
+    if (*prompt && !**prompt) *prompt = NULL;
+    if (*prompt && !m->st.include_prompt)
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: the Pooling module's include_prompt is false "
+                        "(pooling without the prompt's tokens is not supported); pass an "
+                        "empty prompt to run without one", m->dir);
+    return SCIVEC_OK;
+}
+
+/* prompt + text tokenized together, as SentenceTransformer.encode joins
+ * them: the prompt's tokens count against max_length. */
+static int tokenize_prompted(const scivec_model *m, const char *prompt, const char *text,
+                             size_t text_len, const char *pair, int max_length,
+                             scivec_encoding *enc) {
+    if (!prompt)
+        return scivec_tokenize(m->tok, text, text_len, pair, pair ? strlen(pair) : 0,
+                               max_length, enc);
+    size_t prompt_len = strlen(prompt);
+    char *joined = malloc(prompt_len + text_len + 1);
+    if (!joined) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
+    memcpy(joined, prompt, prompt_len);
+    memcpy(joined + prompt_len, text, text_len);
+    joined[prompt_len + text_len] = '\0';
+    int status = scivec_tokenize(m->tok, joined, prompt_len + text_len, pair,
+                                 pair ? strlen(pair) : 0, max_length, enc);
+    free(joined);
+    return status;
+}
+
+int sv_model_tokenize(const scivec_model *m, const scivec_encode_params *params,
+                      const char *text, size_t text_len, scivec_encoding *enc) {
+    const char *prompt = NULL;
+    int status = prompt_for(m, params, &prompt);
+    if (status) return status;
+    return tokenize_prompted(m, prompt, text, text_len, NULL,
+                             effective_max_length(m, params->max_length), enc);
+}
+
 /* Runs the n tokenized inputs encs[0..n) (inputs first .. first + n - 1)
  * and clears them. */
 static int flush_texts(scivec_model *m, const scivec_encode_params *params,
@@ -421,16 +466,8 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     batch_params.pooling = pooling;
     int max_length = effective_max_length(m, params->max_length);
     const char *prompt = NULL;
-    status = sv_st_prompt(&m->st, m->dir, params->prompt_name, &prompt);
+    status = prompt_for(m, params, &prompt);
     if (status) return status;
-    if (prompt && !*prompt) prompt = NULL;
-    // include_prompt false pools without the prompt's tokens: not implemented
-    if (prompt && !m->st.include_prompt)
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: the Pooling module's include_prompt is false "
-                        "(pooling without the prompt's tokens is not supported); pass an "
-                        "empty prompt to run without one", m->dir);
-    size_t prompt_len = prompt ? strlen(prompt) : 0;
-    char *prompted = NULL;   // prompt + text, as SentenceTransformer.encode joins them
 
     // tokenize up to a budget's worth of texts, encode them, reuse the slots
     scivec_encoding *encs = NULL;
@@ -448,17 +485,7 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
         scivec_encoding enc = {0};
         const char *text = texts[i] ? texts[i] : "";
         const char *pair = pairs ? pairs[i] : NULL;
-        if (prompt) {
-            size_t text_len = strlen(text);
-            char *joined = realloc(prompted, prompt_len + text_len + 1);
-            if (!joined) { status = sv_error(SCIVEC_ENOMEM, "encode: out of memory"); break; }
-            prompted = joined;
-            memcpy(prompted, prompt, prompt_len);
-            memcpy(prompted + prompt_len, text, text_len + 1);
-            text = prompted;
-        }
-        status = scivec_tokenize(m->tok, text, strlen(text), pair, pair ? strlen(pair) : 0,
-                                 max_length, &enc);
+        status = tokenize_prompted(m, prompt, text, strlen(text), pair, max_length, &enc);
         if (status) { status = sv_error_prefix(status, "input %d", i); break; }
         int truncated = enc.n_tokens_untruncated > enc.n_tokens;
         if (truncated && params->truncate_error) {
@@ -488,7 +515,6 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     }
     for (int j = 0; j < n_in_batch; j++) scivec_encoding_clear(&encs[j]);
     free(encs);
-    free(prompted);
     return status;
 }
 

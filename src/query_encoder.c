@@ -6,7 +6,8 @@
  *
  * What metadata.json decides: the model (model.path when it still exists,
  * else model.name, unless the caller names one), pooling, normalize,
- * max_length, and the adapter queries go through: adapters.queries, else
+ * max_length, the sentence-transformers prompt recorded for queries
+ * (prompts.queries.name), and the adapter queries go through: adapters.queries, else
  * adapters.papers (SPECTER2's authors pair adhoc_query queries with
  * proximity papers; a folder without a query adapter gets its papers'). The
  * text recipe shapes paper texts only; a query is just its text.
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "st_modules.h"
 
 static int is_dir(const char *path) {
     struct stat st;
@@ -104,6 +106,11 @@ int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_th
         goto done;
     params->normalize = cJSON_IsTrue(normalize);
     params->max_length = cJSON_IsNumber(max_length) ? max_length->valueint : 0;
+    // the prompt recorded for queries ("" = none); an older folder without
+    // "prompts" leaves it to the model's default, as its embed did
+    const cJSON *prompts = cJSON_GetObjectItemCaseSensitive(meta, "prompts");
+    const char *query_prompt = !cJSON_IsObject(prompts) ? NULL
+                             : get_name(prompts, "queries") ? get_name(prompts, "queries") : "";
 
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = n_threads;
@@ -115,6 +122,14 @@ int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_th
                       hidden, out_dir, dim->valuedouble);
         goto done;
     }
+    // the model's own copy of the name: metadata.json's is freed below
+    const char *prompt_text, *prompt_name;
+    rc = sv_model_prompt(model, query_prompt, &prompt_text, &prompt_name);
+    if (rc) {
+        rc = sv_error_prefix(rc, "%s: prompts.queries", meta_path);
+        goto done;
+    }
+    params->prompt_name = prompt_name ? prompt_name : "";
     rc = add_recorded_adapter(meta_path, meta, model, &params->adapter_id, note, note_size);
 
 done:

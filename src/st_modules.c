@@ -278,15 +278,25 @@ static int read_prompts(const char *dir, sv_st_modules *st) {
     return status;
 }
 
-int sv_st_prompt(const sv_st_modules *st, const char *dir, const char *name, const char **text) {
-    *text = NULL;
+int sv_st_prompt(const sv_st_modules *st, const char *dir, const char *name, const char **text,
+                 const char **resolved) {
+    const char *unused;
+    if (!resolved) resolved = &unused;
+    *text = *resolved = NULL;
     if (!name) {
-        if (st->default_prompt >= 0) *text = st->prompts[st->default_prompt].text;
+        if (st->default_prompt >= 0) {
+            *text = st->prompts[st->default_prompt].text;
+            *resolved = st->prompts[st->default_prompt].name;
+        }
         return SCIVEC_OK;
     }
     if (!*name) return SCIVEC_OK;
     for (int i = 0; i < st->n_prompts; i++)
-        if (!strcmp(st->prompts[i].name, name)) { *text = st->prompts[i].text; return SCIVEC_OK; }
+        if (!strcmp(st->prompts[i].name, name)) {
+            *text = st->prompts[i].text;
+            *resolved = st->prompts[i].name;
+            return SCIVEC_OK;
+        }
     char known[512] = "";
     for (int i = 0; i < st->n_prompts; i++) {
         size_t len = strlen(known);

@@ -53,12 +53,22 @@ int  sv_st_output_dim(const sv_st_modules *st, int hidden);
 void sv_st_dense_forward(const sv_st_modules *st, int n, const float *in, float *out,
                          float *scratch);
 
-/* The prompt text for name: NULL = the model's default prompt (or none),
- * "" = none; an unknown name is SCIVEC_EINVAL naming the known ones. */
+/* The prompt for name: NULL = the model's default prompt (or none), "" =
+ * none; *text and *resolved (its name) are NULL for none. An unknown name
+ * is SCIVEC_EINVAL naming the known ones. resolved may be NULL. */
 int  sv_st_prompt(const sv_st_modules *st, const char *dir, const char *name,
-                  const char **text);
+                  const char **text, const char **resolved);
 
 /* sv_st_prompt for a loaded model (model.c). */
-int  sv_model_prompt(const scivec_model *model, const char *name, const char **text);
+int  sv_model_prompt(const scivec_model *model, const char *name, const char **text,
+                     const char **resolved);
+
+/* Tokenizes one text as scivec_model_encode_texts does: params' prompt
+ * before it, truncated to params' max_length (the model's when <= 0). */
+int  sv_model_tokenize(const scivec_model *model, const scivec_encode_params *params,
+                       const char *text, size_t text_len, scivec_encoding *enc);
+
+/* Whether the model's modules end in Normalize (its vectors are always unit length). */
+int  sv_model_st_normalize(const scivec_model *model);
 
 #endif
