@@ -26,10 +26,15 @@ static const char usage[] =
     "                       title+abstract = title + \" \" + abstract)\n"
     "  --recipe specter2    title + \"[SEP]\" + abstract, CLS pooling, 512 tokens\n"
     "  --adapter A          embed the papers through an AdapterHub bottleneck adapter\n"
-    "                       (folder or ORG/NAME; with --recipe specter2 and a SPECTER2\n"
-    "                       model: allenai/specter2 when cached; none = no adapter)\n"
-    "  --query-adapter A    adapter recorded for `scivec search` queries (SPECTER2:\n"
-    "                       allenai/specter2_adhoc_query); default: the papers' adapter\n"
+    "                       (folder or ORG/NAME; with --recipe specter2 and a base model\n"
+    "                       of docs/ADAPTERS.md's table, e.g. allenai/specter2_base: its\n"
+    "                       proximity adapter, downloaded if missing; none = no adapter)\n"
+    "  --query-adapter A    adapter recorded for `scivec search` queries (default: the\n"
+    "                       family's adhoc_query with its proximity adapter, else the\n"
+    "                       papers' adapter; none = the base model)\n"
+    "  --prompt NAME        put the model's prompt NAME (config_sentence_transformers.json)\n"
+    "                       before each paper (default: its default_prompt_name; \"\" = none)\n"
+    "  --query-prompt NAME  prompt recorded for `scivec search` queries (default: --prompt's)\n"
     "  --pooling cls|mean|max|pooler    (default: the recipe's, else the model's)\n"
     "  --normalize | --no-normalize     L2-normalise the rows (default: normalise)\n"
     "  --max-length N       tokens per text including [CLS]/[SEP] (default: the model's)\n"
@@ -144,6 +149,10 @@ int cmd_embed(int argc, char **argv) {
             params.adapter = argv[++i];
         } else if (!strcmp(a, "--query-adapter") && has_value) {
             params.query_adapter = argv[++i];
+        } else if (!strcmp(a, "--prompt") && has_value) {
+            params.prompt = argv[++i];
+        } else if (!strcmp(a, "--query-prompt") && has_value) {
+            params.query_prompt = argv[++i];
         } else if (!strcmp(a, "--text") && has_value) {
             const char *t = argv[++i];
             if (!strcmp(t, "abstract")) params.recipe = SV_RECIPE_ABSTRACT;
@@ -245,7 +254,7 @@ int cmd_embed(int argc, char **argv) {
         fprintf(stderr, "scivec embed: resumed after %lld papers already embedded\n", (long long)res.resumed_rows);
     fprintf(stderr, "scivec embed: pooling: %s (%s), max length %d, %s\n", res.pooling, res.pooling_reason,
             res.max_length, params.normalize ? "normalized" : "not normalized");
-    if (res.adapter[0] || res.adapter_note[0])
+    if (res.adapter[0] || (res.adapter_note[0] && strcmp(res.adapter_note, "none (no --adapter)")))
         fprintf(stderr, "scivec embed: adapter: %s%s%s%s\n", res.adapter,
                 res.adapter[0] ? " (" : "", res.adapter_note, res.adapter[0] ? ")" : "");
     if (res.query_adapter[0])

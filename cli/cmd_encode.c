@@ -29,8 +29,11 @@ static const char usage[] =
     "  writes a float32 .npy [n_texts, hidden] (row i = input i)\n"
     "  --model M            model directory, or ORG/NAME in the HF cache\n"
     "  --out FILE.npy       output file (written only if every input succeeds)\n"
-    "  --pooling P          cls | mean | max | pooler (default: the model folder's\n"
+    "  --pooling P          cls | mean | max | pooler | mean_sqrt_len_tokens |\n"
+    "                       weightedmean | lasttoken (default: the model folder's\n"
     "                       sentence-transformers pooling, else mean)\n"
+    "  --prompt NAME        put the folder's prompt NAME (config_sentence_transformers.json)\n"
+    "                       before each text (default: its default_prompt_name; \"\" = none)\n"
     "  --normalize          L2-normalise every vector\n"
     "  --max-length N       truncate to N tokens incl. [CLS]/[SEP] (default: the\n"
     "                       model's maximum; never above max_position_embeddings)\n"
@@ -112,7 +115,7 @@ static int encode_stream(scivec_model *model, const scivec_encode_params *ep,
     sv_jsonl *in = NULL;
     int status = sv_jsonl_open(NULL, &in);
     if (status) return status;
-    int hidden = scivec_model_hidden_size(model);
+    int hidden = scivec_model_dim(model);
     chunk *c = calloc(1, sizeof *c);
     float *vecs = malloc((size_t)CHUNK_TEXTS * hidden * sizeof *vecs);
     if (!c || !vecs) status = sv_error(SCIVEC_ENOMEM, "out of memory");
@@ -161,6 +164,8 @@ int cmd_encode(int argc, char **argv) {
                 fprintf(stderr, "scivec encode: %s\n", scivec_last_error());
                 return 2;
             }
+        } else if (!strcmp(arg, "--prompt") && has_value) {
+            ep.prompt_name = argv[++i];
         } else if (!strcmp(arg, "--normalize")) {
             ep.normalize = 1;
         } else if (!strcmp(arg, "--max-length") && has_value) {
@@ -218,7 +223,7 @@ int cmd_encode(int argc, char **argv) {
     memcpy(tmp_path + n_path, ".tmp", 5);
 
     sv_npy_writer *w = NULL;
-    int status = sv_npy_writer_open(tmp_path, scivec_model_hidden_size(model), &w);
+    int status = sv_npy_writer_open(tmp_path, scivec_model_dim(model), &w);
     int64_t n_rows = 0;
     scivec_encode_stats stats = {0};
     double t0 = seconds_now();

@@ -42,20 +42,14 @@ static int same_file(const char *a, const char *b) {
  * specter2's title[SEP]abstract) shapes paper texts only; a query is just
  * its text, as SPECTER2's authors embed queries. */
 static int embed_query(const sv_outdir *od, const query_options *opts, float **out) {
-    const char *model_ref = opts->model ? opts->model
-                          : query_is_dir(od->model_path) ? od->model_path : od->model_name;
-    scivec_model_params mp = scivec_model_default_params();
-    mp.n_threads = opts->n_threads;
     scivec_model *model;
-    if (scivec_model_load(model_ref, &mp, &model) != SCIVEC_OK) return cli_fail("search");
-    int dim = scivec_model_hidden_size(model);
-    if (dim != od->n_cols) {
-        fprintf(stderr, "scivec search: model %s gives %d-dimensional vectors but %s holds %lld "
-                "(pass the model the papers were embedded with: --model)\n",
-                model_ref, dim, od->dir, (long long)od->n_cols);
-        scivec_model_free(model);
-        return 1;
-    }
+    scivec_encode_params ep;
+    char note[1024];
+    if (scivec_query_model_load(od->dir, opts->model, opts->n_threads, &model, &ep, note,
+                                sizeof note) != SCIVEC_OK)
+        return cli_fail("search");
+    if (note[0]) fprintf(stderr, "scivec search: %s\n", note);
+    int dim = scivec_model_dim(model);
     /* The same weights as the papers'? Only a different file is noticed here
      * (hashing GBs per query would cost more than the search). */
     const cJSON *recorded = cJSON_GetObjectItemCaseSensitive(
@@ -82,20 +76,6 @@ static int embed_query(const sv_outdir *od, const query_options *opts, float **o
     } else if (cJSON_IsString(recorded) && used && !same_file(recorded->valuestring, used)) {
         fprintf(stderr, "scivec search: warning: the query is embedded with %s but %s was "
                 "embedded with %s\n", used, od->dir, recorded->valuestring);
-    }
-    scivec_encode_params ep = scivec_encode_default_params();
-    if (scivec_pooling_parse(od->pooling, &ep.pooling) != SCIVEC_OK) {
-        fprintf(stderr, "scivec search: %s/metadata.json: pooling '%s' is not one scivec knows\n",
-                od->dir, od->pooling);
-        scivec_model_free(model);
-        return 1;
-    }
-    ep.normalize = od->normalize;
-    ep.max_length = od->max_length;
-    int rc_adapter = query_add_recorded_adapter("search", od, model, &ep.adapter_id);
-    if (rc_adapter) {
-        scivec_model_free(model);
-        return rc_adapter;
     }
     float *query = malloc((size_t)dim * sizeof *query);
     const char *texts[1] = {opts->subject};

@@ -139,27 +139,15 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
                 "made the embeddings\n", o->dir);
         return 1;
     }
-    const char *ref = o->model ? o->model : query_is_dir(od->model_path) ? od->model_path : od->model_name;
-    scivec_model_params mp = scivec_model_default_params();
-    mp.n_threads = (int)o->threads;
-    if (scivec_model_load(ref, &mp, &ctx->model) != SCIVEC_OK) return cli_fail("serve");
-    int dim = scivec_model_hidden_size(ctx->model);
-    if (dim != od->n_cols) {
-        fprintf(stderr, "scivec serve: model %s gives %d-dimensional vectors but %s holds %lld "
-                "(pass the model the papers were embedded with: --model)\n",
-                ref, dim, o->dir, (long long)od->n_cols);
-        return 1;
-    }
-    *ep = scivec_encode_default_params();
-    if (scivec_pooling_parse(od->pooling, &ep->pooling) != SCIVEC_OK) {
-        fprintf(stderr, "scivec serve: %s/metadata.json: pooling '%s' is not one scivec knows\n",
-                o->dir, od->pooling);
-        return 1;
-    }
-    ep->max_length = od->max_length;
     /* Queries (and /v1/embeddings, /embed) land in the papers' space only
-     * with the adapter the papers were embedded for. */
-    if (query_add_recorded_adapter("serve", od, ctx->model, &ep->adapter_id)) return 1;
+     * with the model, pooling and adapter the papers were embedded with:
+     * the library reads them from metadata.json as `scivec search` does. */
+    char note[1024];
+    if (scivec_query_model_load(o->dir, o->model, (int)o->threads, &ctx->model, ep, note,
+                                sizeof note) != SCIVEC_OK)
+        return cli_fail("serve");
+    if (note[0]) fprintf(stderr, "scivec serve: %s\n", note);
+    int dim = scivec_model_dim(ctx->model);
     ctx->dim = dim;
     ctx->normalize = od->normalize;
     /* (copies: a reload closes the metadata they came from) */

@@ -48,11 +48,4 @@ int query_is_dir(const char *path);
  * folder holding no more papers than that. */
 void query_say_fewer(const char *command, const sv_outdir *od, const query_options *opts, int64_t n_hits);
 
-/* Adds to model the adapter DIR/metadata.json records for queries, else the
- * papers' one (SPECTER2 pairs adhoc_query queries with proximity papers):
- * *adapter_id, 0 when none is recorded. Returns 0 or the exit status, having
- * printed why as "scivec <command>: ...". */
-int query_add_recorded_adapter(const char *command, const sv_outdir *od, scivec_model *model,
-                               int *adapter_id);
-
 #endif

@@ -112,6 +112,9 @@ typedef enum scivec_pooling {
     SCIVEC_POOL_MEAN,        /* mask-weighted mean over all tokens incl. specials */
     SCIVEC_POOL_MAX,
     SCIVEC_POOL_POOLER,      /* tanh(W h_cls + b), needs the pooler weights */
+    SCIVEC_POOL_MEAN_SQRT_LEN, /* sum over all tokens / sqrt(n_tokens)      */
+    SCIVEC_POOL_WEIGHTEDMEAN,  /* sum_t (t+1) h[t] / sum_t (t+1)            */
+    SCIVEC_POOL_LASTTOKEN,     /* the last token's state ([SEP] for BERT)  */
 } scivec_pooling;
 
 typedef struct scivec_model_params {
@@ -129,6 +132,9 @@ int  scivec_model_load(const char *model, const scivec_model_params *params,
 void scivec_model_free(scivec_model *model);
 
 int  scivec_model_hidden_size(const scivec_model *model);
+/* The width of the vectors scivec_model_encode_* writes: a
+ * sentence-transformers folder's last Dense out_features, else hidden size. */
+int  scivec_model_dim(const scivec_model *model);
 /* min(tokenizer model_max_length, max_position_embeddings). */
 int  scivec_model_max_length(const scivec_model *model);
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *model);
@@ -143,7 +149,9 @@ const char *scivec_model_warning(const scivec_model *model);
 scivec_pooling scivec_model_default_pooling(const scivec_model *model,
                                             const char **reason);
 const char *scivec_pooling_name(scivec_pooling pooling);
-/* Parses "cls" | "mean" | "max" | "pooler"; returns SCIVEC_EINVAL otherwise. */
+/* Parses "cls" | "mean" | "max" | "pooler" | "mean_sqrt_len_tokens" |
+ * "weightedmean" | "lasttoken" (sentence-transformers' names); returns
+ * SCIVEC_EINVAL otherwise. */
 int  scivec_pooling_parse(const char *name, scivec_pooling *out);
 
 typedef struct scivec_encode_params {
@@ -153,6 +161,11 @@ typedef struct scivec_encode_params {
     int truncate_error;      /* refuse (SCIVEC_ETOOLONG) instead of truncating */
     int adapter_id;          /* 0 = none (the base model), else an id from
                                 scivec_model_add_adapter                  */
+    const char *prompt_name; /* a prompt of the folder's config_sentence_
+                                transformers.json, put before each text (its
+                                tokens count against max_length); NULL = the
+                                folder's default_prompt_name, if any; "" = none.
+                                scivec_model_encode_texts only.          */
 } scivec_encode_params;
 
 scivec_encode_params scivec_encode_default_params(void);
@@ -206,6 +219,20 @@ int scivec_model_encode_tokens(scivec_model *model,
 int scivec_reindex(const char *dir, const char *factory, int n_threads,
                    void (*progress)(const char *stage, int64_t done, int64_t total, void *user),
                    void *user);
+
+/* ------------------------------------------------------------------------ */
+/* Queries against an output folder of `scivec embed`                         */
+
+/* Loads the model out_dir/metadata.json records (model.path when it exists,
+ * else model.name; model_ref overrides it) with n_threads threads, adds the
+ * adapter it records for queries (else the papers' one), and fills *params
+ * with its pooling, normalize and max_length: a text encoded with
+ * scivec_model_encode_texts(*out, params, ...) lands in the papers' space.
+ * note (may be NULL) gets one line on the adapter used ("" when none). A
+ * model whose hidden size differs from embedding_dim is SCIVEC_EINVAL. */
+int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_threads,
+                            scivec_model **out, scivec_encode_params *params, char *note,
+                            size_t note_size);
 
 #ifdef __cplusplus
 }

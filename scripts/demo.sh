@@ -7,10 +7,12 @@
 #   scripts/demo.sh                 paper 0704.0001
 #   scripts/demo.sh 0704.0059       another paper of data/arxiv-sample.csv
 #
-# Model: $SCIVEC_MODEL (a model directory or an HF repo id in the local HF
-# cache) if set; else allenai/specter2_base if it is in the HF cache; else the
-# tiny random test model bundled with the tests, which runs everywhere but
-# whose similarities mean nothing (it says so). Nothing is downloaded.
+# Model: $SCIVEC_MODEL (a model directory or an HF repo id) if set; else the
+# real SPECTER2 (allenai/specter2_base with its proximity and adhoc_query
+# adapters) when the hub answers within 5 s (downloaded into the HF cache,
+# ~450 MB once) or all three are already in the HF cache; else the tiny random
+# test model bundled with the tests, which runs everywhere but whose
+# similarities mean nothing (it says so).
 # Output: build/demo/ (override with $SCIVEC_DEMO_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,14 +35,37 @@ scivec=build/scivec
 hub=${HF_HUB_CACHE:-${HF_HOME:+$HF_HOME/hub}}
 hub=${hub:-$HOME/.cache/huggingface/hub}
 
+endpoint=${HF_ENDPOINT:-https://huggingface.co}
+
+# All three SPECTER2 repos complete in the cache (weights last, docs/HUB.md).
+specter2_cached() {
+    compgen -G "$hub/models--allenai--specter2_base/snapshots/*/config.json" >/dev/null &&
+    compgen -G "$hub/models--allenai--specter2/snapshots/*/adapter_config.json" >/dev/null &&
+    compgen -G "$hub/models--allenai--specter2_adhoc_query/snapshots/*/adapter_config.json" >/dev/null
+}
+
+# Online means the hub answers the revision API within 5 s (never when
+# HF_HUB_OFFLINE is set, or without curl to ask).
+hub_reachable() {
+    case "${HF_HUB_OFFLINE:-}" in 1|true|TRUE|yes|YES|on|ON) return 1 ;; esac
+    command -v curl >/dev/null || return 1
+    curl -fs -o /dev/null --max-time 5 "$endpoint/api/models/allenai/specter2_base/revision/main"
+}
+
 meaningful=1
 embed_flags=(--recipe specter2)
 if [ -n "${SCIVEC_MODEL:-}" ]; then
     model=$SCIVEC_MODEL
     echo "demo: model $model (from \$SCIVEC_MODEL)"
-elif compgen -G "$hub/models--allenai--specter2_base/snapshots/*/config.json" >/dev/null; then
+elif specter2_cached; then
     model=allenai/specter2_base
-    echo "demo: model $model (found in the HF cache $hub)"
+    echo "demo: model $model with its adapters (found in the HF cache $hub)"
+elif hub_reachable; then
+    model=allenai/specter2_base
+    echo "demo: the hub at $endpoint answers: downloading SPECTER2 (base, proximity, adhoc_query) into $hub"
+    for repo in allenai/specter2_base allenai/specter2 allenai/specter2_adhoc_query; do
+        "$scivec" fetch "$repo" >/dev/null
+    done
 else
     model=tests/fixtures/models/tiny-scibert
     meaningful=0
@@ -48,11 +73,12 @@ else
     # print as 1.0000); mean pooling at least spreads them out.
     embed_flags+=(--pooling mean)
     cat <<EOF
-demo: NOTE: no real model here (no \$SCIVEC_MODEL, no allenai/specter2_base in $hub)
-demo: and no network to fetch one, so this runs on the bundled TINY RANDOM TEST MODEL
+demo: NOTE: OFFLINE: no real model here (no \$SCIVEC_MODEL, SPECTER2 not in $hub)
+demo: and the hub at $endpoint did not answer within 5 s, so this runs on the bundled TINY RANDOM TEST MODEL
 demo: ($model: 2 layers, random weights). The pipeline is real, but the
 demo: similarities below are MEANINGLESS. For real results:
-demo:   SCIVEC_MODEL=/path/to/specter2_base scripts/demo.sh     (or put it in the HF cache)
+demo:   scivec fetch allenai/specter2_base (and allenai/specter2, allenai/specter2_adhoc_query)
+demo:   where the hub is reachable, then rerun; or SCIVEC_MODEL=/path/to/model scripts/demo.sh
 EOF
 fi
 

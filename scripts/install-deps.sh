@@ -13,6 +13,7 @@ packages=(
   libzip-dev
   libssl-dev                             # OpenSSL's SHA-256 (run fingerprints)
   libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve
+  curl                                   # scripts/demo.sh asks whether the hub answers
   python3-numpy python3-faiss            # the real Python client in tests
   clang libclang-rt-14-dev               # libFuzzer targets
   valgrind

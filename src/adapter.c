@@ -170,7 +170,7 @@ static double reduction_factor_for(const cJSON *rf, int layer) {
 /* Checks adapter_config.json; sets *config_name and returns the "config"
  * object inside root (or NULL for a config given by name) in *bn. */
 static int check_config(const char *path, const cJSON *root, const sv_bert_config *cfg,
-                        const cJSON **bn, const char **config_name) {
+                        const char *model_id, const cJSON **bn, const char **config_name) {
     *bn = NULL;
     *config_name = NULL;
     if (!cJSON_IsObject(root))
@@ -182,11 +182,24 @@ static int check_config(const char *path, const cJSON *root, const sv_bert_confi
         return sv_error(SCIVEC_EUNSUPPORTED, "%s: model_type %s: only adapters for \"bert\" "
                         "models are supported", path,
                         cJSON_IsString(model_type) ? model_type->valuestring : "(not a string)");
+    // which base model the adapter was trained on: AdapterHub records the
+    // model's name_or_path as "model_name"; absent, or a local path (which
+    // names no hub model), only the sizes are checked
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "model_name");
+    const char *base_name = cJSON_IsString(base) ? base->valuestring : "(not recorded)";
+    const char *model_name = model_id && *model_id ? model_id : "(name not known)";
+    int base_is_path = cJSON_IsString(base) && strchr("/.~", base->valuestring[0]) &&
+                       base->valuestring[0];
+    if (cJSON_IsString(base) && !base_is_path && model_id && *model_id &&
+        strcmp(base->valuestring, model_id))
+        return sv_error(SCIVEC_EINVAL, "%s: the adapter was trained for model %s "
+                        "(model_name) but the model is %s", path, base->valuestring, model_id);
     const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(root, "hidden_size");
     if (hidden && !(cJSON_IsNumber(hidden) && hidden->valuedouble == cfg->hidden))
-        return sv_error(SCIVEC_EINVAL, "%s: hidden_size %g does not match the model's "
-                        "hidden_size %d (an adapter for another model?)", path,
-                        cJSON_IsNumber(hidden) ? hidden->valuedouble : -1.0, cfg->hidden);
+        return sv_error(SCIVEC_EINVAL, "%s: hidden_size %g of the adapter's model %s does not "
+                        "match hidden_size %d of the model %s", path,
+                        cJSON_IsNumber(hidden) ? hidden->valuedouble : -1.0, base_name,
+                        cfg->hidden, model_name);
 
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
     if (cJSON_IsString(config)) {
@@ -363,7 +376,8 @@ static int bind_tensors(sv_adapter *ad, const cJSON *bn) {
 /* ------------------------------------------------------------------------ */
 /* Loading                                                                   */
 
-int sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg, sv_adapter **out) {
+int sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg, const char *model_id,
+                    sv_adapter **out) {
     *out = NULL;
     if (!adapter_dir || !cfg || cfg->n_layers < 1 || cfg->hidden < 1)
         return sv_error(SCIVEC_EINVAL, "adapter: bad arguments");
@@ -397,7 +411,7 @@ int sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg, sv_adapt
     }
     const cJSON *bn;
     const char *config_name;
-    status = check_config(config_path, root, cfg, &bn, &config_name);
+    status = check_config(config_path, root, cfg, model_id, &bn, &config_name);
     if (status) goto done;
     if (config_name && !(ad->config_name = strdup(config_name))) {
         status = sv_error(SCIVEC_ENOMEM, "out of memory");

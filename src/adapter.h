@@ -23,9 +23,11 @@ typedef struct sv_adapter sv_adapter;
 /* Reads adapter_dir/adapter_config.json and its weights (adapter.safetensors,
  * else pytorch_adapter.bin) for a base model of configuration cfg. Refuses
  * any config value it does not implement, naming it, and any missing,
- * leftover or misshapen tensor, naming it. */
+ * leftover or misshapen tensor, naming it. model_id is the base model's repo
+ * id (family.h; "" or NULL when unknown): an adapter whose adapter_config.json
+ * "model_name" names another model is refused, naming both. */
 int  sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg,
-                     sv_adapter **out);
+                     const char *model_id, sv_adapter **out);
 void sv_adapter_free(sv_adapter *ad);
 /* The adapter's name as its tensors spell it (e.g. "proximity", "[PRX]"). */
 const char *sv_adapter_name(const sv_adapter *ad);

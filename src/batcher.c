@@ -19,6 +19,8 @@
 #include "batcher.h"
 #include "bert.h"
 #include "common.h"
+#include "l2norm.h"
+#include "st_modules.h"
 
 const double sv_batcher_text_bounds[10] = {1, 2, 4, 8, 16, 32, 64, 128, 256, INFINITY};
 const double sv_batcher_token_bounds[10] = {16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, INFINITY};
@@ -71,15 +73,6 @@ static double now_seconds(void) {
 static void count_in(int64_t *hist, const double *bounds, double value) {
     for (int i = 0; i < 10; i++)
         if (value <= bounds[i]) { hist[i]++; return; }
-}
-
-static void l2_normalize(float *v, int dim) {
-    double norm2 = 0;
-    for (int j = 0; j < dim; j++) norm2 += (double)v[j] * v[j];
-    if (norm2 > 0) {
-        double scale = 1.0 / sqrt(norm2);
-        for (int j = 0; j < dim; j++) v[j] = (float)(v[j] * scale);
-    }
 }
 
 /* Takes whole jobs from the head of the queue while they fit the token
@@ -160,7 +153,7 @@ static void *worker(void *arg) {
             } else if (!j->abandoned) {
                 memcpy(j->out, scratch + at * b->hidden, (size_t)j->n * b->hidden * sizeof(float));
                 if (j->normalize)
-                    for (int i = 0; i < j->n; i++) l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
+                    for (int i = 0; i < j->n; i++) sv_l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
                 b->stats.n_requests++;
                 b->stats.n_texts += j->n;
                 b->stats.n_tokens += j->n_tokens;
@@ -187,7 +180,7 @@ int sv_batcher_start(scivec_model *model, const scivec_encode_params *params,
     b->model = model;
     b->params = *params;
     b->bp = *bp;
-    b->hidden = scivec_model_hidden_size(model);
+    b->hidden = scivec_model_dim(model);
     b->stats.max_queue = bp->max_queue;
     int rc = sv_model_set_batch_tokens(model, bp->max_batch_tokens);
     if (rc) { free(b); return rc; }
@@ -249,11 +242,10 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
     }
     /* Tokenizing here spreads it over the request threads (the tokenizer is
      * shared read-only) and gives the token count the budget needs. */
-    const scivec_tokenizer *tok = scivec_model_tokenizer(b->model);
-    int max_length = b->params.max_length > 0 ? b->params.max_length : scivec_model_max_length(b->model);
     for (int i = 0; i < n; i++) {
-        int rc = scivec_tokenize(tok, texts[i], lens ? lens[i] : strlen(texts[i]), NULL, 0,
-                                 max_length, &j->seqs[i]);
+        /* as scivec_model_encode_texts: the params' prompt and max_length */
+        int rc = sv_model_tokenize(b->model, &b->params, texts[i],
+                                   lens ? lens[i] : strlen(texts[i]), &j->seqs[i]);
         if (rc) { job_free(j); return sv_error_prefix(rc, "text %d", i); }
         j->n++;
         j->n_tokens += j->seqs[i].n_tokens;

@@ -28,9 +28,13 @@
 
 #include "common.h"
 #include "embed.h"
+#include "faiss_shim.h"
+#include "family.h"
 #include "fingerprint.h"
 #include "index_build.h"
+#include "st_modules.h"
 #include "hub.h"
+#include "l2norm.h"
 #include "metadata.h"
 #include "normalize.h"
 #include "npy.h"
@@ -442,6 +446,8 @@ typedef struct {
     const char    *pooling_reason;
     int            max_length;
     const char    *id_column, *text_column, *title_column;
+    /* sentence-transformers prompts (name, text; NULL = none) for papers and queries */
+    const char    *paper_prompt, *paper_prompt_text, *query_prompt, *query_prompt_text;
 } resolved_options;
 
 /* Builds the run's fingerprint: hashes every model and adapter file read. */
@@ -474,7 +480,9 @@ static cJSON *make_options(const sv_embed_params *params, const cJSON *fingerpri
      * the resumed file is byte-identical. */
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
     cJSON_AddNumberToObject(o, "threads", params->n_threads);
-    cJSON_AddNumberToObject(o, "dim", scivec_model_hidden_size(model));
+    cJSON_AddNumberToObject(o, "dim", scivec_model_dim(model));
+    cJSON_AddItemToObject(o, "prompt", r->paper_prompt_text ? cJSON_CreateString(r->paper_prompt_text)
+                                                           : cJSON_CreateNull());
     return o;
 }
 
@@ -806,67 +814,75 @@ static int check_index_factory(const sv_embed_params *params, int dim) {
 /* ------------------------------------------------------------------------ */
 /* Adapters                                                                  */
 
-/* SPECTER2's proximity adapter, used with recipe specter2 when it is cached. */
-#define SPECTER2_PAPER_ADAPTER "allenai/specter2"
-
 static int is_none(const char *ref) { return ref && strcmp(ref, "none") == 0; }
 
-/* Whether repo id ref is in the HF cache with an adapter (never downloads). */
-static int adapter_cached(const char *ref) {
-    sv_hub_ref hub_ref;
-    if (sv_hub_parse_ref(ref, &hub_ref) != SCIVEC_OK) return 0;
-    char *cache = sv_hub_cache_dir();
-    int complete = 0;
-    char *snapshot = cache ? sv_hub_cached_snapshot(cache, &hub_ref, &complete) : NULL;
-    char *config = snapshot ? sv_path_join(snapshot, "adapter_config.json") : NULL;
-    int found = complete && config && sv_file_exists(config);
-    free(config);
-    free(snapshot);
-    free(cache);
-    sv_clear_error();
-    return found;
+/* An adapter the recipe implies could not be had: one line saying what to run.
+ * Only a missing file or an unreachable hub gets this; a broken or
+ * mismatched adapter keeps its own message. */
+static int implied_adapter_error(int rc, const sv_family *family, const char *ref,
+                                 const char *role) {
+    if (rc != SCIVEC_ENOTFOUND && rc != SCIVEC_EIO)
+        return sv_error_prefix(rc, "recipe specter2, %s adapter", role);
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", scivec_last_error());
+    return sv_error(rc, "recipe specter2 with %s needs the %s adapter %s, which is neither in "
+                    "the HF cache nor downloadable now: run `scivec fetch %s && scivec fetch %s` "
+                    "where the hub is reachable, or pass --adapter none for base-model vectors "
+                    "(%s)", family->base, role, ref, family->papers, family->queries, reason);
 }
 
 /* Adds the papers' and the queries' adapters to the model: ids in *paper_id
- * and *query_id (0 = none), the refs used in *paper_ref / *query_ref. */
+ * and *query_id (0 = none), the refs used in *paper_ref / *query_ref.
+ * Recipe specter2 with a base model of the family table (family.h) and no
+ * --adapter uses the family's papers and queries adapters, downloading them
+ * when missing (unless offline); it never falls back to base vectors. */
 static int add_adapters(const sv_embed_params *params, scivec_model *model, sv_embed_result *res,
                         int *paper_id, int *query_id, const char **paper_ref,
                         const char **query_ref) {
     *paper_id = *query_id = 0;
     *paper_ref = *query_ref = NULL;
+    const sv_family *family = params->recipe == SV_RECIPE_SPECTER2
+                            ? sv_family_of_base(sv_model_repo_id(model)) : NULL;
     const char *ref = params->adapter;
+    const char *query = params->query_adapter;
+    int implied = 0;
     if (is_none(ref)) {
         snprintf(res->adapter_note, sizeof res->adapter_note, "none (--adapter none)");
         ref = NULL;
     } else if (ref) {
         snprintf(res->adapter_note, sizeof res->adapter_note, "--adapter");
-    } else if (params->recipe == SV_RECIPE_SPECTER2 && strstr(params->model, "specter2")) {
-        // SPECTER2 embeds papers through its proximity adapter; the base alone is not SPECTER2
-        if (adapter_cached(SPECTER2_PAPER_ADAPTER)) {
-            ref = SPECTER2_PAPER_ADAPTER;
-            snprintf(res->adapter_note, sizeof res->adapter_note,
-                     "recipe specter2: " SPECTER2_PAPER_ADAPTER " (proximity) from the HF cache");
-        } else {
-            snprintf(res->adapter_note, sizeof res->adapter_note,
-                     "none: recipe specter2 without --adapter and " SPECTER2_PAPER_ADAPTER
-                     " is not in the HF cache (SPECTER2 embeds papers with that proximity "
-                     "adapter: --adapter " SPECTER2_PAPER_ADAPTER ")");
-        }
+    } else if (family) {
+        // SPECTER2 embeds papers through proximity, queries through adhoc_query
+        ref = family->papers;
+        implied = 1;
+        snprintf(res->adapter_note, sizeof res->adapter_note, "recipe specter2: %s (papers) "
+                 "for %s", family->papers, family->base);
+    } else if (params->recipe == SV_RECIPE_SPECTER2) {
+        snprintf(res->adapter_note, sizeof res->adapter_note, "none: %s is not a base model of "
+                 "the adapter family table (docs/ADAPTERS.md); pass --adapter for one",
+                 params->model);
+    } else {
+        snprintf(res->adapter_note, sizeof res->adapter_note, "none (no --adapter)");
     }
+    // the family's query adapter goes with its papers' adapter, given or implied
+    int query_implied = !query && family && ref && !strcmp(ref, family->papers);
+    if (query_implied) query = family->queries;
     int rc = SCIVEC_OK;
     if (ref) {
         rc = scivec_model_add_adapter(model, ref, paper_id);
-        if (rc) return sv_error_prefix(rc, "--adapter");
+        if (rc) return implied ? implied_adapter_error(rc, family, ref, "papers")
+                               : sv_error_prefix(rc, "--adapter");
         *paper_ref = ref;
         snprintf(res->adapter, sizeof res->adapter, "%s", scivec_model_adapter_name(model, *paper_id));
     }
-    if (params->query_adapter && !is_none(params->query_adapter)) {
+    if (query && !is_none(query)) {
         // loaded now only to refuse a broken one before hours of embedding
-        rc = scivec_model_add_adapter(model, params->query_adapter, query_id);
-        if (rc) return sv_error_prefix(rc, "--query-adapter");
-        *query_ref = params->query_adapter;
-        snprintf(res->query_adapter, sizeof res->query_adapter, "%s",
-                 scivec_model_adapter_name(model, *query_id));
+        rc = scivec_model_add_adapter(model, query, query_id);
+        if (rc) return query_implied ? implied_adapter_error(rc, family, query, "queries")
+                                     : sv_error_prefix(rc, "--query-adapter");
+        *query_ref = query;
+        snprintf(res->query_adapter, sizeof res->query_adapter, "%s (%s)",
+                 scivec_model_adapter_name(model, *query_id), query);
     }
     return SCIVEC_OK;
 }
@@ -905,6 +921,12 @@ static int resolve_model_options(const sv_embed_params *params, const paper_sour
     int want = params->max_length > 0 ? params->max_length
              : params->recipe == SV_RECIPE_SPECTER2 ? SPECTER2_MAX_LENGTH : model_max;
     if (want < 3) return sv_error(SCIVEC_EINVAL, "--max-length %d is too small (3 at least)", want);
+    // prompts: the model's default unless named ("" = none); queries as papers unless named
+    int rc = sv_model_prompt(model, params->prompt, &r->paper_prompt_text, &r->paper_prompt);
+    if (rc) return sv_error_prefix(rc, "--prompt");
+    rc = sv_model_prompt(model, params->query_prompt ? params->query_prompt : params->prompt,
+                         &r->query_prompt_text, &r->query_prompt);
+    if (rc) return sv_error_prefix(rc, "--query-prompt");
     r->max_length = want < model_max ? want : model_max;
     r->id_column = sv_papers_column_name(src->papers, src->id_col);
     r->text_column = sv_papers_column_name(src->papers, src->text_col);
@@ -1021,6 +1043,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = params->n_threads;
     if (!rc) rc = scivec_model_load(params->model, &mp, &model);
+    /* A sentence-transformers Normalize module normalises every vector
+     * whatever was asked: record (and index) what the rows are. */
+    sv_embed_params effective;
+    if (!rc && !params->normalize && sv_model_st_normalize(model)) {
+        effective = *params;
+        effective.normalize = 1;
+        params = &effective;
+    }
     if (!rc && stop_requested(params)) rc = interrupted(res, 0);
     if (!rc && scivec_model_warning(model) && params->warn) params->warn(scivec_model_warning(model), params->user);
     int paper_adapter = 0, query_adapter = 0;
@@ -1044,13 +1074,13 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         if (!rc && !sv_file_exists(p.partial) && sv_file_exists(p.npy_final) &&
             rename(p.npy_final, p.partial) != 0)
             rc = sv_error(SCIVEC_EIO, "renaming %s back to %s: %s", p.npy_final, p.partial, strerror(errno));
-        if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_hidden_size(model), rows_done, &e.npy);
+        if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_dim(model), rows_done, &e.npy);
     } else if (!rc) {
         if (mkdir(p.work_dir, 0777) != 0)
             rc = sv_error(SCIVEC_EIO, "%s: %s", p.work_dir, strerror(errno));
         else
             created_work_dir = 1;
-        if (!rc) rc = sv_npy_writer_open(p.partial, scivec_model_hidden_size(model), &e.npy);
+        if (!rc) rc = sv_npy_writer_open(p.partial, scivec_model_dim(model), &e.npy);
         if (!rc) rc = write_checkpoint(&p, options, 0, 0);
     }
     res->resumed_rows = rows_done;
@@ -1058,13 +1088,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     /* Pass 1. */
     if (!rc) {
         e.model = model;
-        e.dim = scivec_model_hidden_size(model);
+        e.dim = scivec_model_dim(model);
         e.encode = scivec_encode_default_params();
         e.encode.pooling = ro.pooling;
         e.encode.normalize = params->normalize;
         e.encode.max_length = ro.max_length;
         e.encode.truncate_error = params->truncate_error;
         e.encode.adapter_id = paper_adapter;
+        e.encode.prompt_name = ro.paper_prompt ? ro.paper_prompt : "";
         /* Texts cut before the interruption count too. */
         e.stats.n_truncated = (int)truncated_before;
         e.vectors = malloc((size_t)MAX_BATCH_PAPERS * (size_t)e.dim * sizeof(float));
@@ -1088,7 +1119,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
 
     /* Pass 2 and metadata. */
     if (model) {
-        res->dim = scivec_model_hidden_size(model);
+        res->dim = scivec_model_dim(model);
         res->max_length = ro.max_length;
         res->n_truncated = e.stats.n_truncated;
         res->n_invalid_utf8 = e.stats.n_invalid_utf8;
@@ -1153,6 +1184,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .query_adapter_path = query_adapter_dir,
             .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
             .fingerprint = fingerprint,
+            .adapter_choice = res->adapter_note,
+            .paper_prompt = ro.paper_prompt, .paper_prompt_text = ro.paper_prompt_text,
+            .query_prompt = ro.query_prompt, .query_prompt_text = ro.query_prompt_text,
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }

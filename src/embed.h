@@ -48,11 +48,18 @@ typedef struct sv_embed_params {
     int         count_total;    /* pre-count records for progress totals    */
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a
-     * SPECTER2 model: allenai/specter2 (proximity) when it is in the HF
-     * cache; "none" = no adapter. query_adapter: checked and recorded in
-     * metadata.json for `scivec search` (SPECTER2's adhoc_query). */
+     * base model of the family table (family.h): the family's papers
+     * adapter (allenai/specter2, proximity), downloaded when missing;
+     * "none" = no adapter. query_adapter: checked and recorded in
+     * metadata.json for `scivec search`; NULL with the family's papers
+     * adapter: the family's queries adapter (allenai/specter2_adhoc_query). */
     const char *adapter;
     const char *query_adapter;
+    /* sentence-transformers prompts (config_sentence_transformers.json) put
+     * before each paper's text / recorded for queries: NULL = the model's
+     * default prompt (query_prompt: prompt's), "" = none. */
+    const char *prompt;
+    const char *query_prompt;
     /* When non-NULL and nonzero (a signal handler sets it), the run stops at
      * the next batch boundary, after its checkpoint: result.interrupted is
      * set and --resume continues it. */

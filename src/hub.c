@@ -566,7 +566,7 @@ static int pick_needed(const file_list *siblings, file_list *needed) {
     static const char *const always[] = {
         "config.json", "vocab.txt", "tokenizer_config.json", "tokenizer.json",
         "special_tokens_map.json", "added_tokens.json", "modules.json", "1_Pooling/config.json",
-        "sentence_bert_config.json", "adapter_config.json",
+        "sentence_bert_config.json", "config_sentence_transformers.json", "adapter_config.json",
     };
     int status = SCIVEC_OK;
     for (size_t i = 0; !status && i < SV_ARRAY_LEN(always); i++)
@@ -622,8 +622,9 @@ static int add_shards(const char *index_path, const file_list *siblings, file_li
     return status;
 }
 
-/* The config.json of each module a downloaded modules.json names (the
- * Pooling module is usually 1_Pooling/, but the path is the file's to say). */
+/* The config.json (and weights, for Dense) of each module a downloaded
+ * modules.json names (the Pooling module is usually 1_Pooling/, but the
+ * path is the file's to say). */
 static int add_module_configs(const char *modules_path, const file_list *siblings,
                               file_list *needed) {
     char *text = NULL;
@@ -639,6 +640,11 @@ static int add_module_configs(const char *modules_path, const file_list *sibling
         char name[256];
         snprintf(name, sizeof name, "%s/config.json", path->valuestring);
         // only what the repo lists, under a name that stays in the snapshot
+        if (file_list_has(siblings, name) && (status = file_list_add(needed, name))) break;
+        // a module's own weights (Dense): safetensors preferred, as sentence-transformers
+        snprintf(name, sizeof name, "%s/model.safetensors", path->valuestring);
+        if (!file_list_has(siblings, name))
+            snprintf(name, sizeof name, "%s/pytorch_model.bin", path->valuestring);
         if (file_list_has(siblings, name) && (status = file_list_add(needed, name))) break;
     }
     cJSON_Delete(modules);

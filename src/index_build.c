@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "index_build.h"
+#include "l2norm.h"
 #include "npy.h"
 
 int sv_index_check(const char *factory, int dim, int64_t n_vectors, const char *source,
@@ -17,17 +18,6 @@ int sv_index_check(const char *factory, int dim, int64_t n_vectors, const char *
                     "learns: IVF lists, PQ codes, PCA dimensions) but %s has %lld; choose fewer "
                     "lists or bits, or Flat or HNSW32, which need no training",
                     factory, (long long)*min_train, source, (long long)n_vectors);
-}
-
-static void l2_normalize_rows(float *x, int64_t n, int dim) {
-    for (int64_t i = 0; i < n; i++) {
-        float *row = x + i * dim;
-        double sum = 0;
-        for (int j = 0; j < dim; j++) sum += (double)row[j] * row[j];
-        if (sum <= 0) continue;
-        float inv = (float)(1.0 / sqrt(sum));
-        for (int j = 0; j < dim; j++) row[j] *= inv;
-    }
 }
 
 int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
@@ -45,7 +35,8 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
     }
     /* The index always ranks by cosine: normalised rows stay as they are
      * (renormalising would change their last bits), raw ones get normalised. */
-    if (!params->normalized) l2_normalize_rows(vectors, rows, dim);
+    if (!params->normalized)
+        for (int64_t i = 0; i < rows; i++) sv_l2_normalize(vectors + i * dim, dim);
     rc = sv_faiss_build_and_write_progress(params->factory ? params->factory : "Flat", vectors, rows, dim,
                                            params->n_threads, index_path, built->type, sizeof built->type,
                                            params->progress, params->user);

@@ -247,6 +247,20 @@ static cJSON *build_metadata(const sv_metadata *m) {
         }
         cJSON_AddItemToObject(adapters, roles[i], a);
     }
+    cJSON_AddItemToObject(adapters, "choice", string_or_null(m->adapter_choice));
+    cJSON *prompts = cJSON_AddObjectToObject(root, "prompts");
+    if (!prompts) { cJSON_Delete(root); return NULL; }
+    const char *prompt_names[2] = {m->paper_prompt, m->query_prompt};
+    const char *prompt_texts[2] = {m->paper_prompt_text, m->query_prompt_text};
+    for (int i = 0; i < 2; i++) {
+        cJSON *pr = prompt_names[i] ? cJSON_CreateObject() : cJSON_CreateNull();
+        if (!pr) { cJSON_Delete(root); return NULL; }
+        if (prompt_names[i]) {
+            cJSON_AddItemToObject(pr, "name", string_or_null(prompt_names[i]));
+            cJSON_AddItemToObject(pr, "text", string_or_null(prompt_texts[i]));
+        }
+        cJSON_AddItemToObject(prompts, roles[i], pr);
+    }
     cJSON_AddBoolToObject(root, "normalize", m->normalize);
     cJSON_AddNumberToObject(root, "max_length", m->max_length);
     cJSON_AddStringToObject(root, "truncate", m->truncate_error ? "error" : "cut");

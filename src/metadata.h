@@ -50,6 +50,9 @@ typedef struct sv_metadata {
      * weights; NULL = none. search applies the query one, else the papers'. */
     const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
     const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
+    const char *adapter_choice;   /* why those adapters (or none), e.g. "none (--adapter none)" */
+    /* sentence-transformers prompts (name, text), NULL = none */
+    const char *paper_prompt, *paper_prompt_text, *query_prompt, *query_prompt_text;
     int64_t     index_ntotal;
     /* what decides a vector (fingerprint.h); NULL = not written */
     const struct cJSON *fingerprint;

@@ -17,9 +17,14 @@
 #include "adapter.h"
 #include "bert.h"
 #include "common.h"
+#include "family.h"
+#include "l2norm.h"
+#include "st_modules.h"
+#include "tokenizer_internal.h"
 
 struct scivec_model {
     char *dir;
+    char repo_id[256];              /* what the model stands for (family.h), "" unknown */
     sv_bert_config cfg;
     scivec_tokenizer *tok;
     sv_weights *weights;
@@ -29,6 +34,10 @@ struct scivec_model {
     int max_length;                 /* min(tokenizer, max_position_embeddings) */
     scivec_pooling default_pooling; /* DEFAULT when the ST config is unusable */
     char default_reason[512];       /* why; the error when unusable          */
+    sv_st_modules st;               /* sentence-transformers modules, prompts */
+    int dim;                        /* vector width: the last Dense's, else hidden */
+    float *pooled, *dense_scratch;  /* one batch's pooled rows before Dense (grow only) */
+    int cap_pooled;
     sv_bert_workspace ws;
     /* one packed batch: ids, type ids, sequence starts (grow only) */
     int32_t *ids, *type_ids;
@@ -52,118 +61,13 @@ scivec_encode_params scivec_encode_default_params(void) {
         .max_length = 0,
         .truncate_error = 0,
         .adapter_id = 0,
+        .prompt_name = NULL,
     };
     return p;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Default pooling: sentence-transformers' choice for this folder            */
-
-/* Reads path as JSON into *out (the caller frees it with cJSON_Delete).
- * Unparsable text is SCIVEC_EFORMAT naming the file. */
-static int read_json_file(const char *path, cJSON **out) {
-    char *text = NULL;
-    *out = NULL;
-    int status = sv_read_file(path, &text, NULL);
-    if (status) return status;
-    *out = cJSON_Parse(text);
-    free(text);
-    if (!*out) return sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", path);
-    return SCIVEC_OK;
-}
-
-/* Reads the Pooling module's config.json named by modules.json. Returns 1 and
- * sets *pooling when the folder is a sentence-transformers model, 0 when it is
- * not (plain HF folder), or an error status. */
-static int read_st_pooling(const char *dir, scivec_pooling *pooling, char *reason,
-                           size_t reason_size) {
-    char *modules_path = sv_path_join(dir, "modules.json");
-    if (!modules_path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    if (!sv_file_exists(modules_path)) {
-        free(modules_path);
-        return 0;
-    }
-    cJSON *modules;
-    int status = read_json_file(modules_path, &modules);
-    if (!status && !cJSON_IsArray(modules)) {
-        cJSON_Delete(modules);
-        status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON array of modules", modules_path);
-    }
-    if (status) { free(modules_path); return status; }
-    // the module whose type is sentence_transformers.models.Pooling
-    const char *pooling_dir = NULL;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, modules) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
-        const cJSON *path = cJSON_GetObjectItemCaseSensitive(m, "path");
-        if (cJSON_IsString(type) && cJSON_IsString(path) &&
-            strstr(type->valuestring, "Pooling"))
-            pooling_dir = path->valuestring;
-    }
-    if (!pooling_dir) {
-        // no Pooling module: sentence-transformers would not pool at all;
-        // the plain default is the closest honest answer
-        cJSON_Delete(modules);
-        free(modules_path);
-        return 0;
-    }
-    if (strstr(pooling_dir, "..")) {
-        status = sv_error(SCIVEC_EFORMAT, "%s: Pooling path '%s' leaves the model folder",
-                          modules_path, pooling_dir);
-        cJSON_Delete(modules);
-        free(modules_path);
-        return status;
-    }
-    char rel[256];
-    snprintf(rel, sizeof rel, "%s/config.json", pooling_dir);
-    cJSON_Delete(modules);
-    free(modules_path);
-
-    char *config_path = sv_path_join(dir, rel);
-    if (!config_path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    cJSON *config;
-    status = read_json_file(config_path, &config);
-    if (!status && !cJSON_IsObject(config)) {
-        cJSON_Delete(config);
-        status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON object", config_path);
-    }
-    if (status) { free(config_path); return status; }
-    static const struct { const char *key; scivec_pooling pooling; } modes[] = {
-        {"pooling_mode_cls_token", SCIVEC_POOL_CLS},
-        {"pooling_mode_mean_tokens", SCIVEC_POOL_MEAN},
-        {"pooling_mode_max_tokens", SCIVEC_POOL_MAX},
-        {"pooling_mode_mean_sqrt_len_tokens", SCIVEC_POOL_DEFAULT},
-        {"pooling_mode_weightedmean_tokens", SCIVEC_POOL_DEFAULT},
-        {"pooling_mode_lasttoken", SCIVEC_POOL_DEFAULT},
-    };
-    int n_on = 0;
-    const char *unsupported = NULL;
-    *pooling = SCIVEC_POOL_DEFAULT;
-    for (size_t i = 0; i < SV_ARRAY_LEN(modes); i++) {
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(config, modes[i].key))) continue;
-        n_on++;
-        if (modes[i].pooling == SCIVEC_POOL_DEFAULT) unsupported = modes[i].key;
-        else *pooling = modes[i].pooling;
-    }
-    cJSON_Delete(config);
-    if (unsupported || n_on != 1) {
-        // several modes concatenated, or one scivec does not implement: the
-        // model still loads (an explicit pooling works), the default refuses
-        snprintf(reason, reason_size,
-                 "%s: %s; pick --pooling explicitly", rel,
-                 unsupported ? "unsupported pooling mode" : "needs exactly one of "
-                 "pooling_mode_cls_token / mean_tokens / max_tokens");
-        if (unsupported) {
-            size_t len = strlen(reason);
-            snprintf(reason + len, reason_size - len, " (%s)", unsupported);
-        }
-        *pooling = SCIVEC_POOL_DEFAULT;
-    } else {
-        snprintf(reason, reason_size, "%s", rel);
-    }
-    free(config_path);
-    return 1;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Loading                                                                   */
@@ -193,6 +97,7 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     status = sv_config_load(config_path, &m->cfg);
     free(config_path);
     if (status) goto fail;
+    sv_model_identity(model, m->dir, m->repo_id, sizeof m->repo_id);
     status = scivec_tokenizer_load(m->dir, &m->tok);
     if (status) goto fail;
     status = sv_weights_load(m->dir, &m->cfg, &m->weights);
@@ -212,13 +117,27 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     int tok_max = scivec_tokenizer_model_max_length(m->tok);
     m->max_length = tok_max < m->cfg.max_position ? tok_max : m->cfg.max_position;
 
-    int is_st = read_st_pooling(m->dir, &m->default_pooling, m->default_reason,
-                                sizeof m->default_reason);
-    if (is_st < 0) { status = is_st; goto fail; }
-    if (!is_st) {
+    status = sv_st_modules_load(m->dir, m->cfg.hidden, &m->st);
+    if (status) goto fail;
+    m->dim = sv_st_output_dim(&m->st, m->cfg.hidden);
+    if (!m->st.is_st) {
         m->default_pooling = SCIVEC_POOL_MEAN;
         snprintf(m->default_reason, sizeof m->default_reason,
                  "sentence-transformers default");
+    } else {
+        m->default_pooling = m->st.pooling;
+        snprintf(m->default_reason, sizeof m->default_reason, "%s", m->st.reason);
+    }
+    // sentence-transformers truncates at max_seq_length when the folder sets it
+    if (m->st.max_seq_length > 0)
+        m->max_length = m->st.max_seq_length < m->cfg.max_position ? m->st.max_seq_length
+                                                                   : m->cfg.max_position;
+    // do_lower_case lower-cases each text first: the same as a lower-casing
+    // tokenizer does, anything else scivec does not implement
+    if (m->st.do_lower_case && !m->tok->lowercase) {
+        status = sv_error(SCIVEC_EUNSUPPORTED, "%s/sentence_bert_config.json: do_lower_case "
+                          "true with a tokenizer that keeps case is not supported", m->dir);
+        goto fail;
     }
     *out = m;
     return SCIVEC_OK;
@@ -232,6 +151,9 @@ void scivec_model_free(scivec_model *m) {
     if (!m) return;
     for (int i = 0; i < m->n_adapters; i++) sv_adapter_free(m->adapters[i]);
     free(m->adapters);
+    sv_st_modules_free(&m->st);
+    free(m->pooled);
+    free(m->dense_scratch);
     sv_weights_free(m->weights);
     scivec_tokenizer_free(m->tok);
     sv_bert_workspace_free(&m->ws);
@@ -243,9 +165,16 @@ void scivec_model_free(scivec_model *m) {
 }
 
 int scivec_model_hidden_size(const scivec_model *m) { return m->cfg.hidden; }
+int scivec_model_dim(const scivec_model *m) { return m->dim; }
+int sv_model_st_normalize(const scivec_model *m) { return m->st.normalize; }
+int sv_model_prompt(const scivec_model *m, const char *name, const char **text,
+                    const char **resolved) {
+    return sv_st_prompt(&m->st, m->dir, name, text, resolved);
+}
 int scivec_model_max_length(const scivec_model *m) { return m->max_length; }
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *m) { return m->tok; }
 const char *scivec_model_dir(const scivec_model *m) { return m->dir; }
+const char *sv_model_repo_id(const scivec_model *m) { return m->repo_id; }
 const char *scivec_model_weights_path(const scivec_model *m) {
     return sv_weights_path(m->weights);
 }
@@ -267,6 +196,13 @@ int scivec_model_add_adapter(scivec_model *m, const char *adapter, int *adapter_
     if (adapter_id) *adapter_id = 0;
     if (!m || !adapter || !*adapter)
         return sv_error(SCIVEC_EINVAL, "add_adapter: no adapter given");
+    // a table adapter of one family on a base of another: refused before any download
+    const sv_family *adapter_family = sv_family_of_adapter(adapter);
+    const sv_family *model_family = sv_family_of_base(m->repo_id);
+    if (adapter_family && model_family && adapter_family != model_family)
+        return sv_error(SCIVEC_EINVAL, "adapter %s belongs to %s but the model is %s (use %s "
+                        "and %s with it)", adapter, adapter_family->base, m->repo_id,
+                        model_family->papers, model_family->queries);
     char *dir = NULL;
     int status = sv_resolve_model_dir(adapter, &dir);
     if (status) return sv_error_prefix(status, "adapter %s", adapter);
@@ -277,9 +213,9 @@ int scivec_model_add_adapter(scivec_model *m, const char *adapter, int *adapter_
     }
     m->adapters = bigger;
     sv_adapter *ad = NULL;
-    status = sv_adapter_load(dir, &m->cfg, &ad);
+    status = sv_adapter_load(dir, &m->cfg, m->repo_id, &ad);
     free(dir);
-    if (status) return status;
+    if (status) return sv_error_prefix(status, "adapter %s", adapter);
     m->adapters[m->n_adapters++] = ad;
     if (adapter_id) *adapter_id = m->n_adapters;
     return SCIVEC_OK;
@@ -320,7 +256,7 @@ static int resolve_pooling(const scivec_model *m, scivec_pooling requested,
         *pooling = m->default_pooling;
         return SCIVEC_OK;
     }
-    if (requested < SCIVEC_POOL_CLS || requested > SCIVEC_POOL_POOLER)
+    if (requested < SCIVEC_POOL_CLS || requested > SCIVEC_POOL_LASTTOKEN)
         return sv_error(SCIVEC_EINVAL, "unknown pooling %d", (int)requested);
     if (requested == SCIVEC_POOL_POOLER && !m->w->pooler_w)
         return sv_error(SCIVEC_ENOTFOUND,
@@ -374,7 +310,24 @@ static int check_sequence(const scivec_model *m, int index, const scivec_encodin
     return SCIVEC_OK;
 }
 
-/* Forward + pooling of seqs[0..n) as one packed batch into out[n, hidden]. */
+/* Room for n pooled rows and the Dense chain's two scratch halves. */
+static int grow_pooled(scivec_model *m, int n) {
+    if (n <= m->cap_pooled) return SCIVEC_OK;
+    int widest = m->cfg.hidden;
+    for (int l = 0; l < m->st.n_dense; l++)
+        if (m->st.dense[l].out > widest) widest = m->st.dense[l].out;
+    float *pooled = realloc(m->pooled, (size_t)n * m->cfg.hidden * sizeof *pooled);
+    if (pooled) m->pooled = pooled;
+    float *scratch = pooled ? realloc(m->dense_scratch, (size_t)2 * n * widest * sizeof *scratch)
+                            : NULL;
+    if (scratch) m->dense_scratch = scratch;
+    if (!pooled || !scratch) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
+    m->cap_pooled = n;
+    return SCIVEC_OK;
+}
+
+/* Forward + pooling (+ Dense, Normalize) of seqs[0..n) as one packed batch
+ * into out[n, dim]. */
 static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooling pooling,
                         int normalize, int n, const scivec_encoding *seqs, int64_t n_tokens,
                         float *out) {
@@ -385,7 +338,18 @@ static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooli
     status = (first_rows ? sv_bert_forward_cls : sv_bert_forward_adapter)(
         &m->cfg, m->w, adapter, &m->ws, m->n_threads, n, m->seq_start, m->ids, m->type_ids);
     if (status) return status;
-    return sv_bert_pool(&m->cfg, m->w, pooling, normalize, m->ws.x, n, m->seq_start, out);
+    normalize = normalize || m->st.normalize;   // a Normalize module always runs
+    if (!m->st.n_dense)
+        return sv_bert_pool(&m->cfg, m->w, pooling, normalize, m->ws.x, n, m->seq_start, out);
+    // Pooling -> Dense... -> Normalize, as the modules run in sentence-transformers
+    status = grow_pooled(m, n);
+    if (status) return status;
+    status = sv_bert_pool(&m->cfg, m->w, pooling, 0, m->ws.x, n, m->seq_start, m->pooled);
+    if (status) return status;
+    sv_st_dense_forward(&m->st, n, m->pooled, out, m->dense_scratch);
+    if (normalize)
+        for (int i = 0; i < n; i++) sv_l2_normalize(out + (size_t)i * m->dim, m->dim);
+    return SCIVEC_OK;
 }
 
 int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *params,
@@ -398,7 +362,7 @@ int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *para
     const sv_adapter *adapter = NULL;
     status = find_adapter(m, params->adapter_id, &adapter);
     if (status) return status;
-    int hidden = m->cfg.hidden;
+    int hidden = m->dim;   // the width of an output row
     int first = 0;
     int64_t n_tokens = 0;
     for (int i = 0; i < n; i++) {
@@ -430,13 +394,56 @@ static int effective_max_length(const scivec_model *m, int requested) {
     return max_length;
 }
 
+/* The prompt params ask for (NULL = none), refused when the Pooling module
+ * would leave its tokens out (include_prompt false: not implemented). */
+static int prompt_for(const scivec_model *m, const scivec_encode_params *params,
+                      const char **prompt) {
+    int status = sv_st_prompt(&m->st, m->dir, params->prompt_name, prompt, NULL);
+    if (status) return status;
+    if (*prompt && !**prompt) *prompt = NULL;
+    if (*prompt && !m->st.include_prompt)
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: the Pooling module's include_prompt is false "
+                        "(pooling without the prompt's tokens is not supported); pass an "
+                        "empty prompt to run without one", m->dir);
+    return SCIVEC_OK;
+}
+
+/* prompt + text tokenized together, as SentenceTransformer.encode joins
+ * them: the prompt's tokens count against max_length. */
+static int tokenize_prompted(const scivec_model *m, const char *prompt, const char *text,
+                             size_t text_len, const char *pair, int max_length,
+                             scivec_encoding *enc) {
+    if (!prompt)
+        return scivec_tokenize(m->tok, text, text_len, pair, pair ? strlen(pair) : 0,
+                               max_length, enc);
+    size_t prompt_len = strlen(prompt);
+    char *joined = malloc(prompt_len + text_len + 1);
+    if (!joined) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
+    memcpy(joined, prompt, prompt_len);
+    memcpy(joined + prompt_len, text, text_len);
+    joined[prompt_len + text_len] = '\0';
+    int status = scivec_tokenize(m->tok, joined, prompt_len + text_len, pair,
+                                 pair ? strlen(pair) : 0, max_length, enc);
+    free(joined);
+    return status;
+}
+
+int sv_model_tokenize(const scivec_model *m, const scivec_encode_params *params,
+                      const char *text, size_t text_len, scivec_encoding *enc) {
+    const char *prompt = NULL;
+    int status = prompt_for(m, params, &prompt);
+    if (status) return status;
+    return tokenize_prompted(m, prompt, text, text_len, NULL,
+                             effective_max_length(m, params->max_length), enc);
+}
+
 /* Runs the n tokenized inputs encs[0..n) (inputs first .. first + n - 1)
  * and clears them. */
 static int flush_texts(scivec_model *m, const scivec_encode_params *params,
                        scivec_encoding *encs, int n, int first, int64_t n_tokens,
                        float *out, scivec_encode_stats *stats) {
     int status = scivec_model_encode_tokens(m, params, n, encs,
-                                            out + (size_t)first * m->cfg.hidden);
+                                            out + (size_t)first * m->dim);
     if (status) status = sv_error_prefix(status, "inputs %d..%d", first, first + n - 1);
     else if (stats) stats->n_tokens += n_tokens;
     for (int j = 0; j < n; j++) scivec_encoding_clear(&encs[j]);
@@ -458,6 +465,9 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     scivec_encode_params batch_params = *params;
     batch_params.pooling = pooling;
     int max_length = effective_max_length(m, params->max_length);
+    const char *prompt = NULL;
+    status = prompt_for(m, params, &prompt);
+    if (status) return status;
 
     // tokenize up to a budget's worth of texts, encode them, reuse the slots
     scivec_encoding *encs = NULL;
@@ -475,8 +485,7 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
         scivec_encoding enc = {0};
         const char *text = texts[i] ? texts[i] : "";
         const char *pair = pairs ? pairs[i] : NULL;
-        status = scivec_tokenize(m->tok, text, strlen(text), pair, pair ? strlen(pair) : 0,
-                                 max_length, &enc);
+        status = tokenize_prompted(m, prompt, text, strlen(text), pair, max_length, &enc);
         if (status) { status = sv_error_prefix(status, "input %d", i); break; }
         int truncated = enc.n_tokens_untruncated > enc.n_tokens;
         if (truncated && params->truncate_error) {

@@ -183,7 +183,8 @@ try:
     check(rc == 0, "embed 3: exit %d: %s" % (rc, err))
     if rc == 0:
         meta = json.load(open(os.path.join(out_dir3, "metadata.json")))
-        check(meta["adapters"] == {"papers": None, "queries": None}, "metadata 3: %s" % meta.get("adapters"))
+        check(meta["adapters"] == {"papers": None, "queries": None, "choice": "none (no --adapter)"},
+              "metadata 3: %s" % meta.get("adapters"))
         rc, stdout, err = run(["search", out_dir3, "quantum", "-k", "1"])
         check(rc == 0 and "adapter" not in err, "search 3: exit %d: %s" % (rc, err))
 
@@ -195,6 +196,14 @@ try:
                       ("allenai/specter2_adhoc_query", os.path.join(ADAPTERS, "adhoc_query"))):
         folder = os.path.join(hub, "models--" + repo.replace("/", "--"))
         shutil.copytree(src, os.path.join(folder, "snapshots", "0123abcd"))
+        # as AdapterHub records the base model the real adapters were trained on
+        config_path = os.path.join(folder, "snapshots", "0123abcd", "adapter_config.json")
+        if os.path.exists(config_path):
+            with open(config_path) as f:
+                config = json.load(f)
+            config["model_name"] = "allenai/specter2_base"
+            with open(config_path, "w") as f:
+                json.dump(config, f)
         os.makedirs(os.path.join(folder, "refs"))
         with open(os.path.join(folder, "refs", "main"), "w") as f:
             f.write("0123abcd")
@@ -216,7 +225,8 @@ try:
     check(p.returncode == 0 and "allenai/specter2" in err, "embed recipe specter2 from the cache: %s" % err)
     if p.returncode == 0:
         meta = json.load(open(os.path.join(out_dir4, "metadata.json")))
-        check((meta["adapters"]["papers"] or {}).get("ref") == "allenai/specter2",
+        check((meta["adapters"]["papers"] or {}).get("ref") == "allenai/specter2" and
+              (meta["adapters"]["queries"] or {}).get("ref") == "allenai/specter2_adhoc_query",
               "recipe specter2 adapters: %s" % meta["adapters"])
         diff = float(np.abs(np.load(os.path.join(out_dir4, "embeddings.npy")) - golden_pairs).max())
         check(diff <= 1e-4, "recipe specter2 with the cached adapter: max|diff| %g" % diff)
@@ -228,7 +238,9 @@ try:
     check(p.returncode == 0 and "--adapter none" in p.stderr.decode(), "--adapter none: %s" % p.stderr.decode())
     if p.returncode == 0:
         meta = json.load(open(os.path.join(out_dir5, "metadata.json")))
-        check(meta["adapters"]["papers"] is None, "--adapter none recorded %s" % meta["adapters"])
+        check(meta["adapters"]["papers"] is None and meta["adapters"]["queries"] is None and
+              meta["adapters"]["choice"] == "none (--adapter none)",
+              "--adapter none recorded %s" % meta["adapters"])
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

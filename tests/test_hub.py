@@ -9,18 +9,18 @@ Run by CTest with /usr/bin/python3 (numpy); env SCIVEC, SV_FIXTURES, SV_TESTS.
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import numpy as np
 
+import hub_util
+from hub_util import free_port, scivec_env
+
 SCIVEC = os.environ["SCIVEC"]
 FIX = os.environ["SV_FIXTURES"]
-TESTS = os.environ.get("SV_TESTS", os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(FIX, "models", "tiny-scibert")
 ADAPTER = os.path.join(FIX, "models", "tiny-scibert-adapters", "proximity")
 REPO = "test-org/tiny-scibert"
@@ -37,7 +37,6 @@ def check(cond, msg):
 
 # --- the fake hub ------------------------------------------------------------
 
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def make_sharded_st_repo(folder):
@@ -89,62 +88,10 @@ make_sharded_st_repo(os.path.join(SHARDED_DIR, "repo"))
 SHARDED = os.path.join(SHARDED_DIR, "repo")
 
 
-class Hub:
-    def __init__(self):
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(TESTS, "fake_hub.py"), "--max-seconds", "300",
-             "--repo", REPO + "=" + MODEL, "--repo", "test-org/tiny-adapter=" + ADAPTER,
-             "--repo", "test-org/tiny-st-sharded=" + SHARDED,
-             "--repo", "test-org/tiny-legacy=" + os.path.join(FIX, "models", "tiny-scibert-legacy")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise SystemExit("fake hub did not start: %r %s" % (line, self.proc.stderr.read()))
-        self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def post(self, path, obj=None):
-        req = urllib.request.Request(self.url + path, data=json.dumps(obj or {}).encode(),
-                                     method="POST")
-        NO_PROXY.open(req, timeout=10).read()
-
-    def control(self, **opts):
-        self.post("/_control", opts)
-
-    def reset(self):
-        self.post("/_reset")
-
-    def log(self):
-        return json.loads(NO_PROXY.open(self.url + "/_log", timeout=10).read())
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there afterwards
-    return port
-
-
-def scivec_env(cache, endpoint, **extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("HF_") and not k.lower().endswith("_proxy")
-           and k != "HUGGING_FACE_HUB_TOKEN"}
-    env["HOME"] = os.path.join(os.path.dirname(cache), "home")  # no real token file
-    env["HF_HUB_CACHE"] = cache
-    env["HF_ENDPOINT"] = endpoint
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env.update(extra)
-    return env
+def Hub():
+    return hub_util.Hub({REPO: MODEL, "test-org/tiny-adapter": ADAPTER,
+                         "test-org/tiny-st-sharded": SHARDED,
+                         "test-org/tiny-legacy": os.path.join(FIX, "models", "tiny-scibert-legacy")})
 
 
 def run(args, env, stdin=b""):
