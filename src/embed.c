@@ -464,6 +464,7 @@ static int make_fingerprint(const sv_embed_params *params, const resolved_option
         .max_length = r->max_length,
         .id_column = r->id_column, .text_column = r->text_column, .title_column = r->title_column,
         .precision = NULL,   /* float32 until --precision exists */
+        .prompt = r->paper_prompt_text,
     };
     return sv_fingerprint_make(&in, out);
 }
@@ -481,8 +482,6 @@ static cJSON *make_options(const sv_embed_params *params, const cJSON *fingerpri
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
     cJSON_AddNumberToObject(o, "threads", params->n_threads);
     cJSON_AddNumberToObject(o, "dim", scivec_model_dim(model));
-    cJSON_AddItemToObject(o, "prompt", r->paper_prompt_text ? cJSON_CreateString(r->paper_prompt_text)
-                                                           : cJSON_CreateNull());
     return o;
 }
 

@@ -40,8 +40,8 @@ static int hash_into(cJSON *files, const char *dir, const char *name) {
 }
 
 /* The config.json of every sentence-transformers module modules.json lists
- * (the Pooling module's decides the pooling, a Normalize or Dense module the
- * vector itself). Unreadable JSON is left to the model loader to report. */
+ * and a Dense module's weights (the Pooling module's config decides the
+ * pooling, a Normalize or Dense module the vector itself). Unreadable JSON is left to the model loader to report. */
 static int hash_st_modules(cJSON *files, const char *model_dir) {
     char *path = sv_path_join(model_dir, "modules.json"), *text = NULL;
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
@@ -52,9 +52,15 @@ static int hash_st_modules(cJSON *files, const char *model_dir) {
         cJSON_ArrayForEach(m, list) {
             const cJSON *dir = cJSON_GetObjectItemCaseSensitive(m, "path");
             if (!cJSON_IsString(dir) || !dir->valuestring[0] || strstr(dir->valuestring, "..")) continue;
-            char rel[512];
-            snprintf(rel, sizeof rel, "%s/config.json", dir->valuestring);
-            if ((rc = hash_into(files, model_dir, rel))) break;
+            /* a Dense module's weights sit in its folder beside its config */
+            static const char *const module_files[] = {"config.json", "model.safetensors",
+                                                       "pytorch_model.bin"};
+            for (size_t i = 0; i < SV_ARRAY_LEN(module_files) && !rc; i++) {
+                char rel[512];
+                snprintf(rel, sizeof rel, "%s/%s", dir->valuestring, module_files[i]);
+                rc = hash_into(files, model_dir, rel);
+            }
+            if (rc) break;
         }
         cJSON_Delete(modules);
     }
@@ -121,6 +127,7 @@ int sv_fingerprint_make(const sv_fingerprint_inputs *in, cJSON **out) {
     cJSON_AddStringToObject(fp, "pooling", in->pooling);
     cJSON_AddBoolToObject(fp, "normalize", in->normalize);
     cJSON_AddNumberToObject(fp, "max_length", in->max_length);
+    cJSON_AddItemToObject(fp, "prompt", string_or_null(in->prompt));
     /* Only float32 today; --precision (int8/bf16) will set it. */
     cJSON_AddStringToObject(fp, "precision", in->precision ? in->precision : "fp32");
     cJSON_AddNumberToObject(fp, "numerics_version", SV_NUMERICS_VERSION);

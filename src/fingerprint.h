@@ -5,7 +5,7 @@
  * same text (docs/MODEL.md, Determinism: batch composition and thread count
  * do not change a row, so they are not part of it). It covers the content of
  * every model file read (sha256), the papers' adapter, the text recipe and
- * columns, pooling, normalisation, max length, precision and the version of
+ * columns, the prompt, pooling, normalisation, max length, precision and the version of
  * scivec's numerics. `embed --resume` refuses to continue a run whose
  * fingerprint differs; `add` and `merge` compare it with metadata.json's.
  *
@@ -32,6 +32,7 @@ typedef struct sv_fingerprint_inputs {
     int         max_length;      /* the resolved one                          */
     const char *id_column, *text_column, *title_column;   /* title NULL: none */
     const char *precision;       /* NULL: "fp32"                              */
+    const char *prompt;          /* text put before every paper; NULL = none  */
 } sv_fingerprint_inputs;
 
 /* Builds the fingerprint (hashes the files, so it reads the weights once).
