@@ -15,7 +15,8 @@ embeds papers through proximity (AdapterHub's golden vectors) and records
 adhoc_query for queries; `search` and the server's /search embed the query
 through adhoc_query (AdapterHub's golden query vector, and equal to
 `scivec encode --adapter allenai/specter2_adhoc_query`); the aug2023refresh
-base gets its own adapters; mismatched pairs are refused naming both (by the
+base gets its own adapters; a local folder is matched by its config.json's
+_name_or_path, never by its name; mismatched pairs are refused naming both (by the
 table, by adapter_config.json's model_name, by hidden_size); offline or with
 the hub unreachable and the adapters not cached, one line naming the
 `scivec fetch` commands and no output; `--adapter none` gives base vectors
@@ -185,6 +186,32 @@ try:
         diff = float(np.abs(np.load(os.path.join(out_aug, "embeddings.npy"))
                             - golden_pairs("bottleneck8")).max())
         check(diff <= 1e-4, "aug2023refresh papers (bottleneck8 served): max|diff| %g" % diff)
+
+    # --- a local folder whose config.json says it is allenai/specter2_base ------
+    local_base = os.path.join(tmp, "local-specter2-base")
+    shutil.copytree(MODEL, local_base)
+    config = json.load(open(os.path.join(local_base, "config.json")))
+    config["_name_or_path"] = BASE
+    json.dump(config, open(os.path.join(local_base, "config.json"), "w"))
+    out_local = os.path.join(tmp, "out-local")
+    rc, _, err = run(["embed", papers_csv, "--model", local_base, "--recipe", "specter2",
+                      "--no-normalize", "--out", out_local], env)
+    check(rc == 0, "recipe specter2 on a local folder: exit %d: %s" % (rc, err))
+    if rc == 0:
+        ad = json.load(open(os.path.join(out_local, "metadata.json")))["adapters"]
+        check(ad["papers"]["ref"] == "allenai/specter2" and
+              ad["queries"]["ref"] == "allenai/specter2_adhoc_query", "local folder adapters %s" % ad)
+    # a folder saying nothing gets no family (never a substring of its name)
+    plain = os.path.join(tmp, "specter2_base")
+    shutil.copytree(MODEL, plain)
+    out_plain = os.path.join(tmp, "out-plain")
+    rc, _, err = run(["embed", papers_csv, "--model", plain, "--recipe", "specter2",
+                      "--out", out_plain], env)
+    check(rc == 0 and "not a base model of the adapter family table" in err,
+          "folder named specter2_base: %d %s" % (rc, err))
+    if rc == 0:
+        ad = json.load(open(os.path.join(out_plain, "metadata.json")))["adapters"]
+        check(ad["papers"] is None and ad["queries"] is None, "plain folder adapters %s" % ad)
 
     # --- mismatched pairs, refused naming both ----------------------------------
     text = b'{"text": "x"}\n'
