@@ -21,6 +21,7 @@ static const struct {
     {"info",     cmd_info,     "describe and check an embed output"},
     {"fetch",    cmd_fetch,    "download a model from the HuggingFace hub into its cache"},
     {"serve",    cmd_serve,    "HTTP API + web page over an embed output (search, similar, recommend, embeddings)"},
+    {"map",      cmd_map,      "2-D map (UMAP) of an embed output -> map.npy"},
 };
 
 static void usage(FILE *out) {
