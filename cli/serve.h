@@ -68,6 +68,9 @@ void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *reply
 void serve_error(serve_reply *reply, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* GET /map: map.npy and the papers' ids, titles, categories (serve_map.c). */
+void serve_handle_map(serve_ctx *ctx, serve_reply *r);
+
 /* HTTP: starts the daemon on host:port (port 0 = any free one; the port
  * taken goes to *bound_port). */
 typedef struct serve_daemon serve_daemon;
