@@ -96,6 +96,22 @@ done:
     return rc;
 }
 
+/* metadata.json's "map" member as it is now (`scivec map` may have run
+ * since the server read metadata.json), or JSON null. */
+static cJSON *read_map_record(const char *dir) {
+    char *path = sv_path_join(dir, "metadata.json"), *text = NULL;
+    size_t size;
+    cJSON *record = NULL;
+    if (path && sv_read_file(path, &text, &size) == SCIVEC_OK) {
+        cJSON *meta = cJSON_ParseWithLength(text, size);
+        record = cJSON_DetachItemFromObjectCaseSensitive(meta, "map");
+        cJSON_Delete(meta);
+    }
+    free(path);
+    free(text);
+    return record ? record : cJSON_CreateNull();
+}
+
 /* The whole answer (malloc'ed) or NULL with a reply already set. */
 static char *build_body(serve_ctx *ctx, const char *path, size_t *len_out, serve_reply *r) {
     float *xy = NULL;
@@ -139,8 +155,7 @@ static char *build_body(serve_ctx *ctx, const char *path, size_t *len_out, serve
     cJSON_AddItemToObject(json, "ids", ids);
     cJSON_AddItemToObject(json, "titles", titles);
     names = ids = titles = NULL;
-    const cJSON *record = cJSON_GetObjectItemCaseSensitive(ctx->od->metadata, "map");
-    cJSON_AddItemToObject(json, "map", record ? cJSON_Duplicate(record, 1) : cJSON_CreateNull());
+    cJSON_AddItemToObject(json, "map", read_map_record(ctx->od->dir));
     if (!(json_text = cJSON_PrintUnformatted(json))) { serve_error(r, 500, "out of memory"); goto done; }
     size_t json_len = strlen(json_text);
     size_t cat_bytes = ((size_t)n * 2 + 3) & ~(size_t)3;

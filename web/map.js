@@ -180,7 +180,9 @@ function draw() {
   drawPending = false;
   const W = canvas.width, H = canvas.height;
   pixels.fill(pack(BACKGROUND));
-  const size = Math.max(2, Math.round(2 * dpr));
+  // bigger dots while they are few enough not to cover each other
+  const css = map.n <= 2000 ? 4 : map.n <= 20000 ? 3 : 2;
+  const size = Math.max(2, Math.round(css * dpr));
   const s = view.scale * dpr, tx = view.tx * dpr, ty = view.ty * dpr;
   const xy = map.xy, cat = map.cat, other = colour32[colour32.length - 1], nc = colour32.length - 1;
   for (let i = 0; i < map.n; i++) {
