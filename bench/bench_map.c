@@ -3,10 +3,10 @@
  * only an embed output: bench/map_vs_umap.py feeds it synthetic ones too) and
  * writes the layout as .npy.
  *
- *   bench_map VECTORS.npy OUT.npy THREADS [SEED] [knn: auto|exact|hnsw]
+ *   bench_map VECTORS.npy OUT.npy THREADS [SEED] [auto|exact|hnsw] [QUALITY_SAMPLE]
  *
  * Prints one JSON line: seconds (total and per stage) and the quality
- * figures over a 1000-row sample.
+ * figures over a QUALITY_SAMPLE-row sample (default 1000; 0: not measured).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_map VECTORS.npy OUT.npy THREADS [SEED] [auto|exact|hnsw]\n");
+        fprintf(stderr, "usage: bench_map VECTORS.npy OUT.npy THREADS [SEED] [auto|exact|hnsw] [QUALITY_SAMPLE]\n");
         return 2;
     }
     float *x;
@@ -32,6 +32,7 @@ int main(int argc, char **argv) {
     if (argc > 4) p.seed = strtoull(argv[4], NULL, 10);
     if (argc > 5) p.knn = !strcmp(argv[5], "hnsw") ? SCIVEC_MAP_KNN_HNSW
                         : !strcmp(argv[5], "exact") ? SCIVEC_MAP_KNN_EXACT : SCIVEC_MAP_KNN_AUTO;
+    if (argc > 6) p.quality_sample = atoi(argv[6]);
     float *y = malloc((size_t)n * 2 * sizeof *y);
     scivec_map_stats st;
     struct timespec t0, t1;
