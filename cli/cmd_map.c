@@ -27,7 +27,7 @@ static const char usage[] =
     "  --spread S        the scale of the layout (umap-learn's spread)\n"
     "  --epochs N        SGD epochs (default 500, 200 above 10,000 papers)\n"
     "  --knn M           neighbour search: exact (FAISS flat), hnsw, or auto (exact up\n"
-    "                    to 50,000 papers)\n"
+    "                    to 100,000 papers)\n"
     "  --quality-sample N  papers trustworthiness and 10-NN preservation are measured\n"
     "                    on (0: skip)\n"
     "  --progress        show progress even when stderr is not a terminal\n";
@@ -141,7 +141,7 @@ int cmd_map(int argc, char **argv) {
             dir, stats.n_epochs, (long long)stats.n_edges, stats.knn, stats.a, stats.b,
             stats.seconds_knn, stats.seconds_graph, stats.seconds_layout);
     if (stats.trustworthiness >= 0)
-        fprintf(stderr, "scivec map: trustworthiness %.4f, 10-NN preservation %.4f (sample of %d papers)\n",
-                stats.trustworthiness, stats.knn_preservation, params.quality_sample);
+        fprintf(stderr, "scivec map: trustworthiness %.4f, 10-NN preservation %.4f (sample of %lld papers)\n",
+                stats.trustworthiness, stats.knn_preservation, (long long)stats.quality_rows);
     return 0;
 }

@@ -197,7 +197,7 @@ int scivec_model_encode_tokens(scivec_model *model,
 /* Map: a 2-D layout of an embed output's papers (UMAP, docs/MAP.md).        */
 
 typedef enum scivec_map_knn {
-    SCIVEC_MAP_KNN_AUTO = 0,  /* exact up to 50,000 rows, else HNSW          */
+    SCIVEC_MAP_KNN_AUTO = 0,  /* exact up to 100,000 rows, else HNSW         */
     SCIVEC_MAP_KNN_EXACT,     /* FAISS IndexFlatL2                           */
     SCIVEC_MAP_KNN_HNSW,      /* FAISS IndexHNSWFlat (M 32, efSearch 2k+16)  */
 } scivec_map_knn;
@@ -233,6 +233,7 @@ typedef struct scivec_map_stats {
     const char *knn;           /* "exact" | "hnsw" (static string)            */
     double trustworthiness;    /* at k = 10 over quality_sample rows; -1 if not measured */
     double knn_preservation;   /* mean share of the 10 nearest neighbours kept in 2-D; -1 if not */
+    int64_t quality_rows;      /* rows the two figures were measured on (0: none) */
     double seconds_knn, seconds_graph, seconds_layout, seconds_quality;
 } scivec_map_stats;
 

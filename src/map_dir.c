@@ -65,7 +65,7 @@ static cJSON *map_record(const scivec_map_params *p, const scivec_map_stats *s, 
              cJSON_AddNumberToObject(m, "n_edges", (double)s->n_edges) &&
              (q = cJSON_AddObjectToObject(m, "quality")) &&
              cJSON_AddNumberToObject(q, "k", 10) &&
-             cJSON_AddNumberToObject(q, "sample", p->quality_sample < n ? p->quality_sample : (double)n) &&
+             cJSON_AddNumberToObject(q, "sample", (double)s->quality_rows) &&
              (s->trustworthiness < 0 ? cJSON_AddNullToObject(q, "trustworthiness") != NULL
                                      : cJSON_AddNumberToObject(q, "trustworthiness", s->trustworthiness) != NULL) &&
              (s->knn_preservation < 0 ? cJSON_AddNullToObject(q, "knn_preservation") != NULL

@@ -63,9 +63,11 @@ void sv_map_smooth_knn(const float *dist, int k, double local_connectivity,
             mid = isinf(hi) ? mid * 2 : (lo + hi) / 2.0;
         }
     }
-    double mean_row = 0;
-    for (int j = 0; j < k; j++) mean_row += dist[j];
-    mean_row /= k;
+    double mean_row = 0;   /* over the slots found (an HNSW search may leave some empty: inf) */
+    int n_found = 0;
+    for (int j = 0; j < k; j++)
+        if (isfinite(dist[j])) mean_row += dist[j], n_found++;
+    mean_row /= n_found ? n_found : 1;
     double floor_scale = MIN_K_DIST_SCALE * (rho > 0 ? mean_row : mean_all);
     if (mid < floor_scale) mid = floor_scale;
     *rho_out = (float)rho;

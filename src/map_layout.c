@@ -6,8 +6,8 @@
  * proportional); a sample pulls its two ends together and pushes the head
  * away from negative_sample_rate random rows. Same arithmetic, same RNG
  * (tau_rand_int) and the same order as umap-learn, in float32 like its
- * arrays (umap-learn's numba promotes the powers to double; float32 here,
- * the one difference, for speed).
+ * arrays (umap-learn's numba computes the powers with libm in double; here
+ * they come from a float32 table, pow_lookup: the one difference, for speed).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,6 +25,27 @@ int32_t sv_map_tau_rand_int(int64_t state[3]) {
     return (int32_t)(state[0] ^ state[1] ^ state[2]);
 }
 
+/* x^b by table: x's float bits above the low 16 index a table of
+ * powf(2^e (1 + m/128), b) over every exponent e and 7-bit mantissa m, and
+ * the low 16 bits interpolate linearly between two entries (relative error
+ * below 1e-6, float32 rounding's order). libm's powf was a third of the
+ * SGD's time; a lookup is a few cycles on the loop's critical path. */
+#define POW_TABLE_SIZE ((255u << 7) + 1)
+
+static void pow_table_fill(float *table, float b) {
+    for (uint32_t i = 0; i < POW_TABLE_SIZE; i++) {
+        union { uint32_t u; float f; } x = {i << 16};
+        table[i] = i >> 7 >= 255 ? INFINITY : powf(x.f, b);
+    }
+}
+
+static inline float pow_lookup(const float *table, float x) {
+    union { float f; uint32_t u; } v = {x};
+    uint32_t i = v.u >> 16;   /* x > 0 and finite: i < 255 << 7 */
+    float lo = table[i], hi = table[i + 1];
+    return lo + (hi - lo) * (float)(v.u & 0xFFFFu) * (1.0f / 65536.0f);
+}
+
 static inline float clip4(float v) {
     return v > 4.0f ? 4.0f : v < -4.0f ? -4.0f : v;
 }
@@ -36,8 +57,9 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
     double *next_sample = malloc((size_t)(n_edges ? n_edges : 1) * sizeof(double));
     double *per_negative = malloc((size_t)(n_edges ? n_edges : 1) * sizeof(double));
     double *next_negative = malloc((size_t)(n_edges ? n_edges : 1) * sizeof(double));
+    float *pow_b = malloc(POW_TABLE_SIZE * sizeof *pow_b);
     int rc = SCIVEC_OK;
-    if (!epochs_per_sample || !next_sample || !per_negative || !next_negative) {
+    if (!epochs_per_sample || !next_sample || !per_negative || !next_negative || !pow_b) {
         rc = sv_error(SCIVEC_ENOMEM, "map: out of memory for %lld edges", (long long)n_edges);
         goto done;
     }
@@ -53,6 +75,8 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
     }
 
     const float a = (float)sgd->a, b = (float)sgd->b;
+    pow_table_fill(pow_b, b);
+    const int32_t n_rows = (int32_t)n_tail;   /* < 2^31 (scivec_map_compute): 32-bit % */
     const double gamma = sgd->gamma;
     int64_t rng[3] = {sgd->rng_state[0], sgd->rng_state[1], sgd->rng_state[2]};
     double alpha = sgd->alpha;
@@ -66,7 +90,7 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
             float grad_coeff = 0;
             if (dist_squared > 0) {
                 /* d^(b-1) as d^b / d: one power per sample (the hot loop) */
-                float d_b = powf(dist_squared, b);
+                float d_b = isfinite(dist_squared) ? pow_lookup(pow_b, dist_squared) : powf(dist_squared, b);
                 grad_coeff = -2.0f * a * b * (d_b / dist_squared) / (a * d_b + 1.0f);
             }
             float gx = clip4(grad_coeff * dx), gy = clip4(grad_coeff * dy);
@@ -79,8 +103,8 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
             int n_neg = (int)((epoch - next_negative[e]) / per_negative[e]);
             for (int p = 0; p < n_neg; p++) {
                 /* Python's % on a possibly negative int32 is never negative */
-                int64_t r = sv_map_tau_rand_int(rng) % n_tail;
-                if (r < 0) r += n_tail;
+                int32_t r = sv_map_tau_rand_int(rng) % n_rows;
+                if (r < 0) r += n_rows;
                 k = (int32_t)r;
                 other = tail_emb + (size_t)k * 2;
                 dx = current[0] - other[0];
@@ -88,7 +112,7 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
                 dist_squared = dx * dx + dy * dy;
                 if (dist_squared > 0) {
                     grad_coeff = (float)(2.0 * gamma) * b /
-                                 ((0.001f + dist_squared) * (a * powf(dist_squared, b) + 1.0f));
+                                 ((0.001f + dist_squared) * (a * (isfinite(dist_squared) ? pow_lookup(pow_b, dist_squared) : powf(dist_squared, b)) + 1.0f));
                 } else if (j == k) {
                     continue;
                 } else {
@@ -109,5 +133,6 @@ done:
     free(next_sample);
     free(per_negative);
     free(next_negative);
+    free(pow_b);
     return rc;
 }

@@ -168,6 +168,7 @@ int scivec_map_compute(const float *vectors, int64_t n, int dim,
         if ((rc = scivec_map_quality(vectors, n, dim, layout, 10, params->quality_sample,
                                      params->seed, params->n_threads,
                                      &stats->trustworthiness, &stats->knn_preservation))) goto done;
+        stats->quality_rows = params->quality_sample < n ? params->quality_sample : n;
         report(params, "quality", 1, 1);
     }
     stats->seconds_knn = t1 - t0;
