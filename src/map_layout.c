@@ -15,14 +15,19 @@
 #include "common.h"
 #include "map.h"
 
+/* Python's << and >> on int64: shifts without C's undefined (negative
+ * left operand) and implementation-defined (negative right shift) cases */
+static inline int64_t shl(int64_t v, int n) { return (int64_t)((uint64_t)v << n); }
+static inline int64_t sar(int64_t v, int n) { return v < 0 ? ~(~v >> n) : v >> n; }
+
 int32_t sv_map_tau_rand_int(int64_t state[3]) {
-    state[0] = (((state[0] & 4294967294LL) << 12) & 0xFFFFFFFFLL) ^
-               ((((state[0] << 13) & 0xFFFFFFFFLL) ^ state[0]) >> 19);
-    state[1] = (((state[1] & 4294967288LL) << 4) & 0xFFFFFFFFLL) ^
-               ((((state[1] << 2) & 0xFFFFFFFFLL) ^ state[1]) >> 25);
-    state[2] = (((state[2] & 4294967280LL) << 17) & 0xFFFFFFFFLL) ^
-               ((((state[2] << 3) & 0xFFFFFFFFLL) ^ state[2]) >> 11);
-    return (int32_t)(state[0] ^ state[1] ^ state[2]);
+    state[0] = (shl(state[0] & 4294967294LL, 12) & 0xFFFFFFFFLL) ^
+               sar((shl(state[0], 13) & 0xFFFFFFFFLL) ^ state[0], 19);
+    state[1] = (shl(state[1] & 4294967288LL, 4) & 0xFFFFFFFFLL) ^
+               sar((shl(state[1], 2) & 0xFFFFFFFFLL) ^ state[1], 25);
+    state[2] = (shl(state[2] & 4294967280LL, 17) & 0xFFFFFFFFLL) ^
+               sar((shl(state[2], 3) & 0xFFFFFFFFLL) ^ state[2], 11);
+    return (int32_t)(uint32_t)(state[0] ^ state[1] ^ state[2]);
 }
 
 /* x^b by table: x's float bits above the low 16 index a table of
