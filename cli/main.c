@@ -22,6 +22,7 @@ static const struct {
     {"reindex",  cmd_reindex,  "a new FAISS index for an embed output from its embeddings.npy"},
     {"fetch",    cmd_fetch,    "download a model from the HuggingFace hub into its cache"},
     {"serve",    cmd_serve,    "HTTP API + web page over an embed output (search, similar, recommend, embeddings)"},
+    {"map",      cmd_map,      "2-D map (UMAP) of an embed output -> map.npy"},
 };
 
 static void usage(FILE *out) {

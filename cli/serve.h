@@ -105,6 +105,9 @@ void serve_error(serve_reply *reply, int status, const char *fmt, ...)
 int serve_read_api_key(serve_ctx *ctx, const char *path);
 int serve_authorized(serve_ctx *ctx, struct MHD_Connection *conn, const char *url);
 
+/* GET /map: map.npy and the papers' ids, titles, categories (serve_map.c). */
+void serve_handle_map(serve_ctx *ctx, serve_reply *r);
+
 /* HTTP: starts the daemon on host:port (port 0 = any free one; the port
  * taken goes to *bound_port). */
 typedef struct serve_daemon serve_daemon;

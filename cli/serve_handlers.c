@@ -624,6 +624,7 @@ void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     case SV_EP_RECOMMEND:  handle_recommend(ctx, req, r); break;
     case SV_EP_EMBEDDINGS:
     case SV_EP_EMBED:      handle_embeddings(ctx, req, r); break;
+    case SV_EP_MAP:        serve_handle_map(ctx, r); break;
     default:               serve_error(r, 404, "no such endpoint"); break;
     }
 }

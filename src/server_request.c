@@ -17,7 +17,7 @@
 
 static const char *const endpoint_names[SV_EP_COUNT] = {
     "none", "page", "health", "metrics", "papers", "similar", "search",
-    "recommend", "v1_embeddings", "embed",
+    "recommend", "v1_embeddings", "embed", "map",
 };
 
 const char *sv_endpoint_name(sv_endpoint ep) {
@@ -426,6 +426,7 @@ int sv_http_parse(const sv_http_limits *limits, const char *method, const char *
     static const struct { const char *path, *asset; } assets[] = {
         {"/", "index.html"}, {"/index.html", "index.html"},
         {"/app.js", "app.js"}, {"/style.css", "style.css"},
+        {"/map.html", "map.html"}, {"/map.js", "map.js"},
     };
     for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++)
         if (!strcmp(path, assets[i].path)) {
@@ -444,6 +445,7 @@ int sv_http_parse(const sv_http_limits *limits, const char *method, const char *
     else if (!strcmp(path, "/recommend")) { req->endpoint = SV_EP_RECOMMEND; takes_body = 1; get = 0; }
     else if (!strcmp(path, "/v1/embeddings")) { req->endpoint = SV_EP_EMBEDDINGS; takes_body = 1; get = 0; }
     else if (!strcmp(path, "/embed")) { req->endpoint = SV_EP_EMBED; takes_body = 1; get = 0; }
+    else if (!strcmp(path, "/map")) req->endpoint = SV_EP_MAP;
     else return refuse(req, 404, "no such endpoint: %.200s (see /health, /search, /similar/ID, "
                        "/papers/ID, /recommend, /v1/embeddings, /embed, /metrics)", path);
 
@@ -454,6 +456,9 @@ int sv_http_parse(const sv_http_limits *limits, const char *method, const char *
     case SV_EP_HEALTH:
     case SV_EP_METRICS:
         if (n_args > 0) return refuse(req, 400, "%s takes no query arguments", path);
+        return 200;
+    case SV_EP_MAP:
+        if (n_args > 0) return refuse(req, 400, "/map takes no query arguments");
         return 200;
     case SV_EP_PAPER:
         if (n_args > 0) return refuse(req, 400, "/papers/ID takes no query arguments");

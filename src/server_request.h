@@ -32,6 +32,7 @@ typedef enum sv_endpoint {
     SV_EP_RECOMMEND,    /* POST /recommend */
     SV_EP_EMBEDDINGS,   /* POST /v1/embeddings (OpenAI) */
     SV_EP_EMBED,        /* POST /embed (TEI) */
+    SV_EP_MAP,          /* GET /map (binary, cli/serve_map.c) */
     SV_EP_COUNT
 } sv_endpoint;
 

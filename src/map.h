@@ -1,0 +1,91 @@
+/*
+ * map.h - the pieces of the 2-D map (scivec_map_*, docs/MAP.md), one file
+ * each, following umap-learn 0.5's umap_.py and layouts.py step by step:
+ *
+ *   map_knn.cpp     k nearest neighbours (FAISS)
+ *   map_graph.c     smooth-knn sigma/rho, membership strengths, fuzzy union
+ *   map_ab.c        a, b of 1 / (1 + a d^2b) from min_dist and spread
+ *   map_init.c      the starting layout (PCA, scaled as umap-learn does)
+ *   map_layout.c    the SGD with negative sampling (optimize_layout_euclidean)
+ *   map_umap.c      scivec_map_compute / scivec_map_transform
+ *   map_quality.c   trustworthiness and k-NN preservation
+ *   map_dir.c       scivec_map_dir: map.npy and metadata.json
+ */
+#ifndef SV_MAP_H
+#define SV_MAP_H
+
+#include <stdint.h>
+
+#include "scivec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Above this many base rows SCIVEC_MAP_KNN_AUTO searches an HNSW graph: at
+ * 100k rows of dim 64 the exact search and building + searching HNSW cost
+ * the same CPU time (about 50 s on the benchmark machine), and exact is exact. */
+#define SV_MAP_EXACT_MAX_ROWS 100000
+
+/* The k nearest base rows of each query row, nearest first, by Euclidean
+ * distance (not squared): idx[nq * k], dist[nq * k]; slots FAISS could not
+ * fill get idx -1. The HNSW graph is built on one thread so that it, and so
+ * every answer, does not depend on how threads interleave. *used names the
+ * search run ("exact" | "hnsw"). */
+int sv_map_knn(const float *base, int64_t n, int dim, const float *queries,
+               int64_t nq, int k, scivec_map_knn method, int n_threads,
+               int32_t *idx, float *dist, const char **used);
+
+/* A sparse graph as umap-learn's scipy COO after sum_duplicates: edges
+ * sorted by (head, tail). */
+typedef struct sv_map_graph {
+    int64_t  n_edges;
+    int32_t *head, *tail;
+    float   *weight;
+} sv_map_graph;
+
+void sv_map_graph_free(sv_map_graph *g);
+
+/* umap-learn's smooth_knn_dist for one row of k distances (nearest first):
+ * the rho and sigma that make sum exp(-(d - rho) / sigma) = log2(k).
+ * mean_all is the mean of every row's distances (the fallback scale). */
+void sv_map_smooth_knn(const float *dist, int k, double local_connectivity,
+                       double mean_all, float *rho, float *sigma);
+
+/* fuzzy_simplicial_set: memberships from the kNN rows (self edges 0), then
+ * the fuzzy union A + A^T - A o A^T, zeros dropped. */
+int sv_map_fuzzy_graph(int64_t n, int k, const int32_t *idx, const float *dist,
+                       sv_map_graph *out);
+
+/* umap-learn's find_ab_params: least squares fit of 1 / (1 + a x^2b) to 1
+ * below min_dist and exp(-(x - min_dist) / spread) above, on 300 points of
+ * [0, 3 spread]. */
+int sv_map_find_ab(double spread, double min_dist, double *a, double *b);
+
+/* umap-learn's init="pca": the first two principal components, then scaled
+ * into [0, 10] per axis (simplicial_set_embedding's rescale). */
+int sv_map_pca_init(const float *vectors, int64_t n, int dim, float *layout);
+
+/* make_epochs_per_sample, then optimize_layout_euclidean over the edges:
+ * head rows of head_emb move; with move_other tail rows (of tail_emb, which
+ * is then head_emb) move too. n_tail: rows negative samples are drawn from.
+ * rng_state: umap-learn's three tau_rand_int words. */
+typedef struct sv_map_sgd {
+    double a, b, gamma, alpha;
+    int    n_epochs, negative_sample_rate, move_other;
+    int64_t rng_state[3];
+    scivec_map_progress_fn progress;
+    void  *progress_user;
+} sv_map_sgd;
+
+int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
+                    const sv_map_graph *g, const sv_map_sgd *sgd);
+
+/* umap-learn's tau_rand_int on a 3-word state. */
+int32_t sv_map_tau_rand_int(int64_t state[3]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SV_MAP_H */
