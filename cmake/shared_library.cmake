@@ -47,19 +47,3 @@ install(FILES include/scivec.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_BINARY_DIR}/scivec.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${CMAKE_BINARY_DIR}/scivecConfig.cmake ${CMAKE_BINARY_DIR}/scivecConfigVersion.cmake
         DESTINATION ${SCIVEC_CMAKE_DIR})
-
-# The Python package (python/scivec), importable from the build tree:
-# PYTHONPATH=build/python python3 -c "import scivec". _build.py tells it
-# where this build's libscivec.so is.
-file(GLOB SCIVEC_PY_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/python/scivec/*.py)
-set(SCIVEC_PY_DIR ${CMAKE_BINARY_DIR}/python/scivec)
-file(GENERATE OUTPUT ${SCIVEC_PY_DIR}/_build.py
-     CONTENT "# Written by CMake: the libscivec of this build tree.\nLIBRARY = '$<TARGET_FILE:scivec_shared>'\n")
-add_custom_command(
-  OUTPUT ${CMAKE_BINARY_DIR}/python/copied.stamp
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${SCIVEC_PY_DIR}
-  COMMAND ${CMAKE_COMMAND} -E copy ${SCIVEC_PY_SOURCES} ${SCIVEC_PY_DIR}
-  COMMAND ${CMAKE_COMMAND} -E touch ${CMAKE_BINARY_DIR}/python/copied.stamp
-  DEPENDS ${SCIVEC_PY_SOURCES}
-  COMMENT "Python package scivec in ${CMAKE_BINARY_DIR}/python")
-add_custom_target(scivec_python ALL DEPENDS ${CMAKE_BINARY_DIR}/python/copied.stamp scivec_shared)

@@ -74,11 +74,14 @@ class Model:
         return self.dim
 
     def encode(self, texts, batch_size=32, normalize_embeddings=False, show_progress_bar=None,
-               convert_to_numpy=True, pooling=None, max_length=None, adapter_id=None):
+               convert_to_numpy=True, pooling=None, max_length=None, truncate="cut",
+               adapter_id=None):
         """Embeds texts (a str, or a list of str) into a float32 array
         [len(texts), dim] (one str: [dim]). pooling: "cls" | "mean" | "max" |
-        "pooler" (None: the model folder's, else mean). The same text gives
-        the same vector whatever the batch."""
+        "pooler" (None: the model folder's, else mean). max_length: tokens
+        per text incl. [CLS]/[SEP] (None: the model's); longer texts are cut,
+        or refused with truncate="error". The same text gives the same
+        vector whatever the batch."""
         single = isinstance(texts, (str, bytes))
         items = [texts] if single else list(texts)
         data = [_lib.to_bytes(t, f"text {i}") for i, t in enumerate(items)]
@@ -92,6 +95,9 @@ class Model:
         params.normalize = 1 if normalize_embeddings else 0
         if max_length is not None:
             params.max_length = int(max_length)
+        if truncate not in ("cut", "error"):
+            raise ValueError(f"scivec: truncate must be 'cut' or 'error', got {truncate!r}")
+        params.truncate_error = 1 if truncate == "error" else 0
         params.adapter_id = self.adapter_id if adapter_id is None else int(adapter_id)
 
         out = np.empty((len(data), self.dim), dtype=np.float32)

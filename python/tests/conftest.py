@@ -1,0 +1,28 @@
+"""What the Python package's tests share: the CLI they compare against
+(SCIVEC), the tiny model, the bundled papers, and one output folder
+embedded by the CLI for the whole session. CTest sets SCIVEC,
+SV_FIXTURES, SV_DATA and PYTHONPATH=build/python (python/CMakeLists.txt)."""
+import os
+import subprocess
+
+import pytest
+
+SCIVEC = os.environ["SCIVEC"]
+FIX = os.environ["SV_FIXTURES"]
+MODEL = os.path.join(FIX, "models", "tiny-scibert")
+PAPERS = os.path.join(os.environ["SV_DATA"], "arxiv-sample.csv")
+
+
+def run_cli(*args, stdin=None):
+    """Runs `scivec ARGS`; returns stdout (bytes), failing the test on a non-zero exit."""
+    r = subprocess.run([SCIVEC, *args], input=stdin, capture_output=True, timeout=600)
+    assert r.returncode == 0, f"scivec {' '.join(args)}: {r.stderr.decode()}"
+    return r.stdout
+
+
+@pytest.fixture(scope="session")
+def cli_outdir(tmp_path_factory):
+    """arxiv-sample.csv embedded by `scivec embed` with the tiny model."""
+    out = tmp_path_factory.mktemp("cli") / "out"
+    run_cli("embed", PAPERS, "--model", MODEL, "--out", str(out), "--threads", "2")
+    return str(out)
