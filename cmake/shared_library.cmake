@@ -31,6 +31,7 @@ set_target_properties(scivec_shared PROPERTIES
 # What a program linking libscivec.a statically needs besides the
 # pkg-config modules in Requires.private.
 set(SCIVEC_PC_LIBS_PRIVATE "-lfaiss -lblis -llapack -lcsv -lgomp -lstdc++ -lm -lpthread")
+file(RELATIVE_PATH SCIVEC_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${CMAKE_SOURCE_DIR}/cmake/scivec.pc.in ${CMAKE_BINARY_DIR}/scivec.pc @ONLY)
 
 set(SCIVEC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/scivec)

@@ -119,7 +119,7 @@ def _candidates():
             libdir = subprocess.run(["pkg-config", "--variable=libdir", "scivec"], check=True,
                                     capture_output=True, text=True).stdout.strip()
             if libdir:
-                yield os.path.join(libdir, _LIB_NAME)
+                yield os.path.normpath(os.path.join(libdir, _LIB_NAME))
         except (OSError, subprocess.CalledProcessError):
             pass
     found = ctypes.util.find_library("scivec")
