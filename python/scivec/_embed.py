@@ -72,7 +72,7 @@ def embed(input, out, model, show_progress_bar=True, callback=None, **options):
     bar = None
     if show_progress_bar:
         try:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
             bar = tqdm(unit="papers")
         except ImportError:
             bar = None

@@ -20,7 +20,7 @@ def _progress_bar(show, total, unit):
     if not show:
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:
         return None
     return tqdm(total=total, unit=unit)
