@@ -70,7 +70,7 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
             o->categories[o->filter.n_categories++] = value;
         } else if (OPT("--year")) {
             VALUE();
-            if (sv_filter_parse_year(value, &o->filter) != SCIVEC_OK) {
+            if (scivec_filter_parse_year(value, &o->filter) != SCIVEC_OK) {
                 fprintf(stderr, "scivec %s: %s\n", command, scivec_last_error());
                 return 2;
             }
@@ -146,20 +146,20 @@ static cJSON *categories_array(const char *categories) {
     return array;
 }
 
-int query_print_hits(const char *command, const sv_outdir *od, const sv_hit *hits,
+int query_print_hits(const char *command, const scivec_outdir *od, const scivec_hit *hits,
                      int64_t n_hits, int json) {
     cJSON *array = json ? cJSON_CreateArray() : NULL;
     if (json && !array) goto oom;
     for (int64_t i = 0; i < n_hits; i++) {
-        sv_paper p;
-        if (sv_outdir_paper(od, hits[i].row, &p) != SCIVEC_OK) {
+        scivec_paper p;
+        if (scivec_outdir_paper(od, hits[i].row, &p) != SCIVEC_OK) {
             cJSON_Delete(array);
             return cli_fail(command);
         }
         if (json) {
             cJSON *hit = cJSON_CreateObject();
             cJSON *cats = categories_array(p.categories);
-            if (!hit || !cats) { cJSON_Delete(hit); cJSON_Delete(cats); sv_paper_clear(&p); goto oom; }
+            if (!hit || !cats) { cJSON_Delete(hit); cJSON_Delete(cats); scivec_paper_clear(&p); goto oom; }
             cJSON_AddItemToArray(array, hit);
             cJSON_AddNumberToObject(hit, "rank", (double)(i + 1));
             cJSON_AddStringToObject(hit, "paper_id", p.paper_id ? p.paper_id : "");
@@ -177,7 +177,7 @@ int query_print_hits(const char *command, const sv_outdir *od, const sv_hit *hit
             if (p.has_year) printf(" | %d", p.year);
             putchar('\n');
         }
-        sv_paper_clear(&p);
+        scivec_paper_clear(&p);
     }
     if (json) {
         char *text = cJSON_PrintUnformatted(array);
@@ -200,35 +200,4 @@ oom:
 int query_is_dir(const char *path) {
     struct stat st;
     return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-int query_add_recorded_adapter(const char *command, const sv_outdir *od, scivec_model *model,
-                               int *adapter_id) {
-    *adapter_id = 0;
-    const cJSON *adapters = cJSON_GetObjectItemCaseSensitive(od->metadata, "adapters");
-    const char *role = "queries";
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(adapters, role);
-    if (!cJSON_IsObject(a)) {
-        role = "papers";
-        a = cJSON_GetObjectItemCaseSensitive(adapters, role);
-    }
-    if (!cJSON_IsObject(a)) return 0;
-    const cJSON *path = cJSON_GetObjectItemCaseSensitive(a, "path");
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(a, "ref");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(a, "name");
-    const char *source = cJSON_IsString(path) && query_is_dir(path->valuestring) ? path->valuestring
-                       : cJSON_IsString(ref) ? ref->valuestring : NULL;
-    if (!source) {
-        fprintf(stderr, "scivec %s: %s/metadata.json: adapters.%s has neither an existing "
-                "path nor a ref\n", command, od->dir, role);
-        return 1;
-    }
-    if (scivec_model_add_adapter(model, source, adapter_id) != SCIVEC_OK) return cli_fail(command);
-    const char *loaded = scivec_model_adapter_name(model, *adapter_id);
-    if (cJSON_IsString(name) && strcmp(name->valuestring, loaded) != 0)
-        fprintf(stderr, "scivec %s: warning: %s holds adapter '%s' but %s/metadata.json "
-                "recorded '%s'\n", command, source, loaded, od->dir, name->valuestring);
-    fprintf(stderr, "scivec %s: query adapter: %s (%s, as recorded for the %s)\n", command,
-            loaded, source, role);
-    return 0;
 }

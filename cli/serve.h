@@ -85,4 +85,11 @@ char *serve_metrics_render(serve_metrics *m, const serve_ctx *ctx, size_t *len);
 /* The embedded web page (web_assets.c, generated at build time). */
 extern const struct { const char *name; const unsigned char *data; size_t size; } serve_web_assets[];
 
+/* Adds to model the adapter DIR/metadata.json records for queries, else the
+ * papers' one (SPECTER2 pairs adhoc_query queries with proximity papers):
+ * *adapter_id, 0 when none is recorded. Returns 0 or the exit status, having
+ * printed why as "scivec <command>: ..." (serve_adapter.c). */
+int query_add_recorded_adapter(const char *command, const sv_outdir *od, scivec_model *model,
+                               int *adapter_id);
+
 #endif /* SCIVEC_SERVE_H */

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "recommend.h"
 
+/* The public handle around an opened (or checked) folder; takes inner. */
 static int wrap(sv_outdir *inner, scivec_outdir **out) {
     scivec_outdir *od = calloc(1, sizeof *od);
     if (!od) {
@@ -18,6 +19,11 @@ static int wrap(sv_outdir *inner, scivec_outdir **out) {
         return sv_error(SCIVEC_ENOMEM, "out of memory");
     }
     od->od = inner;
+    /* Printed here, not on first use, so that a shared outdir stays read-only. */
+    if (inner->metadata && !(od->metadata_text = cJSON_Print(inner->metadata))) {
+        scivec_outdir_free(od);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     *out = od;
     return SCIVEC_OK;
 }
@@ -53,13 +59,7 @@ const char *scivec_outdir_problem(const scivec_outdir *od, int i) {
     return i >= 0 && i < od->od->n_problems ? od->od->problems[i] : NULL;
 }
 
-const char *scivec_outdir_metadata_json(const scivec_outdir *od) {
-    if (!od->od->metadata) return NULL;
-    /* Printed once, on first use; the cast: a cache, not a visible change. */
-    scivec_outdir *mut = (scivec_outdir *)od;
-    if (!mut->metadata_text) mut->metadata_text = cJSON_Print(od->od->metadata);
-    return mut->metadata_text;
-}
+const char *scivec_outdir_metadata_json(const scivec_outdir *od) { return od->metadata_text; }
 
 int64_t scivec_outdir_n_papers(const scivec_outdir *od) {
     return od->od->vectors ? od->od->n_rows : od->od->n_papers;

@@ -10,7 +10,7 @@
 
 struct scivec_outdir {
     sv_outdir *od;
-    char      *metadata_text;   /* metadata.json printed, on first use       */
+    char      *metadata_text;   /* metadata.json printed, NULL when unreadable */
     /* The model free-text queries are embedded with (api_search.c), loaded
      * on the first search, and how it encodes. */
     scivec_model        *query_model;
