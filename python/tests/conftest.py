@@ -13,9 +13,18 @@ MODEL = os.path.join(FIX, "models", "tiny-scibert")
 PAPERS = os.path.join(os.environ["SV_DATA"], "arxiv-sample.csv")
 
 
+def cli_env():
+    """The environment for the CLI: under the ASan build (python/CMakeLists.txt)
+    without the interpreter's LD_PRELOAD and with leak detection back on."""
+    env = dict(os.environ)
+    if env.pop("LD_PRELOAD", None):
+        env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
+    return env
+
+
 def run_cli(*args, stdin=None):
     """Runs `scivec ARGS`; returns stdout (bytes), failing the test on a non-zero exit."""
-    r = subprocess.run([SCIVEC, *args], input=stdin, capture_output=True, timeout=600)
+    r = subprocess.run([SCIVEC, *args], input=stdin, capture_output=True, timeout=600, env=cli_env())
     assert r.returncode == 0, f"scivec {' '.join(args)}: {r.stderr.decode()}"
     return r.stdout
 
