@@ -6,6 +6,11 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set_target_properties(scivec_lib PROPERTIES POSITION_INDEPENDENT_CODE ON)
+# -fPIC alone lets the compiler assume any global function may be
+# interposed at load time, so it stops inlining them within a file; nobody
+# interposes libscivec's internals (the .so hides them), so keep the
+# optimisations of the non-PIC build.
+target_compile_options(scivec_lib PRIVATE -fno-semantic-interposition)
 
 # A 0.x version promises no stable ABI between minor versions: the soname
 # carries MAJOR.MINOR until 1.0, MAJOR afterwards.

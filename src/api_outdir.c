@@ -149,17 +149,22 @@ _Static_assert(sizeof(sv_hit) == sizeof(scivec_hit) &&
                offsetof(sv_hit, row) == offsetof(scivec_hit, row) &&
                offsetof(sv_hit, score) == offsetof(scivec_hit, score), "sv_hit = scivec_hit");
 
-static int check_query_args(const char *fn, int64_t k, const scivec_hit *hits, const int64_t *n_hits) {
-    if (k < 1 || !hits || !n_hits)
-        return sv_error(SCIVEC_EINVAL, "%s: k must be >= 1 (got %lld) and hits and n_hits given", fn,
-                        (long long)k);
+/* Queries need a folder whose files agree: always so after _open, not
+ * necessarily after _check (a file may be missing altogether). */
+static int check_query_args(const scivec_outdir *od, const char *fn, int64_t k,
+                            const scivec_hit *hits, const int64_t *n_hits) {
+    if (!od || k < 1 || !hits || !n_hits)
+        return sv_error(SCIVEC_EINVAL, "%s: k must be >= 1 (got %lld) and od, hits and n_hits given",
+                        fn, (long long)k);
+    if (od->od->n_problems > 0)
+        return sv_error(SCIVEC_EFORMAT, "%s: %s", od->od->dir, od->od->problems[0]);
     return SCIVEC_OK;
 }
 
 int scivec_outdir_nearest(const scivec_outdir *od, const float *query, int64_t k,
                           int64_t exclude_row, const scivec_filter *filter,
                           scivec_hit *hits, int64_t *n_hits) {
-    int rc = check_query_args("scivec_outdir_nearest", k, hits, n_hits);
+    int rc = check_query_args(od, "scivec_outdir_nearest", k, hits, n_hits);
     if (rc != SCIVEC_OK) return rc;
     if (!query) return sv_error(SCIVEC_EINVAL, "scivec_outdir_nearest: query is required");
     sv_filter inner;
@@ -169,7 +174,7 @@ int scivec_outdir_nearest(const scivec_outdir *od, const float *query, int64_t k
 
 int scivec_outdir_similar(const scivec_outdir *od, const char *paper_id, int64_t k,
                           const scivec_filter *filter, scivec_hit *hits, int64_t *n_hits) {
-    int rc = check_query_args("scivec_outdir_similar", k, hits, n_hits);
+    int rc = check_query_args(od, "scivec_outdir_similar", k, hits, n_hits);
     if (rc != SCIVEC_OK) return rc;
     int64_t row;
     if ((rc = scivec_outdir_find(od, paper_id, &row)) != SCIVEC_OK) return rc;
@@ -191,7 +196,7 @@ int scivec_outdir_recommend(const scivec_outdir *od,
                             const char *const *positive, int n_positive,
                             const char *const *negative, int n_negative, int64_t k,
                             const scivec_filter *filter, scivec_hit *hits, int64_t *n_hits) {
-    int rc = check_query_args("scivec_outdir_recommend", k, hits, n_hits);
+    int rc = check_query_args(od, "scivec_outdir_recommend", k, hits, n_hits);
     if (rc != SCIVEC_OK) return rc;
     if (n_positive < 1 || !positive || n_negative < 0 || (n_negative > 0 && !negative))
         return sv_error(SCIVEC_EINVAL, "scivec_outdir_recommend: at least one positive paper id is "

@@ -2,6 +2,7 @@
 search equal `scivec similar/search --json`; recommend equals a numpy
 reference of its rule; vectors, papers and the FAISS index read right."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -111,3 +112,5 @@ def test_inconsistent_folder_refused_then_listed(cli_outdir, tmp_path):
         scivec.open(str(broken))
     checked = scivec.check(str(broken))
     assert checked.problems and any("n_papers" in p or "rows" in p for p in checked.problems)
+    with pytest.raises(scivec.Error, match=re.escape(checked.problems[0][:20])):
+        checked.similar("0704.0001")   # queries refuse a folder whose files disagree
