@@ -1,7 +1,7 @@
 /*
  * cmd_embed.c - `scivec embed INPUT --model M --out DIR [...]`: parses the
  * flags, shows progress and warnings on stderr, and hands the work to
- * sv_embed_run (src/embed.c).
+ * scivec_embed (include/scivec.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/embed.h"
-#include "../src/progress.h"
+#include "../src/progress.h"   /* the CLI's progress bar; moves to cli/ with the src/ reorganisation */
 #include "scivec.h"
 
 static const char usage[] =
@@ -70,14 +69,15 @@ static void on_warning(const char *message, void *user) {
     }
 }
 
-static void on_progress(int64_t done, int64_t total, void *user) {
+static int on_progress(int64_t done, int64_t total, void *user) {
     cli_state *s = user;
-    if (!s->show_progress) return;
+    if (!s->show_progress) return 0;
     if (!s->progress_started) {
         sv_progress_start(&s->progress, stderr, "papers", total);
         s->progress_started = 1;
     }
     sv_progress_update(&s->progress, done);
+    return 0;   /* go on: signals stop the run through params.stop */
 }
 
 /* Training an IVF/PQ index takes minutes on 10k papers and FAISS cannot say
@@ -133,7 +133,7 @@ static int parse_int(const char *flag, const char *s, int min, int *out) {
 }
 
 int cmd_embed(int argc, char **argv) {
-    sv_embed_params params = sv_embed_default_params();
+    scivec_embed_params params = scivec_embed_default_params();
     int progress_flag = 0, recipe_given = 0, text_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -155,15 +155,15 @@ int cmd_embed(int argc, char **argv) {
             params.query_prompt = argv[++i];
         } else if (!strcmp(a, "--text") && has_value) {
             const char *t = argv[++i];
-            if (!strcmp(t, "abstract")) params.recipe = SV_RECIPE_ABSTRACT;
-            else if (!strcmp(t, "title+abstract")) params.recipe = SV_RECIPE_TITLE_ABSTRACT;
+            if (!strcmp(t, "abstract")) params.recipe = SCIVEC_RECIPE_ABSTRACT;
+            else if (!strcmp(t, "title+abstract")) params.recipe = SCIVEC_RECIPE_TITLE_ABSTRACT;
             else {
                 fprintf(stderr, "scivec embed: --text wants abstract or title+abstract, got '%s'\n", t);
                 return 2;
             }
             text_given = 1;
         } else if (!strcmp(a, "--recipe") && has_value) {
-            if (sv_recipe_parse(argv[++i], &params.recipe)) return cli_fail("embed") + 1;
+            if (scivec_recipe_parse(argv[++i], &params.recipe)) return cli_fail("embed") + 1;
             recipe_given = 1;
         } else if (!strcmp(a, "--pooling") && has_value) {
             if (scivec_pooling_parse(argv[++i], &params.pooling)) {
@@ -234,8 +234,8 @@ int cmd_embed(int argc, char **argv) {
     params.stop = &stop_signal;
     catch_stop_signals();
 
-    sv_embed_result res;
-    int rc = sv_embed_run(&params, &res);
+    scivec_embed_result res;
+    int rc = scivec_embed(&params, &res);
     if (state.progress_started) sv_progress_finish(&state.progress, res.rows_read);
     if (state.n_warnings > MAX_WARNINGS_SHOWN)
         fprintf(stderr, "scivec embed: ... and %lld more skipped rows\n",

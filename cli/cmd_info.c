@@ -9,7 +9,6 @@
 #include <cjson/cJSON.h>
 
 #include "commands.h"
-#include "../src/query.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -35,28 +34,32 @@ static void print_members(const cJSON *obj, const char *prefix) {
     }
 }
 
-static void print_json(const sv_outdir *od) {
+static void print_json(const scivec_outdir *od, cJSON *metadata) {
+    int n_problems = scivec_outdir_n_problems(od);
+    int64_t n_rows, n_cols;
+    const float *vectors = scivec_outdir_vectors(od, &n_rows, &n_cols);
+    const char *index_type = scivec_outdir_index_type(od);
     cJSON *out = cJSON_CreateObject();
     cJSON *problems = cJSON_AddArrayToObject(out, "problems");
-    for (int i = 0; problems && i < od->n_problems; i++)
-        cJSON_AddItemToArray(problems, cJSON_CreateString(od->problems[i]));
-    cJSON_AddBoolToObject(out, "ok", od->n_problems == 0);
+    for (int i = 0; problems && i < n_problems; i++)
+        cJSON_AddItemToArray(problems, cJSON_CreateString(scivec_outdir_problem(od, i)));
+    cJSON_AddBoolToObject(out, "ok", n_problems == 0);
     cJSON *files = cJSON_AddObjectToObject(out, "files");
-    if (files && od->vectors) {
+    if (files && vectors) {
         cJSON *npy = cJSON_AddObjectToObject(files, "embeddings.npy");
-        cJSON_AddNumberToObject(npy, "rows", (double)od->n_rows);
-        cJSON_AddNumberToObject(npy, "cols", (double)od->n_cols);
+        cJSON_AddNumberToObject(npy, "rows", (double)n_rows);
+        cJSON_AddNumberToObject(npy, "cols", (double)n_cols);
     }
-    if (files && od->index) {
+    if (files && index_type) {
         cJSON *index = cJSON_AddObjectToObject(files, "papers.index");
-        cJSON_AddStringToObject(index, "type", sv_fq_type_name(od->index));
-        cJSON_AddNumberToObject(index, "ntotal", (double)sv_fq_ntotal(od->index));
-        cJSON_AddNumberToObject(index, "dim", sv_fq_dim(od->index));
+        cJSON_AddStringToObject(index, "type", index_type);
+        cJSON_AddNumberToObject(index, "ntotal", (double)scivec_outdir_index_ntotal(od));
+        cJSON_AddNumberToObject(index, "dim", scivec_outdir_index_dim(od));
     }
-    if (files && od->db && od->n_db_rows >= 0)
+    if (files && scivec_outdir_db_rows(od) >= 0)
         cJSON_AddNumberToObject(cJSON_AddObjectToObject(files, "papers.db"), "papers",
-                                (double)od->n_db_rows);
-    if (od->metadata) cJSON_AddItemReferenceToObject(out, "metadata", od->metadata);
+                                (double)scivec_outdir_db_rows(od));
+    if (metadata) cJSON_AddItemReferenceToObject(out, "metadata", metadata);
     char *text = cJSON_Print(out);
     if (text) puts(text);
     cJSON_free(text);
@@ -77,41 +80,47 @@ int cmd_info(int argc, char **argv) {
     }
     if (!dir) { fprintf(stderr, "scivec info: expected DIR\n%s", usage); return 2; }
 
-    sv_outdir *od;
-    if (sv_outdir_load(dir, SV_CHECK_FULL, &od) != SCIVEC_OK) return cli_fail("info");
+    scivec_outdir *od;
+    if (scivec_outdir_check(dir, 1, &od) != SCIVEC_OK) return cli_fail("info");
+    /* metadata.json as the library read it (NULL when unreadable). */
+    const char *metadata_text = scivec_outdir_metadata_json(od);
+    cJSON *metadata = metadata_text ? cJSON_Parse(metadata_text) : NULL;
+    int n_problems = scivec_outdir_n_problems(od);
     if (json) {
-        print_json(od);
+        print_json(od, metadata);
     } else {
+        int64_t n_rows, n_cols;
+        const char *index_type = scivec_outdir_index_type(od);
         printf("%s\n", dir);
-        if (od->metadata) {
+        if (metadata) {
             printf("metadata.json:\n");
-            print_members(od->metadata, "");
+            print_members(metadata, "");
         }
         printf("files:\n");
-        if (od->vectors)
+        if (scivec_outdir_vectors(od, &n_rows, &n_cols))
             printf("  %-28s %lld rows x %lld float32\n", "embeddings.npy",
-                   (long long)od->n_rows, (long long)od->n_cols);
-        if (od->index)
+                   (long long)n_rows, (long long)n_cols);
+        if (index_type)
             printf("  %-28s %s, %lld vectors of dimension %d\n", "papers.index",
-                   sv_fq_type_name(od->index), (long long)sv_fq_ntotal(od->index), sv_fq_dim(od->index));
-        if (od->db && od->n_db_rows >= 0)
-            printf("  %-28s %lld papers\n", "papers.db", (long long)od->n_db_rows);
-        if (od->n_problems == 0) {
-            if (!od->index || sv_fq_exact_vectors(od->index))
+                   index_type, (long long)scivec_outdir_index_ntotal(od), scivec_outdir_index_dim(od));
+        if (scivec_outdir_db_rows(od) >= 0)
+            printf("  %-28s %lld papers\n", "papers.db", (long long)scivec_outdir_db_rows(od));
+        if (n_problems == 0) {
+            if (!index_type || scivec_outdir_index_exact(od))
                 printf("checks: ok (counts, dimensions and every row's vector agree across the four files)\n");
             else
                 printf("checks: ok (counts and dimensions agree; every row's vector agrees between "
                        "embeddings.npy and papers.db; %s keeps approximate codes, so its vectors "
-                       "were not compared)\n", sv_fq_type_name(od->index));
+                       "were not compared)\n", index_type);
         } else {
-            printf("checks: %d problem%s\n", od->n_problems, od->n_problems == 1 ? "" : "s");
-            for (int i = 0; i < od->n_problems; i++) {
-                printf("  - %s\n", od->problems[i]);
-                fprintf(stderr, "scivec info: %s: %s\n", dir, od->problems[i]);
+            printf("checks: %d problem%s\n", n_problems, n_problems == 1 ? "" : "s");
+            for (int i = 0; i < n_problems; i++) {
+                printf("  - %s\n", scivec_outdir_problem(od, i));
+                fprintf(stderr, "scivec info: %s: %s\n", dir, scivec_outdir_problem(od, i));
             }
         }
     }
-    int status = od->n_problems ? 1 : 0;
-    sv_outdir_close(od);
-    return status;
+    cJSON_Delete(metadata);
+    scivec_outdir_free(od);
+    return n_problems ? 1 : 0;
 }

@@ -6,11 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include <cjson/cJSON.h>
-
-#include "../src/metadata.h"
 #include "commands.h"
 #include "query_common.h"
 #include "scivec.h"
@@ -30,70 +26,24 @@ static const char usage[] =
     "  --verify-model refuse unless the model's weight file has the sha256 metadata.json\n"
     "                 records (reads the whole file: about a second per 500 MB)\n";
 
-/* Same file by device and inode (paths may differ by symlinks, ../). */
-static int same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return strcmp(a, b) == 0;
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* The query must land in the same space as the papers: same model, pooling,
- * normalisation and length limit. The text recipe (abstract, title+abstract,
- * specter2's title[SEP]abstract) shapes paper texts only; a query is just
- * its text, as SPECTER2's authors embed queries. */
-static int embed_query(const sv_outdir *od, const query_options *opts, float **out) {
-    scivec_model *model;
-    scivec_encode_params ep;
-    char note[1024];
-    if (scivec_query_model_load(od->dir, opts->model, opts->n_threads, &model, &ep, note,
-                                sizeof note) != SCIVEC_OK)
-        return cli_fail("search");
-    if (note[0]) fprintf(stderr, "scivec search: %s\n", note);
-    int dim = scivec_model_dim(model);
-    /* The same weights as the papers'? Only a different file is noticed here
-     * (hashing GBs per query would cost more than the search). */
-    const cJSON *recorded = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(od->metadata, "model"), "weights");
-    const char *used = scivec_model_weights_path(model);
-    if (opts->verify_model) {
-        char hex[65];
-        if (!od->model_sha256 || !used) {
-            fprintf(stderr, "scivec search: --verify-model: %s/metadata.json records no model.sha256\n",
-                    od->dir);
-            scivec_model_free(model);
-            return 1;
-        }
-        if (sv_sha256_file(used, hex) != SCIVEC_OK) {
-            scivec_model_free(model);
-            return cli_fail("search");
-        }
-        if (strcmp(hex, od->model_sha256) != 0) {
-            fprintf(stderr, "scivec search: --verify-model: %s has sha256 %s but %s was embedded "
-                    "with weights of sha256 %s\n", used, hex, od->dir, od->model_sha256);
-            scivec_model_free(model);
-            return 1;
-        }
-    } else if (cJSON_IsString(recorded) && used && !same_file(recorded->valuestring, used)) {
-        fprintf(stderr, "scivec search: warning: the query is embedded with %s but %s was "
-                "embedded with %s\n", used, od->dir, recorded->valuestring);
+/* The query is embedded as DIR/metadata.json records (the library loads the
+ * model, checks it, adds the recorded query adapter); what it noticed on
+ * the way is printed as the command always printed it. */
+static int embed_query(scivec_outdir *od, const query_options *opts, float **out) {
+    scivec_search_params sp = scivec_search_default_params();
+    sp.model = opts->model;
+    sp.n_threads = opts->n_threads;
+    sp.verify_model = opts->verify_model;
+    float *query = malloc((size_t)scivec_outdir_dim(od) * sizeof *query);
+    if (!query) {
+        fprintf(stderr, "scivec search: out of memory\n");
+        return 1;
     }
-    float *query = malloc((size_t)dim * sizeof *query);
-    const char *texts[1] = {opts->subject};
-    scivec_encode_stats stats = {0};
-    int rc = query ? scivec_model_encode_texts(model, &ep, 1, texts, NULL, query, &stats)
-                   : SCIVEC_ENOMEM;
-    if (rc == SCIVEC_OK && stats.n_truncated)
-        fprintf(stderr, "scivec search: the query is longer than %d tokens, the limit the papers of %s "
-                "were embedded with: only its first %d tokens were used\n", ep.max_length > 0 ? ep.max_length
-                : scivec_model_max_length(model), od->dir, ep.max_length > 0 ? ep.max_length
-                : scivec_model_max_length(model));
-    scivec_model_free(model);
+    int rc = scivec_outdir_embed_query(od, &sp, opts->subject, query);
+    for (int i = 0; i < scivec_outdir_n_notes(od); i++)
+        fprintf(stderr, "scivec search: %s\n", scivec_outdir_note(od, i));
     if (rc != SCIVEC_OK) {
         free(query);
-        if (rc == SCIVEC_ENOMEM && !query) {
-            fprintf(stderr, "scivec search: out of memory\n");
-            return 1;
-        }
         return cli_fail("search");
     }
     *out = query;
@@ -105,26 +55,19 @@ int cmd_search(int argc, char **argv) {
     int status = query_parse_args("search", usage, argc, argv, 1, &opts);
     if (status >= 0) return status;
 
-    if (sv_query_text_check(opts.subject, strlen(opts.subject)) != SCIVEC_OK) return cli_fail("search");
-    sv_outdir *od;
-    if (sv_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("search");
-    if (!od->pooling || !od->model_name) {
-        fprintf(stderr, "scivec search: %s/metadata.json does not say which model and pooling "
-                "made the embeddings\n", opts.dir);
-        sv_outdir_close(od);
-        return 1;
-    }
+    scivec_outdir *od;
+    if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("search");
     float *query = NULL;
     if ((status = embed_query(od, &opts, &query))) {
-        sv_outdir_close(od);
+        scivec_outdir_free(od);
         return status;
     }
-    sv_hit *hits = malloc((size_t)opts.k * sizeof *hits);
+    scivec_hit *hits = malloc((size_t)opts.k * sizeof *hits);
     int64_t n_hits = 0;
     if (!hits) {
         fprintf(stderr, "scivec search: out of memory\n");
         status = 1;
-    } else if (sv_outdir_top_k(od, query, opts.k, -1, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
+    } else if (scivec_outdir_nearest(od, query, opts.k, -1, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
         status = cli_fail("search");
     } else {
         if (!opts.json) {
@@ -138,6 +81,6 @@ int cmd_search(int argc, char **argv) {
     }
     free(hits);
     free(query);
-    sv_outdir_close(od);
+    scivec_outdir_free(od);
     return status;
 }

@@ -24,40 +24,41 @@ int cmd_similar(int argc, char **argv) {
     int status = query_parse_args("similar", usage, argc, argv, 0, &opts);
     if (status >= 0) return status;
 
-    sv_outdir *od;
-    if (sv_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("similar");
+    scivec_outdir *od;
+    if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("similar");
     int64_t row;
-    if (sv_outdir_find_paper(od, opts.subject, &row) != SCIVEC_OK) {
-        sv_outdir_close(od);
+    if (scivec_outdir_find(od, opts.subject, &row) != SCIVEC_OK) {
+        scivec_outdir_free(od);
         return cli_fail("similar");
     }
-    sv_hit *hits = malloc((size_t)opts.k * sizeof *hits);
+    scivec_hit *hits = malloc((size_t)opts.k * sizeof *hits);
     int64_t n_hits = 0;
     if (!hits) {
-        sv_outdir_close(od);
+        scivec_outdir_free(od);
         fprintf(stderr, "scivec similar: out of memory\n");
         return 1;
     }
     /* The paper's own row vector is the query, as a Python client would do. */
-    const float *query = od->vectors + row * od->n_cols;
-    if (sv_outdir_top_k(od, query, opts.k, row, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
+    int64_t n_cols;
+    const float *query = scivec_outdir_vectors(od, NULL, &n_cols) + row * n_cols;
+    if (scivec_outdir_nearest(od, query, opts.k, row, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
         free(hits);
-        sv_outdir_close(od);
+        scivec_outdir_free(od);
         return cli_fail("similar");
     }
     if (!opts.json) {
-        sv_paper self;
-        if (sv_outdir_paper(od, row, &self) == SCIVEC_OK) {
+        scivec_paper self;
+        if (scivec_outdir_paper(od, row, &self) == SCIVEC_OK) {
             printf("Top %lld papers similar to %s: ", (long long)n_hits, opts.subject);
             query_print_one_line(self.title);
             printf("\n\n");
-            sv_paper_clear(&self);
+            scivec_paper_clear(&self);
         }
         if (n_hits < opts.k)
             query_say_fewer("similar", od, &opts, n_hits);
     }
     status = query_print_hits("similar", od, hits, n_hits, opts.json);
     free(hits);
-    sv_outdir_close(od);
+    scivec_outdir_free(od);
     return status;
 }

@@ -70,7 +70,7 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
             o->categories[o->filter.n_categories++] = value;
         } else if (OPT("--year")) {
             VALUE();
-            if (sv_filter_parse_year(value, &o->filter) != SCIVEC_OK) {
+            if (scivec_filter_parse_year(value, &o->filter) != SCIVEC_OK) {
                 fprintf(stderr, "scivec %s: %s\n", command, scivec_last_error());
                 return 2;
             }
@@ -140,11 +140,12 @@ void query_print_one_line_max(const char *s, size_t max_bytes) {
     printf("... (%zu bytes)", len);
 }
 
-void query_say_fewer(const char *command, const sv_outdir *od, const query_options *opts, int64_t n_hits) {
+void query_say_fewer(const char *command, const scivec_outdir *od, const query_options *opts, int64_t n_hits) {
     if (opts->filter.n_categories || opts->filter.has_year)
         fprintf(stderr, "scivec %s: only %lld papers pass the filters\n", command, (long long)n_hits);
     else
-        fprintf(stderr, "scivec %s: %s holds only %lld papers%s\n", command, od->dir, (long long)od->n_rows,
+        fprintf(stderr, "scivec %s: %s holds only %lld papers%s\n", command, scivec_outdir_path(od),
+                (long long)scivec_outdir_n_papers(od),
                 strcmp(command, "similar") ? "" : ", the paper asked about included");
 }
 
@@ -165,20 +166,20 @@ static cJSON *categories_array(const char *categories) {
     return array;
 }
 
-int query_print_hits(const char *command, const sv_outdir *od, const sv_hit *hits,
+int query_print_hits(const char *command, const scivec_outdir *od, const scivec_hit *hits,
                      int64_t n_hits, int json) {
     cJSON *array = json ? cJSON_CreateArray() : NULL;
     if (json && !array) goto oom;
     for (int64_t i = 0; i < n_hits; i++) {
-        sv_paper p;
-        if (sv_outdir_paper(od, hits[i].row, &p) != SCIVEC_OK) {
+        scivec_paper p;
+        if (scivec_outdir_paper(od, hits[i].row, &p) != SCIVEC_OK) {
             cJSON_Delete(array);
             return cli_fail(command);
         }
         if (json) {
             cJSON *hit = cJSON_CreateObject();
             cJSON *cats = categories_array(p.categories);
-            if (!hit || !cats) { cJSON_Delete(hit); cJSON_Delete(cats); sv_paper_clear(&p); goto oom; }
+            if (!hit || !cats) { cJSON_Delete(hit); cJSON_Delete(cats); scivec_paper_clear(&p); goto oom; }
             cJSON_AddItemToArray(array, hit);
             cJSON_AddNumberToObject(hit, "rank", (double)(i + 1));
             cJSON_AddStringToObject(hit, "paper_id", p.paper_id ? p.paper_id : "");
@@ -196,7 +197,7 @@ int query_print_hits(const char *command, const sv_outdir *od, const sv_hit *hit
             if (p.has_year) printf(" | %d", p.year);
             putchar('\n');
         }
-        sv_paper_clear(&p);
+        scivec_paper_clear(&p);
     }
     if (json) {
         char *text = cJSON_PrintUnformatted(array);
@@ -214,4 +215,9 @@ oom:
     cJSON_Delete(array);
     fprintf(stderr, "scivec %s: out of memory\n", command);
     return 1;
+}
+
+int query_is_dir(const char *path) {
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../src/query.h"
 #include "scivec.h"
 
 #define QUERY_MAX_CATEGORIES 32
@@ -19,7 +18,7 @@ typedef struct query_options {
     int64_t     k;
     int         json;
     const char *categories[QUERY_MAX_CATEGORIES];
-    sv_filter   filter;
+    scivec_filter filter;
     int         n_threads;    /* search only                                */
     const char *model;        /* search only: overrides metadata.json        */
     int         verify_model; /* search only: the weights' sha256 must match */
@@ -33,7 +32,7 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
 
 /* Prints hits as a numbered list (rank, similarity, title, categories) or,
  * with json, as an array of {"rank","paper_id","score","title","categories","year"}. */
-int query_print_hits(const char *command, const sv_outdir *od, const sv_hit *hits,
+int query_print_hits(const char *command, const scivec_outdir *od, const scivec_hit *hits,
                      int64_t n_hits, int json);
 
 /* Prints s with every run of whitespace (titles keep hard line breaks) as one space. */
@@ -46,6 +45,6 @@ int query_is_dir(const char *path);
 
 /* Says on stderr why fewer than k papers came back: the filters, or the
  * folder holding no more papers than that. */
-void query_say_fewer(const char *command, const sv_outdir *od, const query_options *opts, int64_t n_hits);
+void query_say_fewer(const char *command, const scivec_outdir *od, const query_options *opts, int64_t n_hits);
 
 #endif

@@ -32,6 +32,7 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static char  *cache_body;
 static size_t cache_len;
 static struct stat cache_stat;
+static int    cache_generation;   /* the serve_data it was built from (SIGHUP) */
 
 typedef struct category_count {
     char   *name;
@@ -113,7 +114,7 @@ static cJSON *read_map_record(const char *dir) {
 }
 
 /* The whole answer (malloc'ed) or NULL with a reply already set. */
-static char *build_body(serve_ctx *ctx, const char *path, size_t *len_out, serve_reply *r) {
+static char *build_body(const sv_outdir *od, const char *path, size_t *len_out, serve_reply *r) {
     float *xy = NULL;
     int64_t n = 0, cols = 0;
     char *body = NULL, *json_text = NULL;
@@ -126,19 +127,16 @@ static char *build_body(serve_ctx *ctx, const char *path, size_t *len_out, serve
         serve_error(r, 500, "%s", scivec_last_error());
         goto done;
     }
-    if (cols != 2 || n != ctx->od->n_rows) {
+    if (cols != 2 || n != od->n_rows) {
         serve_error(r, 409, "map.npy holds [%lld, %lld] for %lld papers: rerun `scivec map`",
-                    (long long)n, (long long)cols, (long long)ctx->od->n_rows);
+                    (long long)n, (long long)cols, (long long)od->n_rows);
         goto done;
     }
     if (!json || !ids || !titles || !names || !(cat_of_row = malloc((size_t)(n ? n : 1) * 2))) {
         serve_error(r, 500, "out of memory");
         goto done;
     }
-    const sv_outdir *od = serve_reader_acquire(ctx);
-    int read = read_papers(od, n, ids, titles, &cats, &n_cats, cat_of_row);
-    serve_reader_release(ctx, od);
-    if (read) {
+    if (read_papers(od, n, ids, titles, &cats, &n_cats, cat_of_row)) {
         serve_error(r, 500, "papers.db rows do not match map.npy");
         goto done;
     }
@@ -155,7 +153,7 @@ static char *build_body(serve_ctx *ctx, const char *path, size_t *len_out, serve
     cJSON_AddItemToObject(json, "ids", ids);
     cJSON_AddItemToObject(json, "titles", titles);
     names = ids = titles = NULL;
-    cJSON_AddItemToObject(json, "map", read_map_record(ctx->od->dir));
+    cJSON_AddItemToObject(json, "map", read_map_record(od->dir));
     if (!(json_text = cJSON_PrintUnformatted(json))) { serve_error(r, 500, "out of memory"); goto done; }
     size_t json_len = strlen(json_text);
     size_t cat_bytes = ((size_t)n * 2 + 3) & ~(size_t)3;
@@ -181,8 +179,17 @@ done:
     return body;
 }
 
+static void serve_handle_map_of(const sv_outdir *od, int generation, serve_reply *r);
+
 void serve_handle_map(serve_ctx *ctx, serve_reply *r) {
-    char *path = sv_path_join(ctx->od->dir, "map.npy");
+    /* one folder for the whole answer, even if SIGHUP swaps in another */
+    serve_reader reader = serve_reader_acquire(ctx);
+    serve_handle_map_of(reader.od, reader.data->generation, r);
+    serve_reader_release(ctx, reader);
+}
+
+static void serve_handle_map_of(const sv_outdir *od, int generation, serve_reply *r) {
+    char *path = sv_path_join(od->dir, "map.npy");
     struct stat st;
     if (!path) { serve_error(r, 500, "out of memory"); return; }
     if (stat(path, &st) != 0) {
@@ -191,10 +198,10 @@ void serve_handle_map(serve_ctx *ctx, serve_reply *r) {
         return;
     }
     pthread_mutex_lock(&cache_lock);
-    if (!cache_body || st.st_size != cache_stat.st_size ||
+    if (!cache_body || generation != cache_generation || st.st_size != cache_stat.st_size ||
         st.st_mtim.tv_sec != cache_stat.st_mtim.tv_sec || st.st_mtim.tv_nsec != cache_stat.st_mtim.tv_nsec) {
         size_t len = 0;
-        char *body = build_body(ctx, path, &len, r);
+        char *body = build_body(od, path, &len, r);
         if (!body) {
             pthread_mutex_unlock(&cache_lock);
             free(path);
@@ -204,6 +211,7 @@ void serve_handle_map(serve_ctx *ctx, serve_reply *r) {
         cache_body = body;
         cache_len = len;
         cache_stat = st;
+        cache_generation = generation;
     }
     /* a copy per answer: a rebuild may free the cache while one is sent */
     char *copy = malloc(cache_len);

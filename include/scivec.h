@@ -31,6 +31,7 @@
 #ifndef SCIVEC_H
 #define SCIVEC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -309,6 +310,209 @@ int scivec_map_quality(const float *vectors, int64_t n, int dim,
  * place, the rest of metadata.json kept as it was. */
 int scivec_map_dir(const char *dir, const scivec_map_params *params,
                    scivec_map_stats *stats);
+
+/* ------------------------------------------------------------------------ */
+/* Embed pipeline: papers (CSV with a header row, or JSON Lines) -> an       */
+/* output folder (embeddings.npy, papers.index, papers.db, metadata.json;    */
+/* docs/OUTPUTS.md). What `scivec embed` runs.                               */
+
+typedef enum scivec_recipe {
+    SCIVEC_RECIPE_ABSTRACT = 0,     /* the abstract                           */
+    SCIVEC_RECIPE_TITLE_ABSTRACT,   /* title + " " + abstract, one sequence    */
+    SCIVEC_RECIPE_SPECTER2,         /* title + "[SEP]" + abstract; CLS; 512    */
+} scivec_recipe;
+
+const char *scivec_recipe_name(scivec_recipe recipe);
+/* Parses "abstract" | "title+abstract" | "specter2" (SCIVEC_EINVAL otherwise). */
+int scivec_recipe_parse(const char *name, scivec_recipe *out);
+
+/* Called after every batch and at the end with the records read so far
+ * (skipped ones included) and the total (<= 0 when unknown). Return 0 to go
+ * on, non-zero to stop: the run stops at that batch boundary with its
+ * checkpoint written, returns SCIVEC_EIO with result.interrupted = 1, and a
+ * run with resume = 1 continues from the papers already computed. */
+typedef int (*scivec_progress_fn)(int64_t done, int64_t total, void *user);
+/* Called once per skipped record with a one-line reason (valid during the call). */
+typedef void (*scivec_warn_fn)(const char *message, void *user);
+
+typedef struct scivec_embed_params {
+    const char *input;          /* CSV or JSONL path (required)             */
+    const char *model;          /* directory or ORG/NAME (required)         */
+    const char *out_dir;        /* created if needed (required)             */
+    scivec_recipe  recipe;
+    scivec_pooling pooling;     /* DEFAULT: the recipe's, else the model's  */
+    int         normalize;      /* L2-normalise rows (default 1)            */
+    int         max_length;     /* <= 0: the recipe's / model's             */
+    int         truncate_error; /* refuse over-long texts instead of cutting */
+    const char *id_column;      /* NULL: paper_id, else id                  */
+    const char *text_column;    /* NULL: abstract                           */
+    const char *title_column;   /* NULL: title                              */
+    const char *index_factory;  /* NULL: "Flat" (exact inner product)       */
+    int         batch_tokens;   /* papers per batch ~ this many tokens      */
+    int         n_threads;      /* 0: all cores                             */
+    int         strict;         /* a skipped row is an error                */
+    int         resume;         /* continue DIR/.scivec-work                */
+    int         restart;        /* discard DIR/.scivec-work and start over  */
+    int         count_total;    /* pre-count records for progress totals    */
+    const char *adapter;        /* the papers' adapter (docs/ADAPTERS.md); "none" = none */
+    const char *query_adapter;  /* recorded for queries                     */
+    /* sentence-transformers prompts put before each paper's text / recorded
+     * for queries: NULL = the model's default prompt, "" = none. */
+    const char *prompt;
+    const char *query_prompt;
+    /* Optional stop flag, e.g. set by a signal handler: non-zero stops the
+     * run as a progress callback's non-zero return does. scivec sets it to
+     * 1 itself when the callback asks to stop. NULL: an internal flag. */
+    volatile sig_atomic_t *stop;
+    scivec_progress_fn progress;   /* may be NULL */
+    scivec_warn_fn     warn;       /* may be NULL */
+    /* Called while the FAISS index is built: stage "training" (0 of n, then
+     * n of n) or "adding" (rows added so far of n). May be NULL. */
+    void (*index_progress)(const char *stage, int64_t done, int64_t total, void *user);
+    void              *user;       /* passed to all three */
+} scivec_embed_params;
+
+scivec_embed_params scivec_embed_default_params(void);
+
+typedef struct scivec_embed_result {
+    int64_t rows_read;
+    int64_t n_papers;           /* kept = rows in every output              */
+    int64_t skipped_empty_text, skipped_malformed, skipped_duplicate_id;
+    int64_t skipped_wrong_type; /* JSONL: a used value not a string         */
+    int64_t n_utf8_repaired;    /* papers stored with invalid UTF-8 or NULs
+                                   repaired (U+FFFD, NULs dropped) in papers.db */
+    int64_t n_truncated;
+    int64_t n_invalid_utf8;     /* texts with invalid UTF-8 (this run)      */
+    int64_t resumed_rows;       /* rows already done by an interrupted run  */
+    int     dim;
+    int     max_length;
+    char    pooling[16];
+    char    pooling_reason[128];
+    char    index_type[64];
+    char    adapter[128];       /* the papers' adapter name, "" = none      */
+    char    adapter_note[256];  /* why that adapter (or none) was used      */
+    char    query_adapter[128]; /* recorded for queries, "" = none          */
+    int     interrupted;        /* stopped early; resume = 1 continues      */
+} scivec_embed_result;
+
+/* Runs the pipeline; *result (caller-owned) is filled on success and on
+ * failure (counts so far). Crash-safe: nothing appears under a final name
+ * until everything succeeded. */
+int scivec_embed(const scivec_embed_params *params, scivec_embed_result *result);
+
+/* ------------------------------------------------------------------------ */
+/* Output folders: query what scivec_embed wrote.                             */
+/*                                                                          */
+/* A scivec_outdir is read-only once open and may be shared by threads for   */
+/* every call except scivec_outdir_search, which loads and runs the query   */
+/* model it keeps (one thread at a time, as a scivec_model). Rows are        */
+/* numbered 0..n_papers-1 in embeddings.npy order. Results go into arrays    */
+/* the caller owns; strings the library returns are owned by the outdir      */
+/* (valid until scivec_outdir_free) unless said otherwise.                  */
+
+typedef struct scivec_outdir scivec_outdir;
+
+/* Opens dir and cross-checks a sample of rows across its four files;
+ * SCIVEC_EFORMAT naming the first disagreement, so no query is answered
+ * from inconsistent files. */
+int  scivec_outdir_open(const char *dir, scivec_outdir **out);
+/* Reads what it can and lists every disagreement (scivec_outdir_problem)
+ * instead of failing: what `scivec info` shows. full_check: compare every
+ * row, not a sample. Fails only when dir is missing or memory runs out. */
+int  scivec_outdir_check(const char *dir, int full_check, scivec_outdir **out);
+void scivec_outdir_free(scivec_outdir *od);
+
+const char *scivec_outdir_path(const scivec_outdir *od);
+int         scivec_outdir_n_problems(const scivec_outdir *od);
+const char *scivec_outdir_problem(const scivec_outdir *od, int i);
+/* metadata.json as the text of one JSON object, or NULL when unreadable. */
+const char *scivec_outdir_metadata_json(const scivec_outdir *od);
+/* Papers (rows) and dimension; -1 when unknown (only after _check). */
+int64_t     scivec_outdir_n_papers(const scivec_outdir *od);
+int         scivec_outdir_dim(const scivec_outdir *od);
+/* The memory-mapped embeddings.npy: row-major float32 [*n_rows, *n_cols],
+ * owned by the outdir; NULL when it could not be read. */
+const float *scivec_outdir_vectors(const scivec_outdir *od, int64_t *n_rows, int64_t *n_cols);
+/* papers.index: FAISS type name (NULL when unreadable), vector count,
+ * dimension, and whether it keeps exact vectors. */
+const char *scivec_outdir_index_type(const scivec_outdir *od);
+int64_t     scivec_outdir_index_ntotal(const scivec_outdir *od);
+int         scivec_outdir_index_dim(const scivec_outdir *od);
+int         scivec_outdir_index_exact(const scivec_outdir *od);
+/* papers.db: number of papers, -1 when unreadable. */
+int64_t     scivec_outdir_db_rows(const scivec_outdir *od);
+
+/* One paper as papers.db holds it. The strings are the caller's; release
+ * them with scivec_paper_clear. */
+typedef struct scivec_paper {
+    char *paper_id, *title, *categories;  /* categories: space-separated  */
+    int   has_year, year;
+} scivec_paper;
+
+/* The row of paper_id (SCIVEC_ENOTFOUND when there is none). */
+int  scivec_outdir_find(const scivec_outdir *od, const char *paper_id, int64_t *row);
+int  scivec_outdir_paper(const scivec_outdir *od, int64_t row, scivec_paper *out);
+void scivec_paper_clear(scivec_paper *paper);
+
+/* Which papers a query may return; all zero = no filter. */
+typedef struct scivec_filter {
+    const char *const *categories; /* any of them; "cs" matches "cs.CL"    */
+    int  n_categories;
+    int  has_year;                 /* year_min <= year <= year_max         */
+    int  year_min, year_max;
+} scivec_filter;
+
+/* Parses "2024" or "2020-2024" into f's year range (SCIVEC_EINVAL otherwise). */
+int scivec_filter_parse_year(const char *text, scivec_filter *f);
+
+typedef struct scivec_hit {
+    int64_t row;      /* scivec_outdir_paper(row) says which paper          */
+    float   score;    /* cosine similarity                                  */
+} scivec_hit;
+
+/* Every query below writes up to k hits, best first, into the caller's
+ * hits[k] and their number into *n_hits (< k only when fewer papers pass
+ * filter, which may be NULL). */
+
+/* The k papers most similar to paper_id (its own vector is the query; the
+ * paper itself is left out). */
+int scivec_outdir_similar(const scivec_outdir *od, const char *paper_id, int64_t k,
+                          const scivec_filter *filter, scivec_hit *hits, int64_t *n_hits);
+/* The k papers closest to any query vector of scivec_outdir_dim floats,
+ * exclude_row (-1: none) left out. */
+int scivec_outdir_nearest(const scivec_outdir *od, const float *query, int64_t k,
+                          int64_t exclude_row, const scivec_filter *filter,
+                          scivec_hit *hits, int64_t *n_hits);
+/* Papers like the positives and unlike the negatives (paper ids):
+ * unit(mean(unit positives) - mean(unit negatives)), inputs left out. */
+int scivec_outdir_recommend(const scivec_outdir *od,
+                            const char *const *positive, int n_positive,
+                            const char *const *negative, int n_negative, int64_t k,
+                            const scivec_filter *filter, scivec_hit *hits, int64_t *n_hits);
+
+/* How free-text queries are embedded: the model, pooling, normalisation,
+ * length and query adapter that metadata.json records. */
+typedef struct scivec_search_params {
+    const char *model;      /* NULL: the one metadata.json records          */
+    int         n_threads;  /* 0: all cores                                 */
+    int         verify_model; /* refuse unless the weights' sha256 matches   */
+} scivec_search_params;
+
+scivec_search_params scivec_search_default_params(void);
+
+/* Embeds text as metadata.json says into query[scivec_outdir_dim]. The
+ * first call loads the model (params may be NULL: defaults) and keeps it
+ * in od for later calls; params of later calls are ignored. */
+int scivec_outdir_embed_query(scivec_outdir *od, const scivec_search_params *params,
+                              const char *text, float *query);
+/* scivec_outdir_embed_query, then the k closest papers. */
+int scivec_outdir_search(scivec_outdir *od, const scivec_search_params *params,
+                         const char *text, int64_t k, const scivec_filter *filter,
+                         scivec_hit *hits, int64_t *n_hits);
+/* Notes from loading the query model ("query adapter: ...", a warning that
+ * the weights differ from the ones recorded), one line each; i from 0. */
+int         scivec_outdir_n_notes(const scivec_outdir *od);
+const char *scivec_outdir_note(const scivec_outdir *od, int i);
 
 #ifdef __cplusplus
 }

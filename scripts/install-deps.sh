@@ -15,6 +15,8 @@ packages=(
   libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve
   curl                                   # scripts/demo.sh asks whether the hub answers
   python3-numpy python3-faiss            # the real Python client in tests
+  python3-pip python3-setuptools python3-pytest python3-tqdm python3-pandas  # python/ (pip install ./python, its tests)
+  jupyter-nbconvert python3-jupyter-client python3-ipykernel  # examples/arxiv_notebook.ipynb executed in CTest
   clang libclang-rt-14-dev               # libFuzzer targets
   valgrind
   chromium wrk xxd                       # browser test of the web page, load test, page embedding
