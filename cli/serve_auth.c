@@ -55,7 +55,8 @@ static int same_key(const char *given, size_t given_len, const char *key, size_t
 }
 
 int serve_authorized(serve_ctx *ctx, struct MHD_Connection *conn, const char *url) {
-    static const char *const open_paths[] = {"/health", "/", "/index.html", "/app.js", "/style.css"};
+    static const char *const open_paths[] = {"/health", "/", "/index.html", "/auth.js", "/app.js",
+                                             "/style.css", "/map.html", "/map.js"};
     for (size_t i = 0; i < sizeof open_paths / sizeof open_paths[0]; i++)
         if (!strcmp(url, open_paths[i])) return 1;
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);

@@ -425,7 +425,7 @@ int sv_http_parse(const sv_http_limits *limits, const char *method, const char *
 
     static const struct { const char *path, *asset; } assets[] = {
         {"/", "index.html"}, {"/index.html", "index.html"},
-        {"/app.js", "app.js"}, {"/style.css", "style.css"},
+        {"/auth.js", "auth.js"}, {"/app.js", "app.js"}, {"/style.css", "style.css"},
         {"/map.html", "map.html"}, {"/map.js", "map.js"},
     };
     for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++)

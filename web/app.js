@@ -66,25 +66,8 @@ function pageUrl(extra) {
   return "/?" + q.toString();
 }
 
-// A server started with --api-key-file answers 401 without
-// `Authorization: Bearer KEY`: the page asks for the key once and keeps it
-// in sessionStorage (this tab only, gone when it closes).
-function authHeaders(options) {
-  const key = sessionStorage.getItem("scivec-api-key");
-  const headers = Object.assign({}, (options && options.headers) || {});
-  if (key) headers["Authorization"] = "Bearer " + key;
-  return Object.assign({}, options || {}, { headers });
-}
-
 async function api(path, options) {
-  let response = await fetch(path, authHeaders(options));
-  if (response.status === 401) {
-    const key = window.prompt("This server needs an API key:");
-    if (key) {
-      sessionStorage.setItem("scivec-api-key", key.trim());
-      response = await fetch(path, authHeaders(options));
-    }
-  }
+  const response = await keyedFetch(path, options);
   let body;
   try {
     body = await response.json();
@@ -92,7 +75,6 @@ async function api(path, options) {
     throw new Error(`${path}: HTTP ${response.status}, not JSON`);
   }
   if (!response.ok) {
-    if (response.status === 401) sessionStorage.removeItem("scivec-api-key");
     const message = body && body.error ? body.error.message : `HTTP ${response.status}`;
     throw new Error(message);
   }

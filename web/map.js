@@ -219,7 +219,7 @@ function showTip(i, sx, sy) {
 }
 
 async function api(path) {
-  const response = await fetch(path);
+  const response = await keyedFetch(path);
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new Error((body && body.error && body.error.message) || `HTTP ${response.status}`);
   return body;
@@ -366,7 +366,7 @@ async function main() {
   canvas = $("map-canvas");
   ctx = canvas.getContext("2d", { willReadFrequently: false });
   try {
-    const response = await fetch("/map");
+    const response = await keyedFetch("/map");
     if (!response.ok) {
       const body = await response.json().catch(() => null);
       throw new Error((body && body.error && body.error.message) || `GET /map: HTTP ${response.status}`);

@@ -43,7 +43,7 @@ class ModelParams(ctypes.Structure):
 
 class EncodeParams(ctypes.Structure):
     _fields_ = [("pooling", c_int), ("normalize", c_int), ("max_length", c_int),
-                ("truncate_error", c_int), ("adapter_id", c_int)]
+                ("truncate_error", c_int), ("adapter_id", c_int), ("prompt_name", c_char_p)]
 
 
 class EncodeStats(ctypes.Structure):
@@ -57,6 +57,7 @@ class Encoding(ctypes.Structure):
 
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_int64, c_int64, c_void_p)
 WARN_FN = ctypes.CFUNCTYPE(None, c_char_p, c_void_p)
+INDEX_PROGRESS_FN = ctypes.CFUNCTYPE(None, c_char_p, c_int64, c_int64, c_void_p)
 
 
 class EmbedParams(ctypes.Structure):
@@ -65,16 +66,18 @@ class EmbedParams(ctypes.Structure):
                 ("max_length", c_int), ("truncate_error", c_int),
                 ("id_column", c_char_p), ("text_column", c_char_p), ("title_column", c_char_p),
                 ("index_factory", c_char_p), ("batch_tokens", c_int), ("n_threads", c_int),
-                ("strict", c_int), ("resume", c_int), ("count_total", c_int),
+                ("strict", c_int), ("resume", c_int), ("restart", c_int), ("count_total", c_int),
                 ("adapter", c_char_p), ("query_adapter", c_char_p),
+                ("prompt", c_char_p), ("query_prompt", c_char_p),
                 ("stop", POINTER(c_int)), ("progress", PROGRESS_FN), ("warn", WARN_FN),
-                ("user", c_void_p)]
+                ("index_progress", INDEX_PROGRESS_FN), ("user", c_void_p)]
 
 
 class EmbedResult(ctypes.Structure):
     _fields_ = [("rows_read", c_int64), ("n_papers", c_int64),
                 ("skipped_empty_text", c_int64), ("skipped_malformed", c_int64),
-                ("skipped_duplicate_id", c_int64), ("n_truncated", c_int64),
+                ("skipped_duplicate_id", c_int64), ("skipped_wrong_type", c_int64),
+                ("n_utf8_repaired", c_int64), ("n_truncated", c_int64),
                 ("n_invalid_utf8", c_int64), ("resumed_rows", c_int64),
                 ("dim", c_int), ("max_length", c_int),
                 ("pooling", ctypes.c_char * 16), ("pooling_reason", ctypes.c_char * 128),
