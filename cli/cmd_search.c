@@ -17,7 +17,7 @@
 
 static const char usage[] =
     "usage: scivec search DIR \"free text\" [-k 10] [--json] [--category C]... [--year Y | --year Y1-Y2]\n"
-    "                     [--threads N] [--model M]\n"
+    "                     [--threads N] [--model M] [--nprobe N | --ef-search N]\n"
     "  DIR            output directory of `scivec embed`\n"
     "                 (a query starting with '-' goes after --: search DIR -- \"-ray optics\")\n"
     "  -k N           how many papers to show (default 10)\n"
@@ -25,6 +25,8 @@ static const char usage[] =
     "  --category C   only papers listing category C (cs.CV; an archive like cs matches cs.*)\n"
     "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n"
     "  --threads N    threads for the model (default: all cores)\n"
+    "  --nprobe N     IVF index: lists to visit (default: chosen at build time, metadata.json)\n"
+    "  --ef-search N  HNSW index: candidate list size (default: chosen at build time)\n"
     "  --model M      the model to embed the query with (default: the one in metadata.json;\n"
     "                 it must be the model the papers were embedded with)\n"
     "  --verify-model refuse unless the model's weight file has the sha256 metadata.json\n"
@@ -144,7 +146,7 @@ int cmd_search(int argc, char **argv) {
     if (!hits) {
         fprintf(stderr, "scivec search: out of memory\n");
         status = 1;
-    } else if (sv_outdir_top_k(od, query, opts.k, -1, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
+    } else if (sv_outdir_top_k_with(od, query, opts.k, -1, &opts.filter, &opts.search, hits, &n_hits) != SCIVEC_OK) {
         status = cli_fail("search");
     } else {
         if (!opts.json) {

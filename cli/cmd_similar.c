@@ -17,7 +17,9 @@ static const char usage[] =
     "  --json         print a JSON array of {rank, paper_id, score, title, categories, year}\n"
     "  --category C   only papers listing category C (cs.CV; an archive like cs matches cs.*);\n"
     "                 repeat for any of several\n"
-    "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n";
+    "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n"
+    "  --nprobe N     IVF index: lists to visit (default: chosen at build time, metadata.json)\n"
+    "  --ef-search N  HNSW index: candidate list size (default: chosen at build time)\n";
 
 int cmd_similar(int argc, char **argv) {
     query_options opts;
@@ -40,7 +42,7 @@ int cmd_similar(int argc, char **argv) {
     }
     /* The paper's own row vector is the query, as a Python client would do. */
     const float *query = od->vectors + row * od->n_cols;
-    if (sv_outdir_top_k(od, query, opts.k, row, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
+    if (sv_outdir_top_k_with(od, query, opts.k, row, &opts.filter, &opts.search, hits, &n_hits) != SCIVEC_OK) {
         free(hits);
         sv_outdir_close(od);
         return cli_fail("similar");
