@@ -86,6 +86,10 @@ static void on_index_progress(const char *stage, int64_t done, int64_t total, vo
     cli_state *s = user;
     if (!s->show_progress) return;
     if (s->progress_started) { fputc('\n', stderr); s->progress_started = 0; }   /* the papers' bar ends */
+    if (!strcmp(stage, "tuning")) {
+        fprintf(stderr, "scivec embed: choosing the search parameter for recall@10 >= 0.95 on a sample...\n");
+        return;
+    }
     if (!strcmp(stage, "training")) {
         if (done == 0) {
             fprintf(stderr, "scivec embed: training the index '%s' on %lld vectors...\n", s->index_factory,
@@ -265,6 +269,7 @@ int cmd_embed(int argc, char **argv) {
             (long long)res.skipped_empty_text, (long long)res.skipped_malformed,
             (long long)res.skipped_duplicate_id, (long long)res.skipped_wrong_type, (long long)res.n_truncated,
             res.index_type);
+    if (res.index_search[0]) fprintf(stderr, "scivec embed: index search: %s\n", res.index_search);
     if (res.n_utf8_repaired)
         fprintf(stderr, "scivec embed: %lld papers held invalid UTF-8 or NUL bytes; papers.db stores them "
                 "repaired (U+FFFD, NULs dropped)\n", (long long)res.n_utf8_repaired);

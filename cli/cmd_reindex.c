@@ -27,6 +27,10 @@ typedef struct {
 static void on_progress(const char *stage, int64_t done, int64_t total, void *user) {
     reindex_state *s = user;
     if (!s->show) return;
+    if (!strcmp(stage, "tuning")) {
+        fprintf(stderr, "scivec reindex: choosing the search parameter for recall@10 >= 0.95 on a sample...\n");
+        return;
+    }
     if (!strcmp(stage, "training")) {
         if (done == 0)
             fprintf(stderr, "scivec reindex: training the index '%s' on %lld vectors...\n", s->factory,

@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: scivec search DIR \"free text\" [-k 10] [--json] [--category C]... [--year Y | --year Y1-Y2]\n"
-    "                     [--threads N] [--model M]\n"
+    "                     [--threads N] [--model M] [--nprobe N | --ef-search N]\n"
     "  DIR            output directory of `scivec embed`\n"
     "                 (a query starting with '-' goes after --: search DIR -- \"-ray optics\")\n"
     "  -k N           how many papers to show (default 10)\n"
@@ -21,6 +21,8 @@ static const char usage[] =
     "  --category C   only papers listing category C (cs.CV; an archive like cs matches cs.*)\n"
     "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n"
     "  --threads N    threads for the model (default: all cores)\n"
+    "  --nprobe N     IVF index: lists to visit (default: chosen at build time, metadata.json)\n"
+    "  --ef-search N  HNSW index: candidate list size (default: chosen at build time)\n"
     "  --model M      the model to embed the query with (default: the one in metadata.json;\n"
     "                 it must be the model the papers were embedded with)\n"
     "  --verify-model refuse unless the model's weight file has the sha256 metadata.json\n"
@@ -57,6 +59,10 @@ int cmd_search(int argc, char **argv) {
 
     scivec_outdir *od;
     if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("search");
+    if (scivec_outdir_set_search(od, opts.nprobe, opts.ef_search) != SCIVEC_OK) {
+        scivec_outdir_free(od);
+        return cli_fail("search");
+    }
     float *query = NULL;
     if ((status = embed_query(od, &opts, &query))) {
         scivec_outdir_free(od);

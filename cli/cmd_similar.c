@@ -17,7 +17,9 @@ static const char usage[] =
     "  --json         print a JSON array of {rank, paper_id, score, title, categories, year}\n"
     "  --category C   only papers listing category C (cs.CV; an archive like cs matches cs.*);\n"
     "                 repeat for any of several\n"
-    "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n";
+    "  --year Y       only papers of year Y, or of years Y1 to Y2 (2020-2024)\n"
+    "  --nprobe N     IVF index: lists to visit (default: chosen at build time, metadata.json)\n"
+    "  --ef-search N  HNSW index: candidate list size (default: chosen at build time)\n";
 
 int cmd_similar(int argc, char **argv) {
     query_options opts;
@@ -26,6 +28,10 @@ int cmd_similar(int argc, char **argv) {
 
     scivec_outdir *od;
     if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("similar");
+    if (scivec_outdir_set_search(od, opts.nprobe, opts.ef_search) != SCIVEC_OK) {
+        scivec_outdir_free(od);
+        return cli_fail("similar");
+    }
     int64_t row;
     if (scivec_outdir_find(od, opts.subject, &row) != SCIVEC_OK) {
         scivec_outdir_free(od);

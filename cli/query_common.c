@@ -81,6 +81,16 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
                 return 2;
             }
             o->n_threads = (int)v;
+        } else if (OPT("--nprobe") || OPT("--ef-search")) {
+            int is_nprobe = OPT("--nprobe");
+            VALUE();
+            if (!parse_count(value, 1, 1 << 20, &v)) {
+                fprintf(stderr, "scivec %s: %s '%s': expected a whole number >= 1\n", command,
+                        is_nprobe ? "--nprobe" : "--ef-search", value);
+                return 2;
+            }
+            if (is_nprobe) o->nprobe = (int)v;
+            else o->ef_search = (int)v;
         } else if (is_search && !strcmp(arg, "--verify-model")) {
             o->verify_model = 1;
         } else if (is_search && OPT("--model")) {

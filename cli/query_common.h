@@ -22,6 +22,7 @@ typedef struct query_options {
     int         n_threads;    /* search only                                */
     const char *model;        /* search only: overrides metadata.json        */
     int         verify_model; /* search only: the weights' sha256 must match */
+    int         nprobe, ef_search; /* --nprobe / --ef-search (0: as built)   */
 } query_options;
 
 /* Parses argv (argv[0] = the command name). Returns -1 when the command

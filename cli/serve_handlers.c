@@ -85,6 +85,13 @@ static void library_error(serve_reply *r) {
     serve_error(r, 500, "%s", scivec_last_error());
 }
 
+/* A search that failed: a nprobe / ef_search the index does not take is the
+ * client's (422), anything else the server's. */
+static void search_error(serve_reply *r, int rc) {
+    if (rc == SCIVEC_EINVAL) serve_error(r, 422, "%s", scivec_last_error());
+    else library_error(r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Papers as JSON                                                            */
 
@@ -348,8 +355,9 @@ static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_rep
     int64_t row, n_hits = 0;
     if (find_row(od, req->paper_id, &row, r)) {
         const float *query = od->vectors + row * od->n_cols;
-        if (sv_outdir_top_k(od, query, req->k, row, &req->filter, hits, &n_hits) != SCIVEC_OK) {
-            library_error(r);
+        int rc = sv_outdir_top_k_with(od, query, req->k, row, &req->filter, &req->search, hits, &n_hits);
+        if (rc != SCIVEC_OK) {
+            search_error(r, rc);
         } else {
             cJSON *json = cJSON_CreateObject();
             cJSON *paper = paper_json(ctx, od, row, 0);
@@ -392,8 +400,9 @@ static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_repl
         serve_reader reader = serve_reader_acquire(ctx);
     const sv_outdir *od = reader.od;
         int64_t n_hits = 0;
-        if (sv_outdir_top_k(od, query, req->k, -1, &req->filter, hits, &n_hits) != SCIVEC_OK) {
-            library_error(r);
+        int rc = sv_outdir_top_k_with(od, query, req->k, -1, &req->filter, &req->search, hits, &n_hits);
+        if (rc != SCIVEC_OK) {
+            search_error(r, rc);
         } else {
             cJSON *json = cJSON_CreateObject();
             cJSON_AddStringToObject(json, "query", req->text);

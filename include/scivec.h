@@ -393,6 +393,7 @@ typedef struct scivec_embed_result {
     char    adapter_note[256];  /* why that adapter (or none) was used      */
     char    query_adapter[128]; /* recorded for queries, "" = none          */
     int     interrupted;        /* stopped early; resume = 1 continues      */
+    char    index_search[256];  /* the search parameter chosen and its recall, "" = none */
 } scivec_embed_result;
 
 /* Runs the pipeline; *result (caller-owned) is filled on success and on
@@ -478,6 +479,12 @@ typedef struct scivec_hit {
  * paper itself is left out). */
 int scivec_outdir_similar(const scivec_outdir *od, const char *paper_id, int64_t k,
                           const scivec_filter *filter, scivec_hit *hits, int64_t *n_hits);
+/* How an approximate index (IVF, HNSW) is searched by the queries that
+ * follow on od: nprobe lists visited, ef_search candidates kept; 0 = what
+ * metadata.json recorded when the index was built (chosen then to reach
+ * recall@10 >= 0.95 against exact search). Exact indexes ignore both. Set
+ * it before sharing od between threads. */
+int scivec_outdir_set_search(scivec_outdir *od, int nprobe, int ef_search);
 /* The k papers closest to any query vector of scivec_outdir_dim floats,
  * exclude_row (-1: none) left out. */
 int scivec_outdir_nearest(const scivec_outdir *od, const float *query, int64_t k,

@@ -77,6 +77,8 @@ static void copy_result(const sv_embed_result *r, scivec_embed_result *out) {
     memcpy(out->adapter, r->adapter, sizeof out->adapter);
     memcpy(out->adapter_note, r->adapter_note, sizeof out->adapter_note);
     memcpy(out->query_adapter, r->query_adapter, sizeof out->query_adapter);
+    _Static_assert(sizeof out->index_search == sizeof r->index_search, "index_search");
+    memcpy(out->index_search, r->index_search, sizeof out->index_search);
     out->interrupted = r->interrupted;
 }
 

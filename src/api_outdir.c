@@ -161,6 +161,15 @@ static int check_query_args(const scivec_outdir *od, const char *fn, int64_t k,
     return SCIVEC_OK;
 }
 
+int scivec_outdir_set_search(scivec_outdir *od, int nprobe, int ef_search) {
+    if (!od || nprobe < 0 || ef_search < 0)
+        return sv_error(SCIVEC_EINVAL, "scivec_outdir_set_search: od is required, nprobe and "
+                        "ef_search must not be negative");
+    od->search.nprobe = nprobe;
+    od->search.ef_search = ef_search;
+    return SCIVEC_OK;
+}
+
 int scivec_outdir_nearest(const scivec_outdir *od, const float *query, int64_t k,
                           int64_t exclude_row, const scivec_filter *filter,
                           scivec_hit *hits, int64_t *n_hits) {
@@ -168,8 +177,8 @@ int scivec_outdir_nearest(const scivec_outdir *od, const float *query, int64_t k
     if (rc != SCIVEC_OK) return rc;
     if (!query) return sv_error(SCIVEC_EINVAL, "scivec_outdir_nearest: query is required");
     sv_filter inner;
-    return sv_outdir_top_k(od->od, query, k, exclude_row, sv_api_filter(filter, &inner),
-                           (sv_hit *)hits, n_hits);
+    return sv_outdir_top_k_with(od->od, query, k, exclude_row, sv_api_filter(filter, &inner),
+                                &od->search, (sv_hit *)hits, n_hits);
 }
 
 int scivec_outdir_similar(const scivec_outdir *od, const char *paper_id, int64_t k,

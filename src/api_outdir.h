@@ -17,6 +17,7 @@ struct scivec_outdir {
     scivec_encode_params query_params;
     char               **notes;
     int                  n_notes;
+    sv_search_params     search;      /* scivec_outdir_set_search; 0 = as built */
 };
 
 /* The internal filter of a public one, in *inner; NULL for no filter. */

@@ -752,15 +752,12 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
 }
 
 static int build_index(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
-                       char *type_name, size_t type_cap) {
+                       sv_index_built *built) {
     sv_index_build_params bp = {
         .factory = params->index_factory, .n_threads = params->n_threads,
         .normalized = params->normalize, .progress = params->index_progress, .user = params->user,
     };
-    sv_index_built built;
-    int rc = sv_index_build_from_npy(p->partial, n_rows, dim, &bp, p->index_tmp, &built);
-    snprintf(type_name, type_cap, "%s", built.type);
-    return rc;
+    return sv_index_build_from_npy(p->partial, n_rows, dim, &bp, p->index_tmp, built);
 }
 
 /* The input is read more than once (embedding, then the database; a count
@@ -1128,9 +1125,21 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_db(params, &p, res->dim, res->n_papers, res);
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
-    if (!rc && (rc = build_index(params, &p, res->dim, res->n_papers, res->index_type,
-                                 sizeof res->index_type)) &&
-        (rc == SCIVEC_EINVAL || rc == SCIVEC_EFORMAT)) {
+    sv_index_built built;
+    memset(&built, 0, sizeof built);
+    int index_failed = 0;
+    if (!rc) {
+        rc = build_index(params, &p, res->dim, res->n_papers, &built);
+        index_failed = rc != SCIVEC_OK;
+        snprintf(res->index_type, sizeof res->index_type, "%s", built.type);
+        if (!rc && built.search.param[0])
+            snprintf(res->index_search, sizeof res->index_search,
+                     "%s %d: recall@10 %.3f against exact search on %lld sample queries%s", built.search.param,
+                     built.search.value, built.search.recall_at_10, (long long)built.search.n_sample,
+                     built.search.target_met ? "" : ", below the 0.95 target at every setting (its codes "
+                     "are approximate: IVF...,Flat or HNSW reach it)");
+    }
+    if (index_failed && (rc == SCIVEC_EINVAL || rc == SCIVEC_EFORMAT)) {
         /* FAISS could not build this index (not a full disk or memory): the
          * embeddings are the expensive part, keep them for a resume. */
         char why[1024];
@@ -1176,6 +1185,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .index_factory = params->index_factory ? params->index_factory : "Flat",
             .index_type = res->index_type,
             .index_ntotal = res->n_papers,
+            .index_search_param = built.search.param,
+            .index_search_value = built.search.value,
+            .index_recall_at_10 = built.search.recall_at_10,
+            .index_recall_sample = built.search.n_sample,
             .paper_adapter_ref = paper_adapter_ref,
             .paper_adapter_path = paper_adapter_dir,
             .paper_adapter_name = scivec_model_adapter_name(model, paper_adapter),

@@ -94,6 +94,7 @@ typedef struct sv_embed_result {
     char    pooling[16];
     char    pooling_reason[128];
     char    index_type[64];
+    char    index_search[256];  /* the search parameter chosen and its recall, "" = none */
     char    adapter[128];       /* the papers' adapter name, "" = none       */
     char    adapter_note[256];  /* why that adapter (or none) was used      */
     char    query_adapter[128]; /* recorded for queries, "" = none           */

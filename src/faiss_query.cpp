@@ -10,6 +10,7 @@
 #include <new>
 #include <typeinfo>
 
+#include <faiss/IVFlib.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
@@ -311,9 +312,32 @@ const char *sv_fq_type_name(const sv_fq_index *fq) {
     return fq->type_name ? fq->type_name : "FAISS index";
 }
 
+int sv_fq_check_search_params(const sv_fq_index *fq, int nprobe, int ef_search) {
+    const faiss::IndexIVF *ivf = faiss::ivflib::try_extract_index_ivf(fq->index);
+    const faiss::IndexHNSW *hnsw = dynamic_cast<const faiss::IndexHNSW *>(fq->index);
+    if (nprobe && !ivf)
+        return sv_error(SCIVEC_EINVAL, "nprobe applies to IVF indexes; %s is %s", fq->path, sv_fq_type_name(fq));
+    if (ef_search && !hnsw)
+        return sv_error(SCIVEC_EINVAL, "ef_search applies to HNSW indexes; %s is %s", fq->path, sv_fq_type_name(fq));
+    if (nprobe < 0 || (ivf && (size_t)nprobe > ivf->nlist))
+        return sv_error(SCIVEC_EINVAL, "nprobe must be from 1 to the %zu lists of %s (got %d)",
+                        ivf ? ivf->nlist : (size_t)0, fq->path, nprobe);
+    if (ef_search < 0 || ef_search > 1 << 20)
+        return sv_error(SCIVEC_EINVAL, "ef_search must be from 1 to %d (got %d)", 1 << 20, ef_search);
+    return SCIVEC_OK;
+}
+
 int sv_fq_search(const sv_fq_index *fq, const float *query, int64_t k,
                  const uint8_t *allowed, float *scores, int64_t *ids) {
+    return sv_fq_search_with(fq, query, k, allowed, 0, 0, scores, ids);
+}
+
+int sv_fq_search_with(const sv_fq_index *fq, const float *query, int64_t k,
+                      const uint8_t *allowed, int nprobe, int ef_search,
+                      float *scores, int64_t *ids) {
     if (k <= 0) return sv_error(SCIVEC_EINVAL, "k must be positive (got %lld)", (long long)k);
+    int rc = sv_fq_check_search_params(fq, nprobe, ef_search);
+    if (rc) return rc;
     const faiss::Index *ix = fq->index;
     if (allowed && !sv_fq_is_flat(fq))
         return sv_error(SCIVEC_EUNSUPPORTED, "%s: %s cannot restrict a search to a subset",
@@ -325,6 +349,15 @@ int sv_fq_search(const sv_fq_index *fq, const float *query, int64_t k,
             faiss::IDSelectorBitmap selector((size_t)((ix->ntotal + 7) / 8), allowed);
             faiss::SearchParameters params;
             params.sel = &selector;
+            ix->search(1, query, k, scores, labels, &params);
+        } else if (nprobe) {
+            /* per call, not set on the index: the server searches it from many threads */
+            faiss::SearchParametersIVF params;
+            params.nprobe = (size_t)nprobe;
+            ix->search(1, query, k, scores, labels, &params);
+        } else if (ef_search) {
+            faiss::SearchParametersHNSW params;
+            params.efSearch = ef_search;
             ix->search(1, query, k, scores, labels, &params);
         } else {
             ix->search(1, query, k, scores, labels);

@@ -46,6 +46,16 @@ const char *sv_fq_type_name(const sv_fq_index *index);
 int sv_fq_search(const sv_fq_index *index, const float *query, int64_t k,
                  const uint8_t *allowed, float *scores, int64_t *ids);
 
+/* Search-time parameters of one call; 0 = the one stored in the index
+ * (chosen when it was built, docs/OUTPUTS.md). nprobe applies to IVF
+ * indexes (1..nlist), ef_search to HNSW (>= 1); giving one the index does
+ * not have is SCIVEC_EINVAL naming the index type. */
+int sv_fq_search_with(const sv_fq_index *index, const float *query, int64_t k,
+                      const uint8_t *allowed, int nprobe, int ef_search,
+                      float *scores, int64_t *ids);
+/* Checks nprobe / ef_search (0 = not given) against the index, as above. */
+int sv_fq_check_search_params(const sv_fq_index *index, int nprobe, int ef_search);
+
 /* The stored vector of id into out[dim], exactly as it was added;
  * SCIVEC_EUNSUPPORTED when the index cannot give it back (lossy codes such as
  * PQ or SQ8, or an IVF index without a direct map). */

@@ -12,11 +12,14 @@
 #include <new>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 #include <omp.h>
 
 #include <faiss/Index.h>
+#include <faiss/IVFlib.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexIVFPQFastScan.h>
@@ -109,13 +112,75 @@ extern "C" int sv_faiss_build_and_write(const char *factory, const float *vector
                                         int64_t n, int dim, int n_threads,
                                         const char *path, char *type_name, size_t type_cap) {
     return sv_faiss_build_and_write_progress(factory, vectors, n, dim, n_threads, path,
-                                             type_name, type_cap, nullptr, nullptr);
+                                             type_name, type_cap, nullptr, nullptr, nullptr);
+}
+
+/* Recall@k of the index's answers for the sample queries against exact
+ * top-k (exact_scores[i*k + k-1] is the k-th best): an answer counts when its
+ * true cosine reaches the k-th exact one, so ties are not misses. */
+static double recall_at(faiss::Index *index, const float *vectors, int dim, const float *queries,
+                        int64_t n_queries, int64_t k, const float *exact_scores) {
+    std::vector<float> scores((size_t)(n_queries * k));
+    std::vector<faiss::Index::idx_t> ids((size_t)(n_queries * k));
+    index->search(n_queries, queries, k, scores.data(), ids.data());
+    int64_t found = 0;
+    for (int64_t q = 0; q < n_queries; q++) {
+        float kth = exact_scores[q * k + k - 1];
+        for (int64_t j = 0; j < k; j++) {
+            faiss::Index::idx_t id = ids[(size_t)(q * k + j)];
+            if (id < 0) continue;
+            double dot = 0;
+            for (int c = 0; c < dim; c++) dot += (double)queries[q * dim + c] * vectors[id * dim + c];
+            if (dot >= (double)kth - 1e-5) found++;
+        }
+    }
+    return (double)found / (double)(n_queries * k);
+}
+
+/* Chooses nprobe / efSearch (faiss_shim.h, sv_faiss_tuning) and leaves it set. */
+static void tune_search(faiss::Index *index, const float *vectors, int64_t n, int dim, sv_faiss_tuning *t,
+                        sv_faiss_progress_fn progress, void *user) {
+    std::memset(t, 0, sizeof *t);
+    faiss::IndexIVF *ivf = faiss::ivflib::try_extract_index_ivf(index);
+    faiss::IndexHNSW *hnsw = dynamic_cast<faiss::IndexHNSW *>(index);
+    if ((!ivf && !hnsw) || n == 0) return;
+    if (progress) progress("tuning", 0, n, user);
+    /* Up to 200 rows spread over the folder, as queries. */
+    int64_t n_queries = std::min<int64_t>(n, 200), k = std::min<int64_t>(n, 10);
+    std::vector<float> queries((size_t)(n_queries * dim));
+    for (int64_t q = 0; q < n_queries; q++)
+        std::memcpy(&queries[(size_t)(q * dim)], vectors + (q * n / n_queries) * dim, (size_t)dim * sizeof(float));
+    faiss::IndexFlatIP exact(dim);
+    exact.add(n, vectors);
+    std::vector<float> exact_scores((size_t)(n_queries * k));
+    std::vector<faiss::Index::idx_t> exact_ids((size_t)(n_queries * k));
+    exact.search(n_queries, queries.data(), k, exact_scores.data(), exact_ids.data());
+
+    int64_t limit = ivf ? (int64_t)ivf->nlist : std::max<int64_t>(1024, k);
+    int best = 0;
+    double best_recall = -1;
+    for (int64_t value = ivf ? 1 : 16;; value = std::min(value * 2, limit)) {
+        if (ivf) ivf->nprobe = (size_t)value;
+        else hnsw->hnsw.efSearch = (int)value;
+        double recall = recall_at(index, vectors, dim, queries.data(), n_queries, k, exact_scores.data());
+        if (recall > best_recall + 1e-9) { best = (int)value; best_recall = recall; }
+        if (recall >= SV_FAISS_RECALL_TARGET || value >= limit) break;
+    }
+    if (ivf) ivf->nprobe = (size_t)best;
+    else hnsw->hnsw.efSearch = best;
+    std::snprintf(t->param, sizeof t->param, "%s", ivf ? "nprobe" : "efSearch");
+    t->value = best;
+    t->recall_at_10 = best_recall;
+    t->n_sample = n_queries;
+    t->target_met = best_recall >= SV_FAISS_RECALL_TARGET;
 }
 
 extern "C" int sv_faiss_build_and_write_progress(const char *factory, const float *vectors,
                                                  int64_t n, int dim, int n_threads, const char *path,
                                                  char *type_name, size_t type_cap,
-                                                 sv_faiss_progress_fn progress, void *user) {
+                                                 sv_faiss_progress_fn progress, void *user,
+                                                 sv_faiss_tuning *tuning) {
+    if (tuning) std::memset(tuning, 0, sizeof *tuning);
     if (type_name && type_cap) type_name[0] = '\0';
     if (dim <= 0 || n < 0) return sv_error(SCIVEC_EINVAL, "%s: bad index shape (%lld, %d)", path, (long long)n, dim);
     int saved_threads = omp_get_max_threads();
@@ -145,6 +210,8 @@ extern "C" int sv_faiss_build_and_write_progress(const char *factory, const floa
             if (progress) progress("adding", done, n, user);
         }
         if (index->ntotal != n) throw faiss::FaissException("index holds a different number of vectors");
+        stage = "tuning the search parameters of";
+        if (tuning) tune_search(index.get(), vectors, n, dim, tuning, progress, user);
         stage = "writing";
         faiss::write_index(index.get(), path);
         if (type_name && type_cap) std::snprintf(type_name, type_cap, "%s", index_type_name(index.get()).c_str());

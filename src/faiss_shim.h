@@ -29,11 +29,27 @@ int sv_faiss_build_and_write(const char *factory, const float *vectors,
  * (rows added so far). */
 typedef void (*sv_faiss_progress_fn)(const char *stage, int64_t done, int64_t total, void *user);
 
-/* sv_faiss_build_and_write with progress (NULL = none). */
+/* The search parameter chosen at build time for an approximate index: the
+ * smallest nprobe (IVF) or efSearch (HNSW) whose recall@10 against exact
+ * search reaches SV_FAISS_RECALL_TARGET on a sample of the vectors used as
+ * queries (the best one when none does). It is set in the written index, so
+ * faiss.read_index gets it too. param "" = nothing to choose (Flat, ...). */
+#define SV_FAISS_RECALL_TARGET 0.95
+typedef struct sv_faiss_tuning {
+    char    param[16];          /* "nprobe", "efSearch" or ""                */
+    int     value;
+    double  recall_at_10;       /* measured with value                       */
+    int64_t n_sample;           /* queries it was measured on                */
+    int     target_met;
+} sv_faiss_tuning;
+
+/* sv_faiss_build_and_write with progress (NULL = none) and tuning (NULL =
+ * FAISS's defaults are kept). */
 int sv_faiss_build_and_write_progress(const char *factory, const float *vectors,
                                       int64_t n, int dim, int n_threads, const char *path,
                                       char *type_name, size_t type_cap,
-                                      sv_faiss_progress_fn progress, void *user);
+                                      sv_faiss_progress_fn progress, void *user,
+                                      sv_faiss_tuning *tuning);
 
 /* Checks a factory string before any vector exists: builds the empty index
  * for dim (a typo, an unsupported string, PQ m not dividing dim are refused

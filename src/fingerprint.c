@@ -109,13 +109,15 @@ int sv_fingerprint_make(const sv_fingerprint_inputs *in, cJSON **out) {
     }
     cJSON_AddItemToObject(fp, "model_files", files);
     cJSON_AddItemToObject(fp, "adapter", adapter);
+    if (in->adapter_dir) {
+        cJSON_AddItemToObject(adapter, "name", string_or_null(in->adapter_name));
+        cJSON_AddItemToObject(adapter, "files", adapter_hashes);
+    }
     for (size_t i = 0; i < SV_ARRAY_LEN(model_files) && !rc; i++)
         rc = hash_into(files, in->model_dir, model_files[i]);
     if (!rc) rc = hash_st_modules(files, in->model_dir);
     if (!rc) rc = hash_weights(files, in->model_dir, in->weights_path);
     if (!rc && in->adapter_dir) {
-        cJSON_AddItemToObject(adapter, "name", string_or_null(in->adapter_name));
-        cJSON_AddItemToObject(adapter, "files", adapter_hashes);
         for (size_t i = 0; i < SV_ARRAY_LEN(adapter_files) && !rc; i++)
             rc = hash_into(adapter_hashes, in->adapter_dir, adapter_files[i]);
     }

@@ -39,7 +39,7 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
         for (int64_t i = 0; i < rows; i++) sv_l2_normalize(vectors + i * dim, dim);
     rc = sv_faiss_build_and_write_progress(params->factory ? params->factory : "Flat", vectors, rows, dim,
                                            params->n_threads, index_path, built->type, sizeof built->type,
-                                           params->progress, params->user);
+                                           params->progress, params->user, &built->search);
     free(vectors);
     return rc;
 }

@@ -21,6 +21,7 @@ int sv_index_check(const char *factory, int dim, int64_t n_vectors, const char *
 /* What was built. */
 typedef struct sv_index_built {
     char type[64];              /* "IndexFlatIP", "IndexIVFFlat", ...        */
+    sv_faiss_tuning search;     /* nprobe / efSearch chosen (param "": none) */
 } sv_index_built;
 
 typedef struct sv_index_build_params {

@@ -3,6 +3,7 @@
  * (OpenSSL), and metadata.json.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,17 @@ done:
 
 static cJSON *string_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
 
+void sv_metadata_add_index_search(cJSON *index, const char *param, int value,
+                                  double recall_at_10, int64_t n_sample) {
+    cJSON *search = cJSON_AddObjectToObject(index, "search_params");
+    if (!search || !param || !*param) return;
+    cJSON_AddNumberToObject(search, param, value);
+    /* three decimals: what was measured, not float noise */
+    cJSON_AddNumberToObject(index, "recall_at_10", floor(recall_at_10 * 1000 + 0.5) / 1000);
+    cJSON_AddNumberToObject(index, "recall_sample", (double)n_sample);
+    cJSON_AddNumberToObject(index, "recall_target", 0.95);
+}
+
 static cJSON *build_metadata(const sv_metadata *m) {
     char date[32];
     time_t now = time(NULL);
@@ -281,6 +293,8 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddStringToObject(index, "metric", "inner_product");
     cJSON_AddBoolToObject(index, "normalized", 1);
     cJSON_AddNumberToObject(index, "ntotal", (double)m->index_ntotal);
+    sv_metadata_add_index_search(index, m->index_search_param, m->index_search_value,
+                                 m->index_recall_at_10, m->index_recall_sample);
     cJSON_AddItemToObject(root, "index", index);
 
     cJSON_AddStringToObject(files, "embeddings", "embeddings.npy");

@@ -46,6 +46,12 @@ typedef struct sv_metadata {
     int64_t     skipped_wrong_type;
     int64_t     n_utf8_repaired;   /* papers whose texts papers.db holds repaired */
     const char *index_factory, *index_type;
+    /* the search parameter chosen at build time ("nprobe" / "efSearch";
+     * NULL or "": none) and the recall@10 it reached on index_recall_sample queries */
+    const char *index_search_param;
+    int         index_search_value;
+    double      index_recall_at_10;
+    int64_t     index_recall_sample;
     /* bottleneck adapters: as given (ref), resolved folder, name in the
      * weights; NULL = none. search applies the query one, else the papers'. */
     const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
@@ -57,6 +63,13 @@ typedef struct sv_metadata {
     /* what decides a vector (fingerprint.h); NULL = not written */
     const struct cJSON *fingerprint;
 } sv_metadata;
+
+/* Adds "search_params" ({"nprobe": 8}, {} for none) and, when a parameter
+ * was chosen, "recall_at_10", "recall_sample", "recall_target" to an
+ * "index" object (shared by embed and reindex). */
+struct cJSON;
+void sv_metadata_add_index_search(struct cJSON *index, const char *param, int value,
+                                  double recall_at_10, int64_t n_sample);
 
 /* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */
 int sv_metadata_write(const char *path, const sv_metadata *m);

@@ -716,8 +716,17 @@ static void exact_top_k(const sv_outdir *od, const float *query, int64_t k,
 int sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k,
                     int64_t exclude_row, const sv_filter *filter,
                     sv_hit *hits, int64_t *n_hits) {
+    return sv_outdir_top_k_with(od, query, k, exclude_row, filter, NULL, hits, n_hits);
+}
+
+int sv_outdir_top_k_with(const sv_outdir *od, const float *query, int64_t k,
+                         int64_t exclude_row, const sv_filter *filter,
+                         const sv_search_params *sp, sv_hit *hits, int64_t *n_hits) {
     *n_hits = 0;
     if (k <= 0) return sv_error(SCIVEC_EINVAL, "k must be positive (got %lld)", (long long)k);
+    int nprobe = sp ? sp->nprobe : 0, ef_search = sp ? sp->ef_search : 0;
+    int rc_params = sv_fq_check_search_params(od->index, nprobe, ef_search);
+    if (rc_params) return rc_params;
     int64_t n = od->n_rows;
     if (k > n) k = n;
     if (k == 0) return SCIVEC_OK;
@@ -755,7 +764,7 @@ int sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k,
         if (k_ask > n) k_ask = n;
         float *scores = malloc((size_t)k_ask * sizeof *scores);
         int64_t *ids = malloc((size_t)k_ask * sizeof *ids);
-        rc = scores && ids ? sv_fq_search(od->index, query, k_ask, allowed, scores, ids)
+        rc = scores && ids ? sv_fq_search_with(od->index, query, k_ask, allowed, nprobe, ef_search, scores, ids)
                            : sv_error(SCIVEC_ENOMEM, "out of memory for k = %lld", (long long)k);
         for (int64_t i = 0; !rc && i < k_ask && *n_hits < k; i++) {
             if (ids[i] < 0 || ids[i] == exclude_row) continue;

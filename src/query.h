@@ -104,6 +104,19 @@ int  sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k,
                      int64_t exclude_row, const sv_filter *filter,
                      sv_hit *hits, int64_t *n_hits);
 
+/* Search-time parameters of an approximate index for one query; 0 = the one
+ * recorded when the index was built (metadata.json index.search_params). */
+typedef struct sv_search_params {
+    int nprobe;      /* IVF: lists visited                                  */
+    int ef_search;   /* HNSW: candidate list size                           */
+} sv_search_params;
+
+/* sv_outdir_top_k with sp (NULL = none given). A parameter the index does
+ * not have is SCIVEC_EINVAL, even when a filter makes the search exact. */
+int  sv_outdir_top_k_with(const sv_outdir *od, const float *query, int64_t k,
+                          int64_t exclude_row, const sv_filter *filter,
+                          const sv_search_params *sp, sv_hit *hits, int64_t *n_hits);
+
 /* The one rule for a free-text query, shared by `scivec search` and the
  * server's /search: it must hold a character the tokenizer keeps, not only
  * whitespace, control or format characters (which BERT's cleanup drops) or

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "embed.h"
 #include "index_build.h"
+#include "metadata.h"
 
 /* Writes root to path (fsynced), for a rename into place. */
 static int write_json(const char *path, const cJSON *root) {
@@ -41,6 +42,8 @@ static int update_index_member(cJSON *metadata, const char *factory, const sv_in
     cJSON_AddStringToObject(index, "metric", "inner_product");
     cJSON_AddBoolToObject(index, "normalized", 1);
     cJSON_AddNumberToObject(index, "ntotal", (double)ntotal);
+    sv_metadata_add_index_search(index, built->search.param, built->search.value,
+                                 built->search.recall_at_10, built->search.n_sample);
     if (cJSON_GetObjectItemCaseSensitive(metadata, "index"))
         cJSON_ReplaceItemInObjectCaseSensitive(metadata, "index", index);
     else

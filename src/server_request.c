@@ -102,6 +102,20 @@ static int parse_k_text(sv_http_request *req, const sv_http_limits *lim, const c
     return 200;
 }
 
+/* nprobe / ef_search: a whole number; outside 1..2^20 is 422, anything else
+ * 400 (whether the index has the parameter is the handler's to check). */
+static int parse_search_param(sv_http_request *req, const char *key, const char *text) {
+    char *end;
+    errno = 0;
+    long long v = *text >= '0' && *text <= '9' ? strtoll(text, &end, 10) : -1;
+    if (v < 0 || *end) return refuse(req, 400, "%s must be a whole number (got '%.40s')", key, text);
+    if (errno == ERANGE || v < 1 || v > 1 << 20)
+        return refuse(req, 422, "%s must be from 1 to %d (got %.40s)", key, 1 << 20, text);
+    if (!strcmp(key, "nprobe")) req->search.nprobe = (int)v;
+    else req->search.ef_search = (int)v;
+    return 200;
+}
+
 static int add_category(sv_http_request *req, const char *s, size_t len) {
     int st = check_word(req, "category", s, len, 64);
     if (st != 200) return st;
@@ -175,6 +189,7 @@ static int parse_query_args(sv_http_request *req, const sv_http_limits *lim, int
         if (!strcmp(key, "k")) st = parse_k_text(req, lim, value);
         else if (!strcmp(key, "category")) st = parse_categories(req, value);
         else if (!strcmp(key, "year")) st = parse_year(req, value);
+        else if (!strcmp(key, "nprobe") || !strcmp(key, "ef_search")) st = parse_search_param(req, key, value);
         else if (takes_q && !strcmp(key, "q")) {
             if (seen_q++) return refuse(req, 400, "q is given twice");
             size_t len = strlen(value);
@@ -184,7 +199,8 @@ static int parse_query_args(sv_http_request *req, const sv_http_limits *lim, int
             if (!(req->text = strdup(value))) return out_of_memory(req);
         } else {
             return refuse(req, 400, "unknown query argument '%.40s' (this endpoint takes %s)",
-                          key, takes_q ? "q, k, category, year" : "k, category, year");
+                          key, takes_q ? "q, k, category, year, nprobe, ef_search"
+                                       : "k, category, year, nprobe, ef_search");
         }
         if (st != 200) return st;
     }

@@ -55,6 +55,7 @@ typedef struct sv_http_request {
     char       *text;           /* SEARCH: the query */
     int64_t     k;              /* SIMILAR, SEARCH, RECOMMEND */
     sv_filter   filter;         /* SIMILAR, SEARCH, RECOMMEND */
+    sv_search_params search;    /* SIMILAR, SEARCH: ?nprobe= / ?ef_search= (0: as built) */
     char       *categories[SV_HTTP_MAX_CATEGORIES];
     char      **positive, **negative;   /* RECOMMEND */
     int         n_positive, n_negative;

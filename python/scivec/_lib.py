@@ -83,7 +83,7 @@ class EmbedResult(ctypes.Structure):
                 ("pooling", ctypes.c_char * 16), ("pooling_reason", ctypes.c_char * 128),
                 ("index_type", ctypes.c_char * 64), ("adapter", ctypes.c_char * 128),
                 ("adapter_note", ctypes.c_char * 256), ("query_adapter", ctypes.c_char * 128),
-                ("interrupted", c_int)]
+                ("interrupted", c_int), ("index_search", ctypes.c_char * 256)]
 
 
 class Paper(ctypes.Structure):
