@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "../src/bert.h"
 #include "../src/common.h"
+#include "../src/gemm.h"
 #include "../src/jsonl.h"
 #include "../src/npy.h"
 #include "scivec.h"
@@ -202,6 +203,8 @@ int cmd_encode(int argc, char **argv) {
     fprintf(stderr, "scivec encode: pooling: %s (%s)%s, max length %d\n",
             scivec_pooling_name(pooling), reason, ep.normalize ? ", normalized" : "",
             max_length);
+    fprintf(stderr, "scivec encode: kernels: %s, BLIS %s (%s)\n", sv_bert_kernels(),
+            sv_gemm_arch(), sv_gemm_arch_reason());
     if (ep.adapter_id)
         fprintf(stderr, "scivec encode: adapter: %s (%s)\n",
                 scivec_model_adapter_name(model, ep.adapter_id),

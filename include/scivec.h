@@ -60,6 +60,10 @@ const char *scivec_last_error(void);
 /* Short name of a status code ("ok", "invalid argument", ...). */
 const char *scivec_status_string(int status);
 const char *scivec_version(void);
+/* SCIVEC_OK when this CPU can run scivec's kernels (AVX2 + FMA), else
+ * SCIVEC_EUNSUPPORTED and a one-line message. scivec_model_load checks it too;
+ * front ends call it first so they fail with that message, never SIGILL. */
+int scivec_cpu_check(void);
 
 /* ------------------------------------------------------------------------ */
 /* Tokenizer: HuggingFace BertTokenizer(Fast) behaviour, read from a model    */

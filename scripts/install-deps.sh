@@ -15,6 +15,7 @@ packages=(
   python3-numpy python3-faiss            # the real Python client in tests
   clang libclang-rt-14-dev               # libFuzzer targets
   valgrind
+  qemu-user                              # test_portable.py: the binary under -cpu Haswell / Nehalem
   chromium wrk xxd                       # browser test of the web page, load test, page embedding
 )
 if [ "${1:-}" = "--bench" ]; then

@@ -16,7 +16,11 @@
  * PyTorch's [out, in] (y = x W^T + b).
  * Threads: exactly n_threads OpenMP threads do everything, one parallel
  * region per layer; every product they call is single-threaded.
+ * Instruction sets: this file is compiled once per variant (generic, AVX2 +
+ * FMA, AVX-512; kernel_variant.h) and bert_dispatch.c picks one at run time.
  */
+#include "kernel_variant.h" /* first: renames this file's functions per variant */
+
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>

@@ -105,6 +105,10 @@ typedef struct sv_bert_workspace {
 
 void sv_bert_workspace_free(sv_bert_workspace *ws);
 
+/* The variant of the forward's own code in use: "avx512", "avx2" or
+ * "generic" (bert_dispatch.c; SCIVEC_KERNELS=avx2|generic asks for a lower one). */
+const char *sv_bert_kernels(void);
+
 /* out[n] = LayerNorm(inp[n]) * gamma + beta for one row (out may alias inp),
  * mean and variance in double: the forward's and the adapters' LayerNorm. */
 void sv_layernorm_row(float *out, const float *inp, const float *gamma,

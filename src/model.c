@@ -17,6 +17,7 @@
 #include "adapter.h"
 #include "bert.h"
 #include "common.h"
+#include "cpu.h"
 
 struct scivec_model {
     char *dir;
@@ -178,6 +179,7 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
                       scivec_model **out) {
     if (!model || !out) return sv_error(SCIVEC_EINVAL, "model_load: model is NULL");
     *out = NULL;
+    if (sv_cpu_check()) return SCIVEC_EUNSUPPORTED;
     if (params && params->n_threads < 0)
         return sv_error(SCIVEC_EINVAL, "model_load: n_threads %d is negative",
                         params->n_threads);
