@@ -118,11 +118,25 @@ typedef enum scivec_pooling {
     SCIVEC_POOL_POOLER,      /* tanh(W h_cls + b), needs the pooler weights */
 } scivec_pooling;
 
+/* The precision of the dense layers (docs/MODEL.md, "Precision"). bf16
+ * needs AVX512_BF16 (or AMX), int8 AVX512_VNNI (or AMX): elsewhere
+ * scivec_model_load refuses them (SCIVEC_EUNSUPPORTED) with the reason. */
+typedef enum scivec_precision {
+    SCIVEC_PRECISION_FP32 = 0,
+    SCIVEC_PRECISION_BF16,
+    SCIVEC_PRECISION_INT8,
+} scivec_precision;
+
 typedef struct scivec_model_params {
     int n_threads;           /* threads used for the forward; 0 = all cores */
+    scivec_precision precision; /* default SCIVEC_PRECISION_FP32            */
 } scivec_model_params;
 
 scivec_model_params scivec_model_default_params(void);
+/* "fp32" | "bf16" | "int8". */
+const char *scivec_precision_name(scivec_precision precision);
+/* Parses those names; SCIVEC_EINVAL (naming the value) otherwise. */
+int scivec_precision_parse(const char *name, scivec_precision *out);
 
 /* model: a directory, or a HuggingFace repo id (ORG/NAME[@REVISION]) looked up
  * in the local HF cache ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
@@ -133,6 +147,8 @@ int  scivec_model_load(const char *model, const scivec_model_params *params,
 void scivec_model_free(scivec_model *model);
 
 int  scivec_model_hidden_size(const scivec_model *model);
+/* The precision the model was loaded in. */
+scivec_precision scivec_model_precision(const scivec_model *model);
 /* min(tokenizer model_max_length, max_position_embeddings). */
 int  scivec_model_max_length(const scivec_model *model);
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *model);

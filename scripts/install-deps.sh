@@ -9,6 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libutf8proc-dev libcjson-dev libcsv-dev libsqlite3-dev sqlite3
   libblis-dev                            # the forward's GEMMs (src/gemm.h)
+  libdnnl-dev                            # bf16 / int8 dense layers (src/lowp.h)
   libfaiss-dev liblapack-dev libblas3    # FAISS; reference LAPACK/BLAS (CMakeLists.txt says why)
   libzip-dev
   libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve

@@ -51,6 +51,8 @@ typedef struct sv_bert_layer {
     const float *ffn_in_w, *ffn_in_b;                /* [intermediate, hidden] */
     const float *ffn_out_w, *ffn_out_b;              /* [hidden, intermediate] */
     const float *ffn_ln_g, *ffn_ln_b;                /* [hidden]           */
+    /* the six dense layers in bf16 / int8 (lowp.h); NULL: fp32 (the default) */
+    const struct sv_lowp_weight *q_lp, *k_lp, *v_lp, *attn_out_lp, *ffn_in_lp, *ffn_out_lp;
 } sv_bert_layer;
 
 typedef struct sv_bert_weights {
