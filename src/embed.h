@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "precision_check.h"
 #include "scivec.h"
 
 typedef enum sv_recipe {
@@ -45,6 +46,14 @@ typedef struct sv_embed_params {
     int         strict;         /* a skipped row is an error                */
     int         resume;         /* continue DIR/.scivec-work                */
     int         count_total;    /* pre-count records for progress totals    */
+    /* Dense layers in bf16 / int8 (docs/MODEL.md, "Precision"): first the
+     * first SV_PRECISION_SAMPLE kept papers are embedded in fp32 and in it;
+     * below min_cosine (mean and min) or min_overlap (top-10 neighbours) the
+     * run stops with the figures, unless force_precision. */
+    scivec_precision precision;
+    int         force_precision;
+    double      precision_min_cosine;  /* default SV_PRECISION_MIN_COSINE   */
+    double      precision_min_overlap; /* default SV_PRECISION_MIN_OVERLAP  */
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a
      * SPECTER2 model: allenai/specter2 (proximity) when it is in the HF
@@ -84,6 +93,7 @@ typedef struct sv_embed_result {
     char    adapter_note[256];  /* why that adapter (or none) was used      */
     char    query_adapter[128]; /* recorded for queries, "" = none           */
     int     interrupted;        /* stopped by params.stop; resumable        */
+    sv_precision_quality precision_quality; /* n = 0: fp32, not measured    */
 } sv_embed_result;
 
 int sv_embed_run(const sv_embed_params *params, sv_embed_result *result);

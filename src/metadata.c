@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "metadata.h"
+#include "precision_check.h"
 
 /* ------------------------------------------------------------------------ */
 /* Categories                                                                */
@@ -328,6 +329,20 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddBoolToObject(index, "normalized", 1);
     cJSON_AddNumberToObject(index, "ntotal", (double)m->index_ntotal);
     cJSON_AddItemToObject(root, "index", index);
+    cJSON_AddItemToObject(root, "precision", string_or_null(m->precision ? m->precision : "fp32"));
+    if (m->precision_quality) {
+        /* fp32 vs this precision on the first papers (docs/MODEL.md) */
+        const sv_precision_quality *q = m->precision_quality;
+        cJSON *check = cJSON_AddObjectToObject(root, "precision_check");
+        cJSON_AddNumberToObject(check, "n_papers", q->n);
+        cJSON_AddNumberToObject(check, "mean_cosine", q->mean_cosine);
+        cJSON_AddNumberToObject(check, "min_cosine", q->min_cosine);
+        cJSON_AddNumberToObject(check, "top_k", SV_PRECISION_TOP_K);
+        cJSON_AddNumberToObject(check, "top_k_overlap", q->top_k_overlap);
+        cJSON_AddNumberToObject(check, "min_cosine_threshold", m->precision_min_cosine);
+        cJSON_AddNumberToObject(check, "min_overlap_threshold", m->precision_min_overlap);
+        cJSON_AddBoolToObject(check, "forced", m->precision_forced);
+    }
 
     cJSON_AddStringToObject(files, "embeddings", "embeddings.npy");
     cJSON_AddStringToObject(files, "index", "papers.index");

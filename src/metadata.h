@@ -49,6 +49,12 @@ typedef struct sv_metadata {
     const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
     const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
     int64_t     index_ntotal;
+    /* the dense layers' precision; for bf16 / int8 the quality check on the
+     * user's papers (NULL: not measured) and its thresholds */
+    const char *precision;
+    const struct sv_precision_quality *precision_quality;
+    double      precision_min_cosine, precision_min_overlap;
+    int         precision_forced;
 } sv_metadata;
 
 /* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */
