@@ -137,9 +137,13 @@ static void quantize_rows_s8(int8_t *restrict q, float *restrict scale,
                              const float *restrict x, int n_rows, int n) {
     for (int r = 0; r < n_rows; r++) {
         const float *row = x + (size_t)r * n;
+        // compares, not fmaxf: GCC calls libm's fmaxf (NaN rules) instead of vmaxps
         float max_abs = 0.0f;
         #pragma omp simd reduction(max : max_abs)
-        for (int i = 0; i < n; i++) max_abs = fmaxf(max_abs, fabsf(row[i]));
+        for (int i = 0; i < n; i++) {
+            float a = row[i] < 0.0f ? -row[i] : row[i];
+            max_abs = a > max_abs ? a : max_abs;
+        }
         float inv = max_abs > 0.0f ? 127.0f / max_abs : 1.0f;
         scale[r] = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
         int8_t *q_row = q + (size_t)r * n;

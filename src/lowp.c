@@ -155,7 +155,14 @@ static int create_primitive(sv_lowp *lp, int n_out, int n_in, struct lowp_shape 
         if ((s = dnnl_primitive_attr_set_output_scales(attr, 1, 1 << 1, &runtime))) goto done;
     }
     what = "matmul primitive descriptor";
-    if ((s = dnnl_primitive_desc_create(&pd, &md, attr, lp->engine, NULL))) goto done;
+    // oneDNN's gemm-based matmul fixes its thread count when created (the
+    // OpenMP maximum): ask for one thread, as each call runs on one of ours;
+    // otherwise a call from a one-thread region starts a team of its own
+    int max_threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    s = dnnl_primitive_desc_create(&pd, &md, attr, lp->engine, NULL);
+    omp_set_num_threads(max_threads);
+    if (s) goto done;
     const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     shape->scratch = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
     what = "matmul primitive";
@@ -230,8 +237,13 @@ int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in,
     for (int r = 0; r < n_out; r++) {
         const float *row = w + (size_t)r * n_in;
         float max_abs = 0.0f;
-        for (int i = 0; i < n_in; i++) max_abs = fmaxf(max_abs, fabsf(row[i]));
-        if (!isfinite(max_abs)) {
+        int finite = 1;
+        for (int i = 0; i < n_in; i++) {
+            float a = fabsf(row[i]);
+            finite &= isfinite(a);
+            max_abs = a > max_abs ? a : max_abs;
+        }
+        if (!finite) {
             sv_lowp_weight_free(out);
             return sv_error(SCIVEC_EFORMAT, "%s: row %d holds NaN/Inf, which int8 cannot "
                             "quantise", name, r);
@@ -239,7 +251,7 @@ int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in,
         float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
         out->scale[r] = scale;
         for (int i = 0; i < n_in; i++)
-            q[(size_t)r * n_in + i] = (int8_t)lrintf(row[i] / scale);
+            q[(size_t)r * n_in + i] = (int8_t)(int)nearbyintf(row[i] / scale);
     }
     return SCIVEC_OK;
 }
