@@ -51,10 +51,10 @@ peak_run() {  # THREADS
 }
 
 results="$work/runs.jsonl"
-# scivec_run ENGINE_LABEL POOLING THREADS [BINARY]: one whole-process run of scivec encode
+# scivec_run ENGINE_LABEL POOLING THREADS [BINARY [OPTION...]]: one whole-process run of scivec encode
 scivec_run() {
   /usr/bin/time -f '%e %M %U %S' -o "$work/time" "${4:-$SCIVEC}" encode --model "$MODEL" --pooling "$2" \
-      --threads "$3" --out "$work/$1.npy" < "$work/texts.jsonl" 2>/dev/null
+      --threads "$3" --out "$work/$1.npy" "${@:5}" < "$work/texts.jsonl" 2>/dev/null
   read -r wall rss user sys < "$work/time"
   echo "{\"engine\": \"$1\", \"threads\": $3, \"seconds\": $wall, \"cpu_seconds\": $(echo "$user + $sys" | bc), \"peak_rss_kb\": $rss}" >> "$results"
 }
@@ -74,6 +74,13 @@ for rep in $(seq "$REPEATS"); do
     peak_run "$threads"
     torch_run mean "$threads"
     scivec_run scivec-cls cls "$threads"
+    # reduced precision (docs/MODEL.md, "Precision"), where this CPU runs it fast
+    for precision in bf16 int8; do
+      if "$SCIVEC" encode --model "$MODEL" --precision "$precision" --out "$work/probe.npy" \
+           < /dev/null 2>/dev/null; then
+        scivec_run "scivec-$precision" mean "$threads" "$SCIVEC" --precision "$precision"
+      fi
+    done
     if [ -n "${SCIVEC_BASELINE:-}" ]; then  # an older build, for an A/B of a change
       scivec_run baseline mean "$threads" "$SCIVEC_BASELINE"
       scivec_run baseline-cls cls "$threads" "$SCIVEC_BASELINE"
@@ -131,7 +138,8 @@ print(f"{'engine':10} {'thr':>3} {'papers/s':>9} {'tokens/s':>9} {'GFLOP/s':>8} 
       f"{'vs torch':>8} {'cpu s':>7} {'%pk cpu':>7} {'vs torch cpu':>12} {'spread':>6}")
 for threads, peak in ((1, peak1), (2, peak2)):
     t = best[("pytorch", threads)]
-    for engine in ("pytorch", "scivec", "scivec-cls", "baseline", "baseline-cls"):
+    for engine in ("pytorch", "scivec", "scivec-cls", "scivec-bf16", "scivec-int8", "baseline",
+                   "baseline-cls"):
         if (engine, threads) not in best:
             continue
         r = best[(engine, threads)]
@@ -149,6 +157,21 @@ for threads, peak in ((1, peak1), (2, peak2)):
               f"{row['vs_pytorch_cpu']:11.2f}x {row['spread']:6.2f}")
 sc = {r["threads"]: r for r in rows if r["engine"] == "scivec"}
 cl = {r["threads"]: r for r in rows if r["engine"] == "scivec-cls"}
+# reduced precision: speed against scivec fp32 in the same rounds, and how far
+# its vectors are from PyTorch's fp32 ones
+precision = {}
+ref = np.load(f"{work}/torch-mean.npy")
+for engine in ("scivec-bf16", "scivec-int8"):
+    if not os.path.exists(f"{work}/{engine}.npy"):
+        continue
+    v = np.load(f"{work}/{engine}.npy")
+    cos = (v * ref).sum(1) / np.linalg.norm(v, axis=1) / np.linalg.norm(ref, axis=1)
+    precision[engine] = dict(min_cosine_vs_pytorch=float(cos.min()), mean_cosine_vs_pytorch=float(cos.mean()),
+                             vs_fp32={t: best[("scivec", t)]["seconds"] / best[(engine, t)]["seconds"]
+                                      for t in (1, 2)})
+    print(f"{engine}: {precision[engine]['vs_fp32'][1]:.2f}x scivec fp32 (1 thread), "
+          f"{precision[engine]['vs_fp32'][2]:.2f}x (2 threads); cosine vs PyTorch fp32 "
+          f"min {cos.min():.7f}, mean {cos.mean():.7f}")
 print(f"\nscivec 2-thread scaling: {sc[2]['tokens_per_s']/sc[1]['tokens_per_s']:.2f}x; "
       f"cls vs mean: {sc[1]['seconds']/cl[1]['seconds']:.3f}x (1 thread), {sc[2]['seconds']/cl[2]['seconds']:.3f}x (2)\n"
       "scivec times are whole-process wall (load + tokenize + encode + write), pytorch times the encode loop only;\n"
@@ -184,6 +207,8 @@ json.dump(dict(n_texts=len(seqs), tokens=sum(lens), gflop=flop / 1e9,
                forward_alone=[json.load(open(f"{work}/forward{t}.json")) for t in (1, 2)],
                max_abs_diff_vs_pytorch=diff, max_abs_diff_cls_vs_pytorch=diff_cls, loadavg=load,
                pct_peak_per_run={str(t): v for t, v in per_run.items()},
+               precision={k: dict(v, vs_fp32={str(t): r for t, r in v["vs_fp32"].items()})
+                          for k, v in precision.items()},
                rows=rows, runs=runs), open(out, "w"), indent=1)
 print(f"results: {out}")
 PY

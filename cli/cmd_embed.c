@@ -44,6 +44,10 @@ static const char usage[] =
     "  --index FACTORY      FAISS index_factory string (default Flat = exact cosine)\n"
     "  --batch-tokens N     about N tokens per batch (default 8192)\n"
     "  --threads N          threads for the model (default: all cores)\n"
+    "  --precision P        dense layers in fp32 (default), bf16 or int8; bf16/int8 first\n"
+    "                       compare the first 256 papers with fp32 and stop below\n"
+    "                       --precision-min-cosine X (default 0.99) or a top-10\n"
+    "                       neighbour overlap of 0.90, unless --force-precision\n"
     "  --strict             fail on the first skipped row instead of skipping it\n"
     "  --resume             continue an interrupted run in DIR\n"
     "  --restart            discard an interrupted run in DIR and start over\n"
@@ -200,6 +204,17 @@ int cmd_embed(int argc, char **argv) {
             if (parse_int(a, argv[++i], 1, &params.batch_tokens)) return 2;
         } else if (!strcmp(a, "--threads") && has_value) {
             if (parse_int(a, argv[++i], 0, &params.n_threads)) return 2;
+        } else if (!strcmp(a, "--precision") && has_value) {
+            if (cli_precision_option("embed", argv[++i], &params.precision)) return 2;
+        } else if (!strcmp(a, "--force-precision")) {
+            params.force_precision = 1;
+        } else if (!strcmp(a, "--precision-min-cosine") && has_value) {
+            char *end;
+            params.precision_min_cosine = strtod(argv[++i], &end);
+            if (*end || end == argv[i]) {
+                fprintf(stderr, "scivec embed: --precision-min-cosine wants a number, got '%s'\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(a, "--strict")) {
             params.strict = 1;
         } else if (!strcmp(a, "--resume")) {
@@ -263,6 +278,11 @@ int cmd_embed(int argc, char **argv) {
                 res.adapter[0] ? " (" : "", res.adapter_note, res.adapter[0] ? ")" : "");
     if (res.query_adapter[0])
         fprintf(stderr, "scivec embed: query adapter (recorded for search): %s\n", res.query_adapter);
+    if (res.precision_quality.n)
+        fprintf(stderr, "scivec embed: precision vs fp32 on the first %d papers: cosine mean %.5f, "
+                "min %.5f, top-%d neighbour overlap %.3f\n", res.precision_quality.n,
+                res.precision_quality.mean_cosine, res.precision_quality.min_cosine,
+                res.precision_quality.top_k, res.precision_quality.top_k_overlap);
     fprintf(stderr, "scivec embed: %lld papers embedded (dim %d) into %s; %lld rows read, %lld skipped "
             "(%lld empty text, %lld malformed, %lld duplicate id, %lld wrong type), %lld truncated; index %s\n",
             (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read, (long long)skipped,

@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "../src/bert.h"
 #include "../src/common.h"
+#include "../src/gemm.h"
 #include "../src/jsonl.h"
 #include "../src/npy.h"
 #include "scivec.h"
@@ -38,6 +39,7 @@ static const char usage[] =
     "  --max-length N       truncate to N tokens incl. [CLS]/[SEP] (default: the\n"
     "                       model's maximum; never above max_position_embeddings)\n"
     "  --threads N          threads for the forward (default 0 = all cores)\n"
+    "  --precision P        dense layers in fp32 (default), bf16 or int8 (docs/MODEL.md)\n"
     "  --batch-tokens N     tokens packed into one forward (default 8192)\n"
     "  --adapter A          run through an AdapterHub bottleneck adapter (a folder with\n"
     "                       adapter_config.json, or ORG/NAME), e.g. SPECTER2's\n"
@@ -174,6 +176,8 @@ int cmd_encode(int argc, char **argv) {
             if (parse_int(arg, argv[++i], 0, &mp.n_threads)) return 2;
         } else if (!strcmp(arg, "--batch-tokens") && has_value) {
             if (parse_int(arg, argv[++i], 1, &batch_tokens)) return 2;
+        } else if (!strcmp(arg, "--precision") && has_value) {
+            if (cli_precision_option("encode", argv[++i], &mp.precision)) return 2;
         } else {
             fprintf(stderr, "scivec encode: unexpected argument '%s' (see --help)\n", arg);
             return 2;
@@ -207,6 +211,9 @@ int cmd_encode(int argc, char **argv) {
     fprintf(stderr, "scivec encode: pooling: %s (%s)%s, max length %d\n",
             scivec_pooling_name(pooling), reason, ep.normalize ? ", normalized" : "",
             max_length);
+    fprintf(stderr, "scivec encode: kernels: %s, BLIS %s (%s), precision %s\n",
+            sv_bert_kernels(), sv_gemm_arch(), sv_gemm_arch_reason(),
+            scivec_precision_name(scivec_model_precision(model)));
     if (ep.adapter_id)
         fprintf(stderr, "scivec encode: adapter: %s (%s)\n",
                 scivec_model_adapter_name(model, ep.adapter_id),

@@ -21,4 +21,9 @@ void cli_hub_progress_install(void);
 /* Prints "scivec <command>: <scivec_last_error()>" to stderr; returns 1. */
 int cli_fail(const char *command);
 
+/* --precision VALUE into *out; on a bad value prints one line naming the
+ * command and returns 2 (the usage exit), else 0 (cli/precision_option.c). */
+#include "scivec.h"
+int cli_precision_option(const char *command, const char *value, scivec_precision *out);
+
 #endif

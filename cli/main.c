@@ -53,6 +53,10 @@ int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     if (!strcmp(argv[1], "--version")) { printf("scivec %s\n", scivec_version()); return 0; }
+    if (scivec_cpu_check() != SCIVEC_OK) { /* before any kernel could run */
+        fprintf(stderr, "scivec: %s\n", scivec_last_error());
+        return 1;
+    }
     cli_hub_progress_install(); /* a model named ORG/NAME may be downloaded */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))

@@ -61,6 +61,10 @@ const char *scivec_last_error(void);
 /* Short name of a status code ("ok", "invalid argument", ...). */
 const char *scivec_status_string(int status);
 const char *scivec_version(void);
+/* SCIVEC_OK when this CPU can run scivec's kernels (AVX2 + FMA), else
+ * SCIVEC_EUNSUPPORTED and a one-line message. scivec_model_load checks it too;
+ * front ends call it first so they fail with that message, never SIGILL. */
+int scivec_cpu_check(void);
 
 /* ------------------------------------------------------------------------ */
 /* Tokenizer: HuggingFace BertTokenizer(Fast) behaviour, read from a model    */
@@ -118,11 +122,25 @@ typedef enum scivec_pooling {
     SCIVEC_POOL_LASTTOKEN,     /* the last token's state ([SEP] for BERT)  */
 } scivec_pooling;
 
+/* The precision of the dense layers (docs/MODEL.md, "Precision"). bf16
+ * needs AVX512_BF16 (or AMX), int8 AVX512_VNNI (or AMX): elsewhere
+ * scivec_model_load refuses them (SCIVEC_EUNSUPPORTED) with the reason. */
+typedef enum scivec_precision {
+    SCIVEC_PRECISION_FP32 = 0,
+    SCIVEC_PRECISION_BF16,
+    SCIVEC_PRECISION_INT8,
+} scivec_precision;
+
 typedef struct scivec_model_params {
     int n_threads;           /* threads used for the forward; 0 = all cores */
+    scivec_precision precision; /* default SCIVEC_PRECISION_FP32            */
 } scivec_model_params;
 
 scivec_model_params scivec_model_default_params(void);
+/* "fp32" | "bf16" | "int8". */
+const char *scivec_precision_name(scivec_precision precision);
+/* Parses those names; SCIVEC_EINVAL (naming the value) otherwise. */
+int scivec_precision_parse(const char *name, scivec_precision *out);
 
 /* model: a directory, or a HuggingFace repo id (ORG/NAME[@REVISION]) looked up
  * in the local HF cache ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
@@ -136,6 +154,8 @@ int  scivec_model_hidden_size(const scivec_model *model);
 /* The width of the vectors scivec_model_encode_* writes: a
  * sentence-transformers folder's last Dense out_features, else hidden size. */
 int  scivec_model_dim(const scivec_model *model);
+/* The precision the model was loaded in. */
+scivec_precision scivec_model_precision(const scivec_model *model);
 /* min(tokenizer model_max_length, max_position_embeddings). */
 int  scivec_model_max_length(const scivec_model *model);
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *model);
@@ -360,6 +380,14 @@ typedef struct scivec_embed_params {
      * for queries: NULL = the model's default prompt, "" = none. */
     const char *prompt;
     const char *query_prompt;
+    /* The dense layers' precision. bf16 / int8 first embed a sample of the
+     * papers in fp32 too and stop (SCIVEC_EINVAL, the figures named) when the
+     * mean cosine or the top-10 neighbour overlap falls below these
+     * thresholds, unless force_precision (docs/MODEL.md, "Precision"). */
+    scivec_precision precision;
+    int         force_precision;
+    double      precision_min_cosine;   /* default 0.99 */
+    double      precision_min_overlap;  /* default 0.90 */
     /* Optional stop flag, e.g. set by a signal handler: non-zero stops the
      * run as a progress callback's non-zero return does. scivec sets it to
      * 1 itself when the callback asks to stop. NULL: an internal flag. */
@@ -373,6 +401,14 @@ typedef struct scivec_embed_params {
 } scivec_embed_params;
 
 scivec_embed_params scivec_embed_default_params(void);
+
+/* The quality check of a bf16 / int8 embed against fp32. */
+typedef struct scivec_precision_quality {
+    int    n;                /* papers compared; 0 = not measured (fp32)    */
+    int    top_k;            /* neighbours compared per paper               */
+    double mean_cosine, min_cosine;   /* of each paper's two vectors       */
+    double top_k_overlap;    /* mean share of the top_k both agree on       */
+} scivec_precision_quality;
 
 typedef struct scivec_embed_result {
     int64_t rows_read;
@@ -394,6 +430,7 @@ typedef struct scivec_embed_result {
     char    query_adapter[128]; /* recorded for queries, "" = none          */
     int     interrupted;        /* stopped early; resume = 1 continues      */
     char    index_search[256];  /* the search parameter chosen and its recall, "" = none */
+    scivec_precision_quality precision_quality;
 } scivec_embed_result;
 
 /* Runs the pipeline; *result (caller-owned) is filled on success and on

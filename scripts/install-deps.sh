@@ -9,6 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libutf8proc-dev libcjson-dev libcsv-dev libsqlite3-dev sqlite3
   libblis-dev                            # the forward's GEMMs (src/gemm.h)
+  libdnnl-dev                            # bf16 / int8 dense layers (src/lowp.h)
   libfaiss-dev liblapack-dev libblas3    # FAISS; reference LAPACK/BLAS (CMakeLists.txt says why)
   libzip-dev
   libssl-dev                             # OpenSSL's SHA-256 (run fingerprints)
@@ -19,6 +20,7 @@ packages=(
   jupyter-nbconvert python3-jupyter-client python3-ipykernel  # examples/arxiv_notebook.ipynb executed in CTest
   clang libclang-rt-14-dev               # libFuzzer targets
   valgrind
+  qemu-user                              # test_portable.py: the binary under -cpu Haswell / Nehalem
   chromium wrk xxd                       # browser test of the web page, load test, page embedding
 )
 if [ "${1:-}" = "--bench" ]; then

@@ -27,6 +27,9 @@ scivec_embed_params scivec_embed_default_params(void) {
     p.pooling = d.pooling;
     p.normalize = d.normalize;
     p.batch_tokens = d.batch_tokens;
+    p.precision = d.precision;
+    p.precision_min_cosine = d.precision_min_cosine;
+    p.precision_min_overlap = d.precision_min_overlap;
     return p;
 }
 
@@ -80,6 +83,11 @@ static void copy_result(const sv_embed_result *r, scivec_embed_result *out) {
     _Static_assert(sizeof out->index_search == sizeof r->index_search, "index_search");
     memcpy(out->index_search, r->index_search, sizeof out->index_search);
     out->interrupted = r->interrupted;
+    out->precision_quality.n = r->precision_quality.n;
+    out->precision_quality.top_k = SV_PRECISION_TOP_K;
+    out->precision_quality.mean_cosine = r->precision_quality.mean_cosine;
+    out->precision_quality.min_cosine = r->precision_quality.min_cosine;
+    out->precision_quality.top_k_overlap = r->precision_quality.top_k_overlap;
 }
 
 int scivec_embed(const scivec_embed_params *params, scivec_embed_result *result) {
@@ -109,6 +117,10 @@ int scivec_embed(const scivec_embed_params *params, scivec_embed_result *result)
     p.adapter = params->adapter;
     p.query_adapter = params->query_adapter;
     p.prompt = params->prompt;
+    p.precision = params->precision;
+    p.force_precision = params->force_precision;
+    p.precision_min_cosine = params->precision_min_cosine;
+    p.precision_min_overlap = params->precision_min_overlap;
     p.query_prompt = params->query_prompt;
     p.stop = b.stop;
     p.progress = bridge_progress;

@@ -16,7 +16,11 @@
  * PyTorch's [out, in] (y = x W^T + b).
  * Threads: exactly n_threads OpenMP threads do everything, one parallel
  * region per layer; every product they call is single-threaded.
+ * Instruction sets: this file is compiled once per variant (generic, AVX2 +
+ * FMA, AVX-512; kernel_variant.h) and bert_dispatch.c picks one at run time.
  */
+#include "kernel_variant.h" /* first: renames this file's functions per variant */
+
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -27,6 +31,7 @@
 #include "bert.h"
 #include "common.h"
 #include "gemm.h"
+#include "lowp.h"
 
 /* Nothing here reads floating-point exception flags; without this promise
  * GCC will not if-convert the float compares in the softmax and GELU loops,
@@ -117,13 +122,78 @@ static void add_bias_block(float *m, int ld, int n_rows, const float *bias, int 
     }
 }
 
+/* A dense layer's weight: fp32 [n_out, n_in] for BLIS, or its bf16 / int8
+ * form (lowp.h) when the model was loaded in that precision. */
+typedef struct dense_weight {
+    const float *w;
+    const sv_lowp_weight *lp;
+} dense_weight;
+
+#define DENSE(layer, name) ((dense_weight){(layer)->name##_w, (layer)->name##_lp})
+
+/* q[rows, n] = x rounded to int8, one scale per row: max|x| / 127 (1 for an
+ * all-zero row), round to nearest. */
+static void quantize_rows_s8(int8_t *restrict q, float *restrict scale,
+                             const float *restrict x, int n_rows, int n) {
+    for (int r = 0; r < n_rows; r++) {
+        const float *row = x + (size_t)r * n;
+        // compares, not fmaxf: GCC calls libm's fmaxf (NaN rules) instead of vmaxps
+        float max_abs = 0.0f;
+        #pragma omp simd reduction(max : max_abs)
+        for (int i = 0; i < n; i++) {
+            float a = row[i] < 0.0f ? -row[i] : row[i];
+            max_abs = a > max_abs ? a : max_abs;
+        }
+        float inv = max_abs > 0.0f ? 127.0f / max_abs : 1.0f;
+        scale[r] = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+        int8_t *q_row = q + (size_t)r * n;
+        #pragma omp simd
+        for (int i = 0; i < n; i++) q_row[i] = (int8_t)(int)rintf(row[i] * inv);
+    }
+}
+
+/* b[count] = x rounded to bf16 (nearest even; inputs are finite). */
+static void convert_bf16(uint16_t *restrict b, const float *restrict x, size_t count) {
+    #pragma omp simd
+    for (size_t i = 0; i < count; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        b[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+}
+
+/* out[n_rows, n_out] = inp[n_rows, n_in] @ lp^T on oneDNN: the rows go to
+ * this thread's bf16 / int8 buffer first; int8 results are then scaled by
+ * each row's own scale (the weights' are applied by the matmul). */
+static void linear_rows_lowp(float *out, const float *inp, const sv_lowp_weight *lp,
+                             int n_rows, int n_in, int n_out) {
+    int thread = omp_get_thread_num();
+    float *row_scale;
+    void *act = sv_lowp_act(lp->owner, thread, &row_scale);
+    int int8 = lp->scale != NULL;
+    if (int8) quantize_rows_s8(act, row_scale, inp, n_rows, n_in);
+    else convert_bf16(act, inp, (size_t)n_rows * n_in);
+    if (sv_lowp_matmul(lp->owner, thread, lp, n_rows, out, n_out)) return;
+    if (!int8) return;
+    for (int r = 0; r < n_rows; r++) {
+        float *row = out + (size_t)r * n_out;
+        float s = row_scale[r];
+        #pragma omp simd
+        for (int i = 0; i < n_out; i++) row[i] *= s;
+    }
+}
+
 /* out[rows] = inp[rows] @ weight[n_out, n_in]^T (+ bias) for rows
  * row0 .. row0+n_rows-1 of the [*, n_in] and [*, n_out] matrices. bias NULL:
  * the caller adds it later, fused with other work on the same rows. */
-static void linear_rows(float *out, const float *inp, const float *weight,
+static void linear_rows(float *out, const float *inp, dense_weight weight,
                         const float *bias, int row0, int n_rows, int n_in, int n_out) {
-    sv_gemm_nt(n_rows, n_out, n_in, 1.0f, inp + (size_t)row0 * n_in, n_in, weight, n_in,
-               out + (size_t)row0 * n_out, n_out);
+    if (weight.lp)
+        linear_rows_lowp(out + (size_t)row0 * n_out, inp + (size_t)row0 * n_in, weight.lp,
+                         n_rows, n_in, n_out);
+    else
+        sv_gemm_nt(n_rows, n_out, n_in, 1.0f, inp + (size_t)row0 * n_in, n_in, weight.w,
+                   n_in, out + (size_t)row0 * n_out, n_out);
     if (bias) add_bias_block(out + (size_t)row0 * n_out, n_out, n_rows, bias, n_out);
 }
 
@@ -325,9 +395,9 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->q, ws->x, l->q_w, NULL, row0, n_rows, hidden, hidden);
-            linear_rows(ws->k, ws->x, l->k_w, NULL, row0, n_rows, hidden, hidden);
-            linear_rows(ws->v, ws->x, l->v_w, NULL, row0, n_rows, hidden, hidden);
+            linear_rows(ws->q, ws->x, DENSE(l, q), NULL, row0, n_rows, hidden, hidden);
+            linear_rows(ws->k, ws->x, DENSE(l, k), NULL, row0, n_rows, hidden, hidden);
+            linear_rows(ws->v, ws->x, DENSE(l, v), NULL, row0, n_rows, hidden, hidden);
         }
         // per (sequence, head); dynamic: the cost grows with the length squared
         float *scores = ws->scores + (size_t)omp_get_thread_num() * max_len * max_len;
@@ -341,7 +411,7 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->tmp, ws->ctx, l->attn_out_w, NULL, row0, n_rows, hidden, hidden);
+            linear_rows(ws->tmp, ws->ctx, DENSE(l, attn_out), NULL, row0, n_rows, hidden, hidden);
             residual_layernorm_rows(ws->x, ws->tmp, l->attn_out_b, l->attn_ln_g, l->attn_ln_b,
                                     row0, n_rows, hidden, eps);
         }
@@ -350,9 +420,9 @@ static void layer_forward(sv_bert_workspace *ws, const sv_bert_config *cfg,
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->ffn, ws->x, l->ffn_in_w, NULL, row0, n_rows, hidden, inter);
+            linear_rows(ws->ffn, ws->x, DENSE(l, ffn_in), NULL, row0, n_rows, hidden, inter);
             bias_activation_rows(ws->ffn, l->ffn_in_b, row0, n_rows, inter, cfg->act);
-            linear_rows(ws->tmp, ws->ffn, l->ffn_out_w, NULL, row0, n_rows, inter, hidden);
+            linear_rows(ws->tmp, ws->ffn, DENSE(l, ffn_out), NULL, row0, n_rows, inter, hidden);
             if (!adapter)
                 residual_layernorm_rows(ws->x, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
                                         l->ffn_ln_b, row0, n_rows, hidden, eps);
@@ -391,8 +461,8 @@ static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *c
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < chunks.n_chunks; c++) {
             int row0 = chunk_start(chunks, c), n_rows = chunk_start(chunks, c + 1) - row0;
-            linear_rows(ws->k, ws->x, l->k_w, l->k_b, row0, n_rows, hidden, hidden);
-            linear_rows(ws->v, ws->x, l->v_w, l->v_b, row0, n_rows, hidden, hidden);
+            linear_rows(ws->k, ws->x, DENSE(l, k), l->k_b, row0, n_rows, hidden, hidden);
+            linear_rows(ws->v, ws->x, DENSE(l, v), l->v_b, row0, n_rows, hidden, hidden);
         }
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < first_chunks.n_chunks; c++) {
@@ -401,7 +471,7 @@ static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *c
             for (int s = row0; s < row0 + n_rows; s++)
                 memcpy(x_first + (size_t)s * hidden, ws->x + (size_t)seq_start[s] * hidden,
                        (size_t)hidden * sizeof(float));
-            linear_rows(q_first, x_first, l->q_w, l->q_b, row0, n_rows, hidden, hidden);
+            linear_rows(q_first, x_first, DENSE(l, q), l->q_b, row0, n_rows, hidden, hidden);
         }
         float *scores = ws->scores + (size_t)omp_get_thread_num() * max_len * max_len;
         #pragma omp for schedule(dynamic, 1)
@@ -415,12 +485,12 @@ static void last_layer_first_rows(sv_bert_workspace *ws, const sv_bert_config *c
         for (int c = 0; c < first_chunks.n_chunks; c++) {
             int row0 = chunk_start(first_chunks, c);
             int n_rows = chunk_start(first_chunks, c + 1) - row0;
-            linear_rows(dense_first, ctx_first, l->attn_out_w, NULL, row0, n_rows, hidden, hidden);
+            linear_rows(dense_first, ctx_first, DENSE(l, attn_out), NULL, row0, n_rows, hidden, hidden);
             residual_layernorm_rows(x_first, dense_first, l->attn_out_b, l->attn_ln_g,
                                     l->attn_ln_b, row0, n_rows, hidden, eps);
-            linear_rows(ffn_first, x_first, l->ffn_in_w, NULL, row0, n_rows, hidden, inter);
+            linear_rows(ffn_first, x_first, DENSE(l, ffn_in), NULL, row0, n_rows, hidden, inter);
             bias_activation_rows(ffn_first, l->ffn_in_b, row0, n_rows, inter, cfg->act);
-            linear_rows(ws->tmp, ffn_first, l->ffn_out_w, NULL, row0, n_rows, inter, hidden);
+            linear_rows(ws->tmp, ffn_first, DENSE(l, ffn_out), NULL, row0, n_rows, inter, hidden);
             if (!adapter)
                 residual_layernorm_rows(x_first, ws->tmp, l->ffn_out_b, l->ffn_ln_g,
                                         l->ffn_ln_b, row0, n_rows, hidden, eps);
@@ -527,6 +597,16 @@ static int forward(const sv_bert_config *cfg, const sv_bert_weights *w,
     for (int s = 0; s < n_seqs; s++)
         for (int t = seq_start[s]; t < seq_start[s + 1]; t++) ws->tok_seq[t] = s;
 
+    // bf16 / int8 dense layers: each thread's activation buffer holds a chunk
+    // (at most SV_CHUNK_ROWS rows, make_chunks) of the widest input
+    sv_lowp *lowp = cfg->n_layers > 0 && w->layers[0].q_lp ? w->layers[0].q_lp->owner : NULL;
+    if (lowp) {
+        int widest = cfg->intermediate > cfg->hidden ? cfg->intermediate : cfg->hidden;
+        status = sv_lowp_reserve(lowp, n_tokens < SV_CHUNK_ROWS ? n_tokens : SV_CHUNK_ROWS,
+                                 widest);
+        if (status) return status;
+    }
+
     embeddings_forward(ws->x, cfg, w, ids, types, ws->tok_seq, seq_start, n_tokens,
                        n_threads);
     for (int l = 0; l < cfg->n_layers; l++) {
@@ -536,6 +616,7 @@ static int forward(const sv_bert_config *cfg, const sv_bert_weights *w,
         else
             layer_forward(ws, cfg, &w->layers[l], adapter, l, seq_start, n_seqs, n_tokens,
                           max_len, n_threads);
+        if (lowp && (status = sv_lowp_failed(lowp))) return status;
     }
     return SCIVEC_OK;
 }

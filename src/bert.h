@@ -51,6 +51,8 @@ typedef struct sv_bert_layer {
     const float *ffn_in_w, *ffn_in_b;                /* [intermediate, hidden] */
     const float *ffn_out_w, *ffn_out_b;              /* [hidden, intermediate] */
     const float *ffn_ln_g, *ffn_ln_b;                /* [hidden]           */
+    /* the six dense layers in bf16 / int8 (lowp.h); NULL: fp32 (the default) */
+    const struct sv_lowp_weight *q_lp, *k_lp, *v_lp, *attn_out_lp, *ffn_in_lp, *ffn_out_lp;
 } sv_bert_layer;
 
 typedef struct sv_bert_weights {
@@ -104,6 +106,10 @@ typedef struct sv_bert_workspace {
 } sv_bert_workspace;
 
 void sv_bert_workspace_free(sv_bert_workspace *ws);
+
+/* The variant of the forward's own code in use: "avx512", "avx2" or
+ * "generic" (bert_dispatch.c; SCIVEC_KERNELS=avx2|generic asks for a lower one). */
+const char *sv_bert_kernels(void);
 
 /* out[n] = LayerNorm(inp[n]) * gamma + beta for one row (out may alias inp),
  * mean and variance in double: the forward's and the adapters' LayerNorm. */

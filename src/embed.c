@@ -71,6 +71,9 @@ sv_embed_params sv_embed_default_params(void) {
     p.pooling = SCIVEC_POOL_DEFAULT;
     p.normalize = 1;
     p.batch_tokens = DEFAULT_BATCH_TOKENS;
+    p.precision = SCIVEC_PRECISION_FP32;
+    p.precision_min_cosine = SV_PRECISION_MIN_COSINE;
+    p.precision_min_overlap = SV_PRECISION_MIN_OVERLAP;
     return p;
 }
 
@@ -463,7 +466,7 @@ static int make_fingerprint(const sv_embed_params *params, const resolved_option
         .normalize = params->normalize,
         .max_length = r->max_length,
         .id_column = r->id_column, .text_column = r->text_column, .title_column = r->title_column,
-        .precision = NULL,   /* float32 until --precision exists */
+        .precision = scivec_precision_name(scivec_model_precision(model)),
         .prompt = r->paper_prompt_text,
     };
     return sv_fingerprint_make(&in, out);
@@ -930,6 +933,52 @@ static int resolve_model_options(const sv_embed_params *params, const paper_sour
     return SCIVEC_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Reduced precision: measured on the user's own papers before the run       */
+
+/* Embeds the first SV_PRECISION_SAMPLE kept papers with an fp32 copy of the
+ * model and with model (bf16 / int8), records the figures in res and stops
+ * the run (SCIVEC_EINVAL, the figures in the message) when they are below
+ * the thresholds, unless params->force_precision. */
+static int check_precision(const sv_embed_params *params, scivec_model *model, int paper_adapter,
+                           const scivec_encode_params *ep, sv_embed_result *res) {
+    paper_source sample;
+    char *texts[SV_PRECISION_SAMPLE];
+    int n = 0, fp32_adapter = 0;
+    scivec_model *fp32 = NULL;
+    int rc = source_open(&sample, params);
+    while (!rc && n < SV_PRECISION_SAMPLE) {
+        verdict v;
+        if ((rc = source_next(&sample, 1, &v)) || v == PAPER_END) break;
+        if (v != PAPER_KEPT) continue;
+        texts[n++] = sample.text;
+        sample.text = NULL;
+    }
+    if (!rc && n == 0) goto done;   /* no papers: nothing to embed, nothing to compare */
+    scivec_model_params mp = scivec_model_default_params();
+    mp.n_threads = params->n_threads;
+    if (!rc) rc = scivec_model_load(params->model, &mp, &fp32);
+    const char *adapter_dir = scivec_model_adapter_dir(model, paper_adapter);
+    if (!rc && paper_adapter) rc = scivec_model_add_adapter(fp32, adapter_dir, &fp32_adapter);
+    if (!rc) rc = sv_precision_compare(fp32, fp32_adapter, model, paper_adapter, ep, n,
+                                       (const char *const *)texts, &res->precision_quality);
+    const sv_precision_quality *q = &res->precision_quality;
+    double min_cos = params->precision_min_cosine, min_overlap = params->precision_min_overlap;
+    if (!rc && !params->force_precision &&
+        (q->mean_cosine < min_cos || q->min_cosine < min_cos || q->top_k_overlap < min_overlap))
+        rc = sv_error(SCIVEC_EINVAL,
+                      "--precision %s changes this model's vectors too much on the first %d papers: "
+                      "cosine to fp32 mean %.7f, min %.7f (threshold %.7f), top-%d neighbour "
+                      "overlap %.3f (threshold %.2f); use fp32, or --force-precision to accept it",
+                      scivec_precision_name(params->precision), q->n, q->mean_cosine,
+                      q->min_cosine, min_cos, SV_PRECISION_TOP_K, q->top_k_overlap, min_overlap);
+done:
+    for (int i = 0; i < n; i++) free(texts[i]);
+    scivec_model_free(fp32);
+    source_close(&sample);
+    return rc;
+}
+
 static int skip_record(const sv_embed_params *params, sv_embed_result *res, verdict v, const char *why) {
     if (v == SKIP_EMPTY) res->skipped_empty_text++;
     else if (v == SKIP_MALFORMED) res->skipped_malformed++;
@@ -1038,6 +1087,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
 
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = params->n_threads;
+    mp.precision = params->precision;
     if (!rc) rc = scivec_model_load(params->model, &mp, &model);
     /* A sentence-transformers Normalize module normalises every vector
      * whatever was asked: record (and index) what the rows are. */
@@ -1059,6 +1109,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = make_fingerprint(params, &ro, model, paper_adapter, &fingerprint);
     if (!rc && !(options = make_options(params, fingerprint, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc) rc = add_adapter_option(options, model, paper_adapter);
+    if (!rc && params->precision != SCIVEC_PRECISION_FP32) {
+        scivec_encode_params ep = scivec_encode_default_params();
+        ep.pooling = ro.pooling;
+        ep.normalize = params->normalize;
+        ep.max_length = ro.max_length;
+        ep.prompt_name = ro.paper_prompt ? ro.paper_prompt : "";
+        rc = check_precision(params, model, paper_adapter, &ep, res);
+    }
 
     /* The work dir: new, or the interrupted run's. */
     int64_t rows_done = 0, truncated_before = 0;
@@ -1199,6 +1257,11 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .adapter_choice = res->adapter_note,
             .paper_prompt = ro.paper_prompt, .paper_prompt_text = ro.paper_prompt_text,
             .query_prompt = ro.query_prompt, .query_prompt_text = ro.query_prompt_text,
+            .precision = scivec_precision_name(scivec_model_precision(model)),
+            .precision_quality = res->precision_quality.n ? &res->precision_quality : NULL,
+            .precision_min_cosine = params->precision_min_cosine,
+            .precision_min_overlap = params->precision_min_overlap,
+            .precision_forced = params->force_precision,
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "precision_check.h"
 #include "scivec.h"
 
 typedef enum sv_recipe {
@@ -46,6 +47,14 @@ typedef struct sv_embed_params {
     int         resume;         /* continue DIR/.scivec-work                */
     int         restart;        /* discard DIR/.scivec-work and start over  */
     int         count_total;    /* pre-count records for progress totals    */
+    /* Dense layers in bf16 / int8 (docs/MODEL.md, "Precision"): first the
+     * first SV_PRECISION_SAMPLE kept papers are embedded in fp32 and in it;
+     * below min_cosine (mean and min) or min_overlap (top-10 neighbours) the
+     * run stops with the figures, unless force_precision. */
+    scivec_precision precision;
+    int         force_precision;
+    double      precision_min_cosine;  /* default SV_PRECISION_MIN_COSINE   */
+    double      precision_min_overlap; /* default SV_PRECISION_MIN_OVERLAP  */
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a
      * base model of the family table (family.h): the family's papers
@@ -99,6 +108,7 @@ typedef struct sv_embed_result {
     char    adapter_note[256];  /* why that adapter (or none) was used      */
     char    query_adapter[128]; /* recorded for queries, "" = none           */
     int     interrupted;        /* stopped by params.stop; resumable        */
+    sv_precision_quality precision_quality; /* n = 0: fp32, not measured    */
 } sv_embed_result;
 
 int sv_embed_run(const sv_embed_params *params, sv_embed_result *result);

@@ -130,7 +130,7 @@ int sv_fingerprint_make(const sv_fingerprint_inputs *in, cJSON **out) {
     cJSON_AddBoolToObject(fp, "normalize", in->normalize);
     cJSON_AddNumberToObject(fp, "max_length", in->max_length);
     cJSON_AddItemToObject(fp, "prompt", string_or_null(in->prompt));
-    /* Only float32 today; --precision (int8/bf16) will set it. */
+    /* the dense layers: fp32, bf16 or int8 (scivec_model_params.precision) */
     cJSON_AddStringToObject(fp, "precision", in->precision ? in->precision : "fp32");
     cJSON_AddNumberToObject(fp, "numerics_version", SV_NUMERICS_VERSION);
     if (!cJSON_GetObjectItemCaseSensitive(fp, "numerics_version"))

@@ -7,31 +7,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cpu.h"
 #include "gemm.h"
 
 /* BLIS 0.9 (Debian 12) picks its kernels from the CPU model and knows AMD
  * only up to Zen 3 (family 0x19): on a newer AMD CPU it falls back to its
  * portable reference kernels, about 3x slower (43 vs 130 GFLOP/s measured
- * on a Zen 5). There, unless the user chose a BLIS_ARCH_TYPE, ask for the
- * Zen 3 configuration: AVX2 + FMA kernels, which every such CPU has. BLIS
- * reads the variable once, at its first call, so this runs before main. */
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
+ * on a Zen 5), and it does not use AVX-512 where that is faster. So unless
+ * the user chose a BLIS_ARCH_TYPE, the table in cpu.c (sv_cpu_blis_arch)
+ * picks the configuration. BLIS reads the variable once, at its first call,
+ * so this runs before main. */
+static const char *blis_arch_reason = "BLIS's own detection";
 
 __attribute__((constructor)) static void choose_blis_arch(void) {
-    if (getenv("BLIS_ARCH_TYPE")) return;
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return;
-    int amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163; /* AuthenticAMD */
-    if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return;
-    unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
-    if (family <= 0x19 || !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    if (getenv("BLIS_ARCH_TYPE")) {
+        blis_arch_reason = "BLIS_ARCH_TYPE";
         return;
+    }
+    int arch = sv_cpu_blis_arch(&blis_arch_reason);
+    if (arch < 0) return;
     char id[16];
-    snprintf(id, sizeof id, "%d", (int)BLIS_ARCH_ZEN3);
+    snprintf(id, sizeof id, "%d", arch);
     setenv("BLIS_ARCH_TYPE", id, 0);
 }
-#endif
 
 /* One thread, no small-matrix path: the row-invariant packed algorithm. */
 static void single_thread_packed(rntm_t *rntm) {
@@ -63,5 +61,10 @@ void sv_gemm_set_blas_threads(int n_threads) {
 }
 
 const char *sv_gemm_arch(void) {
+    // BLIS 0.9 aborts when BLIS_ARCH_TYPE is set and the configuration is
+    // queried before BLIS initialised its kernel structure
+    bli_init();
     return bli_arch_string(bli_arch_query_id());
 }
+
+const char *sv_gemm_arch_reason(void) { return blis_arch_reason; }

@@ -33,5 +33,8 @@ void sv_gemm_set_blas_threads(int n_threads);
 
 /* The BLIS configuration in use ("zen3", "haswell", ...), for reports. */
 const char *sv_gemm_arch(void);
+/* Why that one: "BLIS_ARCH_TYPE" (the user's), a row of cpu.c's table, or
+ * "BLIS's own detection". */
+const char *sv_gemm_arch_reason(void);
 
 #endif

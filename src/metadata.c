@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "metadata.h"
+#include "precision_check.h"
 
 /* ------------------------------------------------------------------------ */
 /* Categories                                                                */
@@ -296,6 +297,20 @@ static cJSON *build_metadata(const sv_metadata *m) {
     sv_metadata_add_index_search(index, m->index_search_param, m->index_search_value,
                                  m->index_recall_at_10, m->index_recall_sample);
     cJSON_AddItemToObject(root, "index", index);
+    cJSON_AddItemToObject(root, "precision", string_or_null(m->precision ? m->precision : "fp32"));
+    if (m->precision_quality) {
+        /* fp32 vs this precision on the first papers (docs/MODEL.md) */
+        const sv_precision_quality *q = m->precision_quality;
+        cJSON *check = cJSON_AddObjectToObject(root, "precision_check");
+        cJSON_AddNumberToObject(check, "n_papers", q->n);
+        cJSON_AddNumberToObject(check, "mean_cosine", q->mean_cosine);
+        cJSON_AddNumberToObject(check, "min_cosine", q->min_cosine);
+        cJSON_AddNumberToObject(check, "top_k", SV_PRECISION_TOP_K);
+        cJSON_AddNumberToObject(check, "top_k_overlap", q->top_k_overlap);
+        cJSON_AddNumberToObject(check, "min_cosine_threshold", m->precision_min_cosine);
+        cJSON_AddNumberToObject(check, "min_overlap_threshold", m->precision_min_overlap);
+        cJSON_AddBoolToObject(check, "forced", m->precision_forced);
+    }
 
     cJSON_AddStringToObject(files, "embeddings", "embeddings.npy");
     cJSON_AddStringToObject(files, "index", "papers.index");

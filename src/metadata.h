@@ -62,6 +62,12 @@ typedef struct sv_metadata {
     int64_t     index_ntotal;
     /* what decides a vector (fingerprint.h); NULL = not written */
     const struct cJSON *fingerprint;
+    /* the dense layers' precision; for bf16 / int8 the quality check on the
+     * user's papers (NULL: not measured) and its thresholds */
+    const char *precision;
+    const struct sv_precision_quality *precision_quality;
+    double      precision_min_cosine, precision_min_overlap;
+    int         precision_forced;
 } sv_metadata;
 
 /* Adds "search_params" ({"nprobe": 8}, {} for none) and, when a parameter

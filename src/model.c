@@ -17,8 +17,10 @@
 #include "adapter.h"
 #include "bert.h"
 #include "common.h"
+#include "cpu.h"
 #include "family.h"
 #include "l2norm.h"
+#include "lowp.h"
 #include "st_modules.h"
 #include "tokenizer_internal.h"
 
@@ -29,6 +31,8 @@ struct scivec_model {
     scivec_tokenizer *tok;
     sv_weights *weights;
     const sv_bert_weights *w;
+    scivec_precision precision;
+    sv_lowp_bert *lowp;             /* bf16 / int8 dense layers; NULL: fp32  */
     int n_threads;
     int batch_tokens;               /* token budget of one packed forward    */
     int max_length;                 /* min(tokenizer, max_position_embeddings) */
@@ -50,7 +54,7 @@ struct scivec_model {
 };
 
 scivec_model_params scivec_model_default_params(void) {
-    scivec_model_params p = {.n_threads = 0};
+    scivec_model_params p = {.n_threads = 0, .precision = SCIVEC_PRECISION_FP32};
     return p;
 }
 
@@ -82,6 +86,11 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
                       scivec_model **out) {
     if (!model || !out) return sv_error(SCIVEC_EINVAL, "model_load: model is NULL");
     *out = NULL;
+    if (sv_cpu_check()) return SCIVEC_EUNSUPPORTED;
+    if (params && (params->precision < SCIVEC_PRECISION_FP32 ||
+                   params->precision > SCIVEC_PRECISION_INT8))
+        return sv_error(SCIVEC_EINVAL, "model_load: precision %d is not one of fp32, bf16, "
+                        "int8", (int)params->precision);
     if (params && params->n_threads < 0)
         return sv_error(SCIVEC_EINVAL, "model_load: n_threads %d is negative",
                         params->n_threads);
@@ -103,6 +112,12 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     status = sv_weights_load(m->dir, &m->cfg, &m->weights);
     if (status) goto fail;
     m->w = sv_weights_bert(m->weights);
+    m->precision = params ? params->precision : SCIVEC_PRECISION_FP32;
+    if (m->precision != SCIVEC_PRECISION_FP32) {
+        status = sv_lowp_bert_create(m->precision, m->n_threads, &m->cfg, m->w, &m->lowp);
+        if (status) goto fail;
+        m->w = sv_lowp_bert_weights(m->lowp);
+    }
 
     // a token id the embedding matrix has no row for would be a wild read
     int vocab = scivec_tokenizer_vocab_size(m->tok);
@@ -154,6 +169,7 @@ void scivec_model_free(scivec_model *m) {
     sv_st_modules_free(&m->st);
     free(m->pooled);
     free(m->dense_scratch);
+    sv_lowp_bert_free(m->lowp);
     sv_weights_free(m->weights);
     scivec_tokenizer_free(m->tok);
     sv_bert_workspace_free(&m->ws);
@@ -171,6 +187,7 @@ int sv_model_prompt(const scivec_model *m, const char *name, const char **text,
                     const char **resolved) {
     return sv_st_prompt(&m->st, m->dir, name, text, resolved);
 }
+scivec_precision scivec_model_precision(const scivec_model *m) { return m->precision; }
 int scivec_model_max_length(const scivec_model *m) { return m->max_length; }
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *m) { return m->tok; }
 const char *scivec_model_dir(const scivec_model *m) { return m->dir; }

@@ -38,7 +38,7 @@ class InvalidError(Error, ValueError):
 # ---------------------------------------------------------------- structs
 
 class ModelParams(ctypes.Structure):
-    _fields_ = [("n_threads", c_int)]
+    _fields_ = [("n_threads", c_int), ("precision", c_int)]
 
 
 class EncodeParams(ctypes.Structure):
@@ -69,8 +69,15 @@ class EmbedParams(ctypes.Structure):
                 ("strict", c_int), ("resume", c_int), ("restart", c_int), ("count_total", c_int),
                 ("adapter", c_char_p), ("query_adapter", c_char_p),
                 ("prompt", c_char_p), ("query_prompt", c_char_p),
+                ("precision", c_int), ("force_precision", c_int),
+                ("precision_min_cosine", ctypes.c_double), ("precision_min_overlap", ctypes.c_double),
                 ("stop", POINTER(c_int)), ("progress", PROGRESS_FN), ("warn", WARN_FN),
                 ("index_progress", INDEX_PROGRESS_FN), ("user", c_void_p)]
+
+
+class PrecisionQuality(ctypes.Structure):
+    _fields_ = [("n", c_int), ("top_k", c_int), ("mean_cosine", ctypes.c_double),
+                ("min_cosine", ctypes.c_double), ("top_k_overlap", ctypes.c_double)]
 
 
 class EmbedResult(ctypes.Structure):
@@ -83,7 +90,8 @@ class EmbedResult(ctypes.Structure):
                 ("pooling", ctypes.c_char * 16), ("pooling_reason", ctypes.c_char * 128),
                 ("index_type", ctypes.c_char * 64), ("adapter", ctypes.c_char * 128),
                 ("adapter_note", ctypes.c_char * 256), ("query_adapter", ctypes.c_char * 128),
-                ("interrupted", c_int), ("index_search", ctypes.c_char * 256)]
+                ("interrupted", c_int), ("index_search", ctypes.c_char * 256),
+                ("precision_quality", PrecisionQuality)]
 
 
 class Paper(ctypes.Structure):
@@ -149,6 +157,8 @@ _PROTOTYPES = {
     "scivec_last_error": (c_char_p, []),
     "scivec_version": (c_char_p, []),
     "scivec_model_default_params": (ModelParams, []),
+    "scivec_precision_parse": (c_int, [c_char_p, POINTER(c_int)]),
+    "scivec_model_dim": (c_int, [c_void_p]),
     "scivec_model_load": (c_int, [c_char_p, POINTER(ModelParams), POINTER(c_void_p)]),
     "scivec_model_free": (None, [c_void_p]),
     "scivec_model_hidden_size": (c_int, [c_void_p]),

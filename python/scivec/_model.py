@@ -38,10 +38,10 @@ class Model:
     forward (None: all)."""
 
     def __init__(self, name_or_dir, adapter=None, precision="fp32", threads=None):
-        if precision != "fp32":
-            raise ValueError(f"scivec: precision {precision!r} is not available in this "
-                             "libscivec (fp32 only)")
         params = lib.scivec_model_default_params()
+        chosen = ctypes.c_int()
+        check(lib.scivec_precision_parse(_lib.to_bytes(precision, "precision"), ctypes.byref(chosen)))
+        params.precision = chosen.value
         if threads is not None:
             if int(threads) < 0:
                 raise ValueError(f"scivec: threads must be >= 0, got {threads}")
@@ -52,7 +52,7 @@ class Model:
         check(lib.scivec_model_load(_lib.to_bytes(os.fspath(name_or_dir), "model"),
                                     ctypes.byref(params), ctypes.byref(handle)))
         self._ptr = handle
-        self.dim = lib.scivec_model_hidden_size(handle)
+        self.dim = lib.scivec_model_dim(handle)
         self.max_seq_length = lib.scivec_model_max_length(handle)
         self.path = _lib.decode(lib.scivec_model_dir(handle))
         self.warning = _lib.decode(lib.scivec_model_warning(handle))

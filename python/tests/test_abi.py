@@ -18,6 +18,7 @@ MIRRORS = {
     "scivec_encoding": _lib.Encoding,
     "scivec_embed_params": _lib.EmbedParams,
     "scivec_embed_result": _lib.EmbedResult,
+    "scivec_precision_quality": _lib.PrecisionQuality,
     "scivec_paper": _lib.Paper,
     "scivec_filter": _lib.Filter,
     "scivec_hit": _lib.Hit,
