@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "../src/embed.h"
 #include "../src/progress.h"
+#include "../src/shard.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -42,6 +43,8 @@ static const char usage[] =
     "  --threads N          threads for the model (default: all cores)\n"
     "  --strict             fail on the first skipped row instead of skipping it\n"
     "  --resume             continue an interrupted run in DIR\n"
+    "  --shard K/N          only the papers whose id hashes to shard K of N (K from 0,\n"
+    "                       as SLURM_ARRAY_TASK_ID); join the shards with `scivec merge`\n"
     "  --progress           show progress even when stderr is not a terminal\n";
 
 enum { MAX_WARNINGS_SHOWN = 5 };
@@ -161,6 +164,8 @@ int cmd_embed(int argc, char **argv) {
             if (parse_int(a, argv[++i], 0, &params.n_threads)) return 2;
         } else if (!strcmp(a, "--strict")) {
             params.strict = 1;
+        } else if (!strcmp(a, "--shard") && has_value) {
+            if (sv_shard_parse(argv[++i], &params.shard_k, &params.shard_n)) return cli_fail("embed") + 1;
         } else if (!strcmp(a, "--resume")) {
             params.resume = 1;
         } else if (!strcmp(a, "--progress")) {

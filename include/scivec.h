@@ -193,6 +193,21 @@ int scivec_model_encode_tokens(scivec_model *model,
                                const scivec_encode_params *params, int n,
                                const scivec_encoding *seqs, float *out);
 
+/* ------------------------------------------------------------------------ */
+/* Output folders that grow and split: merge shards (docs/SCALE.md)         */
+
+typedef struct scivec_merge_params {
+    const char *index_factory;  /* NULL: the shards' index.factory           */
+    int         n_threads;      /* FAISS threads; 0: all cores               */
+} scivec_merge_params;
+
+/* Joins the folders written by `scivec embed --shard K/N` (one per K, all N
+ * of them, same options) into out_dir, as one `scivec embed` of the whole
+ * input writes it: papers in input order, index built once. Refuses a
+ * missing, duplicated or mismatched shard and a paper id found in two. */
+int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shards,
+                 const scivec_merge_params *params);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,7 @@
 #include "npy.h"
 #include "paper_db.h"
 #include "papers.h"
+#include "shard.h"
 
 #define WORK_DIR_NAME   ".scivec-work"
 #define PARTIAL_NAME    "embeddings.npy.partial"
@@ -115,12 +116,15 @@ static void id_set_free(id_set *set) {
 /* ------------------------------------------------------------------------ */
 /* Reading papers and deciding which to keep                                 */
 
-typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE } verdict;
+/* OTHER_SHARD: the record belongs to another shard of --shard K/N; it is
+ * neither kept nor counted here (that shard counts it). */
+typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE, OTHER_SHARD } verdict;
 
 typedef struct {
     sv_papers *papers;
     sv_recipe  recipe;
     int        id_col, text_col, title_col;   /* title_col -1: none */
+    int        shard_k, shard_n;              /* shard_n 0: the whole input */
     id_set     seen;
     /* the current record */
     const char *const *fields;
@@ -197,6 +201,8 @@ static int resolve_column(const sv_papers *p, const char *given, const char *fal
 static int source_open(paper_source *src, const sv_embed_params *params) {
     memset(src, 0, sizeof *src);
     src->recipe = params->recipe;
+    src->shard_k = params->shard_k;
+    src->shard_n = params->shard_n;
     int rc = sv_papers_open(params->input, &src->papers);
     if (rc) return rc;
     int needs_title = params->recipe != SV_RECIPE_ABSTRACT;
@@ -223,9 +229,11 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
     src->why[0] = '\0';
     int rc = sv_papers_next(src->papers, &src->fields, &src->lens);
     if (rc == 0) { *v = PAPER_END; return SCIVEC_OK; }
+    /* A record without a usable id has no shard: shard 0 counts it, so
+     * that the shards' counts add up to a single run's. */
     if (rc == SCIVEC_EFORMAT) {
         snprintf(src->why, sizeof src->why, "%s", scivec_last_error());
-        *v = SKIP_MALFORMED;
+        *v = src->shard_n && src->shard_k ? OTHER_SHARD : SKIP_MALFORMED;
         return SCIVEC_OK;
     }
     if (rc != 1) return rc;
@@ -239,7 +247,11 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
     if (!has_text(id, id_len) || strlen(id) != id_len) {
         snprintf(src->why, sizeof src->why, "line %ld: %s", line,
                  strlen(id) != id_len ? "the paper id holds a NUL byte" : "no paper id");
-        *v = SKIP_MALFORMED;
+        *v = src->shard_n && src->shard_k ? OTHER_SHARD : SKIP_MALFORMED;
+        return SCIVEC_OK;
+    }
+    if (src->shard_n && sv_shard_of(id, src->shard_n) != src->shard_k) {
+        *v = OTHER_SHARD;
         return SCIVEC_OK;
     }
     const char *title = src->title_col >= 0 ? src->fields[src->title_col] : NULL;
@@ -412,6 +424,11 @@ static cJSON *make_options(const sv_embed_params *params, const resolved_options
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
     cJSON_AddNumberToObject(o, "threads", params->n_threads);
     cJSON_AddNumberToObject(o, "dim", scivec_model_hidden_size(model));
+    if (params->shard_n) {
+        char shard[32];
+        snprintf(shard, sizeof shard, "%d/%d", params->shard_k, params->shard_n);
+        cJSON_AddStringToObject(o, "shard", shard);
+    }
     return o;
 }
 
@@ -595,9 +612,16 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     int64_t row = 0;
     while (!rc) {
         verdict v;
-        if ((rc = source_next(&src, 0, &v))) break;
+        if ((rc = source_next(&src, 1, &v))) break;
         if (v == PAPER_END) break;
         if (v != PAPER_KEPT) continue;
+        /* The record's place in the input orders merged shards as one run
+         * orders them; the text's hash tells `add --update` what changed. */
+        int64_t record = sv_papers_records_read(papers) - 1;
+        uint8_t digest[32];
+        char text_sha256[65];
+        sv_sha256(src.text, strlen(src.text), digest);
+        for (int i = 0; i < 32; i++) snprintf(text_sha256 + 2 * i, 3, "%02x", digest[i]);
         /* A signal stops this pass too (it may take minutes); --resume redoes it. */
         if ((row & 1023) == 1023 && stop_requested(params)) { rc = interrupted(res, n_rows); break; }
         if (row >= n_rows) {
@@ -653,6 +677,8 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
             .column_names = column_names,
             .values = f,
             .value_lens = l,
+            .record = record,
+            .text_sha256 = text_sha256,
         };
         rc = sv_paper_db_add(db, &paper);
         free(dyn_names);
@@ -836,6 +862,7 @@ static int embed_pass(const sv_embed_params *params, paper_source *src, embedder
         verdict v;
         if ((rc = source_next(src, 1, &v))) break;
         if (v == PAPER_END) break;
+        if (v == OTHER_SHARD) continue;
         res->rows_read++;
         if (v != PAPER_KEPT) {
             if ((rc = skip_record(params, res, v, src->why))) break;
@@ -876,6 +903,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     memset(res, 0, sizeof *res);
     if (!params->input || !params->model || !params->out_dir)
         return sv_error(SCIVEC_EINVAL, "embed needs an input, a model and an output directory");
+    if (params->shard_n < 0 || params->shard_n > SV_SHARD_MAX ||
+        (params->shard_n && (params->shard_k < 0 || params->shard_k >= params->shard_n)))
+        return sv_error(SCIVEC_EINVAL, "shard %d/%d: want 0 <= K < N", params->shard_k, params->shard_n);
 
     paths p;
     paper_source src;
@@ -1017,6 +1047,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .query_adapter_ref = query_adapter_ref,
             .query_adapter_path = query_adapter_dir,
             .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
+            .shard_k = params->shard_k,
+            .shard_n = params->shard_n,
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }

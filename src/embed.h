@@ -45,6 +45,9 @@ typedef struct sv_embed_params {
     int         strict;         /* a skipped row is an error                */
     int         resume;         /* continue DIR/.scivec-work                */
     int         count_total;    /* pre-count records for progress totals    */
+    /* --shard K/N: only the papers whose id hashes to shard K of N
+     * (src/shard.h); shard_n 0 = all. Recorded in metadata.json for merge. */
+    int         shard_k, shard_n;
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a
      * SPECTER2 model: allenai/specter2 (proximity) when it is in the HF

@@ -49,9 +49,13 @@ typedef struct sv_metadata {
     const char *paper_adapter_ref, *paper_adapter_path, *paper_adapter_name;
     const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
     int64_t     index_ntotal;
+    int         shard_k, shard_n;   /* --shard K/N; shard_n 0: not a shard */
 } sv_metadata;
 
 /* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */
 int sv_metadata_write(const char *path, const sv_metadata *m);
+/* Writes a metadata.json built elsewhere (merge, add), fsynced. */
+struct cJSON;
+int sv_metadata_write_json(const char *path, const struct cJSON *root);
 
 #endif /* SV_METADATA_H */
