@@ -45,6 +45,7 @@ static const char usage[] =
     "  --resume             continue an interrupted run in DIR\n"
     "  --shard K/N          only the papers whose id hashes to shard K of N (K from 0,\n"
     "                       as SLURM_ARRAY_TASK_ID); join the shards with `scivec merge`\n"
+    "  --restart            discard an interrupted run in DIR and start over\n"
     "  --progress           show progress even when stderr is not a terminal\n";
 
 enum { MAX_WARNINGS_SHOWN = 5 };
@@ -168,6 +169,8 @@ int cmd_embed(int argc, char **argv) {
             if (sv_shard_parse(argv[++i], &params.shard_k, &params.shard_n)) return cli_fail("embed") + 1;
         } else if (!strcmp(a, "--resume")) {
             params.resume = 1;
+        } else if (!strcmp(a, "--restart")) {
+            params.restart = 1;
         } else if (!strcmp(a, "--progress")) {
             progress_flag = 1;
         } else if (a[0] == '-' && a[1] != '\0') {

@@ -11,6 +11,7 @@ packages=(
   libblis-dev                            # the forward's GEMMs (src/gemm.h)
   libfaiss-dev liblapack-dev libblas3    # FAISS; reference LAPACK/BLAS (CMakeLists.txt says why)
   libzip-dev
+  libssl-dev                             # OpenSSL's SHA-256 (run fingerprints)
   libcurl4-openssl-dev libmicrohttpd-dev  # HF hub downloads; scivec serve
   python3-numpy python3-faiss            # the real Python client in tests
   clang libclang-rt-14-dev               # libFuzzer targets

@@ -29,6 +29,7 @@
 #include "common.h"
 #include "embed.h"
 #include "faiss_shim.h"
+#include "fingerprint.h"
 #include "hub.h"
 #include "metadata.h"
 #include "npy.h"
@@ -382,7 +383,9 @@ static int sync_dir(const char *dir) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Options recorded in the checkpoint: a resumed run must match them all     */
+/* Options recorded in the checkpoint: a resumed run must match them all.    */
+/* "fingerprint" is what decides a vector (fingerprint.h); the rest is what  */
+/* a resume needs on top of it: the same input, and the same batches.        */
 
 static void add_file_identity(cJSON *obj, const char *prefix, const char *path) {
     char key[64], resolved[PATH_MAX];
@@ -404,21 +407,32 @@ typedef struct {
     const char    *id_column, *text_column, *title_column;
 } resolved_options;
 
-static cJSON *make_options(const sv_embed_params *params, const resolved_options *r,
+/* Builds the run's fingerprint: hashes every model and adapter file read. */
+static int make_fingerprint(const sv_embed_params *params, const resolved_options *r,
+                            const scivec_model *model, int adapter_id, cJSON **out) {
+    sv_fingerprint_inputs in = {
+        .model_dir = scivec_model_dir(model),
+        .weights_path = scivec_model_weights_path(model),
+        .adapter_dir = adapter_id ? scivec_model_adapter_dir(model, adapter_id) : NULL,
+        .adapter_name = adapter_id ? scivec_model_adapter_name(model, adapter_id) : NULL,
+        .recipe = sv_recipe_name(params->recipe),
+        .pooling = scivec_pooling_name(r->pooling),
+        .normalize = params->normalize,
+        .max_length = r->max_length,
+        .id_column = r->id_column, .text_column = r->text_column, .title_column = r->title_column,
+        .precision = NULL,   /* float32 until --precision exists */
+    };
+    return sv_fingerprint_make(&in, out);
+}
+
+static cJSON *make_options(const sv_embed_params *params, const cJSON *fingerprint,
                            const scivec_model *model) {
     cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
+    cJSON *fp = cJSON_Duplicate(fingerprint, 1);
+    if (!o || !fp) { cJSON_Delete(o); cJSON_Delete(fp); return NULL; }
+    cJSON_AddItemToObject(o, "fingerprint", fp);
     add_file_identity(o, "input", params->input);
-    add_file_identity(o, "weights", scivec_model_weights_path(model));
-    cJSON_AddStringToObject(o, "recipe", sv_recipe_name(params->recipe));
-    cJSON_AddStringToObject(o, "pooling", scivec_pooling_name(r->pooling));
-    cJSON_AddBoolToObject(o, "normalize", params->normalize);
-    cJSON_AddNumberToObject(o, "max_length", r->max_length);
     cJSON_AddBoolToObject(o, "truncate_error", params->truncate_error);
-    cJSON_AddStringToObject(o, "id_column", r->id_column);
-    cJSON_AddStringToObject(o, "text_column", r->text_column);
-    cJSON_AddItemToObject(o, "title_column", r->title_column ? cJSON_CreateString(r->title_column)
-                                                             : cJSON_CreateNull());
     /* Batches decide which texts share a forward pass: keep them identical so
      * the resumed file is byte-identical. */
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
@@ -437,7 +451,7 @@ static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_d
     cJSON *root = cJSON_CreateObject();
     cJSON *copy = cJSON_Duplicate(options, 1);
     if (!root || !copy) { cJSON_Delete(root); cJSON_Delete(copy); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
-    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddNumberToObject(root, "version", 2);
     cJSON_AddNumberToObject(root, "rows_done", (double)rows_done);
     cJSON_AddNumberToObject(root, "n_truncated", (double)n_truncated);
     cJSON_AddItemToObject(root, "options", copy);
@@ -468,18 +482,27 @@ static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_d
         rows->valuedouble != floor(rows->valuedouble) || !cJSON_IsNumber(truncated) ||
         truncated->valuedouble < 0) {
         cJSON_Delete(root);
-        return sv_error(SCIVEC_EFORMAT, "%s: malformed checkpoint; remove %s to start over",
-                        p->checkpoint, p->work_dir);
+        return sv_error(SCIVEC_EFORMAT, "%s: malformed checkpoint; --restart starts over",
+                        p->checkpoint);
     }
-    rc = SCIVEC_OK;
+    /* What decides a vector first: a mismatch there names every change. */
+    rc = sv_fingerprint_check(cJSON_GetObjectItemCaseSensitive(saved, "fingerprint"),
+                              cJSON_GetObjectItemCaseSensitive(options, "fingerprint"), "cannot resume");
+    if (rc) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", scivec_last_error());
+        rc = sv_error(rc, "%s (the %lld papers embedded would not match the rest; --restart "
+                      "starts over)", why, (long long)rows->valuedouble);
+    }
     for (const cJSON *want = options->child; want && !rc; want = want->next) {
+        if (!strcmp(want->string, "fingerprint")) continue;
         const cJSON *had = cJSON_GetObjectItemCaseSensitive(saved, want->string);
         char *a = cJSON_PrintUnformatted(want), *b = had ? cJSON_PrintUnformatted(had) : NULL;
         if (!a || !b || strcmp(a, b) != 0)
             rc = sv_error(SCIVEC_EINVAL,
                           "cannot resume: %s was %s in the interrupted run, now %s (same options "
-                          "and input needed; remove %s to start over)",
-                          want->string, b ? b : "absent", a ? a : "?", p->work_dir);
+                          "and input needed; --restart starts over)",
+                          want->string, b ? b : "absent", a ? a : "?");
         cJSON_free(a);
         cJSON_free(b);
     }
@@ -889,6 +912,14 @@ static int embed_pass(const sv_embed_params *params, paper_source *src, embedder
     return rc;
 }
 
+/* The weight file's sha256, as the fingerprint holds it (hashed once). */
+static const char *weights_sha256(const cJSON *fingerprint, const char *weights_path) {
+    const char *slash = strrchr(weights_path, '/');
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(fingerprint, "model_files");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(files, slash ? slash + 1 : weights_path);
+    return cJSON_IsString(sha) ? sha->valuestring : NULL;
+}
+
 static int commit_outputs(const paths *p) {
     const char *from[] = {p->partial, p->index_tmp, p->db_tmp, p->metadata_tmp};
     const char *to[] = {p->npy_final, p->index_final, p->db_final, p->metadata_final};
@@ -912,7 +943,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     memset(&src, 0, sizeof src);
     scivec_model *model = NULL;
     embedder e = {0};
-    cJSON *options = NULL;
+    cJSON *options = NULL, *fingerprint = NULL;
     int created_work_dir = 0, lock_fd = -1;
     int rc = paths_init(&p, params->out_dir) ? sv_error(SCIVEC_ENOMEM, "out of memory") : SCIVEC_OK;
 
@@ -920,9 +951,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = source_open(&src, params);
     if (!rc) rc = make_dirs(p.out_dir);
     if (!rc) rc = lock_out_dir(p.out_dir, &lock_fd);
+    if (!rc && params->resume && params->restart)
+        rc = sv_error(SCIVEC_EINVAL, "--resume continues an interrupted run and --restart discards it: "
+                      "give one of them");
+    /* --restart: the interrupted run's work is dropped, nothing else. */
+    if (!rc && params->restart && is_dir(p.work_dir)) remove_work_dir(&p);
     if (!rc && is_dir(p.work_dir) && !params->resume)
         rc = sv_error(SCIVEC_EINVAL, "%s exists (an interrupted run?): pass --resume to continue it, "
-                      "or remove it to start over", p.work_dir);
+                      "or --restart to start over", p.work_dir);
     /* Killed before its first checkpoint, or after its commit: nothing in the
      * work dir is worth keeping, so --resume starts over. */
     if (!rc && params->resume && is_dir(p.work_dir) && !sv_file_exists(p.checkpoint))
@@ -941,7 +977,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
                                &paper_adapter_ref, &query_adapter_ref);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
-    if (!rc && !(options = make_options(params, &ro, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (!rc) rc = make_fingerprint(params, &ro, model, paper_adapter, &fingerprint);
+    if (!rc && !(options = make_options(params, fingerprint, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc) rc = add_adapter_option(options, model, paper_adapter);
 
     /* The work dir: new, or the interrupted run's. */
@@ -1005,8 +1042,6 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = build_db(params, &p, res->dim, res->n_papers, res);
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_index(params, &p, res->dim, res->n_papers, res->index_type, sizeof res->index_type);
-    char sha[65] = "";
-    if (!rc) rc = sv_sha256_file(scivec_model_weights_path(model), sha);
     if (!rc) {
         char input_abs[PATH_MAX], model_abs[PATH_MAX], weights_abs[PATH_MAX];
         char paper_adapter_abs[PATH_MAX], query_adapter_abs[PATH_MAX];
@@ -1026,7 +1061,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .model_name = params->model,
             .model_path = realpath(model_dir, model_abs) ? model_abs : model_dir,
             .weights_path = realpath(weights, weights_abs) ? weights_abs : weights,
-            .weights_sha256 = sha,
+            .weights_sha256 = weights_sha256(fingerprint, weights),
             .recipe = sv_recipe_name(params->recipe),
             .pooling = res->pooling,
             .pooling_reason = res->pooling_reason,
@@ -1049,6 +1084,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
             .shard_k = params->shard_k,
             .shard_n = params->shard_n,
+            .fingerprint = fingerprint,
         };
         rc = sv_metadata_write(p.metadata_tmp, &m);
     }
@@ -1060,6 +1096,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     source_close(&src);
     free(e.vectors);
     cJSON_Delete(options);
+    cJSON_Delete(fingerprint);
     scivec_model_free(model);
     paths_free(&p);
     return rc;

@@ -44,6 +44,7 @@ typedef struct sv_embed_params {
     int         n_threads;      /* 0: all cores                             */
     int         strict;         /* a skipped row is an error                */
     int         resume;         /* continue DIR/.scivec-work                */
+    int         restart;        /* discard DIR/.scivec-work and start over  */
     int         count_total;    /* pre-count records for progress totals    */
     /* --shard K/N: only the papers whose id hashes to shard K of N
      * (src/shard.h); shard_n 0 = all. Recorded in metadata.json for merge. */

@@ -31,6 +31,7 @@
 
 #include "common.h"
 #include "faiss_shim.h"
+#include "fingerprint.h"
 #include "metadata.h"
 #include "npy.h"
 #include "outdir.h"
@@ -132,11 +133,22 @@ static int check_shard_set(const shard *shards, int n_shards) {
 static const char *const same_in_every_shard[] = {
     "embedding_dim", "model.sha256", "recipe", "pooling.name", "adapters.papers.name",
     "adapters.queries.name", "normalize", "max_length", "truncate", "input.format",
-    "input.id_column", "input.text_column", "input.title_column", "index.factory", "fingerprint",
+    "input.id_column", "input.text_column", "input.title_column", "index.factory",
 };
 
 static int check_same_options(const shard *shards, int n_shards) {
-    for (int i = 1; i < n_shards; i++)
+    for (int i = 1; i < n_shards; i++) {
+        /* The fingerprint names what differs (a model file, the precision...). */
+        const cJSON *fp0 = get_path(shards[0].meta, "fingerprint"), *fpi = get_path(shards[i].meta, "fingerprint");
+        if (fp0 || fpi) {
+            char context[1024];
+            snprintf(context, sizeof context, "%s and %s were embedded differently", shards[0].dir, shards[i].dir);
+            if (!fp0 || !fpi)
+                return sv_error(SCIVEC_EINVAL, "%s: only one has a fingerprint (made by different scivec "
+                                "versions?)", context);
+            int rc = sv_fingerprint_check(fp0, fpi, context);
+            if (rc) return rc;
+        }
         for (size_t f = 0; f < SV_ARRAY_LEN(same_in_every_shard); f++) {
             const char *key = same_in_every_shard[f];
             const cJSON *a = get_path(shards[0].meta, key), *b = get_path(shards[i].meta, key);
@@ -151,6 +163,7 @@ static int check_same_options(const shard *shards, int n_shards) {
             cJSON_free(tb);
             if (rc) return rc;
         }
+    }
     return SCIVEC_OK;
 }
 

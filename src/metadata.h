@@ -50,6 +50,8 @@ typedef struct sv_metadata {
     const char *query_adapter_ref, *query_adapter_path, *query_adapter_name;
     int64_t     index_ntotal;
     int         shard_k, shard_n;   /* --shard K/N; shard_n 0: not a shard */
+    /* what decides a vector (fingerprint.h); NULL = not written */
+    const struct cJSON *fingerprint;
 } sv_metadata;
 
 /* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */

@@ -122,7 +122,7 @@ def check_refusals(tmp, inp):
     refused("missing shard", [dirs[0]], ["shard 1/2 is missing"])
     refused("duplicated shard", [dirs[0], dirs[0], dirs[1]], ["both shard 0/2"])
     other = shard_dirs(os.path.join(tmp, "maxlen"), inp, 2, ["--max-length", "16"])
-    refused("different options", [dirs[0], other[1]], ["max_length differs", "16"])
+    refused("different options", [dirs[0], other[1]], ["embedded differently", "max_length was 512, now 16"])
     three = shard_dirs(os.path.join(tmp, "three"), inp, 3)
     refused("different splits", [dirs[0], three[1]], ["shard 1/3", "shard 0/2"])
     single = os.path.join(tmp, "single")
