@@ -21,6 +21,7 @@ static const struct {
     {"info",     cmd_info,     "describe and check an embed output"},
     {"fetch",    cmd_fetch,    "download a model from the HuggingFace hub into its cache"},
     {"serve",    cmd_serve,    "HTTP API + web page over an embed output (search, similar, recommend, embeddings)"},
+    {"add",      cmd_add,      "append the new papers of an input to an embed output"},
     {"merge",    cmd_merge,    "join the shard folders of `embed --shard K/N` into one output"},
 };
 

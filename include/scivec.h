@@ -208,6 +208,23 @@ typedef struct scivec_merge_params {
 int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shards,
                  const scivec_merge_params *params);
 
+typedef struct scivec_add_params {
+    int n_threads;              /* 0: all cores                              */
+} scivec_add_params;
+
+typedef struct scivec_add_result {
+    int64_t n_added;            /* papers appended                           */
+    int64_t rows_read;          /* records of the input                      */
+    int64_t n_skipped;          /* already in the folder, duplicate, empty, malformed */
+} scivec_add_result;
+
+/* Embeds the papers of input whose id is not in dir yet, with dir's model
+ * and options (refused, naming what differs, when the model files or options
+ * changed), and appends them to dir's four files: all or nothing, even
+ * under kill -9. Equals one embed of dir's input followed by input. */
+int scivec_add(const char *dir, const char *input, const scivec_add_params *params,
+               scivec_add_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -126,6 +126,8 @@ typedef struct {
     sv_recipe  recipe;
     int        id_col, text_col, title_col;   /* title_col -1: none */
     int        shard_k, shard_n;              /* shard_n 0: the whole input */
+    int      (*skip_id)(const char *paper_id, void *skip_user);
+    void      *skip_user;
     id_set     seen;
     /* the current record */
     const char *const *fields;
@@ -204,6 +206,8 @@ static int source_open(paper_source *src, const sv_embed_params *params) {
     src->recipe = params->recipe;
     src->shard_k = params->shard_k;
     src->shard_n = params->shard_n;
+    src->skip_id = params->skip_id;
+    src->skip_user = params->skip_user;
     int rc = sv_papers_open(params->input, &src->papers);
     if (rc) return rc;
     int needs_title = params->recipe != SV_RECIPE_ABSTRACT;
@@ -268,11 +272,13 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
         *v = SKIP_EMPTY;
         return SCIVEC_OK;
     }
-    rc = id_set_add(&src->seen, id);
+    int in_folder = src->skip_id && src->skip_id(id, src->skip_user);
+    rc = in_folder ? 0 : id_set_add(&src->seen, id);
     if (rc < 0) { free(text); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
     if (rc == 0) {
         free(text);
-        snprintf(src->why, sizeof src->why, "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
+        if (in_folder) snprintf(src->why, sizeof src->why, "line %ld: paper %.100s is already in the folder", line, id);
+        else snprintf(src->why, sizeof src->why, "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
         *v = SKIP_DUPLICATE;
         return SCIVEC_OK;
     }
@@ -640,7 +646,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
         if (v != PAPER_KEPT) continue;
         /* The record's place in the input orders merged shards as one run
          * orders them; the text's hash tells `add --update` what changed. */
-        int64_t record = sv_papers_records_read(papers) - 1;
+        int64_t record = params->record_base + sv_papers_records_read(papers) - 1;
         uint8_t digest[32];
         char text_sha256[65];
         sv_sha256(src.text, strlen(src.text), digest);
@@ -978,6 +984,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
     if (!rc) rc = make_fingerprint(params, &ro, model, paper_adapter, &fingerprint);
+    if (!rc && params->expect_fingerprint)
+        rc = sv_fingerprint_check(params->expect_fingerprint, fingerprint,
+                                  params->expect_context ? params->expect_context : "embed");
     if (!rc && !(options = make_options(params, fingerprint, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc) rc = add_adapter_option(options, model, paper_adapter);
 

@@ -49,6 +49,16 @@ typedef struct sv_embed_params {
     /* --shard K/N: only the papers whose id hashes to shard K of N
      * (src/shard.h); shard_n 0 = all. Recorded in metadata.json for merge. */
     int         shard_k, shard_n;
+    /* For `scivec add` (src/add.c): a paper whose id skip_id says is there
+     * (returns 1) is skipped as a duplicate of it; record_base is added to
+     * each paper's record number (its place in the input); a run whose
+     * fingerprint differs from expect_fingerprint is refused before any
+     * embedding, the message starting with expect_context. */
+    int       (*skip_id)(const char *paper_id, void *skip_user);
+    void       *skip_user;
+    int64_t     record_base;
+    const struct cJSON *expect_fingerprint;
+    const char *expect_context;
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a
      * SPECTER2 model: allenai/specter2 (proximity) when it is in the HF

@@ -457,7 +457,7 @@ static int commit(const merge_paths *p, const char *out_dir) {
     for (size_t i = 0; i < SV_ARRAY_LEN(from); i++)
         if (rename(from[i], to[i]) != 0)
             return sv_error(SCIVEC_EIO, "renaming %s to %s: %s", from[i], to[i], strerror(errno));
-    return sv_outdir_sync(out_dir);
+    return sv_dir_sync(out_dir);
 }
 
 int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shards,
@@ -477,8 +477,8 @@ int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shard
     int dim = rc ? 0 : (int)get_count(shards[0].meta, "embedding_dim");
     for (int i = 0; i < n_shards && !rc; i++) rc = map_shard_npy(&shards[i], dim);
 
-    if (!rc) rc = sv_outdir_make(out_dir);
-    if (!rc) rc = sv_outdir_lock(out_dir, "merge", &lock_fd);
+    if (!rc) rc = sv_dir_make(out_dir);
+    if (!rc) rc = sv_dir_lock(out_dir, "merge", &lock_fd);
     if (!rc && sv_file_exists(p.metadata_final))
         rc = sv_error(SCIVEC_EINVAL, "%s already holds an output (metadata.json): merge into a new folder",
                       out_dir);
