@@ -12,9 +12,11 @@
 #include "scivec.h"
 
 static const char usage[] =
-    "usage: scivec add DIR INPUT [--threads N]\n"
+    "usage: scivec add DIR INPUT [--update] [--threads N]\n"
     "  embeds the papers of INPUT whose id is not in DIR yet, with DIR's model and\n"
     "  options, and appends them to DIR (all or nothing; docs/SCALE.md)\n"
+    "  --update             also re-embed the papers whose text changed (they move\n"
+    "                       to the end: their row numbers change)\n"
     "  --threads N          threads for the model (default: all cores)\n";
 
 int cmd_add(int argc, char **argv) {
@@ -25,6 +27,8 @@ int cmd_add(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             return 0;
+        } else if (!strcmp(a, "--update")) {
+            params.update = 1;
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             char *end;
             errno = 0;
@@ -52,8 +56,8 @@ int cmd_add(int argc, char **argv) {
     }
     scivec_add_result res;
     if (scivec_add(dir, input, &params, &res)) return cli_fail("add");
-    fprintf(stderr, "scivec add: %lld papers added to %s; %lld records read, %lld skipped (already there, "
-            "duplicate, empty or malformed)\n", (long long)res.n_added, dir, (long long)res.rows_read,
-            (long long)res.n_skipped);
+    fprintf(stderr, "scivec add: %lld papers added to %s, %lld updated; %lld records read, %lld skipped "
+            "(already there, duplicate, empty or malformed)\n", (long long)res.n_added, dir,
+            (long long)res.n_updated, (long long)res.rows_read, (long long)res.n_skipped);
     return 0;
 }

@@ -210,10 +210,12 @@ int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shard
 
 typedef struct scivec_add_params {
     int n_threads;              /* 0: all cores                              */
+    int update;                 /* also re-embed papers whose text changed   */
 } scivec_add_params;
 
 typedef struct scivec_add_result {
     int64_t n_added;            /* papers appended                           */
+    int64_t n_updated;          /* update: papers re-embedded (moved to the end) */
     int64_t rows_read;          /* records of the input                      */
     int64_t n_skipped;          /* already in the folder, duplicate, empty, malformed */
 } scivec_add_result;
@@ -224,6 +226,10 @@ typedef struct scivec_add_result {
  * under kill -9. Equals one embed of dir's input followed by input. */
 int scivec_add(const char *dir, const char *input, const scivec_add_params *params,
                scivec_add_result *result);
+
+/* Deletes papers from dir (every id must be there, else nothing changes);
+ * the rows after them move up, and the index is built again. */
+int scivec_remove(const char *dir, const char *const *paper_ids, int n_ids, int n_threads);
 
 #ifdef __cplusplus
 }

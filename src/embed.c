@@ -126,7 +126,7 @@ typedef struct {
     sv_recipe  recipe;
     int        id_col, text_col, title_col;   /* title_col -1: none */
     int        shard_k, shard_n;              /* shard_n 0: the whole input */
-    int      (*skip_id)(const char *paper_id, void *skip_user);
+    int      (*skip_id)(const char *paper_id, const char *text, void *skip_user);
     void      *skip_user;
     id_set     seen;
     /* the current record */
@@ -272,7 +272,7 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
         *v = SKIP_EMPTY;
         return SCIVEC_OK;
     }
-    int in_folder = src->skip_id && src->skip_id(id, src->skip_user);
+    int in_folder = src->skip_id && src->skip_id(id, text, src->skip_user);
     rc = in_folder ? 0 : id_set_add(&src->seen, id);
     if (rc < 0) { free(text); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
     if (rc == 0) {

@@ -49,12 +49,13 @@ typedef struct sv_embed_params {
     /* --shard K/N: only the papers whose id hashes to shard K of N
      * (src/shard.h); shard_n 0 = all. Recorded in metadata.json for merge. */
     int         shard_k, shard_n;
-    /* For `scivec add` (src/add.c): a paper whose id skip_id says is there
-     * (returns 1) is skipped as a duplicate of it; record_base is added to
-     * each paper's record number (its place in the input); a run whose
-     * fingerprint differs from expect_fingerprint is refused before any
-     * embedding, the message starting with expect_context. */
-    int       (*skip_id)(const char *paper_id, void *skip_user);
+    /* For `scivec add` (src/add.c): a paper that skip_id says is there
+     * (returns 1; it sees the text the recipe made) is skipped as a duplicate
+     * of it; record_base is added to each paper's record number (its place
+     * in the input); a run whose fingerprint differs from expect_fingerprint
+     * is refused before any embedding, the message starting with
+     * expect_context. */
+    int       (*skip_id)(const char *paper_id, const char *text, void *skip_user);
     void       *skip_user;
     int64_t     record_base;
     const struct cJSON *expect_fingerprint;

@@ -6,6 +6,10 @@
     retraining); HNSW: added;
   - refusals naming what differs: a changed model file, a shard folder;
     nothing new leaves the folder untouched;
+  - remove: embed A+B, remove B's new papers == embed A; an unknown id
+    removes nothing;
+  - --update: papers whose text changed are re-embedded (as an embed of the
+    new text gives them), the rest stay as they were;
   - kill -9 at random moments leaves DIR as it was or as it is after (info
     ok, the same bytes as one or the other), and add again finishes it.
 
@@ -133,6 +137,66 @@ def check_refusals(tmp, a, b):
     check(p.returncode != 0 and "one shard of a split" in p.stderr, f"add to a shard: {p.stderr!r}")
 
 
+def vectors_by_id(d):
+    ids = [r[1] for r in db_rows(d)[0]]
+    return dict(zip(ids, np.load(os.path.join(d, "embeddings.npy"))))
+
+
+def check_remove(tmp, a, b, ab):
+    d = os.path.join(tmp, "remove")
+    must("embed", ab, "--model", MODEL, "--out", d, "--threads", "1")
+    only_a = os.path.join(tmp, "only-a")
+    must("embed", a, "--model", MODEL, "--out", only_a, "--threads", "1")
+    a_ids = {r[1] for r in db_rows(only_a)[0]}
+    new_ids = [r[1] for r in db_rows(d)[0] if r[1] not in a_ids]
+    before = snapshot(d)
+    p = run("remove", d, new_ids[0], "no-such-paper")
+    check(p.returncode != 0 and "no paper 'no-such-paper'" in p.stderr and snapshot(d) == before,
+          f"remove of an unknown id: {p.returncode} {p.stderr!r}")
+    must("remove", d, *new_ids)
+    x, y = np.load(os.path.join(only_a, "embeddings.npy")), np.load(os.path.join(d, "embeddings.npy"))
+    check(x.shape == y.shape and float(np.abs(x - y).max()) <= 1e-6, f"remove: rows {y.shape} vs {x.shape}")
+    check(db_rows(only_a) == db_rows(d), "remove: papers.db rows differ from embed A's")
+    m = json.load(open(os.path.join(d, "metadata.json")))
+    check(m["n_papers"] == len(a_ids) and m["n_removed"] == len(new_ids) and
+          m["rows_read"] == m["n_papers"] + m["n_skipped"] + m["n_removed"], f"remove: metadata counts {m}")
+    info = run("info", d)
+    check(info.returncode == 0 and "checks: ok" in info.stdout, f"remove: info {info.stdout[-300:]}")
+    for pid in sorted(a_ids)[:3]:
+        check(similar(only_a, pid) == similar(d, pid), f"remove: similar {pid} differs")
+
+
+def check_update(tmp, lines):
+    a = os.path.join(tmp, "upd-a.jsonl")
+    write_lines(a, lines[:60])
+    changed = []
+    for line in lines[:10]:
+        rec = json.loads(line)
+        rec["abstract"] = "A revised abstract: " + rec["abstract"][::-1]
+        changed.append(json.dumps(rec) + "\n")
+    b = os.path.join(tmp, "upd-b.jsonl")
+    write_lines(b, changed + lines[10:60])
+    d = os.path.join(tmp, "update")
+    must("embed", a, "--model", MODEL, "--out", d, "--threads", "1")
+    old = vectors_by_id(d)
+    p = must("add", d, b, "--threads", "1")
+    check("0 papers added" in p.stderr and "0 updated" in p.stderr, f"add without --update: {p.stderr!r}")
+    p = must("add", d, b, "--update", "--threads", "1")
+    check("0 papers added" in p.stderr and "10 updated" in p.stderr, f"add --update: {p.stderr!r}")
+    ref = os.path.join(tmp, "update-ref")
+    must("embed", b, "--model", MODEL, "--out", ref, "--threads", "1")
+    new, want = vectors_by_id(d), vectors_by_id(ref)
+    changed_ids = {json.loads(line)["id"] for line in changed}
+    check(set(new) == set(old), "add --update: the set of papers changed")
+    for pid, vec in new.items():
+        expect = want[pid] if pid in changed_ids else old[pid]
+        check(float(np.abs(vec - expect).max()) <= 1e-6, f"add --update: {pid} has the wrong vector")
+    check([r[1] for r in db_rows(d)[0]][-10:] == [json.loads(line)["id"] for line in changed],
+          "add --update: the re-embedded papers are not at the end")
+    info = run("info", d)
+    check(info.returncode == 0 and "checks: ok" in info.stdout, f"add --update: info {info.stdout[-300:]}")
+
+
 def check_kills(tmp, a, b, expected_after):
     base = os.path.join(tmp, "kill-base")
     must("embed", a, "--model", MODEL, "--out", base, "--threads", "1")
@@ -215,6 +279,8 @@ def main():
         grown = check_contract(tmp, a, b, ab)
         check_indexes(tmp, a, b)
         check_refusals(tmp, a, b)
+        check_remove(tmp, a, b, ab)
+        check_update(tmp, lines)
         check_kills(tmp, a, b, grown)
         check_commit_window(tmp, a, grown)
     return report("test_add")
