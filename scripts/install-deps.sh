@@ -17,6 +17,7 @@ packages=(
   clang libclang-rt-14-dev               # libFuzzer targets
   valgrind
   chromium wrk xxd                       # browser test of the web page, load test, page embedding
+  slurm-wlm munge                        # tests/test_slurm.py: a one-node cluster for examples/slurm
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(python3-torch libopenblas0 libdnnl2)  # the reference; OpenBLAS and oneDNN for bench_sgemm's comparison
