@@ -254,11 +254,17 @@ static int write_rows(const add_paths *p, const change *c) {
         rc = sv_npy_writer_open(p->npy, c->dim, &w);
         FILE *in = rc ? NULL : fopen(p->npy_dir, "rb");
         float *row = malloc((size_t)c->dim * sizeof *row);
-        char header[16];
-        /* the header's length: bytes 8-9 of a version 1 .npy */
-        if (!rc && (!in || !row || fread(header, 1, 10, in) != 10 ||
-                    fseek(in, 10 + (header[8] & 0xff) + ((header[9] & 0xff) << 8), SEEK_SET) != 0))
-            rc = sv_error(SCIVEC_EIO, "%s: cannot read it", p->npy_dir);
+        char header[4096];
+        size_t got = in ? fread(header, 1, sizeof header, in) : 0;
+        int64_t rows = 0, cols = 0;
+        size_t offset = 0;
+        if (!rc && (!in || !row)) rc = sv_error(SCIVEC_EIO, "%s: cannot read it", p->npy_dir);
+        if (!rc) rc = sv_npy_parse_header(header, got, p->npy_dir, &rows, &cols, &offset);
+        if (!rc && (rows != c->old_n || cols != c->dim))
+            rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), metadata.json says (%lld, %d)", p->npy_dir,
+                          (long long)rows, (long long)cols, (long long)c->old_n, c->dim);
+        if (!rc && fseek(in, (long)offset, SEEK_SET) != 0)
+            rc = sv_error(SCIVEC_EIO, "%s: %s", p->npy_dir, strerror(errno));
         size_t next_drop = 0;
         for (int64_t i = 0; i < c->old_n && !rc; i++) {
             if (fread(row, sizeof *row, (size_t)c->dim, in) != (size_t)c->dim) {
