@@ -50,6 +50,8 @@ static const char usage[] =
     "                       neighbour overlap of 0.90, unless --force-precision\n"
     "  --strict             fail on the first skipped row instead of skipping it\n"
     "  --resume             continue an interrupted run in DIR\n"
+    "  --shard K/N          only the papers whose id hashes to shard K of N (K from 0,\n"
+    "                       as SLURM_ARRAY_TASK_ID); join the shards with `scivec merge`\n"
     "  --restart            discard an interrupted run in DIR and start over\n"
     "  --progress           show progress even when stderr is not a terminal\n";
 
@@ -217,6 +219,8 @@ int cmd_embed(int argc, char **argv) {
             }
         } else if (!strcmp(a, "--strict")) {
             params.strict = 1;
+        } else if (!strcmp(a, "--shard") && has_value) {
+            if (scivec_shard_parse(argv[++i], &params.shard_k, &params.shard_n)) return cli_fail("embed") + 1;
         } else if (!strcmp(a, "--resume")) {
             params.resume = 1;
         } else if (!strcmp(a, "--restart")) {

@@ -13,6 +13,9 @@ int cmd_reindex(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_remove(int argc, char **argv);
 
 /* Draws download progress on stderr (when it is a terminal) for models the
  * hub resolver downloads (cmd_fetch.c). */

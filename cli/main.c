@@ -23,6 +23,9 @@ static const struct {
     {"fetch",    cmd_fetch,    "download a model from the HuggingFace hub into its cache"},
     {"serve",    cmd_serve,    "HTTP API + web page over an embed output (search, similar, recommend, embeddings)"},
     {"map",      cmd_map,      "2-D map (UMAP) of an embed output -> map.npy"},
+    {"add",      cmd_add,      "append the new papers of an input to an embed output"},
+    {"remove",   cmd_remove,   "delete papers from an embed output"},
+    {"merge",    cmd_merge,    "join the shard folders of `embed --shard K/N` into one output"},
 };
 
 static void usage(FILE *out) {

@@ -388,6 +388,9 @@ typedef struct scivec_embed_params {
     int         force_precision;
     double      precision_min_cosine;   /* default 0.99 */
     double      precision_min_overlap;  /* default 0.90 */
+    /* Only the papers whose id hashes to shard shard_k of shard_n (0 = all),
+     * recorded for scivec_merge (docs/SCALE.md). */
+    int         shard_k, shard_n;
     /* Optional stop flag, e.g. set by a signal handler: non-zero stops the
      * run as a progress callback's non-zero return does. scivec sets it to
      * 1 itself when the callback asks to stop. NULL: an internal flag. */
@@ -437,6 +440,10 @@ typedef struct scivec_embed_result {
  * failure (counts so far). Crash-safe: nothing appears under a final name
  * until everything succeeded. */
 int scivec_embed(const scivec_embed_params *params, scivec_embed_result *result);
+
+/* Parses "K/N" (0 <= K < N; K counts from 0 as SLURM_ARRAY_TASK_ID does)
+ * for scivec_embed_params.shard_k / shard_n. */
+int scivec_shard_parse(const char *spec, int *k, int *n);
 
 /* ------------------------------------------------------------------------ */
 /* Output folders: query what scivec_embed wrote.                             */
@@ -557,6 +564,44 @@ int scivec_outdir_search(scivec_outdir *od, const scivec_search_params *params,
  * the weights differ from the ones recorded), one line each; i from 0. */
 int         scivec_outdir_n_notes(const scivec_outdir *od);
 const char *scivec_outdir_note(const scivec_outdir *od, int i);
+
+/* ------------------------------------------------------------------------ */
+/* Output folders that grow and split: merge shards (docs/SCALE.md)         */
+
+typedef struct scivec_merge_params {
+    const char *index_factory;  /* NULL: the shards' index.factory           */
+    int         n_threads;      /* FAISS threads; 0: all cores               */
+} scivec_merge_params;
+
+/* Joins the folders written by `scivec embed --shard K/N` (one per K, all N
+ * of them, same options) into out_dir, as one `scivec embed` of the whole
+ * input writes it: papers in input order, index built once. Refuses a
+ * missing, duplicated or mismatched shard and a paper id found in two. */
+int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shards,
+                 const scivec_merge_params *params);
+
+typedef struct scivec_add_params {
+    int n_threads;              /* 0: all cores                              */
+    int update;                 /* also re-embed papers whose text changed   */
+} scivec_add_params;
+
+typedef struct scivec_add_result {
+    int64_t n_added;            /* papers appended                           */
+    int64_t n_updated;          /* update: papers re-embedded (moved to the end) */
+    int64_t rows_read;          /* records of the input                      */
+    int64_t n_skipped;          /* already in the folder, duplicate, empty, malformed */
+} scivec_add_result;
+
+/* Embeds the papers of input whose id is not in dir yet, with dir's model
+ * and options (refused, naming what differs, when the model files or options
+ * changed), and appends them to dir's four files: all or nothing, even
+ * under kill -9. Equals one embed of dir's input followed by input. */
+int scivec_add(const char *dir, const char *input, const scivec_add_params *params,
+               scivec_add_result *result);
+
+/* Deletes papers from dir (every id must be there, else nothing changes);
+ * the rows after them move up, and the index is built again. */
+int scivec_remove(const char *dir, const char *const *paper_ids, int n_ids, int n_threads);
 
 #ifdef __cplusplus
 }

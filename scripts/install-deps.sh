@@ -22,6 +22,7 @@ packages=(
   valgrind
   qemu-user                              # test_portable.py: the binary under -cpu Haswell / Nehalem
   chromium wrk xxd                       # browser test of the web page, load test, page embedding
+  slurm-wlm munge                        # tests/test_slurm.py: a one-node cluster for examples/slurm
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(python3-torch libopenblas0 libdnnl2)  # the reference; OpenBLAS and oneDNN for bench_sgemm's comparison

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "embed.h"
+#include "shard.h"
 #include "scivec.h"
 
 const char *scivec_recipe_name(scivec_recipe recipe) { return sv_recipe_name((sv_recipe)recipe); }
@@ -18,6 +19,8 @@ int scivec_recipe_parse(const char *name, scivec_recipe *out) {
     if (rc == SCIVEC_OK) *out = (scivec_recipe)recipe;
     return rc;
 }
+
+int scivec_shard_parse(const char *spec, int *k, int *n) { return sv_shard_parse(spec, k, n); }
 
 scivec_embed_params scivec_embed_default_params(void) {
     sv_embed_params d = sv_embed_default_params();
@@ -117,6 +120,8 @@ int scivec_embed(const scivec_embed_params *params, scivec_embed_result *result)
     p.adapter = params->adapter;
     p.query_adapter = params->query_adapter;
     p.prompt = params->prompt;
+    p.shard_k = params->shard_k;
+    p.shard_n = params->shard_n;
     p.precision = params->precision;
     p.force_precision = params->force_precision;
     p.precision_min_cosine = params->precision_min_cosine;

@@ -40,6 +40,7 @@
 #include "npy.h"
 #include "paper_db.h"
 #include "papers.h"
+#include "shard.h"
 
 #define WORK_DIR_NAME   ".scivec-work"
 #define PARTIAL_NAME    "embeddings.npy.partial"
@@ -124,12 +125,18 @@ static void id_set_free(id_set *set) {
 /* ------------------------------------------------------------------------ */
 /* Reading papers and deciding which to keep                                 */
 
-typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE, SKIP_WRONG_TYPE } verdict;
+/* OTHER_SHARD: the record belongs to another shard of --shard K/N; it is
+ * neither kept nor counted here (that shard counts it). */
+typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE, SKIP_WRONG_TYPE,
+               OTHER_SHARD } verdict;
 
 typedef struct {
     sv_papers *papers;
     sv_recipe  recipe;
     int        id_col, text_col, title_col;   /* title_col -1: none */
+    int        shard_k, shard_n;              /* shard_n 0: the whole input */
+    int      (*skip_id)(const char *paper_id, const char *text, void *skip_user);
+    void      *skip_user;
     id_set     seen;
     /* the current record */
     const char *const *fields;
@@ -207,6 +214,10 @@ static int resolve_column(const sv_papers *p, const char *given, const char *fal
 static int source_open(paper_source *src, const sv_embed_params *params) {
     memset(src, 0, sizeof *src);
     src->recipe = params->recipe;
+    src->shard_k = params->shard_k;
+    src->shard_n = params->shard_n;
+    src->skip_id = params->skip_id;
+    src->skip_user = params->skip_user;
     int rc = sv_papers_open(params->input, &src->papers);
     if (rc) return rc;
     int needs_title = params->recipe != SV_RECIPE_ABSTRACT;
@@ -252,9 +263,11 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
     src->why[0] = '\0';
     int rc = sv_papers_next(src->papers, &src->fields, &src->lens);
     if (rc == 0) { *v = PAPER_END; return SCIVEC_OK; }
+    /* A record without a usable id has no shard: shard 0 counts it, so
+     * that the shards' counts add up to a single run's. */
     if (rc == SCIVEC_EFORMAT) {
         snprintf(src->why, sizeof src->why, "%s", scivec_last_error());
-        *v = SKIP_MALFORMED;
+        *v = src->shard_n && src->shard_k ? OTHER_SHARD : SKIP_MALFORMED;
         return SCIVEC_OK;
     }
     if (rc != 1) return rc;
@@ -268,7 +281,11 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
     if (!has_text(id, id_len) || strlen(id) != id_len) {
         snprintf(src->why, sizeof src->why, "line %ld: %s", line,
                  strlen(id) != id_len ? "the paper id holds a NUL byte" : "no paper id");
-        *v = SKIP_MALFORMED;
+        *v = src->shard_n && src->shard_k ? OTHER_SHARD : SKIP_MALFORMED;
+        return SCIVEC_OK;
+    }
+    if (src->shard_n && sv_shard_of(id, src->shard_n) != src->shard_k) {
+        *v = OTHER_SHARD;
         return SCIVEC_OK;
     }
     if (wrong_type(src, line)) { *v = SKIP_WRONG_TYPE; return SCIVEC_OK; }
@@ -291,11 +308,13 @@ static int source_next(paper_source *src, int make_texts, verdict *v) {
         *v = SKIP_EMPTY;
         return SCIVEC_OK;
     }
-    rc = id_set_add(&src->seen, id);
+    int in_folder = src->skip_id && src->skip_id(id, text, src->skip_user);
+    rc = in_folder ? 0 : id_set_add(&src->seen, id);
     if (rc < 0) { free(text); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
     if (rc == 0) {
         free(text);
-        snprintf(src->why, sizeof src->why, "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
+        if (in_folder) snprintf(src->why, sizeof src->why, "line %ld: paper %.100s is already in the folder", line, id);
+        else snprintf(src->why, sizeof src->why, "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
         *v = SKIP_DUPLICATE;
         return SCIVEC_OK;
     }
@@ -485,6 +504,11 @@ static cJSON *make_options(const sv_embed_params *params, const cJSON *fingerpri
     cJSON_AddNumberToObject(o, "batch_tokens", params->batch_tokens);
     cJSON_AddNumberToObject(o, "threads", params->n_threads);
     cJSON_AddNumberToObject(o, "dim", scivec_model_dim(model));
+    if (params->shard_n) {
+        char shard[32];
+        snprintf(shard, sizeof shard, "%d/%d", params->shard_k, params->shard_n);
+        cJSON_AddStringToObject(o, "shard", shard);
+    }
     return o;
 }
 
@@ -677,9 +701,16 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     int64_t row = 0;
     while (!rc) {
         verdict v;
-        if ((rc = source_next(&src, 0, &v))) break;
+        if ((rc = source_next(&src, 1, &v))) break;
         if (v == PAPER_END) break;
         if (v != PAPER_KEPT) continue;
+        /* The record's place in the input orders merged shards as one run
+         * orders them; the text's hash tells `add --update` what changed. */
+        int64_t record = params->record_base + sv_papers_records_read(papers) - 1;
+        uint8_t digest[32];
+        char text_sha256[65];
+        sv_sha256(src.text, strlen(src.text), digest);
+        for (int i = 0; i < 32; i++) snprintf(text_sha256 + 2 * i, 3, "%02x", digest[i]);
         /* A signal stops this pass too (it may take minutes); --resume redoes it. */
         if ((row & 1023) == 1023 && stop_requested(params)) { rc = interrupted(res, n_rows); break; }
         if (row >= n_rows) {
@@ -736,6 +767,8 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
             .column_names = column_names,
             .values = f,
             .value_lens = l,
+            .record = record,
+            .text_sha256 = text_sha256,
         };
         rc = sv_paper_db_add(db, &paper);
         free(dyn_names);
@@ -1006,6 +1039,7 @@ static int embed_pass(const sv_embed_params *params, paper_source *src, embedder
         verdict v;
         if ((rc = source_next(src, 1, &v))) break;
         if (v == PAPER_END) break;
+        if (v == OTHER_SHARD) continue;
         res->rows_read++;
         if (v != PAPER_KEPT) {
             if ((rc = skip_record(params, res, v, src->why))) break;
@@ -1054,6 +1088,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     memset(res, 0, sizeof *res);
     if (!params->input || !params->model || !params->out_dir)
         return sv_error(SCIVEC_EINVAL, "embed needs an input, a model and an output directory");
+    if (params->shard_n < 0 || params->shard_n > SV_SHARD_MAX ||
+        (params->shard_n && (params->shard_k < 0 || params->shard_k >= params->shard_n)))
+        return sv_error(SCIVEC_EINVAL, "shard %d/%d: want 0 <= K < N", params->shard_k, params->shard_n);
 
     paths p;
     paper_source src;
@@ -1107,6 +1144,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
     if (!rc) rc = check_index_factory(params, scivec_model_hidden_size(model));
     if (!rc) rc = make_fingerprint(params, &ro, model, paper_adapter, &fingerprint);
+    if (!rc && params->expect_fingerprint)
+        rc = sv_fingerprint_check(params->expect_fingerprint, fingerprint,
+                                  params->expect_context ? params->expect_context : "embed");
     if (!rc && !(options = make_options(params, fingerprint, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc) rc = add_adapter_option(options, model, paper_adapter);
     if (!rc && params->precision != SCIVEC_PRECISION_FP32) {
@@ -1253,6 +1293,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .query_adapter_ref = query_adapter_ref,
             .query_adapter_path = query_adapter_dir,
             .query_adapter_name = scivec_model_adapter_name(model, query_adapter),
+            .shard_k = params->shard_k,
+            .shard_n = params->shard_n,
             .fingerprint = fingerprint,
             .adapter_choice = res->adapter_note,
             .paper_prompt = ro.paper_prompt, .paper_prompt_text = ro.paper_prompt_text,

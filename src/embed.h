@@ -55,6 +55,20 @@ typedef struct sv_embed_params {
     int         force_precision;
     double      precision_min_cosine;  /* default SV_PRECISION_MIN_COSINE   */
     double      precision_min_overlap; /* default SV_PRECISION_MIN_OVERLAP  */
+    /* --shard K/N: only the papers whose id hashes to shard K of N
+     * (src/shard.h); shard_n 0 = all. Recorded in metadata.json for merge. */
+    int         shard_k, shard_n;
+    /* For `scivec add` (src/add.c): a paper that skip_id says is there
+     * (returns 1; it sees the text the recipe made) is skipped as a duplicate
+     * of it; record_base is added to each paper's record number (its place
+     * in the input); a run whose fingerprint differs from expect_fingerprint
+     * is refused before any embedding, the message starting with
+     * expect_context. */
+    int       (*skip_id)(const char *paper_id, const char *text, void *skip_user);
+    void       *skip_user;
+    int64_t     record_base;
+    const struct cJSON *expect_fingerprint;
+    const char *expect_context;
     /* AdapterHub bottleneck adapters (folder or ORG/NAME; docs/ADAPTERS.md).
      * adapter: the papers go through it. NULL with recipe specter2 and a
      * base model of the family table (family.h): the family's papers

@@ -316,6 +316,12 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddStringToObject(files, "index", "papers.index");
     cJSON_AddStringToObject(files, "db", "papers.db");
     cJSON_AddItemToObject(root, "files", files);
+    if (m->shard_n) {
+        cJSON *shard = cJSON_AddObjectToObject(root, "shard");
+        if (!shard) { cJSON_Delete(root); return NULL; }
+        cJSON_AddNumberToObject(shard, "k", m->shard_k);
+        cJSON_AddNumberToObject(shard, "n", m->shard_n);
+    }
     if (m->fingerprint) {
         cJSON *fingerprint = cJSON_Duplicate(m->fingerprint, 1);
         if (!fingerprint) { cJSON_Delete(root); return NULL; }
@@ -326,8 +332,14 @@ static cJSON *build_metadata(const sv_metadata *m) {
 
 int sv_metadata_write(const char *path, const sv_metadata *m) {
     cJSON *root = build_metadata(m);
-    char *text = root ? cJSON_Print(root) : NULL;
+    if (!root) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
+    int rc = sv_metadata_write_json(path, root);
     cJSON_Delete(root);
+    return rc;
+}
+
+int sv_metadata_write_json(const char *path, const cJSON *root) {
+    char *text = cJSON_Print(root);
     if (!text) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
     FILE *f = fopen(path, "wb");
     if (!f) {

@@ -60,6 +60,7 @@ typedef struct sv_metadata {
     /* sentence-transformers prompts (name, text), NULL = none */
     const char *paper_prompt, *paper_prompt_text, *query_prompt, *query_prompt_text;
     int64_t     index_ntotal;
+    int         shard_k, shard_n;   /* --shard K/N; shard_n 0: not a shard */
     /* what decides a vector (fingerprint.h); NULL = not written */
     const struct cJSON *fingerprint;
     /* the dense layers' precision; for bf16 / int8 the quality check on the
@@ -79,5 +80,8 @@ void sv_metadata_add_index_search(struct cJSON *index, const char *param, int va
 
 /* Writes metadata.json to path (with date_generated = now, UTC), fsynced. */
 int sv_metadata_write(const char *path, const sv_metadata *m);
+/* Writes a metadata.json built elsewhere (merge, add), fsynced. */
+struct cJSON;
+int sv_metadata_write_json(const char *path, const struct cJSON *root);
 
 #endif /* SV_METADATA_H */

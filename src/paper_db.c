@@ -15,7 +15,7 @@
 
 struct sv_paper_db {
     sqlite3      *db;
-    sqlite3_stmt *insert_paper, *insert_column;
+    sqlite3_stmt *insert_paper, *insert_column, *insert_source;
     char         *path;
     int64_t       n_repaired;   /* papers with a text made valid UTF-8 */
 };
@@ -34,6 +34,10 @@ static const char *schema =
     "  name TEXT,"
     "  value TEXT,"
     "  PRIMARY KEY (row, name));"
+    "CREATE TABLE paper_source ("
+    "  row INTEGER PRIMARY KEY,"
+    "  record INTEGER NOT NULL,"
+    "  text_sha256 TEXT);"
     "BEGIN;";
 
 static int db_fail(sv_paper_db *db, const char *what) {
@@ -43,6 +47,7 @@ static int db_fail(sv_paper_db *db, const char *what) {
 static void db_free(sv_paper_db *db) {
     sqlite3_finalize(db->insert_paper);
     sqlite3_finalize(db->insert_column);
+    sqlite3_finalize(db->insert_source);
     sqlite3_close(db->db);
     free(db->path);
     free(db);
@@ -80,7 +85,9 @@ int sv_paper_db_create(const char *path, sv_paper_db **out) {
                                 "INSERT INTO papers(row, paper_id, title, categories, year, embedding) "
                                 "VALUES (?, ?, ?, ?, ?, ?)", -1, &db->insert_paper, NULL) != SQLITE_OK ||
              sqlite3_prepare_v2(db->db, "INSERT INTO paper_columns(row, name, value) VALUES (?, ?, ?)",
-                                -1, &db->insert_column, NULL) != SQLITE_OK)
+                                -1, &db->insert_column, NULL) != SQLITE_OK ||
+             sqlite3_prepare_v2(db->db, "INSERT INTO paper_source(row, record, text_sha256) VALUES (?, ?, ?)",
+                                -1, &db->insert_source, NULL) != SQLITE_OK)
         rc = db_fail(db, "preparing inserts");
     else
         rc = SCIVEC_OK;
@@ -132,6 +139,13 @@ int sv_paper_db_add(sv_paper_db *db, const sv_paper_row *p) {
     rc = step_done(db, s, "inserting a paper");
     if (rc) return sv_error_prefix(rc, "paper %s (row %lld)", p->paper_id, (long long)p->row);
 
+    s = db->insert_source;
+    sqlite3_bind_int64(s, 1, p->row);
+    sqlite3_bind_int64(s, 2, p->record);
+    if (p->text_sha256) sqlite3_bind_text(s, 3, p->text_sha256, -1, SQLITE_STATIC);
+    rc = step_done(db, s, "inserting a paper's source");
+    if (rc) return sv_error_prefix(rc, "paper %s (row %lld)", p->paper_id, (long long)p->row);
+
     s = db->insert_column;
     for (int i = 0; i < p->n_columns; i++) {
         sqlite3_bind_int64(s, 1, p->row);
@@ -151,7 +165,8 @@ int sv_paper_db_finish(sv_paper_db *db) {
     int rc = SCIVEC_OK;
     sqlite3_finalize(db->insert_paper);
     sqlite3_finalize(db->insert_column);
-    db->insert_paper = db->insert_column = NULL;
+    sqlite3_finalize(db->insert_source);
+    db->insert_paper = db->insert_column = db->insert_source = NULL;
     if (sqlite3_exec(db->db,
                      "CREATE INDEX papers_paper_id ON papers(paper_id);"
                      "CREATE INDEX papers_year ON papers(year);"

@@ -29,6 +29,10 @@ typedef struct sv_paper_row {
     const char *const *column_names;
     const char *const *values;
     const size_t *value_lens;
+    /* where it came from (table paper_source): the record's 0-based place in
+     * the input, and the SHA-256 of the text that was embedded */
+    int64_t     record;
+    const char *text_sha256;
 } sv_paper_row;
 
 /* Texts are stored as valid UTF-8 without NULs: invalid sequences become

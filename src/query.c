@@ -24,6 +24,7 @@
 #include "common.h"
 #include "normalize.h"
 #include "npy.h"
+#include "outdir.h"
 #include "query.h"
 
 /* The npy, the db BLOBs and the index hold the same float32 values; a
@@ -468,6 +469,8 @@ int sv_outdir_load(const char *dir, int check, sv_outdir **out) {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return sv_error(SCIVEC_ENOTFOUND, "%s: no such directory", dir);
+    /* A change (add, remove) killed in its commit is finished first. */
+    sv_dir_recover(dir);
     sv_outdir *od = calloc(1, sizeof *od);
     if (!od || !(od->dir = strdup(dir))) {
         free(od);

@@ -71,6 +71,7 @@ class EmbedParams(ctypes.Structure):
                 ("prompt", c_char_p), ("query_prompt", c_char_p),
                 ("precision", c_int), ("force_precision", c_int),
                 ("precision_min_cosine", ctypes.c_double), ("precision_min_overlap", ctypes.c_double),
+                ("shard_k", c_int), ("shard_n", c_int),
                 ("stop", POINTER(c_int)), ("progress", PROGRESS_FN), ("warn", WARN_FN),
                 ("index_progress", INDEX_PROGRESS_FN), ("user", c_void_p)]
 
