@@ -1203,7 +1203,9 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         else rc = sv_npy_writer_close(e.npy);
         e.npy = NULL;
     }
-    if (!rc && res->n_papers == 0)
+    /* Nothing to embed is an error for a new folder; for `scivec add`
+     * (skip_id) it only means the input holds no new papers. */
+    if (!rc && res->n_papers == 0 && !params->skip_id)
         rc = sv_error(SCIVEC_EINVAL, "%s: no papers to embed: %lld records read, %s", params->input,
                       (long long)res->rows_read, res->rows_read == 0 ? "the input holds none" :
                       "every one was skipped (see the warnings above; --strict stops at the first)");

@@ -151,7 +151,7 @@ def main():
         single = os.path.join(tmp, "single")
         must("embed", inp, "--model", MODEL, "--out", single, "--threads", "1")
         meta = json.load(open(os.path.join(single, "metadata.json")))
-        check(meta["skipped"] == {"empty_text": 1, "malformed": 2, "duplicate_id": 1},
+        check(meta["skipped"] == {"empty_text": 1, "malformed": 2, "duplicate_id": 1, "wrong_type": 0},
               f"the input's skipped records: {meta['skipped']}")
         for n in (1, 3):
             check_merge_equals_single(tmp, inp, single, n)
