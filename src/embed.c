@@ -38,6 +38,7 @@
 #include "metadata.h"
 #include "normalize.h"
 #include "npy.h"
+#include "outdir.h"
 #include "paper_db.h"
 #include "papers.h"
 #include "shard.h"
@@ -366,11 +367,6 @@ static void paths_free(paths *p) {
     for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) { free(*all[i]); *all[i] = NULL; }
 }
 
-static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* The checkpoint goes last: a work dir that still has one can always be
  * resumed, one without it holds nothing worth keeping. */
 static void remove_work_dir(const paths *p) {
@@ -380,69 +376,6 @@ static void remove_work_dir(const paths *p) {
     if (journal) { unlink(journal); free(journal); }
     unlink(p->checkpoint);
     rmdir(p->work_dir);
-}
-
-/* One run at a time per output directory: an flock on the directory itself
- * (released by the kernel however the process ends, and no lock file is
- * left behind). Returns the open descriptor in *fd. */
-int sv_lock_out_dir(const char *dir, int *fd) {
-    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (*fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
-    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return SCIVEC_OK;
-    int err = errno;
-    close(*fd);
-    *fd = -1;
-    if (err == EWOULDBLOCK)
-        return sv_error(SCIVEC_EINVAL, "%s: another scivec embed is writing into this folder "
-                        "(it holds the folder's lock); wait for it to finish or choose another --out", dir);
-    return sv_error(SCIVEC_EIO, "%s: cannot lock the folder: %s", dir, strerror(err));
-}
-
-/* mkdir -p: the output directory and any missing parents. *first_created
- * is the outermost directory this call made (NULL: none), so that a failed
- * run can remove what it created and nothing else. */
-static int make_dirs(const char *dir, char **first_created) {
-    *first_created = NULL;
-    char *path = strdup(dir);
-    if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    int rc = SCIVEC_OK;
-    for (char *slash = path + 1; !rc; slash++) {
-        int at_end = *slash == '\0';
-        if (*slash != '/' && !at_end) continue;
-        *slash = '\0';
-        int made = mkdir(path, 0777) == 0;
-        if (made && !*first_created && !(*first_created = strdup(path)))
-            rc = sv_error(SCIVEC_ENOMEM, "out of memory");
-        else if (!made && errno != EEXIST)
-            rc = sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
-        else if (!is_dir(path))
-            rc = sv_error(SCIVEC_EIO, "%s is not a directory", path);
-        if (at_end) break;
-        *slash = '/';
-    }
-    free(path);
-    return rc;
-}
-
-/* Removes dir and its parents up to first_created, while they are empty. */
-static void remove_created_dirs(const char *dir, const char *first_created) {
-    if (!first_created) return;
-    char *path = strdup(dir);
-    size_t stop = strlen(first_created);
-    while (path && strlen(path) >= stop && rmdir(path) == 0) {
-        char *slash = strrchr(path, '/');
-        if (!slash || strlen(path) == stop) break;
-        *slash = '\0';
-    }
-    free(path);
-}
-
-static int sync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
-    int rc = fsync(fd) == 0 ? SCIVEC_OK : sv_error(SCIVEC_EIO, "%s: fsync: %s", dir, strerror(errno));
-    close(fd);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1081,7 +1014,7 @@ static int commit_outputs(const paths *p) {
     for (size_t i = 0; i < SV_ARRAY_LEN(from); i++)
         if (rename(from[i], to[i]) != 0)
             return sv_error(SCIVEC_EIO, "renaming %s to %s: %s", from[i], to[i], strerror(errno));
-    return sync_dir(p->out_dir);
+    return sv_dir_sync(p->out_dir);
 }
 
 int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
@@ -1105,19 +1038,19 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     /* Cheap checks first: the input's columns, the lock, the work dir. */
     if (!rc) rc = check_regular_file(params->input);
     if (!rc) rc = source_open(&src, params);
-    if (!rc) rc = make_dirs(p.out_dir, &created_out_dir);
-    if (!rc) rc = sv_lock_out_dir(p.out_dir, &lock_fd);
+    if (!rc) rc = sv_dir_make(p.out_dir, &created_out_dir);
+    if (!rc) rc = sv_dir_lock(p.out_dir, "embed", &lock_fd);
     if (!rc && params->resume && params->restart)
         rc = sv_error(SCIVEC_EINVAL, "--resume continues an interrupted run and --restart discards it: "
                       "give one of them");
     /* --restart: the interrupted run's work is dropped, nothing else. */
-    if (!rc && params->restart && is_dir(p.work_dir)) remove_work_dir(&p);
-    if (!rc && is_dir(p.work_dir) && !params->resume)
+    if (!rc && params->restart && sv_dir_is_dir(p.work_dir)) remove_work_dir(&p);
+    if (!rc && sv_dir_is_dir(p.work_dir) && !params->resume)
         rc = sv_error(SCIVEC_EINVAL, "%s exists (an interrupted run?): pass --resume to continue it, "
                       "or --restart to start over", p.work_dir);
     /* Killed before its first checkpoint, or after its commit: nothing in the
      * work dir is worth keeping, so --resume starts over. */
-    if (!rc && params->resume && is_dir(p.work_dir) && !sv_file_exists(p.checkpoint))
+    if (!rc && params->resume && sv_dir_is_dir(p.work_dir) && !sv_file_exists(p.checkpoint))
         remove_work_dir(&p);
     int64_t total = -1;
     if (!rc && params->count_total && sv_papers_count(params->input, &total) != SCIVEC_OK) total = -1;
@@ -1160,7 +1093,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
 
     /* The work dir: new, or the interrupted run's. */
     int64_t rows_done = 0, truncated_before = 0;
-    if (!rc && params->resume && is_dir(p.work_dir)) {
+    if (!rc && params->resume && sv_dir_is_dir(p.work_dir)) {
         rc = read_checkpoint(&p, options, &rows_done, &truncated_before);
         /* Killed while renaming the finished files into place: the rows went
          * ahead already. The work dir still exists, so the commit had not
@@ -1313,7 +1246,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     /* An interrupted run keeps its work dir for --resume, even a new one. */
     if (!rc || (created_work_dir && !res->interrupted && !keep_work_dir)) remove_work_dir(&p);
     /* A failed run leaves no folder it made (an interrupted one keeps its work). */
-    if (rc && !res->interrupted && !keep_work_dir) remove_created_dirs(p.out_dir, created_out_dir);
+    if (rc && !res->interrupted && !keep_work_dir) sv_dir_remove_created(p.out_dir, created_out_dir);
     free(created_out_dir);
     if (lock_fd >= 0) close(lock_fd);
 

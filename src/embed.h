@@ -127,8 +127,5 @@ typedef struct sv_embed_result {
 
 int sv_embed_run(const sv_embed_params *params, sv_embed_result *result);
 
-/* The one-writer lock of an output folder (an flock on the folder itself,
- * held while *fd stays open), shared by embed and reindex. */
-int sv_lock_out_dir(const char *dir, int *fd);
 
 #endif /* SV_EMBED_H */

@@ -477,7 +477,7 @@ int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shard
     int dim = rc ? 0 : (int)get_count(shards[0].meta, "embedding_dim");
     for (int i = 0; i < n_shards && !rc; i++) rc = map_shard_npy(&shards[i], dim);
 
-    if (!rc) rc = sv_dir_make(out_dir);
+    if (!rc) rc = sv_dir_make(out_dir, NULL);
     if (!rc) rc = sv_dir_lock(out_dir, "merge", &lock_fd);
     if (!rc && sv_file_exists(p.metadata_final))
         rc = sv_error(SCIVEC_EINVAL, "%s already holds an output (metadata.json): merge into a new folder",

@@ -19,7 +19,8 @@ int sv_dir_is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int sv_dir_make(const char *dir) {
+int sv_dir_make(const char *dir, char **first_created) {
+    if (first_created) *first_created = NULL;
     char *path = strdup(dir);
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
     int rc = SCIVEC_OK;
@@ -27,7 +28,10 @@ int sv_dir_make(const char *dir) {
         int at_end = *slash == '\0';
         if (*slash != '/' && !at_end) continue;
         *slash = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        int made = mkdir(path, 0777) == 0;
+        if (made && first_created && !*first_created && !(*first_created = strdup(path)))
+            rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+        else if (!made && errno != EEXIST)
             rc = sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
         else if (!sv_dir_is_dir(path))
             rc = sv_error(SCIVEC_EIO, "%s is not a directory", path);
@@ -36,6 +40,18 @@ int sv_dir_make(const char *dir) {
     }
     free(path);
     return rc;
+}
+
+void sv_dir_remove_created(const char *dir, const char *first_created) {
+    if (!first_created) return;
+    char *path = strdup(dir);
+    size_t stop = strlen(first_created);
+    while (path && strlen(path) >= stop && rmdir(path) == 0) {
+        char *slash = strrchr(path, '/');
+        if (!slash || strlen(path) == stop) break;
+        *slash = '\0';
+    }
+    free(path);
 }
 
 int sv_dir_lock(const char *dir, const char *command, int *fd) {
@@ -47,7 +63,8 @@ int sv_dir_lock(const char *dir, const char *command, int *fd) {
     *fd = -1;
     if (err == EWOULDBLOCK)
         return sv_error(SCIVEC_EINVAL, "%s: another scivec command is writing into this folder "
-                        "(it holds the folder's lock); wait for it before scivec %s", dir, command);
+                        "(it holds the folder's lock); wait for it to finish before scivec %s", dir,
+                        command);
     return sv_error(SCIVEC_EIO, "%s: cannot lock the folder: %s", dir, strerror(err));
 }
 

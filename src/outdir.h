@@ -1,14 +1,17 @@
 /*
  * outdir.h - what every command that writes an output folder needs: mkdir -p,
  * one writer at a time (an flock on the folder), fsync of the folder after
- * renames. (embed.c has its own copies of these, kept until embed is moved
- * onto these.)
+ * renames.
  */
 #ifndef SV_OUTDIR_H
 #define SV_OUTDIR_H
 
-/* mkdir -p. */
-int sv_dir_make(const char *dir);
+/* mkdir -p: dir and any missing parents. *first_created (NULL: not
+ * wanted) is the outermost directory this call made (NULL: none), so that
+ * a failed run can remove what it created and nothing else. */
+int sv_dir_make(const char *dir, char **first_created);
+/* Removes dir and its parents up to first_created, while they are empty. */
+void sv_dir_remove_created(const char *dir, const char *first_created);
 /* An flock on the folder itself, released by the kernel however the process
  * ends; *fd receives the descriptor to close. command names the writer in
  * the message ("merge", "add"). */

@@ -15,6 +15,7 @@
 #include "embed.h"
 #include "index_build.h"
 #include "metadata.h"
+#include "outdir.h"
 
 /* Writes root to path (fsynced), for a rename into place. */
 static int write_json(const char *path, const cJSON *root) {
@@ -66,7 +67,7 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
         rc = sv_error(SCIVEC_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = sv_lock_out_dir(dir, &lock_fd))) goto done;
+    if ((rc = sv_dir_lock(dir, "reindex", &lock_fd))) goto done;
     if ((rc = sv_read_file(metadata_path, &text, NULL))) goto done;
     metadata = cJSON_Parse(text);
     int64_t n = json_int(metadata, "n_papers"), dim = json_int(metadata, "embedding_dim");

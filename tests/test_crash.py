@@ -119,7 +119,7 @@ def test_lock(tmp, src, ref):
         return
     for extra in ((), ("--resume",)):
         p = subprocess.run(embed_args(src, out, *extra), capture_output=True, text=True, timeout=60)
-        check(p.returncode != 0 and "another scivec embed is writing into this folder" in p.stderr,
+        check(p.returncode != 0 and "another scivec command is writing into this folder" in p.stderr,
               f"lock: second run {extra} not refused: {p.returncode} {p.stderr!r}")
     check(first.poll() is None, "lock: the first run ended while the second was refused (test too slow?)")
     _, err = first.communicate(timeout=120)
