@@ -9,6 +9,7 @@ the test ends. If Slurm cannot start, the test fails with the reason.
 Run by CTest with /usr/bin/python3; env SCIVEC, SV_FIXTURES."""
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -33,10 +34,29 @@ class SlurmFailed(Exception):
     pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct ports that bind now, below the ephemeral range: a port the
+    kernel hands out for port 0 can be taken again by the client sockets of
+    tests running beside this one (test_serve_slow opens hundreds) before
+    slurmd binds it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    rng = random.Random()
+    ports = []
+    while len(ports) < n:
+        port = rng.randrange(10000, max(10001, ephemeral_low))
+        if port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+    return ports
 
 
 def tail(path, n=8):
@@ -71,13 +91,14 @@ class Cluster:
                          f"--seed-file={r}/munge/munged.seed"], "munged", f"{r}/munge/munged.log")
         self.wait_for(lambda: os.path.exists(self.socket), "munged's socket", f"{r}/munge/munged.log")
         ncpus = os.cpu_count() or 1
+        ctld_port, slurmd_port = free_ports(2)
         with open(os.path.join(r, "slurm.conf"), "w") as f:
             f.write(f"""ClusterName=scivectest
 SlurmctldHost=localhost(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={self.socket}
@@ -155,11 +176,18 @@ def main():
     cluster = Cluster(os.path.join(tmp, "cluster"))
     try:
         t0 = time.monotonic()
-        try:
-            cluster.start()
-        except SlurmFailed as e:
-            check(False, f"Slurm could not start: {e}")
-            return report("test_slurm")
+        for attempt in range(3):
+            try:
+                cluster.start()
+                break
+            except SlurmFailed as e:
+                cluster.stop()
+                # a port taken between choosing it and the daemon's bind: new ports, once more
+                if "Address already in use" in str(e) and attempt < 2:
+                    cluster = Cluster(os.path.join(tmp, f"cluster-{attempt + 1}"))
+                    continue
+                check(False, f"Slurm could not start: {e}")
+                return report("test_slurm")
         started = time.monotonic() - t0
         out = os.path.join(tmp, "run")
         scivec_dir = os.path.dirname(os.path.abspath(SCIVEC))
