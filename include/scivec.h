@@ -228,110 +228,6 @@ int scivec_model_encode_tokens(scivec_model *model,
                                const scivec_encoding *seqs, float *out);
 
 /* ------------------------------------------------------------------------ */
-/* Output folders: rebuilding the index (`scivec reindex`, docs/OUTPUTS.md)  */
-
-/* Builds a new FAISS index with factory (index_factory string, "Flat" =
- * exact) from DIR/embeddings.npy and swaps it in atomically: DIR/papers.index
- * and metadata.json's "index" are replaced by rename, so a reader sees the
- * old index or the new one, never half of one. The factory is checked first
- * (a typo, or training that needs more vectors than DIR has, leaves DIR
- * untouched). n_threads > 0 caps FAISS's threads. progress (NULL = none) is
- * called with stage "training" (0 of n, then n of n) or "adding". */
-int scivec_reindex(const char *dir, const char *factory, int n_threads,
-                   void (*progress)(const char *stage, int64_t done, int64_t total, void *user),
-                   void *user);
-
-/* ------------------------------------------------------------------------ */
-/* Queries against an output folder of `scivec embed`                         */
-
-/* Loads the model out_dir/metadata.json records (model.path when it exists,
- * else model.name; model_ref overrides it) with n_threads threads, adds the
- * adapter it records for queries (else the papers' one), and fills *params
- * with its pooling, normalize and max_length: a text encoded with
- * scivec_model_encode_texts(*out, params, ...) lands in the papers' space.
- * note (may be NULL) gets one line on the adapter used ("" when none). A
- * model whose hidden size differs from embedding_dim is SCIVEC_EINVAL. */
-int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_threads,
-                            scivec_model **out, scivec_encode_params *params, char *note,
-                            size_t note_size);
-
-/* ------------------------------------------------------------------------ */
-/* Map: a 2-D layout of an embed output's papers (UMAP, docs/MAP.md).        */
-
-typedef enum scivec_map_knn {
-    SCIVEC_MAP_KNN_AUTO = 0,  /* exact up to 100,000 rows, else HNSW         */
-    SCIVEC_MAP_KNN_EXACT,     /* FAISS IndexFlatL2                           */
-    SCIVEC_MAP_KNN_HNSW,      /* FAISS IndexHNSWFlat (M 32, efSearch 2k+16)  */
-} scivec_map_knn;
-
-/* Called as the work goes on: stage is "neighbours", "graph", "layout",
- * "quality" or "place"; done/total count its steps. */
-typedef void (*scivec_map_progress_fn)(const char *stage, int64_t done,
-                                       int64_t total, void *user);
-
-typedef struct scivec_map_params {
-    int      n_neighbors;      /* 15, as umap-learn                           */
-    float    min_dist;         /* 0.1                                         */
-    float    spread;           /* 1.0                                         */
-    int      n_epochs;         /* 0: umap-learn's default (500, 200 above 10,000 rows) */
-    float    learning_rate;    /* 1.0                                         */
-    float    repulsion_strength; /* 1.0 (umap-learn's gamma)                 */
-    int      negative_sample_rate; /* 5                                       */
-    uint64_t seed;             /* 42; the layout is a function of (vectors, params, n_threads) */
-    int      n_threads;        /* 0 = all cores; only the neighbour search and
-                                  the quality figures use more than one     */
-    scivec_map_knn knn;
-    int      quality_sample;   /* rows the quality figures are measured on (1000); 0: none */
-    scivec_map_progress_fn progress; /* may be NULL */
-    void    *progress_user;
-} scivec_map_params;
-
-scivec_map_params scivec_map_default_params(void);
-
-typedef struct scivec_map_stats {
-    double a, b;               /* the curve 1 / (1 + a d^2b) fitted to min_dist, spread */
-    int    n_epochs;           /* epochs run                                  */
-    int64_t n_edges;           /* edges of the fuzzy graph the layout samples */
-    const char *knn;           /* "exact" | "hnsw" (static string)            */
-    double trustworthiness;    /* at k = 10 over quality_sample rows; -1 if not measured */
-    double knn_preservation;   /* mean share of the 10 nearest neighbours kept in 2-D; -1 if not */
-    int64_t quality_rows;      /* rows the two figures were measured on (0: none) */
-    double seconds_knn, seconds_graph, seconds_layout, seconds_quality;
-} scivec_map_stats;
-
-/* Lays out n vectors [n, dim] (row-major float32) in 2-D: layout[n * 2].
- * Euclidean distances, as umap-learn's default metric (on L2-normalised rows
- * that ranks as cosine). stats may be NULL. */
-int scivec_map_compute(const float *vectors, int64_t n, int dim,
-                       const scivec_map_params *params, float *layout,
-                       scivec_map_stats *stats);
-
-/* Places n_new extra vectors on an existing layout without moving it
- * (umap-learn's transform): each starts at the membership-weighted mean of
- * its n_neighbors nearest old rows, then n_epochs / 3 epochs (umap-learn's
- * 100, or 30 above 10,000 new rows, when n_epochs is 0) move only the new
- * points, at a quarter of the learning rate. layout_new[n_new * 2]. */
-int scivec_map_transform(const float *vectors, int64_t n, int dim,
-                         const float *layout, const float *new_vectors,
-                         int64_t n_new, const scivec_map_params *params,
-                         float *layout_new);
-
-/* Trustworthiness (Venna & Kaski, as sklearn.manifold.trustworthiness) and
- * the mean share of each row's k nearest neighbours that are also its k
- * nearest in the layout, over sample rows picked by seed (sample >= n: all). */
-int scivec_map_quality(const float *vectors, int64_t n, int dim,
-                       const float *layout, int k, int sample, uint64_t seed,
-                       int n_threads, double *trustworthiness,
-                       double *knn_preservation);
-
-/* `scivec map DIR`: reads DIR/embeddings.npy, lays it out, writes
- * DIR/map.npy (float32 [n, 2]) and adds a "map" member (the parameters, the
- * figures) to DIR/metadata.json, both under temporary names renamed into
- * place, the rest of metadata.json kept as it was. */
-int scivec_map_dir(const char *dir, const scivec_map_params *params,
-                   scivec_map_stats *stats);
-
-/* ------------------------------------------------------------------------ */
 /* Embed pipeline: papers (CSV with a header row, or JSON Lines) -> an       */
 /* output folder (embeddings.npy, papers.index, papers.db, metadata.json;    */
 /* docs/OUTPUTS.md). What `scivec embed` runs.                               */
@@ -566,6 +462,34 @@ int         scivec_outdir_n_notes(const scivec_outdir *od);
 const char *scivec_outdir_note(const scivec_outdir *od, int i);
 
 /* ------------------------------------------------------------------------ */
+/* Queries against an output folder of `scivec embed`                         */
+
+/* Loads the model out_dir/metadata.json records (model.path when it exists,
+ * else model.name; model_ref overrides it) with n_threads threads, adds the
+ * adapter it records for queries (else the papers' one), and fills *params
+ * with its pooling, normalize and max_length: a text encoded with
+ * scivec_model_encode_texts(*out, params, ...) lands in the papers' space.
+ * note (may be NULL) gets one line on the adapter used ("" when none). A
+ * model whose hidden size differs from embedding_dim is SCIVEC_EINVAL. */
+int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_threads,
+                            scivec_model **out, scivec_encode_params *params, char *note,
+                            size_t note_size);
+
+/* ------------------------------------------------------------------------ */
+/* Output folders: rebuilding the index (`scivec reindex`, docs/OUTPUTS.md)  */
+
+/* Builds a new FAISS index with factory (index_factory string, "Flat" =
+ * exact) from DIR/embeddings.npy and swaps it in atomically: DIR/papers.index
+ * and metadata.json's "index" are replaced by rename, so a reader sees the
+ * old index or the new one, never half of one. The factory is checked first
+ * (a typo, or training that needs more vectors than DIR has, leaves DIR
+ * untouched). n_threads > 0 caps FAISS's threads. progress (NULL = none) is
+ * called with stage "training" (0 of n, then n of n) or "adding". */
+int scivec_reindex(const char *dir, const char *factory, int n_threads,
+                   void (*progress)(const char *stage, int64_t done, int64_t total, void *user),
+                   void *user);
+
+/* ------------------------------------------------------------------------ */
 /* Output folders that grow and split: merge shards (docs/SCALE.md)         */
 
 typedef struct scivec_merge_params {
@@ -602,6 +526,82 @@ int scivec_add(const char *dir, const char *input, const scivec_add_params *para
 /* Deletes papers from dir (every id must be there, else nothing changes);
  * the rows after them move up, and the index is built again. */
 int scivec_remove(const char *dir, const char *const *paper_ids, int n_ids, int n_threads);
+
+/* ------------------------------------------------------------------------ */
+/* Map: a 2-D layout of an embed output's papers (UMAP, docs/MAP.md).        */
+
+typedef enum scivec_map_knn {
+    SCIVEC_MAP_KNN_AUTO = 0,  /* exact up to 100,000 rows, else HNSW         */
+    SCIVEC_MAP_KNN_EXACT,     /* FAISS IndexFlatL2                           */
+    SCIVEC_MAP_KNN_HNSW,      /* FAISS IndexHNSWFlat (M 32, efSearch 2k+16)  */
+} scivec_map_knn;
+
+/* Called as the work goes on: stage is "neighbours", "graph", "layout",
+ * "quality" or "place"; done/total count its steps. */
+typedef void (*scivec_map_progress_fn)(const char *stage, int64_t done,
+                                       int64_t total, void *user);
+
+typedef struct scivec_map_params {
+    int      n_neighbors;      /* 15, as umap-learn                           */
+    float    min_dist;         /* 0.1                                         */
+    float    spread;           /* 1.0                                         */
+    int      n_epochs;         /* 0: umap-learn's default (500, 200 above 10,000 rows) */
+    float    learning_rate;    /* 1.0                                         */
+    float    repulsion_strength; /* 1.0 (umap-learn's gamma)                 */
+    int      negative_sample_rate; /* 5                                       */
+    uint64_t seed;             /* 42; the layout is a function of (vectors, params, n_threads) */
+    int      n_threads;        /* 0 = all cores; only the neighbour search and
+                                  the quality figures use more than one     */
+    scivec_map_knn knn;
+    int      quality_sample;   /* rows the quality figures are measured on (1000); 0: none */
+    scivec_map_progress_fn progress; /* may be NULL */
+    void    *progress_user;
+} scivec_map_params;
+
+scivec_map_params scivec_map_default_params(void);
+
+typedef struct scivec_map_stats {
+    double a, b;               /* the curve 1 / (1 + a d^2b) fitted to min_dist, spread */
+    int    n_epochs;           /* epochs run                                  */
+    int64_t n_edges;           /* edges of the fuzzy graph the layout samples */
+    const char *knn;           /* "exact" | "hnsw" (static string)            */
+    double trustworthiness;    /* at k = 10 over quality_sample rows; -1 if not measured */
+    double knn_preservation;   /* mean share of the 10 nearest neighbours kept in 2-D; -1 if not */
+    int64_t quality_rows;      /* rows the two figures were measured on (0: none) */
+    double seconds_knn, seconds_graph, seconds_layout, seconds_quality;
+} scivec_map_stats;
+
+/* Lays out n vectors [n, dim] (row-major float32) in 2-D: layout[n * 2].
+ * Euclidean distances, as umap-learn's default metric (on L2-normalised rows
+ * that ranks as cosine). stats may be NULL. */
+int scivec_map_compute(const float *vectors, int64_t n, int dim,
+                       const scivec_map_params *params, float *layout,
+                       scivec_map_stats *stats);
+
+/* Places n_new extra vectors on an existing layout without moving it
+ * (umap-learn's transform): each starts at the membership-weighted mean of
+ * its n_neighbors nearest old rows, then n_epochs / 3 epochs (umap-learn's
+ * 100, or 30 above 10,000 new rows, when n_epochs is 0) move only the new
+ * points, at a quarter of the learning rate. layout_new[n_new * 2]. */
+int scivec_map_transform(const float *vectors, int64_t n, int dim,
+                         const float *layout, const float *new_vectors,
+                         int64_t n_new, const scivec_map_params *params,
+                         float *layout_new);
+
+/* Trustworthiness (Venna & Kaski, as sklearn.manifold.trustworthiness) and
+ * the mean share of each row's k nearest neighbours that are also its k
+ * nearest in the layout, over sample rows picked by seed (sample >= n: all). */
+int scivec_map_quality(const float *vectors, int64_t n, int dim,
+                       const float *layout, int k, int sample, uint64_t seed,
+                       int n_threads, double *trustworthiness,
+                       double *knn_preservation);
+
+/* `scivec map DIR`: reads DIR/embeddings.npy, lays it out, writes
+ * DIR/map.npy (float32 [n, 2]) and adds a "map" member (the parameters, the
+ * figures) to DIR/metadata.json, both under temporary names renamed into
+ * place, the rest of metadata.json kept as it was. */
+int scivec_map_dir(const char *dir, const scivec_map_params *params,
+                   scivec_map_stats *stats);
 
 #ifdef __cplusplus
 }
