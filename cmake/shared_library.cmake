@@ -5,12 +5,15 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set_target_properties(scivec_lib PROPERTIES POSITION_INDEPENDENT_CODE ON)
 # -fPIC alone lets the compiler assume any global function may be
 # interposed at load time, so it stops inlining them within a file; nobody
 # interposes libscivec's internals (the .so hides them), so keep the
-# optimisations of the non-PIC build.
-target_compile_options(scivec_lib PRIVATE -fno-semantic-interposition)
+# optimisations of the non-PIC build. The forward's per-ISA objects are
+# part of the library too.
+foreach(target scivec_lib scivec_kernels_generic scivec_kernels_avx2 scivec_kernels_avx512)
+  set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  target_compile_options(${target} PRIVATE -fno-semantic-interposition)
+endforeach()
 
 # A 0.x version promises no stable ABI between minor versions: the soname
 # carries MAJOR.MINOR until 1.0, MAJOR afterwards.
