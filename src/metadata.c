@@ -354,3 +354,14 @@ int sv_metadata_write_json(const char *path, const cJSON *root) {
     if (!ok) return sv_error(SCIVEC_EIO, "%s: write failed: %s", path, strerror(errno));
     return SCIVEC_OK;
 }
+
+const char *sv_json_string(const cJSON *obj, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+const char *sv_json_name(const cJSON *obj, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsObject(item)) item = cJSON_GetObjectItemCaseSensitive(item, "name");
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}

@@ -25,6 +25,13 @@ int sv_year_from_arxiv_id(const char *id, size_t len);
 
 /* SHA-256 of a file as 64 lowercase hex digits. */
 int sv_sha256_file(const char *path, char hex[65]);
+
+/* metadata.json's members: obj[key] when it is a string, and sv_json_name
+ * also the "name" of an object member ({"model": {"name": ...}}); NULL
+ * otherwise. */
+struct cJSON;
+const char *sv_json_string(const struct cJSON *obj, const char *key);
+const char *sv_json_name(const struct cJSON *obj, const char *key);
 void sv_sha256(const void *data, size_t len, uint8_t digest[32]);
 
 /* Everything metadata.json records. Strings may be NULL (written as null). */

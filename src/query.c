@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "metadata.h"
 #include "normalize.h"
 #include "npy.h"
 #include "outdir.h"
@@ -67,18 +68,6 @@ static int get_int(const cJSON *obj, const char *key, double lo, double hi, int6
     return 1;
 }
 
-/* A string member, or the "name" member of an object member: {"name": ...}. */
-static const char *get_name(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsObject(item)) item = cJSON_GetObjectItemCaseSensitive(item, "name");
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
-static const char *get_string(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 static int load_metadata(sv_outdir *od, const char *path) {
     if (!sv_file_exists(path))
         return add_problem(od, "metadata.json is missing");
@@ -119,18 +108,18 @@ static int load_metadata(sv_outdir *od, const char *path) {
     else if ((rc = add_problem(od, "metadata.json: normalize is %s",
                                normalize ? "not true/false" : "missing"))) return rc;
 
-    od->model_name = get_name(meta, "model");
+    od->model_name = sv_json_name(meta, "model");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(meta, "model");
     if (cJSON_IsObject(model)) {
-        od->model_path = get_string(model, "path");
-        od->model_sha256 = get_string(model, "sha256");
+        od->model_path = sv_json_string(model, "path");
+        od->model_sha256 = sv_json_string(model, "sha256");
     }
     if (!od->model_name && (rc = add_problem(od, "metadata.json: model.name is missing")))
         return rc;
-    od->pooling = get_name(meta, "pooling");
+    od->pooling = sv_json_name(meta, "pooling");
     if (!od->pooling && (rc = add_problem(od, "metadata.json: pooling is missing"))) return rc;
-    od->recipe = get_name(meta, "recipe");
-    if (!od->recipe) od->recipe = get_name(meta, "text");
+    od->recipe = sv_json_name(meta, "recipe");
+    if (!od->recipe) od->recipe = sv_json_name(meta, "text");
     return SCIVEC_OK;
 }
 

@@ -19,24 +19,9 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "metadata.h"
+#include "outdir.h"
 #include "st_modules.h"
-
-static int is_dir(const char *path) {
-    struct stat st;
-    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* A string member, or the "name" member of an object member. */
-static const char *get_name(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsObject(item)) item = cJSON_GetObjectItemCaseSensitive(item, "name");
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
-static const char *get_string(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}
 
 /* Adds the recorded query adapter (else the papers') to model. */
 static int add_recorded_adapter(const char *meta_path, const cJSON *meta, scivec_model *model,
@@ -49,9 +34,9 @@ static int add_recorded_adapter(const char *meta_path, const cJSON *meta, scivec
         a = cJSON_GetObjectItemCaseSensitive(adapters, role);
     }
     if (!cJSON_IsObject(a)) return SCIVEC_OK;
-    const char *path = get_string(a, "path"), *ref = get_string(a, "ref");
-    const char *recorded_name = get_string(a, "name");
-    const char *source = is_dir(path) ? path : ref;
+    const char *path = sv_json_string(a, "path"), *ref = sv_json_string(a, "ref");
+    const char *recorded_name = sv_json_string(a, "name");
+    const char *source = path && sv_dir_is_dir(path) ? path : ref;
     if (!source)
         return sv_error(SCIVEC_EFORMAT, "%s: adapters.%s has neither an existing path nor a ref",
                         meta_path, role);
@@ -88,9 +73,9 @@ int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_th
         rc = sv_error(SCIVEC_EFORMAT, "%s: not a JSON object", meta_path);
         goto done;
     }
-    const char *model_name = get_name(meta, "model");
-    const char *model_path = get_string(cJSON_GetObjectItemCaseSensitive(meta, "model"), "path");
-    const char *pooling = get_name(meta, "pooling");
+    const char *model_name = sv_json_name(meta, "model");
+    const char *model_path = sv_json_string(cJSON_GetObjectItemCaseSensitive(meta, "model"), "path");
+    const char *pooling = sv_json_name(meta, "pooling");
     const cJSON *normalize = cJSON_GetObjectItemCaseSensitive(meta, "normalize");
     const cJSON *max_length = cJSON_GetObjectItemCaseSensitive(meta, "max_length");
     const cJSON *dim = cJSON_GetObjectItemCaseSensitive(meta, "embedding_dim");
@@ -99,7 +84,7 @@ int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_th
                       "embeddings", meta_path);
         goto done;
     }
-    if (!model_ref) model_ref = is_dir(model_path) ? model_path : model_name;
+    if (!model_ref) model_ref = model_path && sv_dir_is_dir(model_path) ? model_path : model_name;
 
     *params = scivec_encode_default_params();
     if ((rc = scivec_pooling_parse(pooling, &params->pooling)))
@@ -110,7 +95,7 @@ int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_th
     // "prompts" leaves it to the model's default, as its embed did
     const cJSON *prompts = cJSON_GetObjectItemCaseSensitive(meta, "prompts");
     const char *query_prompt = !cJSON_IsObject(prompts) ? NULL
-                             : get_name(prompts, "queries") ? get_name(prompts, "queries") : "";
+                             : sv_json_name(prompts, "queries") ? sv_json_name(prompts, "queries") : "";
 
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = n_threads;
