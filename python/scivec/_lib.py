@@ -9,6 +9,7 @@ import ctypes.util
 import os
 import shutil
 import subprocess
+import threading
 
 SOVERSION = "0.1"
 _LIB_NAME = "libscivec.so." + SOVERSION
@@ -246,3 +247,42 @@ def to_bytes(text, what):
 
 def decode(b):
     return None if b is None else b.decode("utf-8", "replace")
+
+
+class Handle:
+    """A library handle a Python object owns: _free(ptr) releases it once, on
+    close(), at the end of a with block, or when the object is collected.
+    _lock also serialises the calls that use it (a handle is one thread at a
+    time in the C API)."""
+
+    _what = "handle"  # "the model is closed"
+
+    def __init__(self):
+        self._ptr = None
+        self._lock = threading.Lock()
+
+    def _free(self, ptr):
+        raise NotImplementedError
+
+    def _handle(self):
+        if not self._ptr:
+            raise ValueError(f"scivec: the {self._what} is closed")
+        return self._ptr
+
+    def close(self):
+        with self._lock:
+            if self._ptr:
+                ptr, self._ptr = self._ptr, None
+                self._free(ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        ptr = getattr(self, "_ptr", None)
+        if ptr:
+            self._ptr = None
+            self._free(ptr)

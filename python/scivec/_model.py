@@ -8,7 +8,6 @@ GIL is released while the model runs. For parallel calls, load one Model
 per thread."""
 import ctypes
 import os
-import threading
 
 import numpy as np
 
@@ -29,7 +28,7 @@ def _progress_bar(show, total, unit):
     return tqdm(total=total, unit=unit)
 
 
-class Model:
+class Model(_lib.Handle):
     """Model(name_or_dir, adapter=None, precision="fp32", threads=None)
 
     name_or_dir: a model directory (HuggingFace layout) or an ORG/NAME in the
@@ -46,8 +45,7 @@ class Model:
             if int(threads) < 0:
                 raise ValueError(f"scivec: threads must be >= 0, got {threads}")
             params.n_threads = int(threads)
-        self._ptr = None
-        self._lock = threading.Lock()
+        super().__init__()
         handle = ctypes.c_void_p()
         check(lib.scivec_model_load(_lib.to_bytes(os.fspath(name_or_dir), "model"),
                                     ctypes.byref(params), ctypes.byref(handle)))
@@ -68,10 +66,10 @@ class Model:
                                                ctypes.byref(adapter_id)))
         return adapter_id.value
 
-    def _handle(self):
-        if not self._ptr:
-            raise ValueError("scivec: the model is closed")
-        return self._ptr
+    _what = "model"
+
+    def _free(self, ptr):
+        lib.scivec_model_free(ptr)
 
     def get_sentence_embedding_dimension(self):
         return self.dim
@@ -153,23 +151,6 @@ class Model:
         if single:
             out = {k: v[0] for k, v in out.items()}
         return out
-
-    def close(self):
-        with self._lock:
-            if self._ptr:
-                lib.scivec_model_free(self._ptr)
-                self._ptr = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_ptr", None):
-            lib.scivec_model_free(self._ptr)
-            self._ptr = None
 
     def __repr__(self):
         return f"scivec.Model({self.path!r}, dim={self.dim})"

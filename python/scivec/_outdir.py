@@ -7,7 +7,6 @@ folder keeps, one call at a time (a lock)."""
 import ctypes
 import json
 import os
-import threading
 
 import numpy as np
 
@@ -50,12 +49,11 @@ def _paper_dict(paper):
             "year": paper.year if paper.has_year else None}
 
 
-class Outdir:
+class Outdir(_lib.Handle):
     """An opened output folder; see scivec.open."""
 
     def __init__(self, path, _check=None):
-        self._ptr = None
-        self._lock = threading.Lock()
+        super().__init__()
         handle = ctypes.c_void_p()
         data = _lib.to_bytes(os.fspath(path), "dir")
         if _check is None:
@@ -67,10 +65,11 @@ class Outdir:
         self._vectors = None
 
     # ------------------------------------------------------------ about
-    def _handle(self):
-        if not self._ptr:
-            raise ValueError("scivec: the output folder is closed")
-        return self._ptr
+    _what = "output folder"
+
+    def _free(self, ptr):
+        self._vectors = None
+        lib.scivec_outdir_free(ptr)
 
     def __len__(self):
         return lib.scivec_outdir_n_papers(self._handle())
@@ -203,25 +202,6 @@ class Outdir:
         check(lib.scivec_outdir_recommend(self._handle(), pos_c, len(pos), neg_c, len(neg), k,
                                           ctypes.byref(f) if f else None, hits, ctypes.byref(n)))
         return self._results(hits, n, as_frame)
-
-    # ------------------------------------------------------------ lifetime
-    def close(self):
-        with self._lock:
-            if self._ptr:
-                self._vectors = None
-                lib.scivec_outdir_free(self._ptr)
-                self._ptr = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_ptr", None):
-            lib.scivec_outdir_free(self._ptr)
-            self._ptr = None
 
     def __repr__(self):
         return f"scivec.open({self.path!r})  # {len(self)} papers, dim {self.dim}"
