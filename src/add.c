@@ -34,6 +34,7 @@
 #include <sqlite3.h>
 
 #include "common.h"
+#include "l2norm.h"
 #include "embed.h"
 #include "faiss_add.h"
 #include "faiss_shim.h"
@@ -369,15 +370,10 @@ static int write_papers(const add_paths *p, const change *c) {
     return rc;
 }
 
+/* The index ranks by cosine: raw rows (--no-normalize) are normalised as
+ * embed's index build does it (l2norm.h), so add gives embed's bits. */
 static void l2_normalize_rows(float *x, int64_t n, int dim) {
-    for (int64_t i = 0; i < n; i++) {
-        float *row = x + i * dim;
-        double sum = 0;
-        for (int j = 0; j < dim; j++) sum += (double)row[j] * row[j];
-        if (sum <= 0) continue;
-        float inv = (float)(1.0 / sqrt(sum));
-        for (int j = 0; j < dim; j++) row[j] *= inv;
-    }
+    for (int64_t i = 0; i < n; i++) sv_l2_normalize(x + i * dim, dim);
 }
 
 /* Without drops the new vectors are added to DIR's index (IVF: into its

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "common.h"
+#include "l2norm.h"
 #include "faiss_shim.h"
 #include "fingerprint.h"
 #include "metadata.h"
@@ -354,15 +355,9 @@ static int build_index(const char *factory, int normalize, int n_threads, const 
     int64_t rows, cols;
     int rc = sv_npy_read(p->npy, &vectors, &rows, &cols);
     if (rc) return rc;
-    /* The index ranks by cosine: raw rows (--no-normalize) get normalised. */
-    for (int64_t i = 0; !normalize && i < rows; i++) {
-        float *row = vectors + i * cols;
-        double sum = 0;
-        for (int64_t j = 0; j < cols; j++) sum += (double)row[j] * row[j];
-        if (sum <= 0) continue;
-        float inv = (float)(1.0 / sqrt(sum));
-        for (int64_t j = 0; j < cols; j++) row[j] *= inv;
-    }
+    /* The index ranks by cosine: raw rows (--no-normalize) are normalised
+     * as embed's index build does it (l2norm.h). */
+    for (int64_t i = 0; !normalize && i < rows; i++) sv_l2_normalize(vectors + i * cols, (int)cols);
     rc = sv_faiss_build_and_write(factory, vectors, rows, (int)cols, n_threads, p->index, type_name, type_cap);
     free(vectors);
     return rc;

@@ -7,17 +7,12 @@
 #include <string.h>
 
 #include "common.h"
+#include "l2norm.h"
 #include "precision_check.h"
 
 /* Rows of v[n, dim] scaled to unit length (zero rows stay zero). */
 static void normalize_rows(float *v, int n, int dim) {
-    for (int i = 0; i < n; i++) {
-        float *row = v + (size_t)i * dim;
-        double sq = 0.0;
-        for (int d = 0; d < dim; d++) sq += (double)row[d] * row[d];
-        if (sq > 0.0)
-            for (int d = 0; d < dim; d++) row[d] = (float)(row[d] / sqrt(sq));
-    }
+    for (int i = 0; i < n; i++) sv_l2_normalize(v + (size_t)i * dim, dim);
 }
 
 static double dot(const float *a, const float *b, int dim) {
