@@ -109,12 +109,13 @@ def embed(input, out, model, show_progress_bar=True, callback=None, **options):
     if stopped_by and stopped_by[0] is not None:
         raise stopped_by[0]
     if status and not (result.interrupted and stopped_by):
-        check_status = _lib.InvalidError if status in (-1, -3, -7) else (
-            _lib.NotFoundError if status == _lib.SCIVEC_ENOTFOUND else _lib.Error)
-        raise check_status(message, status)
+        _lib.raise_for(status, message)
     counts = {name: getattr(result, name) for name, _ in _lib.EmbedResult._fields_}
-    for name in ("pooling", "pooling_reason", "index_type", "adapter", "adapter_note", "query_adapter"):
-        counts[name] = counts[name].decode("utf-8", "replace")
+    for name, value in counts.items():
+        if isinstance(value, bytes):  # the char[] fields
+            counts[name] = _lib.decode(value)
+    quality = result.precision_quality
+    counts["precision_quality"] = {name: getattr(quality, name) for name, _ in quality._fields_}
     counts["interrupted"] = bool(counts["interrupted"])
     counts["warnings"] = warnings
     counts["out"] = os.fspath(out)

@@ -221,9 +221,12 @@ def last_error():
 def check(status):
     """Raises the exception for a failed call's status; call it right after
     the call, on the same thread (scivec_last_error is per thread)."""
-    if status == 0:
-        return
-    message = last_error()
+    if status != 0:
+        raise_for(status, last_error())
+
+
+def raise_for(status, message):
+    """The exception of a failed status, with scivec's message."""
     if status == SCIVEC_ENOTFOUND:
         raise NotFoundError(message, status)
     if status in _INVALID:
