@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bert.h"
+#include "scivec.h"
+#include "nn/config.h"
+#include "nn/weights.h"
+#include "nn/bert.h"
 #include "sgemm_rate.h"
 
 int main(int argc, char **argv) {

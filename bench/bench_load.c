@@ -16,9 +16,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "bert.h"
-#include "checkpoint.h"
-#include "common.h"
+#include "nn/config.h"
+#include "nn/weights.h"
+#include "core/error.h"
+#include "core/files.h"
 
 static double peak_rss_bytes(void) {
     struct rusage ru;

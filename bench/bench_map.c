@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "npy.h"
+#include "outputs/npy.h"
 #include "scivec.h"
 
 int main(int argc, char **argv) {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "papers.h"
+#include "corpus/papers.h"
 #include "scivec.h"
 
 static double now_s(void) {

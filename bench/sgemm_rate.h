@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "gemm.h"
+#include "nn/gemm.h"
 
 static double clock_seconds(clockid_t clock) {
     struct timespec ts;

@@ -17,11 +17,12 @@
 #include <time.h>
 
 #include "commands.h"
-#include "../src/bert.h"
-#include "../src/common.h"
-#include "../src/gemm.h"
-#include "../src/jsonl.h"
-#include "../src/npy.h"
+#include "../src/nn/bert.h"
+#include "../src/nn/model.h"
+#include "../src/core/error.h"
+#include "../src/nn/gemm.h"
+#include "../src/corpus/jsonl.h"
+#include "../src/outputs/npy.h"
 #include "scivec.h"
 
 static const char usage[] =

@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/hub.h"
+#include "../src/hub/hub.h"
+#include "../src/hub/model_dir.h"
 #include "scivec.h"
 
 static const char usage[] =

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/progress.h"
+#include "../src/core/progress.h"
 #include "scivec.h"
 
 static const char usage[] =

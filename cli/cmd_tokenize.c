@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "commands.h"
-#include "../src/bert.h"
-#include "../src/common.h"
-#include "../src/jsonl.h"
+#include "../src/hub/model_dir.h"
+#include "../src/core/error.h"
+#include "../src/corpus/jsonl.h"
 #include "scivec.h"
 
 static const char usage[] =

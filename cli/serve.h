@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "../src/batcher.h"
-#include "../src/query.h"
+#include "../src/outputs/query.h"
 #include "../src/server_request.h"
 #include "scivec.h"
 

@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../src/recommend.h"
+#include "../src/outputs/recommend.h"
 #include "serve.h"
 
 /* ------------------------------------------------------------------------ */

@@ -22,8 +22,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "../src/common.h"
-#include "../src/npy.h"
+#include "../src/core/error.h"
+#include "../src/core/files.h"
+#include "../src/outputs/npy.h"
 #include "serve.h"
 
 #define MAP_NO_CATEGORY 65535

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "bert.h"
+#include "nn/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sv_bert_config cfg;

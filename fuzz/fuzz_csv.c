@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "metadata.h"
-#include "papers.h"
+#include "core/error.h"
+#include "corpus/paper_fields.h"
+#include "corpus/papers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static char paths[3][64];

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub.h"
+#include "hub/hub.h"
 
 /* A relative path of non-empty parts, none "." or "..", nothing else. */
 static int stays_inside(const char *path) {

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "jsonl.h"
+#include "core/error.h"
+#include "corpus/jsonl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static char path[64];

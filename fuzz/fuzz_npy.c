@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "npy.h"
+#include "core/error.h"
+#include "outputs/npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     float *values = NULL;

@@ -24,10 +24,11 @@
 
 #include <sqlite3.h>
 
-#include "common.h"
-#include "faiss_shim.h"
-#include "npy.h"
-#include "query.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "outputs/faiss_shim.h"
+#include "outputs/npy.h"
+#include "outputs/query.h"
 
 #define N_PAPERS 8
 #define DIM 4

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "checkpoint.h"
-#include "pickle.h"
+#include "weights/checkpoint.h"
+#include "weights/pickle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t pos = 0;

@@ -3,7 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "checkpoint.h"
+#include "weights/checkpoint.h"
+#include "weights/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sv_checkpoint *ck = sv_checkpoint_new("fuzz.safetensors");

@@ -8,8 +8,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libutf8proc-dev libcjson-dev libcsv-dev libsqlite3-dev sqlite3
-  libblis-dev                            # the forward's GEMMs (src/gemm.h)
-  libdnnl-dev                            # bf16 / int8 dense layers (src/lowp.h)
+  libblis-dev                            # the forward's GEMMs (src/nn/gemm.h)
+  libdnnl-dev                            # bf16 / int8 dense layers (src/nn/lowp.h)
   libfaiss-dev liblapack-dev libblas3    # FAISS; reference LAPACK/BLAS (CMakeLists.txt says why)
   libzip-dev
   libssl-dev                             # OpenSSL's SHA-256 (run fingerprints)

@@ -17,10 +17,9 @@
 #include <time.h>
 
 #include "batcher.h"
-#include "bert.h"
-#include "common.h"
-#include "l2norm.h"
-#include "st_modules.h"
+#include "nn/model.h"
+#include "core/error.h"
+#include "core/l2norm.h"
 
 const double sv_batcher_text_bounds[10] = {1, 2, 4, 8, 16, 32, 64, 128, 256, INFINITY};
 const double sv_batcher_token_bounds[10] = {16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, INFINITY};

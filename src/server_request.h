@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "query.h"
+#include "outputs/query.h"
 
 #define SV_HTTP_MAX_CATEGORIES 32
 

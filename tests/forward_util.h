@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bert.h"
-#include "common.h"
-#include "jsonl.h"
+#include "nn/config.h"
+#include "nn/weights.h"
+#include "nn/bert.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "corpus/jsonl.h"
 #include "golden_util.h"
 
 #define GOLDEN SV_FIXTURES "/golden"

@@ -5,7 +5,7 @@
  */
 #include <math.h>
 
-#include "activation.h"
+#include "nn/activation.h"
 #include "check.h"
 
 static double exact_gelu(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }

@@ -20,12 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bert.h"
+#include "nn/model.h"
 #include "check.h"
-#include "checkpoint.h"
-#include "common.h"
-#include "jsonl.h"
-#include "npy.h"
+#include "weights/checkpoint.h"
+#include "weights/checkpoint_open.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "corpus/jsonl.h"
+#include "outputs/npy.h"
 #include "golden_util.h"
 
 #define GOLDEN SV_FIXTURES "/golden"

@@ -19,11 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bert.h"
+#include "nn/config.h"
+#include "nn/weights.h"
 #include "check.h"
-#include "common.h"
-#include "npy.h"
-#include "papers.h"
+#include "core/error.h"
+#include "outputs/npy.h"
+#include "corpus/papers.h"
 #include "scivec.h"
 
 enum { FULL_SWEEP = 300, SPREAD = 300 };

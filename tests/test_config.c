@@ -2,9 +2,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "bert.h"
+#include "nn/config.h"
 #include "check.h"
-#include "common.h"
+#include "core/error.h"
 
 static int parse(const char *json, sv_bert_config *cfg) {
     return sv_config_parse(json, strlen(json), "test-config.json", cfg);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cpu.h"
+#include "core/cpu.h"
 #include "scivec.h"
 
 int main(void) {

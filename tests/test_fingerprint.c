@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "common.h"
-#include "fingerprint.h"
+#include "core/error.h"
+#include "outputs/fingerprint.h"
 
 #define MODEL SV_FIXTURES "/models/tiny-scibert"
 

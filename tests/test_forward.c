@@ -13,11 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"
+#include "nn/bert.h"
+#include "nn/pooling.h"
 #include "check.h"
-#include "common.h"
-#include "jsonl.h"
-#include "npy.h"
+#include "core/error.h"
+#include "corpus/jsonl.h"
+#include "outputs/npy.h"
 
 
 #include "forward_util.h"

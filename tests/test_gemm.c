@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "gemm.h"
+#include "nn/gemm.h"
 
 static void fill(float *a, size_t n, unsigned seed) {
     for (size_t i = 0; i < n; i++) {

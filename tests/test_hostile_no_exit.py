@@ -65,7 +65,8 @@ def uncaught_entry_points(name, text):
 
 def main():
     failures = []
-    files = sorted(f for f in os.listdir(SRC) if f.endswith((".c", ".cpp", ".h")))
+    files = sorted(os.path.relpath(os.path.join(d, f), SRC)
+                   for d, _, names in os.walk(SRC) for f in names if f.endswith((".c", ".cpp", ".h")))
     # Self-check of the stripper and the pattern, so an always-passing test is caught.
     probe = strip_comments_and_strings('/* exit(1) */ x = "abort()"; // assert(0)\n if (bad) exit(1);')
     if len(CALL.findall(probe)) != 1:

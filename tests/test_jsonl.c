@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "common.h"
-#include "jsonl.h"
+#include "core/error.h"
+#include "corpus/jsonl.h"
 
 static char *write_temp(const char *content, size_t len) {
     static char path[64];

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "common.h"
-#include "map.h"
+#include "core/error.h"
+#include "map/map.h"
 #include "scivec.h"
 
 #define N_CLUSTERS 6

@@ -6,9 +6,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "common.h"
-#include "metadata.h"
-#include "progress.h"
+#include "core/error.h"
+#include "corpus/paper_fields.h"
+#include "core/sha256.h"
+#include "core/progress.h"
 
 static void expect_categories(const char *in, const char *want) {
     char *got = NULL;

@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bert.h"
+#include "nn/model.h"
 #include "check.h"
-#include "common.h"
-#include "jsonl.h"
-#include "npy.h"
+#include "core/error.h"
+#include "corpus/jsonl.h"
+#include "outputs/npy.h"
 #include "scivec.h"
 #include "golden_util.h"
 

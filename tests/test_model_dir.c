@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bert.h"
+#include "hub/model_dir.h"
 #include "check.h"
-#include "common.h"
+#include "core/error.h"
 
 static char tmp_dir[] = "/tmp/sv_test_model_dir_XXXXXX";
 

@@ -7,8 +7,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "common.h"
-#include "npy.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "outputs/npy.h"
 
 static char tmp_dir[] = "/tmp/test_npy_XXXXXX";
 

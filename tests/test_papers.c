@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "common.h"
-#include "papers.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "corpus/papers.h"
 
 static char tmp_dir[] = "/tmp/test_papers_XXXXXX";
 

@@ -8,9 +8,11 @@
 #include <zip.h>
 
 #include "check.h"
-#include "checkpoint.h"
-#include "common.h"
-#include "pickle.h"
+#include "weights/checkpoint.h"
+#include "weights/checkpoint_open.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "weights/pickle.h"
 
 static int error_has(const char *needle) { return strstr(scivec_last_error(), needle) != NULL; }
 

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bert.h"
+#include "nn/model.h"
 #include "check.h"
-#include "jsonl.h"
-#include "lowp.h"
+#include "corpus/jsonl.h"
+#include "nn/lowp.h"
 #include "scivec.h"
 
 #define TINY SV_FIXTURES "/models/tiny-scibert"

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "query.h"
+#include "outputs/query.h"
 
 int main(void) {
     sv_filter f;

@@ -8,10 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"
+#include "nn/config.h"
+#include "nn/weights.h"
 #include "check.h"
-#include "checkpoint.h"
-#include "common.h"
+#include "weights/checkpoint.h"
+#include "weights/checkpoint_open.h"
+#include "weights/safetensors.h"
+#include "core/error.h"
+#include "core/files.h"
 
 static char tmp_dir[] = "/tmp/sv_test_safetensors_XXXXXX";
 

@@ -8,7 +8,7 @@
 #include "tokenizer_test_util.h"
 
 #include "check.h"
-#include "normalize.h"
+#include "text/normalize.h"
 
 /* Vocab with every word the basic-tokenizer cases may produce, so a wrong
  * normalization shows up as a different token or [UNK]. */

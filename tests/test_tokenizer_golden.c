@@ -14,7 +14,8 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
-#include "common.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "scivec.h"
 
 #define GOLDEN SV_FIXTURES "/golden"

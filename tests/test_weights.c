@@ -8,10 +8,13 @@
 #include <string.h>
 #include <zip.h>
 
-#include "bert.h"
+#include "nn/config.h"
+#include "nn/weights.h"
 #include "check.h"
-#include "checkpoint.h"
-#include "common.h"
+#include "weights/checkpoint.h"
+#include "weights/checkpoint_open.h"
+#include "core/error.h"
+#include "core/files.h"
 
 static int error_has(const char *needle) { return strstr(scivec_last_error(), needle) != NULL; }
 

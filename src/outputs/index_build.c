@@ -1,0 +1,45 @@
+/*
+ * index_build.c - papers.index from embeddings.npy (index_build.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "outputs/index_build.h"
+#include "core/l2norm.h"
+#include "outputs/npy.h"
+
+int sv_index_check(const char *factory, int dim, int64_t n_vectors, const char *source,
+                   int64_t *min_train) {
+    int rc = sv_faiss_check_factory(factory, dim, min_train);
+    if (rc || n_vectors < 0 || n_vectors >= *min_train) return rc;
+    return sv_error(SCIVEC_EINVAL, "--index '%s': training it needs at least %lld vectors (what it "
+                    "learns: IVF lists, PQ codes, PCA dimensions) but %s has %lld; choose fewer "
+                    "lists or bits, or Flat or HNSW32, which need no training",
+                    factory, (long long)*min_train, source, (long long)n_vectors);
+}
+
+int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
+                            const sv_index_build_params *params, const char *index_path,
+                            sv_index_built *built) {
+    memset(built, 0, sizeof *built);
+    float *vectors = NULL;
+    int64_t rows, cols;
+    int rc = sv_npy_read(npy_path, &vectors, &rows, &cols);
+    if (rc) return rc;
+    if (rows != n_rows || cols != dim) {
+        free(vectors);
+        return sv_error(SCIVEC_EFORMAT, "%s: holds (%lld, %lld), expected (%lld, %d)", npy_path,
+                        (long long)rows, (long long)cols, (long long)n_rows, dim);
+    }
+    /* The index always ranks by cosine: normalised rows stay as they are
+     * (renormalising would change their last bits), raw ones get normalised. */
+    if (!params->normalized)
+        for (int64_t i = 0; i < rows; i++) sv_l2_normalize(vectors + i * dim, dim);
+    rc = sv_faiss_build_and_write_progress(params->factory ? params->factory : "Flat", vectors, rows, dim,
+                                           params->n_threads, index_path, built->type, sizeof built->type,
+                                           params->progress, params->user, &built->search);
+    free(vectors);
+    return rc;
+}
