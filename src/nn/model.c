@@ -106,22 +106,22 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     m->batch_tokens = SV_BATCH_TOKENS;
 
     int status = sv_resolve_model_dir(model, &m->dir);
-    if (status) goto fail;
+    if (status) goto done;
     char *config_path = sv_path_join(m->dir, "config.json");
-    if (!config_path) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto fail; }
+    if (!config_path) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
     status = sv_config_load(config_path, &m->cfg);
     free(config_path);
-    if (status) goto fail;
+    if (status) goto done;
     sv_model_identity(model, m->dir, m->repo_id, sizeof m->repo_id);
     status = scivec_tokenizer_load(m->dir, &m->tok);
-    if (status) goto fail;
+    if (status) goto done;
     status = sv_weights_load(m->dir, &m->cfg, &m->weights);
-    if (status) goto fail;
+    if (status) goto done;
     m->w = sv_weights_bert(m->weights);
     m->precision = params ? params->precision : SCIVEC_PRECISION_FP32;
     if (m->precision != SCIVEC_PRECISION_FP32) {
         status = sv_lowp_bert_create(m->precision, m->n_threads, &m->cfg, m->w, &m->lowp);
-        if (status) goto fail;
+        if (status) goto done;
         m->w = sv_lowp_bert_weights(m->lowp);
     }
 
@@ -133,13 +133,13 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
                           "have only %d rows (config vocab_size); ids %d..%d would "
                           "have no embedding", m->dir, vocab, m->cfg.vocab_size,
                           m->cfg.vocab_size, vocab - 1);
-        goto fail;
+        goto done;
     }
     int tok_max = scivec_tokenizer_model_max_length(m->tok);
     m->max_length = tok_max < m->cfg.max_position ? tok_max : m->cfg.max_position;
 
     status = sv_st_modules_load(m->dir, m->cfg.hidden, &m->st);
-    if (status) goto fail;
+    if (status) goto done;
     m->dim = sv_st_output_dim(&m->st, m->cfg.hidden);
     if (!m->st.is_st) {
         m->default_pooling = SCIVEC_POOL_MEAN;
@@ -158,13 +158,15 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     if (m->st.do_lower_case && !m->tok->lowercase) {
         status = sv_error(SCIVEC_EUNSUPPORTED, "%s/sentence_bert_config.json: do_lower_case "
                           "true with a tokenizer that keeps case is not supported", m->dir);
-        goto fail;
+        goto done;
+    }
+
+done:
+    if (status) {
+        scivec_model_free(m);
+        m = NULL;
     }
     *out = m;
-    return SCIVEC_OK;
-
-fail:
-    scivec_model_free(m);
     return status;
 }
 
