@@ -1,10 +1,42 @@
 /*
- * json.c - the two ways scivec reads a member of a JSON object it wrote
- * (metadata.json, the checkpoint): as a string, or as an object's "name".
+ * json.c - reading a JSON file (config files, metadata.json, checkpoints:
+ * one function, so every one fails with the same message), and the two
+ * ways scivec reads a member of an object it wrote: as a string, or as an
+ * object's "name".
  */
+#include <stdlib.h>
+
 #include <cjson/cJSON.h>
 
+#include "core/error.h"
+#include "core/files.h"
 #include "core/json.h"
+
+int sv_json_read(const char *path, cJSON **out) {
+    char *text = NULL;
+    size_t size = 0;
+    *out = NULL;
+    int status = sv_read_file(path, &text, &size);
+    if (status) return status;
+    const char *end = NULL;
+    *out = cJSON_ParseWithLengthOpts(text, size, &end, 0);
+    if (!*out) {
+        size_t offset = end && end >= text ? (size_t)(end - text) : 0;
+        status = sv_error(SCIVEC_EFORMAT, "%s: not valid JSON near byte %zu", path, offset);
+    }
+    free(text);
+    return status;
+}
+
+int sv_json_read_object(const char *path, cJSON **out) {
+    int status = sv_json_read(path, out);
+    if (!status && !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON object", path);
+    }
+    return status;
+}
 
 const char *sv_json_string(const cJSON *obj, const char *key) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);

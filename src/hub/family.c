@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "hub/family.h"
 #include "hub/hub.h"
 
@@ -81,15 +82,13 @@ void sv_model_identity(const char *ref, const char *dir, char *out, size_t out_s
     char resolved[4096];
     if (cache_snapshot_id(realpath(dir, resolved) ? resolved : dir, out, out_size)) return;
     char *config_path = sv_path_join(dir, "config.json");
-    char *text = NULL;
-    if (config_path && sv_read_file(config_path, &text, NULL) == SCIVEC_OK) {
-        cJSON *root = cJSON_Parse(text);
+    cJSON *root = NULL;
+    if (config_path && sv_json_read_object(config_path, &root) == SCIVEC_OK) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "_name_or_path");
         if (cJSON_IsString(name) && sv_family_of_base(name->valuestring))
             snprintf(out, out_size, "%s", name->valuestring);
         cJSON_Delete(root);
     }
     sv_clear_error();
-    free(text);
     free(config_path);
 }

@@ -27,6 +27,7 @@
 #include "weights/checkpoint_open.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "nn/gemm.h"
 
 typedef struct sv_adapter_layer {
@@ -387,7 +388,6 @@ int sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg, const ch
     char *config_path = sv_path_join(adapter_dir, "adapter_config.json");
     char *st_path = sv_path_join(adapter_dir, "adapter.safetensors");
     char *bin_path = sv_path_join(adapter_dir, "pytorch_adapter.bin");
-    char *text = NULL;
     cJSON *root = NULL;
     int status = SCIVEC_OK;
     if (!ad || !config_path || !st_path || !bin_path ||
@@ -404,13 +404,8 @@ int sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg, const ch
                           "adapter folder)", adapter_dir);
         goto done;
     }
-    status = sv_read_file(config_path, &text, NULL);
+    status = sv_json_read(config_path, &root);
     if (status) goto done;
-    root = cJSON_Parse(text);
-    if (!root) {
-        status = sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", config_path);
-        goto done;
-    }
     const cJSON *bn;
     const char *config_name;
     status = check_config(config_path, root, cfg, model_id, &bn, &config_name);
@@ -437,7 +432,6 @@ int sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg, const ch
 
 done:
     cJSON_Delete(root);
-    free(text);
     free(config_path);
     free(st_path);
     free(bin_path);

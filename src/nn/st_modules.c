@@ -14,21 +14,11 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "nn/st_modules.h"
+#include "weights/checkpoint_open.h"
 
 #define ST_PREFIX "sentence_transformers.models."
-
-/* Reads path as JSON into *out (the caller frees it with cJSON_Delete). */
-static int read_json_file(const char *path, cJSON **out) {
-    char *text = NULL;
-    *out = NULL;
-    int status = sv_read_file(path, &text, NULL);
-    if (status) return status;
-    *out = cJSON_Parse(text);
-    free(text);
-    if (!*out) return sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", path);
-    return SCIVEC_OK;
-}
 
 /* Reads dir/name (a JSON object) into *out; *out = NULL when absent. */
 static int read_optional_object(const char *dir, const char *name, cJSON **out) {
@@ -37,7 +27,7 @@ static int read_optional_object(const char *dir, const char *name, cJSON **out) 
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
     int status = SCIVEC_OK;
     if (sv_file_exists(path)) {
-        status = read_json_file(path, out);
+        status = sv_json_read(path, out);
         if (!status && !cJSON_IsObject(*out)) {
             cJSON_Delete(*out);
             *out = NULL;
@@ -159,7 +149,7 @@ static int read_dense(const char *dir, const char *module_path, int in_dim, sv_s
     char *module_dir = sv_path_join(dir, module_path);
     char *config_path = module_dir ? sv_path_join(module_dir, "config.json") : NULL;
     cJSON *config = NULL;
-    int status = config_path ? read_json_file(config_path, &config)
+    int status = config_path ? sv_json_read(config_path, &config)
                              : sv_error(SCIVEC_ENOMEM, "out of memory");
     if (status) goto done;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(config, "in_features");
@@ -320,7 +310,7 @@ int sv_st_modules_load(const char *dir, int hidden, sv_st_modules *st) {
     int status = SCIVEC_OK;
     if (!sv_file_exists(modules_path)) goto done;
     st->is_st = 1;
-    status = read_json_file(modules_path, &modules);
+    status = sv_json_read(modules_path, &modules);
     if (!status && !cJSON_IsArray(modules))
         status = sv_error(SCIVEC_EFORMAT, "%s: not a JSON array of modules", modules_path);
     // the order sentence-transformers runs them in, and the one scivec can

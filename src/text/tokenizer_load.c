@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "text/tokenizer.h"
 #include "text/vocab.h"
 
@@ -90,28 +91,6 @@ static const char *token_content(const cJSON *item) {
     return NULL;
 }
 
-static int read_json(const char *path, cJSON **out) {
-    char *text;
-    size_t size;
-    *out = NULL;
-    int status = sv_read_file(path, &text, &size);
-    if (status) return status;
-    const char *end = NULL;
-    cJSON *json = cJSON_ParseWithLengthOpts(text, size, &end, 0);
-    if (!json) {
-        size_t offset = end && end >= text ? (size_t)(end - text) : 0;
-        free(text);
-        return sv_error(SCIVEC_EFORMAT, "%s: invalid JSON near byte %zu", path, offset);
-    }
-    free(text);
-    if (!cJSON_IsObject(json)) {
-        cJSON_Delete(json);
-        return sv_error(SCIVEC_EFORMAT, "%s: not a JSON object", path);
-    }
-    *out = json;
-    return SCIVEC_OK;
-}
-
 /* Reads a bool member: 1/0, or `fallback` when absent or null. */
 static int json_bool(const cJSON *obj, const char *key, int fallback) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -152,7 +131,7 @@ static int read_special_tokens(const cJSON *json, tok_settings *s) {
 
 static int read_tokenizer_config(const char *path, tok_settings *s, int *model_max_length) {
     cJSON *json;
-    int status = read_json(path, &json);
+    int status = sv_json_read_object(path, &json);
     if (status) return status;
     s->has_config = 1;
     s->do_lower_case = json_bool(json, "do_lower_case", 1);
@@ -189,7 +168,7 @@ static int read_tokenizer_config(const char *path, tok_settings *s, int *model_m
 
 static int read_special_tokens_map(const char *path, tok_settings *s) {
     cJSON *json;
-    int status = read_json(path, &json);
+    int status = sv_json_read_object(path, &json);
     if (status) return status;
     status = read_special_tokens(json, s);
     cJSON_Delete(json);
@@ -198,7 +177,7 @@ static int read_special_tokens_map(const char *path, tok_settings *s) {
 
 static int read_added_tokens_json(const char *path, tok_settings *s) {
     cJSON *json;
-    int status = read_json(path, &json);
+    int status = sv_json_read_object(path, &json);
     if (status) return status;
     const cJSON *item;
     cJSON_ArrayForEach(item, json) {
@@ -298,7 +277,7 @@ static int read_post_processor(const cJSON *post, const char *path, tok_settings
 static int read_tokenizer_json(const char *path, scivec_tokenizer *tok, tok_settings *s,
                                int *is_bert_normalizer) {
     cJSON *json;
-    int status = read_json(path, &json);
+    int status = sv_json_read_object(path, &json);
     if (status) return status;
 
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(json, "model");
