@@ -462,17 +462,35 @@ int sv_model_tokenize(const scivec_model *m, const scivec_encode_params *params,
                              effective_max_length(m, params->max_length), enc);
 }
 
-/* Runs the n tokenized inputs encs[0..n) (inputs first .. first + n - 1)
- * and clears them. */
-static int flush_texts(scivec_model *m, const scivec_encode_params *params,
-                       scivec_encoding *encs, int n, int first, int64_t n_tokens,
-                       float *out, scivec_encode_stats *stats) {
-    int status = scivec_model_encode_tokens(m, params, n, encs,
-                                            out + (size_t)first * m->dim);
-    if (status) status = sv_error_prefix(status, "inputs %d..%d", first, first + n - 1);
-    else if (stats) stats->n_tokens += n_tokens;
-    for (int j = 0; j < n; j++) scivec_encoding_clear(&encs[j]);
-    return status;
+/* Texts tokenized at a time by encode_texts: bounds the memory of the
+ * encodings, and decides nothing else. Forward batches are cut in one place,
+ * scivec_model_encode_tokens, by the model's token budget; a row does not
+ * depend on its batch, so where a chunk ends changes no output. */
+enum { TEXTS_PER_CHUNK = 1024 };
+
+/* Tokenizes texts [first, first + n) into encs (cleared by the caller),
+ * counting truncations and invalid UTF-8 into stats. */
+static int tokenize_chunk(const scivec_model *m, const scivec_encode_params *params,
+                          const char *prompt, int max_length, const char *const *texts,
+                          const char *const *pairs, int first, int n, scivec_encoding *encs,
+                          scivec_encode_stats *stats) {
+    for (int i = first; i < first + n; i++) {
+        scivec_encoding *enc = &encs[i - first];
+        const char *text = texts[i] ? texts[i] : "";
+        const char *pair = pairs ? pairs[i] : NULL;
+        int status = tokenize_prompted(m, prompt, text, strlen(text), pair, max_length, enc);
+        if (status) return sv_error_prefix(status, "input %d", i);
+        int truncated = enc->n_tokens_untruncated > enc->n_tokens;
+        if (truncated && params->truncate_error)
+            return sv_error(SCIVEC_ETOOLONG, "input %d: %d tokens, more than max_length %d",
+                            i, enc->n_tokens_untruncated, max_length);
+        if (stats) {
+            stats->n_truncated += truncated;
+            stats->n_invalid_utf8 += enc->n_invalid_utf8 > 0;
+            stats->n_tokens += enc->n_tokens;
+        }
+    }
+    return SCIVEC_OK;
 }
 
 int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *params,
@@ -487,58 +505,26 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     const sv_adapter *adapter = NULL;
     status = find_adapter(m, params->adapter_id, &adapter);
     if (status) return status;
-    scivec_encode_params batch_params = *params;
-    batch_params.pooling = pooling;
     int max_length = effective_max_length(m, params->max_length);
     const char *prompt = NULL;
     status = prompt_for(m, params, &prompt);
     if (status) return status;
 
-    // tokenize up to a budget's worth of texts, encode them, reuse the slots
-    scivec_encoding *encs = NULL;
-    int cap = 0, n_in_batch = 0, first = 0;
-    int64_t n_tokens = 0;
-    for (int i = 0; i < n; i++) {
-        if (n_in_batch == cap) {
-            int new_cap = cap ? 2 * cap : 64;
-            scivec_encoding *bigger = realloc(encs, (size_t)new_cap * sizeof *encs);
-            if (!bigger) { status = sv_error(SCIVEC_ENOMEM, "encode: out of memory"); break; }
-            memset(bigger + cap, 0, (size_t)(new_cap - cap) * sizeof *bigger);
-            encs = bigger;
-            cap = new_cap;
+    int chunk = n < TEXTS_PER_CHUNK ? n : TEXTS_PER_CHUNK;
+    scivec_encoding *encs = chunk ? calloc((size_t)chunk, sizeof *encs) : NULL;
+    if (chunk && !encs) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
+    for (int first = 0; first < n && !status; first += chunk) {
+        int n_chunk = n - first < chunk ? n - first : chunk;
+        status = tokenize_chunk(m, params, prompt, max_length, texts, pairs, first, n_chunk,
+                                encs, stats);
+        if (!status) {
+            status = scivec_model_encode_tokens(m, params, n_chunk, encs,
+                                                out + (size_t)first * m->dim);
+            if (status)
+                status = sv_error_prefix(status, "inputs %d..%d", first, first + n_chunk - 1);
         }
-        scivec_encoding enc = {0};
-        const char *text = texts[i] ? texts[i] : "";
-        const char *pair = pairs ? pairs[i] : NULL;
-        status = tokenize_prompted(m, prompt, text, strlen(text), pair, max_length, &enc);
-        if (status) { status = sv_error_prefix(status, "input %d", i); break; }
-        int truncated = enc.n_tokens_untruncated > enc.n_tokens;
-        if (truncated && params->truncate_error) {
-            status = sv_error(SCIVEC_ETOOLONG, "input %d: %d tokens, more than max_length %d",
-                              i, enc.n_tokens_untruncated, max_length);
-            scivec_encoding_clear(&enc);
-            break;
-        }
-        if (stats) {
-            stats->n_truncated += truncated;
-            stats->n_invalid_utf8 += enc.n_invalid_utf8 > 0;
-        }
-        // this one would overflow the budget: run the batch so far first
-        if (n_in_batch > 0 && n_tokens + enc.n_tokens > m->batch_tokens) {
-            status = flush_texts(m, &batch_params, encs, n_in_batch, first, n_tokens, out, stats);
-            first += n_in_batch;
-            n_in_batch = 0;
-            n_tokens = 0;
-            if (status) { scivec_encoding_clear(&enc); break; }
-        }
-        encs[n_in_batch++] = enc;
-        n_tokens += enc.n_tokens;
+        for (int j = 0; j < n_chunk; j++) scivec_encoding_clear(&encs[j]);
     }
-    if (!status && n_in_batch > 0) {
-        status = flush_texts(m, &batch_params, encs, n_in_batch, first, n_tokens, out, stats);
-        n_in_batch = 0;
-    }
-    for (int j = 0; j < n_in_batch; j++) scivec_encoding_clear(&encs[j]);
     free(encs);
     return status;
 }
