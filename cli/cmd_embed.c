@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/progress.h"   /* the CLI's progress bar; moves to cli/ with the src/ reorganisation */
+#include "progress.h"
 #include "scivec.h"
 
 static const char usage[] =

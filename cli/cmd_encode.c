@@ -3,11 +3,9 @@
  * stdin ({"text": ...}, optionally "text_pair") to a float32 .npy
  * [n_texts, hidden], row i = input line i (blank lines skipped).
  *
- * Rows are streamed to FILE.npy.tmp, chunk by chunk, so memory is bounded by
- * one chunk whatever the input size; the file is renamed to FILE.npy only
- * when everything succeeded, so a failed run never leaves a half-written
- * output behind. stderr says which pooling was used and why, and how many
- * inputs were truncated.
+ * The library streams the rows (scivec_model_encode_jsonl: memory bounded by
+ * one chunk, FILE.npy appears only when everything succeeded). stderr says
+ * which pooling was used and why, and how many inputs were truncated.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,11 +15,6 @@
 #include <time.h>
 
 #include "commands.h"
-#include "../src/bert.h"
-#include "../src/common.h"
-#include "../src/gemm.h"
-#include "../src/jsonl.h"
-#include "../src/npy.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -45,9 +38,6 @@ static const char usage[] =
     "                       adapter_config.json, or ORG/NAME), e.g. SPECTER2's\n"
     "                       allenai/specter2 (proximity); see docs/ADAPTERS.md\n";
 
-/* Texts handed to the library per call: enough to fill several forwards. */
-#define CHUNK_TEXTS 512
-
 static int parse_int(const char *option, const char *s, int min, int *out) {
     char *end;
     errno = 0;
@@ -61,85 +51,10 @@ static int parse_int(const char *option, const char *s, int min, int *out) {
     return 0;
 }
 
-typedef struct chunk {
-    int n;
-    char *text[CHUNK_TEXTS], *pair[CHUNK_TEXTS];
-    long line[CHUNK_TEXTS];
-} chunk;
-
-static void chunk_clear(chunk *c) {
-    for (int i = 0; i < c->n; i++) {
-        free(c->text[i]);
-        free(c->pair[i]);
-    }
-    c->n = 0;
-}
-
-/* Reads up to CHUNK_TEXTS inputs into c; returns the number read (0 at the
- * end) or a negative status, the message naming the line. */
-static int read_chunk(sv_jsonl *in, chunk *c) {
-    chunk_clear(c);
-    while (c->n < CHUNK_TEXTS) {
-        cJSON *obj = NULL;
-        int got = sv_jsonl_next(in, &obj);
-        if (got == 0) break;
-        if (got < 0) return got;
-        const char *text = NULL, *pair = NULL;
-        int status = sv_json_get_string(obj, "text", &text);
-        if (!status) status = sv_json_get_string(obj, "text_pair", &pair);
-        if (!status && !text) status = sv_error(SCIVEC_EFORMAT, "no \"text\" string");
-        if (!status) {
-            c->text[c->n] = strdup(text);
-            c->pair[c->n] = pair ? strdup(pair) : NULL;
-            if (!c->text[c->n] || (pair && !c->pair[c->n])) {
-                free(c->text[c->n]);
-                free(c->pair[c->n]);
-                status = sv_error(SCIVEC_ENOMEM, "out of memory");
-            }
-        }
-        cJSON_Delete(obj);
-        if (status)
-            return sv_error_prefix(status, "%s:%ld", sv_jsonl_path(in), sv_jsonl_line(in));
-        c->line[c->n++] = sv_jsonl_line(in);
-    }
-    return c->n;
-}
-
 static double seconds_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Reads stdin and streams the vectors to w; returns a status. */
-static int encode_stream(scivec_model *model, const scivec_encode_params *ep,
-                         sv_npy_writer *w, int64_t *n_rows, scivec_encode_stats *stats) {
-    sv_jsonl *in = NULL;
-    int status = sv_jsonl_open(NULL, &in);
-    if (status) return status;
-    int hidden = scivec_model_dim(model);
-    chunk *c = calloc(1, sizeof *c);
-    float *vecs = malloc((size_t)CHUNK_TEXTS * hidden * sizeof *vecs);
-    if (!c || !vecs) status = sv_error(SCIVEC_ENOMEM, "out of memory");
-    while (!status) {
-        int got = read_chunk(in, c);
-        if (got <= 0) { status = got; break; }
-        status = scivec_model_encode_texts(model, ep, c->n, (const char *const *)c->text,
-                                           (const char *const *)c->pair, vecs, stats);
-        if (status) {
-            // "inputs i..j: input k: ..." -> name the first line of the chunk too
-            sv_error_prefix(status, "%s: lines %ld..%ld", sv_jsonl_path(in), c->line[0],
-                            c->line[c->n - 1]);
-            break;
-        }
-        status = sv_npy_writer_append(w, vecs, c->n);
-        *n_rows += c->n;
-    }
-    if (c) chunk_clear(c);
-    free(c);
-    free(vecs);
-    sv_jsonl_close(in);
-    return status;
 }
 
 int cmd_encode(int argc, char **argv) {
@@ -147,7 +62,7 @@ int cmd_encode(int argc, char **argv) {
     const char *adapter_name = NULL;
     scivec_model_params mp = scivec_model_default_params();
     scivec_encode_params ep = scivec_encode_default_params();
-    int batch_tokens = SV_BATCH_TOKENS;
+    int batch_tokens = SCIVEC_DEFAULT_BATCH_TOKENS;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int has_value = i + 1 < argc;
@@ -190,7 +105,7 @@ int cmd_encode(int argc, char **argv) {
 
     scivec_model *model = NULL;
     if (scivec_model_load(model_name, &mp, &model)) return cli_fail("encode");
-    sv_model_set_batch_tokens(model, batch_tokens);
+    scivec_model_set_batch_tokens(model, batch_tokens);
     if (scivec_model_warning(model))
         fprintf(stderr, "scivec encode: warning: %s\n", scivec_model_warning(model));
     if (adapter_name && scivec_model_add_adapter(model, adapter_name, &ep.adapter_id)) {
@@ -211,45 +126,23 @@ int cmd_encode(int argc, char **argv) {
     fprintf(stderr, "scivec encode: pooling: %s (%s)%s, max length %d\n",
             scivec_pooling_name(pooling), reason, ep.normalize ? ", normalized" : "",
             max_length);
+    const char *blas_reason;
+    const char *blas = scivec_blas_arch(&blas_reason);
     fprintf(stderr, "scivec encode: kernels: %s, BLIS %s (%s), precision %s\n",
-            sv_bert_kernels(), sv_gemm_arch(), sv_gemm_arch_reason(),
+            scivec_forward_kernels(), blas, blas_reason,
             scivec_precision_name(scivec_model_precision(model)));
     if (ep.adapter_id)
         fprintf(stderr, "scivec encode: adapter: %s (%s)\n",
                 scivec_model_adapter_name(model, ep.adapter_id),
                 scivec_model_adapter_dir(model, ep.adapter_id));
 
-    size_t n_path = strlen(out_path);
-    char *tmp_path = malloc(n_path + 5);
-    if (!tmp_path) {
-        scivec_model_free(model);
-        fprintf(stderr, "scivec encode: out of memory\n");
-        return 1;
-    }
-    memcpy(tmp_path, out_path, n_path);
-    memcpy(tmp_path + n_path, ".tmp", 5);
-
-    sv_npy_writer *w = NULL;
-    int status = sv_npy_writer_open(tmp_path, scivec_model_dim(model), &w);
     int64_t n_rows = 0;
     scivec_encode_stats stats = {0};
     double t0 = seconds_now();
-    if (!status) status = encode_stream(model, &ep, w, &n_rows, &stats);
-    if (w) {
-        if (status) sv_npy_writer_abort(w);
-        else status = sv_npy_writer_close(w);
-    }
-    if (!status && rename(tmp_path, out_path))
-        status = sv_error(SCIVEC_EIO, "%s: cannot rename to %s: %s", tmp_path, out_path,
-                          strerror(errno));
+    int status = scivec_model_encode_jsonl(model, &ep, NULL, out_path, &n_rows, &stats);
     double seconds = seconds_now() - t0;
     scivec_model_free(model);
-    if (status) {
-        remove(tmp_path);
-        free(tmp_path);
-        return cli_fail("encode");
-    }
-    free(tmp_path);
+    if (status) return cli_fail("encode");
     fprintf(stderr, "scivec encode: %lld texts, %lld tokens in %.2f s; truncated: %d "
             "(to %d tokens)%s\n", (long long)n_rows, (long long)stats.n_tokens, seconds,
             stats.n_truncated, max_length,

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/hub.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -45,8 +44,8 @@ static void human_bytes(char *buf, size_t cap, double n) {
 }
 
 /* "model.safetensors   120.4 MB / 420.0 MB  28% | 35.1 MB/s", redrawn in place. */
-static void draw_bar(void *ctx, const char *file, int64_t done, int64_t total) {
-    bar_state *bar = ctx;
+static void draw_bar(void *user, const char *file, int64_t done, int64_t total) {
+    bar_state *bar = user;
     double t = now_s();
     if (strcmp(bar->file, file)) {
         snprintf(bar->file, sizeof bar->file, "%s", file);
@@ -76,7 +75,7 @@ static void draw_bar(void *ctx, const char *file, int64_t done, int64_t total) {
 static bar_state bar;
 
 void cli_hub_progress_install(void) {
-    if (isatty(STDERR_FILENO)) sv_hub_set_progress(draw_bar, &bar);
+    if (isatty(STDERR_FILENO)) scivec_hub_set_progress(draw_bar, &bar);
 }
 
 int cmd_fetch(int argc, char **argv) {
@@ -97,8 +96,8 @@ int cmd_fetch(int argc, char **argv) {
     if (!quiet) cli_hub_progress_install();
 
     char *dir = NULL;
-    if (sv_resolve_model_dir_ex(model, 1, &dir) != SCIVEC_OK) return cli_fail("fetch");
+    if (scivec_model_resolve(model, 1, &dir) != SCIVEC_OK) return cli_fail("fetch");
     printf("%s\n", dir);
-    free(dir);
+    scivec_free(dir);
     return 0;
 }

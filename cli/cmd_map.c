@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/progress.h"
+#include "progress.h"
 #include "commands.h"
 #include "scivec.h"
 

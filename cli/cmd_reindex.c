@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/progress.h"
+#include "progress.h"
 #include "scivec.h"
 
 static const char usage[] =

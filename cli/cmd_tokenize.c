@@ -13,9 +13,6 @@
 #include <string.h>
 
 #include "commands.h"
-#include "../src/bert.h"
-#include "../src/common.h"
-#include "../src/jsonl.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -76,38 +73,29 @@ int cmd_tokenize(int argc, char **argv) {
 
     char *dir = NULL;
     scivec_tokenizer *tok = NULL;
-    if (sv_resolve_model_dir(model, &dir) || scivec_tokenizer_load(dir, &tok)) {
-        free(dir);
-        return cli_fail("tokenize");
+    scivec_text_reader *in = NULL;
+    int failed = 0;
+    if (scivec_model_resolve(model, 0, &dir) || scivec_tokenizer_load(dir, &tok)) {
+        failed = cli_fail("tokenize");
+        goto done;
     }
-    free(dir);
     if (scivec_tokenizer_warning(tok))
         fprintf(stderr, "scivec tokenize: warning: %s\n", scivec_tokenizer_warning(tok));
-
-    sv_jsonl *in = NULL;
-    if (sv_jsonl_open(NULL, &in)) {
-        scivec_tokenizer_free(tok);
-        return cli_fail("tokenize");
+    if (scivec_text_reader_open(NULL, &in)) {
+        failed = cli_fail("tokenize");
+        goto done;
     }
-    int failed = 0;
     for (;;) {
-        cJSON *obj = NULL;
-        int got = sv_jsonl_next(in, &obj);
+        const char *text, *pair;
+        int got = scivec_text_reader_next(in, &text, &pair);
         if (got == 0) break;
         if (got < 0) { failed = cli_fail("tokenize"); break; }
-        const char *text = NULL, *pair = NULL;
-        int status = sv_json_get_string(obj, "text", &text);
-        if (!status) status = sv_json_get_string(obj, "text_pair", &pair);
-        if (!status && !text)
-            status = sv_error(SCIVEC_EFORMAT, "no \"text\" string");
         scivec_encoding enc;
-        if (!status)
-            status = scivec_tokenize(tok, text, strlen(text), pair, pair ? strlen(pair) : 0,
-                                     max_length, &enc);
-        cJSON_Delete(obj);
-        if (status) {
-            sv_error_prefix(status, "%s:%ld", sv_jsonl_path(in), sv_jsonl_line(in));
-            failed = cli_fail("tokenize");
+        if (scivec_tokenize(tok, text, strlen(text), pair, pair ? strlen(pair) : 0, max_length,
+                            &enc)) {
+            fprintf(stderr, "scivec tokenize: %s:%ld: %s\n", scivec_text_reader_path(in),
+                    scivec_text_reader_line(in), scivec_last_error());
+            failed = 1;
             break;
         }
         fputc('{', stdout);
@@ -119,11 +107,14 @@ int cmd_tokenize(int argc, char **argv) {
         fputs("}\n", stdout);
         scivec_encoding_clear(&enc);
     }
-    sv_jsonl_close(in);
+done:
+    scivec_text_reader_free(in);
     scivec_tokenizer_free(tok);
+    scivec_free(dir);
+    if (failed) return failed;
     if (fflush(stdout) || ferror(stdout)) {
         fprintf(stderr, "scivec tokenize: error writing stdout\n");
         return 1;
     }
-    return failed;
+    return 0;
 }
