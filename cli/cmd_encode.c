@@ -7,14 +7,13 @@
  * one chunk, FILE.npy appears only when everything succeeded). stderr says
  * which pooling was used and why, and how many inputs were truncated.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "commands.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -38,24 +37,31 @@ static const char usage[] =
     "                       adapter_config.json, or ORG/NAME), e.g. SPECTER2's\n"
     "                       allenai/specter2 (proximity); see docs/ADAPTERS.md\n";
 
-static int parse_int(const char *option, const char *s, int min, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > INT_MAX) {
-        fprintf(stderr, "scivec encode: %s wants a whole number >= %d, got '%s'\n", option,
-                min, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 static double seconds_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+enum {
+    OPT_MODEL = 256, OPT_OUT, OPT_ADAPTER, OPT_POOLING, OPT_PROMPT, OPT_NORMALIZE,
+    OPT_MAX_LENGTH, OPT_THREADS, OPT_BATCH_TOKENS, OPT_PRECISION,
+};
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"adapter", required_argument, NULL, OPT_ADAPTER},
+    {"pooling", required_argument, NULL, OPT_POOLING},
+    {"prompt", required_argument, NULL, OPT_PROMPT},
+    {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"batch-tokens", required_argument, NULL, OPT_BATCH_TOKENS},
+    {"precision", required_argument, NULL, OPT_PRECISION},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_encode(int argc, char **argv) {
     const char *model_name = NULL, *out_path = NULL, *pooling_name = NULL;
@@ -63,40 +69,46 @@ int cmd_encode(int argc, char **argv) {
     scivec_model_params mp = scivec_model_default_params();
     scivec_encode_params ep = scivec_encode_default_params();
     int batch_tokens = SCIVEC_DEFAULT_BATCH_TOKENS;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+    int c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(arg, "--model") && has_value) {
-            model_name = argv[++i];
-        } else if (!strcmp(arg, "--out") && has_value) {
-            out_path = argv[++i];
-        } else if (!strcmp(arg, "--adapter") && has_value) {
-            adapter_name = argv[++i];
-        } else if (!strcmp(arg, "--pooling") && has_value) {
-            pooling_name = argv[++i];
+        case OPT_MODEL: model_name = optarg; break;
+        case OPT_OUT: out_path = optarg; break;
+        case OPT_ADAPTER: adapter_name = optarg; break;
+        case OPT_POOLING:
+            pooling_name = optarg;
             if (scivec_pooling_parse(pooling_name, &ep.pooling)) {
                 fprintf(stderr, "scivec encode: %s\n", scivec_last_error());
                 return 2;
             }
-        } else if (!strcmp(arg, "--prompt") && has_value) {
-            ep.prompt_name = argv[++i];
-        } else if (!strcmp(arg, "--normalize")) {
-            ep.normalize = 1;
-        } else if (!strcmp(arg, "--max-length") && has_value) {
-            if (parse_int(arg, argv[++i], 0, &ep.max_length)) return 2;
-        } else if (!strcmp(arg, "--threads") && has_value) {
-            if (parse_int(arg, argv[++i], 0, &mp.n_threads)) return 2;
-        } else if (!strcmp(arg, "--batch-tokens") && has_value) {
-            if (parse_int(arg, argv[++i], 1, &batch_tokens)) return 2;
-        } else if (!strcmp(arg, "--precision") && has_value) {
-            if (cli_precision_option("encode", argv[++i], &mp.precision)) return 2;
-        } else {
-            fprintf(stderr, "scivec encode: unexpected argument '%s' (see --help)\n", arg);
+            break;
+        case OPT_PROMPT: ep.prompt_name = optarg; break;
+        case OPT_NORMALIZE: ep.normalize = 1; break;
+        case OPT_MAX_LENGTH:
+            if (!cli_int_option("encode", "--max-length", optarg, 0, &ep.max_length)) return 2;
+            break;
+        case OPT_THREADS:
+            if (!cli_int_option("encode", "--threads", optarg, 0, &mp.n_threads)) return 2;
+            break;
+        case OPT_BATCH_TOKENS:
+            if (!cli_int_option("encode", "--batch-tokens", optarg, 1, &batch_tokens)) return 2;
+            break;
+        case OPT_PRECISION:
+            if (cli_precision_option("encode", optarg, &mp.precision)) return 2;
+            break;
+        default:
+            fprintf(stderr, "scivec encode: unexpected argument '%s' (see --help)\n",
+                    cli_bad_option(argv));
             return 2;
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "scivec encode: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
     }
     if (!model_name || !out_path) {
         fprintf(stderr, "scivec encode: --model and --out are required (see --help)\n");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -81,11 +82,26 @@ void cli_hub_progress_install(void) {
 int cmd_fetch(int argc, char **argv) {
     const char *model = NULL;
     int offline = 0, quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(usage, stdout); return 0; }
-        if (!strcmp(argv[i], "--offline")) { offline = 1; continue; }
-        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) { quiet = 1; continue; }
-        if (argv[i][0] == '-' || model) {
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"offline", no_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":hq", options, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage, stdout); return 0;
+        case 'o': offline = 1; break;
+        case 'q': quiet = 1; break;
+        default:
+            fprintf(stderr, "scivec fetch: unexpected argument '%s'\n%s", cli_bad_option(argv), usage);
+            return 2;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (model) {
             fprintf(stderr, "scivec fetch: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
         }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "scivec_server.h"
 
 static const char usage[] =
@@ -41,12 +42,47 @@ static const char usage[] =
     "  --readers N          paper queries that run at once, each on its own SQLite\n"
     "                       connection (default: the number of cores, at most 8)\n";
 
-static int parse_number(const char *text, long long lo, long long hi, long long *out) {
-    char *end;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end || v < lo || v > hi) return 0;
-    *out = v;
-    return 1;
+/* The options taking a whole number: where it goes and its range. */
+static const struct number_option {
+    const char *name;
+    size_t offset;
+    long long lo, hi;
+} numbers[] = {
+    {"port", offsetof(serve_options, port), 0, 65535},
+    {"threads", offsetof(serve_options, threads), 0, 4096},
+    {"max-batch-tokens", offsetof(serve_options, max_batch_tokens), 1, 1 << 24},
+    {"max-queue", offsetof(serve_options, max_queue), 1, 1 << 20},
+    {"timeout-ms", offsetof(serve_options, timeout_ms), 1, 3600 * 1000},
+    {"max-body-bytes", offsetof(serve_options, max_body_bytes), 1, 1LL << 30},
+    {"max-inputs", offsetof(serve_options, max_inputs), 1, 1 << 20},
+    {"max-text-bytes", offsetof(serve_options, max_text_bytes), 1, 1 << 30},
+    {"max-k", offsetof(serve_options, max_k), 1, 1000000},
+    {"max-connections", offsetof(serve_options, max_connections), 1, 65536},
+    {"readers", offsetof(serve_options, readers), 1, 256},
+    {"max-connections-per-client", offsetof(serve_options, max_per_client), 1, 65536},
+    {"request-timeout-s", offsetof(serve_options, request_timeout_s), 1, 3600},
+};
+#define N_NUMBERS (int)(sizeof numbers / sizeof numbers[0])
+
+/* getopt_long's table: the numbers' entries return their index from
+ * OPT_NUMBER on. */
+enum { OPT_HOST = 256, OPT_MODEL, OPT_API_KEY_FILE, OPT_NUMBER };
+
+static void fill_options(struct option *options) {
+    int n = 0;
+    options[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    options[n++] = (struct option){"host", required_argument, NULL, OPT_HOST};
+    options[n++] = (struct option){"model", required_argument, NULL, OPT_MODEL};
+    options[n++] = (struct option){"api-key-file", required_argument, NULL, OPT_API_KEY_FILE};
+    for (int i = 0; i < N_NUMBERS; i++)
+        options[n++] = (struct option){numbers[i].name, required_argument, NULL, OPT_NUMBER + i};
+    options[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+/* The option as typed, without "=value". */
+static int option_name_len(const char *word) {
+    const char *eq = strchr(word, '=');
+    return eq ? (int)(eq - word) : (int)strlen(word);
 }
 
 /* -1: go on; else the exit status. */
@@ -56,57 +92,43 @@ static int parse_args(int argc, char **argv, serve_options *o) {
                          .max_inputs = 256, .max_text_bytes = 64 << 10, .max_k = 1000,
                          .max_connections = 1024, .readers = 0, .max_per_client = 128,
                          .request_timeout_s = 30};
-    static const struct { const char *name; size_t offset; long long lo, hi; } numbers[] = {
-        {"--port", offsetof(serve_options, port), 0, 65535},
-        {"--threads", offsetof(serve_options, threads), 0, 4096},
-        {"--max-batch-tokens", offsetof(serve_options, max_batch_tokens), 1, 1 << 24},
-        {"--max-queue", offsetof(serve_options, max_queue), 1, 1 << 20},
-        {"--timeout-ms", offsetof(serve_options, timeout_ms), 1, 3600 * 1000},
-        {"--max-body-bytes", offsetof(serve_options, max_body_bytes), 1, 1LL << 30},
-        {"--max-inputs", offsetof(serve_options, max_inputs), 1, 1 << 20},
-        {"--max-text-bytes", offsetof(serve_options, max_text_bytes), 1, 1 << 30},
-        {"--max-k", offsetof(serve_options, max_k), 1, 1000000},
-        {"--max-connections", offsetof(serve_options, max_connections), 1, 65536},
-        {"--readers", offsetof(serve_options, readers), 1, 256},
-        {"--max-connections-per-client", offsetof(serve_options, max_per_client), 1, 65536},
-        {"--request-timeout-s", offsetof(serve_options, request_timeout_s), 1, 3600},
-    };
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *eq = strchr(arg, '='), *value = NULL;
-        size_t name_len = eq && arg[0] == '-' ? (size_t)(eq - arg) : strlen(arg);
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) { fputs(usage, stdout); return 0; }
-        if (arg[0] != '-') {
-            if (o->dir) {
-                fprintf(stderr, "scivec serve: unexpected argument '%s'\n%s", arg, usage);
+    struct option options[4 + N_NUMBERS + 1];
+    fill_options(options);
+    int c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        const char *bad = c == ':' || c == '?' ? cli_bad_option(argv) : NULL;
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        } else if (c == OPT_HOST) {
+            o->host = optarg;
+        } else if (c == OPT_MODEL) {
+            o->model = optarg;
+        } else if (c == OPT_API_KEY_FILE) {
+            o->api_key_file = optarg;
+        } else if (c >= OPT_NUMBER && c < OPT_NUMBER + N_NUMBERS) {
+            const struct number_option *n = &numbers[c - OPT_NUMBER];
+            long long *field = (long long *)((char *)o + n->offset);
+            if (!cli_parse_ll(optarg, n->lo, n->hi, field)) {
+                fprintf(stderr, "scivec serve: --%s '%s': expected a whole number from %lld to %lld\n",
+                        n->name, optarg, n->lo, n->hi);
                 return 2;
             }
-            o->dir = arg;
-            continue;
-        }
-        if (eq) value = eq + 1;
-        else if (i + 1 < argc) value = argv[++i];
-        else {
-            fprintf(stderr, "scivec serve: %s needs a value\n%s", arg, usage);
+        } else if (c == ':') {
+            fprintf(stderr, "scivec serve: %.*s needs a value\n%s", option_name_len(bad), bad, usage);
+            return 2;
+        } else {
+            fprintf(stderr, "scivec serve: unknown option '%.*s'\n%s", option_name_len(bad), bad, usage);
             return 2;
         }
-        int known = 0;
-        if (name_len == 6 && !strncmp(arg, "--host", 6)) { o->host = value; known = 1; }
-        else if (name_len == 7 && !strncmp(arg, "--model", 7)) { o->model = value; known = 1; }
-        else if (name_len == 14 && !strncmp(arg, "--api-key-file", 14)) { o->api_key_file = value; known = 1; }
-        for (size_t j = 0; !known && j < sizeof numbers / sizeof numbers[0]; j++) {
-            if (strlen(numbers[j].name) != name_len || strncmp(arg, numbers[j].name, name_len)) continue;
-            known = 1;
-            long long *field = (long long *)((char *)o + numbers[j].offset);
-            if (!parse_number(value, numbers[j].lo, numbers[j].hi, field)) {
-                fprintf(stderr, "scivec serve: %.*s '%s': expected a whole number from %lld to %lld\n",
-                        (int)name_len, arg, value, numbers[j].lo, numbers[j].hi);
-                return 2;
-            }
-        }
-        if (!known) {
-            fprintf(stderr, "scivec serve: unknown option '%.*s'\n%s", (int)name_len, arg, usage);
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o->dir) {
+            fprintf(stderr, "scivec serve: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
         }
+        o->dir = argv[i];
     }
     if (!o->dir) {
         fprintf(stderr, "scivec serve: expected DIR\n%s", usage);

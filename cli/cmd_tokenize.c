@@ -6,13 +6,12 @@
  * Stops at the first bad line (output lines stay aligned with input lines)
  * with a message naming it, exit status 1.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -37,34 +36,39 @@ static void write_int_array(FILE *out, const char *key, const int32_t *values, i
     fputc(']', out);
 }
 
-static int parse_max_length(const char *s, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > INT_MAX) return -1;
-    *out = (int)v;
-    return 0;
-}
+enum { OPT_MODEL = 256, OPT_MAX_LENGTH };
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL;
-    int max_length = 512;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    int max_length = 512, c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-            model = argv[++i];
-        } else if (!strcmp(argv[i], "--max-length") && i + 1 < argc) {
-            if (parse_max_length(argv[++i], &max_length)) {
-                fprintf(stderr, "scivec tokenize: --max-length wants a whole number >= 0, got '%s'\n",
-                        argv[i]);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s", argv[i], usage);
+        case OPT_MODEL:
+            model = optarg;
+            break;
+        case OPT_MAX_LENGTH:
+            if (!cli_int_option("tokenize", "--max-length", optarg, 0, &max_length)) return 2;
+            break;
+        default:
+            fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s", cli_bad_option(argv),
+                    usage);
             return 2;
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
     }
     if (!model) {
         fprintf(stderr, "scivec tokenize: --model is required\n%s", usage);
