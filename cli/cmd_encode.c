@@ -116,13 +116,17 @@ int cmd_encode(int argc, char **argv) {
     }
 
     scivec_model *model = NULL;
-    if (scivec_model_load(model_name, &mp, &model)) return cli_fail("encode");
-    scivec_model_set_batch_tokens(model, batch_tokens);
+    int status = 1;
+    if (scivec_model_load(model_name, &mp, &model) ||
+        scivec_model_set_batch_tokens(model, batch_tokens)) {
+        status = cli_fail("encode");
+        goto done;
+    }
     if (scivec_model_warning(model))
         fprintf(stderr, "scivec encode: warning: %s\n", scivec_model_warning(model));
     if (adapter_name && scivec_model_add_adapter(model, adapter_name, &ep.adapter_id)) {
-        scivec_model_free(model);
-        return cli_fail("encode");
+        status = cli_fail("encode");
+        goto done;
     }
 
     // say which pooling runs and why, before any work
@@ -131,8 +135,7 @@ int cmd_encode(int argc, char **argv) {
     if (pooling == SCIVEC_POOL_DEFAULT) pooling = scivec_model_default_pooling(model, &reason);
     if (pooling == SCIVEC_POOL_DEFAULT) {
         fprintf(stderr, "scivec encode: %s: %s\n", scivec_model_dir(model), reason);
-        scivec_model_free(model);
-        return 1;
+        goto done;
     }
     int max_length = ep.max_length > 0 ? ep.max_length : scivec_model_max_length(model);
     fprintf(stderr, "scivec encode: pooling: %s (%s)%s, max length %d\n",
@@ -151,13 +154,16 @@ int cmd_encode(int argc, char **argv) {
     int64_t n_rows = 0;
     scivec_encode_stats stats = {0};
     double t0 = seconds_now();
-    int status = scivec_model_encode_jsonl(model, &ep, NULL, out_path, &n_rows, &stats);
-    double seconds = seconds_now() - t0;
-    scivec_model_free(model);
-    if (status) return cli_fail("encode");
+    if (scivec_model_encode_jsonl(model, &ep, NULL, out_path, &n_rows, &stats)) {
+        status = cli_fail("encode");
+        goto done;
+    }
     fprintf(stderr, "scivec encode: %lld texts, %lld tokens in %.2f s; truncated: %d "
-            "(to %d tokens)%s\n", (long long)n_rows, (long long)stats.n_tokens, seconds,
-            stats.n_truncated, max_length,
+            "(to %d tokens)%s\n", (long long)n_rows, (long long)stats.n_tokens,
+            seconds_now() - t0, stats.n_truncated, max_length,
             stats.n_invalid_utf8 ? "; some inputs held invalid UTF-8 (replaced)" : "");
-    return 0;
+    status = 0;
+done:
+    scivec_model_free(model);
+    return status;
 }

@@ -503,18 +503,19 @@ static int append_text(char **buf, size_t *len, size_t *cap, const char *s) {
 static void handle_embeddings(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     int n = req->n_inputs, dim = ctx->dim;
     float *vectors = malloc((size_t)n * dim * sizeof *vectors);
-    if (!vectors) { serve_error(r, 500, "out of memory"); return; }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
     int64_t n_tokens = 0;
+    int ok = 1;
+    if (!vectors) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     /* The vectors of the papers' space: the output's pooling and normalisation. */
     int normalize = req->endpoint == SV_EP_EMBED ? req->normalize : ctx->normalize;
     if (!embed(ctx, n, (const char *const *)req->inputs, req->input_lens, normalize, vectors,
-               &n_tokens, r)) {
-        free(vectors);
-        return;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int ok = 1;
+               &n_tokens, r))
+        goto done;
     if (req->endpoint == SV_EP_EMBED) {
         /* TEI: [[...], [...]] */
         ok = append_text(&buf, &len, &cap, "[");
@@ -550,12 +551,18 @@ static void handle_embeddings(serve_ctx *ctx, const sv_http_request *req, serve_
              append_text(&buf, &len, &cap, name_text) && append_text(&buf, &len, &cap, tail);
         free(name_text);
     }
-    free(vectors);
-    if (!ok) { free(buf); serve_error(r, 500, "out of memory"); return; }
+    if (!ok) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     r->status = 200;
     r->body = buf;
     r->body_len = len;
     r->content_type = "application/json";
+    buf = NULL;   /* the reply's now */
+done:
+    free(buf);
+    free(vectors);
 }
 
 /* ------------------------------------------------------------------------ */
