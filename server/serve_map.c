@@ -181,14 +181,16 @@ void serve_handle_map(serve_ctx *ctx, serve_reply *r) {
 
 static void serve_handle_map_of(const scivec_outdir *od, int generation, serve_reply *r) {
     const char *dir = scivec_outdir_path(od);
-    char *path = malloc(strlen(dir) + sizeof "/map.npy");
+    char *path = malloc(strlen(dir) + sizeof "/map.npy"), *copy = NULL;
     struct stat st;
-    if (!path) { serve_error(r, 500, "out of memory"); return; }
+    if (!path) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     sprintf(path, "%s/map.npy", dir);
     if (stat(path, &st) != 0) {
-        free(path);
         serve_error(r, 404, "no map: run `scivec map DIR` first");
-        return;
+        goto done;
     }
     pthread_mutex_lock(&cache_lock);
     if (!cache_body || generation != cache_generation || st.st_size != cache_stat.st_size ||
@@ -197,8 +199,7 @@ static void serve_handle_map_of(const scivec_outdir *od, int generation, serve_r
         char *body = build_body(od, &len, r);
         if (!body) {
             pthread_mutex_unlock(&cache_lock);
-            free(path);
-            return;
+            goto done;
         }
         free(cache_body);
         cache_body = body;
@@ -207,15 +208,18 @@ static void serve_handle_map_of(const scivec_outdir *od, int generation, serve_r
         cache_generation = generation;
     }
     /* a copy per answer: a rebuild may free the cache while one is sent */
-    char *copy = malloc(cache_len);
-    if (copy) memcpy(copy, cache_body, cache_len);
+    if ((copy = malloc(cache_len))) memcpy(copy, cache_body, cache_len);
     size_t len = cache_len;
     pthread_mutex_unlock(&cache_lock);
-    free(path);
-    if (!copy) { serve_error(r, 500, "out of memory"); return; }
+    if (!copy) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     r->status = 200;
     r->content_type = "application/octet-stream";
     r->body = copy;
     r->body_len = len;
     r->is_static = 0;
+done:
+    free(path);
 }

@@ -46,24 +46,23 @@ int serve_data_open(const char *dir, int n_readers, serve_data **out, char *why,
     if (!d) return fail(why, why_size, "out of memory");
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->reader_freed, NULL);
+    int status = 1;
     if (scivec_outdir_open(dir, &d->od) != SCIVEC_OK) {
         fail(why, why_size, "%s", scivec_last_error());
-        serve_data_close(d);
-        return 1;
+        goto done;
     }
     d->readers = calloc((size_t)n_readers, sizeof *d->readers);
     d->idle = calloc((size_t)n_readers, sizeof *d->idle);
     if (!d->readers || !d->idle) {
-        serve_data_close(d);
-        return fail(why, why_size, "out of memory");
+        fail(why, why_size, "out of memory");
+        goto done;
     }
     d->readers[0] = d->od;
     d->n_readers = 1;
     for (int i = 1; i < n_readers; i++) {
         if (scivec_outdir_open_reader(d->od, &d->readers[i]) != SCIVEC_OK) {
             fail(why, why_size, "%s", scivec_last_error());
-            serve_data_close(d);
-            return 1;
+            goto done;
         }
         d->n_readers++;
     }
@@ -71,7 +70,11 @@ int serve_data_open(const char *dir, int n_readers, serve_data **out, char *why,
     d->n_idle = d->n_readers;
     d->refs = 1;   /* the server's own */
     *out = d;
-    return 0;
+    d = NULL;
+    status = 0;
+done:
+    serve_data_close(d);
+    return status;
 }
 
 serve_data *serve_data_acquire(serve_ctx *ctx) {
