@@ -2,13 +2,10 @@
  * cmd_add.c - `scivec add DIR INPUT`: appends INPUT's new papers to an
  * output folder (src/add.c).
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -19,34 +16,44 @@ static const char usage[] =
     "                       to the end: their row numbers change)\n"
     "  --threads N          threads for the model (default: all cores)\n";
 
+enum { OPT_UPDATE = 256, OPT_THREADS };
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"update", no_argument, NULL, OPT_UPDATE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_add(int argc, char **argv) {
     scivec_add_params params = {0};
     const char *dir = NULL, *input = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    int c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(a, "--update")) {
+        case OPT_UPDATE:
             params.update = 1;
-        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            char *end;
-            errno = 0;
-            long v = strtol(argv[++i], &end, 10);
-            if (errno || *end || end == argv[i] || v < 0 || v > INT_MAX) {
-                fprintf(stderr, "scivec add: --threads wants a whole number >= 0, got '%s'\n", argv[i]);
-                return 2;
-            }
-            params.n_threads = (int)v;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "scivec add: unknown option or missing value: '%s'\n%s", a, usage);
+            break;
+        case OPT_THREADS:
+            if (!cli_int_option("add", "--threads", optarg, 0, &params.n_threads)) return 2;
+            break;
+        default:
+            fprintf(stderr, "scivec add: unknown option or missing value: '%s'\n%s",
+                    cli_bad_option(argv), usage);
             return 2;
-        } else if (!dir) {
-            dir = a;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (!dir) {
+            dir = argv[i];
         } else if (!input) {
-            input = a;
+            input = argv[i];
         } else {
-            fprintf(stderr, "scivec add: unexpected argument '%s'\n%s", a, usage);
+            fprintf(stderr, "scivec add: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
         }
     }

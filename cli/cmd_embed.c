@@ -3,8 +3,6 @@
  * flags, shows progress and warnings on stderr, and hands the work to
  * scivec_embed (include/scivec.h).
  */
-#include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +10,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/core/progress.h"
+#include "options.h"
+#include "progress.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -130,112 +129,132 @@ static void catch_stop_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static int parse_int(const char *flag, const char *s, int min, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > INT_MAX) {
-        fprintf(stderr, "scivec embed: %s wants a whole number >= %d, got '%s'\n", flag, min, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
+enum {
+    OPT_MODEL = 256, OPT_OUT, OPT_ADAPTER, OPT_QUERY_ADAPTER, OPT_PROMPT, OPT_QUERY_PROMPT,
+    OPT_TEXT, OPT_RECIPE, OPT_POOLING, OPT_NORMALIZE, OPT_NO_NORMALIZE, OPT_MAX_LENGTH,
+    OPT_TRUNCATE, OPT_ID_COLUMN, OPT_TEXT_COLUMN, OPT_TITLE_COLUMN, OPT_INDEX, OPT_BATCH_TOKENS,
+    OPT_THREADS, OPT_PRECISION, OPT_FORCE_PRECISION, OPT_PRECISION_MIN_COSINE, OPT_STRICT,
+    OPT_SHARD, OPT_RESUME, OPT_RESTART, OPT_PROGRESS,
+};
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"adapter", required_argument, NULL, OPT_ADAPTER},
+    {"query-adapter", required_argument, NULL, OPT_QUERY_ADAPTER},
+    {"prompt", required_argument, NULL, OPT_PROMPT},
+    {"query-prompt", required_argument, NULL, OPT_QUERY_PROMPT},
+    {"text", required_argument, NULL, OPT_TEXT},
+    {"recipe", required_argument, NULL, OPT_RECIPE},
+    {"pooling", required_argument, NULL, OPT_POOLING},
+    {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"no-normalize", no_argument, NULL, OPT_NO_NORMALIZE},
+    {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
+    {"truncate", required_argument, NULL, OPT_TRUNCATE},
+    {"id-column", required_argument, NULL, OPT_ID_COLUMN},
+    {"text-column", required_argument, NULL, OPT_TEXT_COLUMN},
+    {"title-column", required_argument, NULL, OPT_TITLE_COLUMN},
+    {"index", required_argument, NULL, OPT_INDEX},
+    {"batch-tokens", required_argument, NULL, OPT_BATCH_TOKENS},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"precision", required_argument, NULL, OPT_PRECISION},
+    {"force-precision", no_argument, NULL, OPT_FORCE_PRECISION},
+    {"precision-min-cosine", required_argument, NULL, OPT_PRECISION_MIN_COSINE},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"restart", no_argument, NULL, OPT_RESTART},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_embed(int argc, char **argv) {
     scivec_embed_params params = scivec_embed_default_params();
-    int progress_flag = 0, recipe_given = 0, text_given = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    int progress_flag = 0, recipe_given = 0, text_given = 0, c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(a, "--model") && has_value) {
-            params.model = argv[++i];
-        } else if (!strcmp(a, "--out") && has_value) {
-            params.out_dir = argv[++i];
-        } else if (!strcmp(a, "--adapter") && has_value) {
-            params.adapter = argv[++i];
-        } else if (!strcmp(a, "--query-adapter") && has_value) {
-            params.query_adapter = argv[++i];
-        } else if (!strcmp(a, "--prompt") && has_value) {
-            params.prompt = argv[++i];
-        } else if (!strcmp(a, "--query-prompt") && has_value) {
-            params.query_prompt = argv[++i];
-        } else if (!strcmp(a, "--text") && has_value) {
-            const char *t = argv[++i];
-            if (!strcmp(t, "abstract")) params.recipe = SCIVEC_RECIPE_ABSTRACT;
-            else if (!strcmp(t, "title+abstract")) params.recipe = SCIVEC_RECIPE_TITLE_ABSTRACT;
+        case OPT_MODEL: params.model = optarg; break;
+        case OPT_OUT: params.out_dir = optarg; break;
+        case OPT_ADAPTER: params.adapter = optarg; break;
+        case OPT_QUERY_ADAPTER: params.query_adapter = optarg; break;
+        case OPT_PROMPT: params.prompt = optarg; break;
+        case OPT_QUERY_PROMPT: params.query_prompt = optarg; break;
+        case OPT_TEXT:
+            if (!strcmp(optarg, "abstract")) params.recipe = SCIVEC_RECIPE_ABSTRACT;
+            else if (!strcmp(optarg, "title+abstract")) params.recipe = SCIVEC_RECIPE_TITLE_ABSTRACT;
             else {
-                fprintf(stderr, "scivec embed: --text wants abstract or title+abstract, got '%s'\n", t);
+                fprintf(stderr, "scivec embed: --text wants abstract or title+abstract, got '%s'\n", optarg);
                 return 2;
             }
             text_given = 1;
-        } else if (!strcmp(a, "--recipe") && has_value) {
-            if (scivec_recipe_parse(argv[++i], &params.recipe)) return cli_fail("embed") + 1;
+            break;
+        case OPT_RECIPE:
+            if (scivec_recipe_parse(optarg, &params.recipe)) return cli_fail("embed") + 1;
             recipe_given = 1;
-        } else if (!strcmp(a, "--pooling") && has_value) {
-            if (scivec_pooling_parse(argv[++i], &params.pooling)) {
-                fprintf(stderr, "scivec embed: --pooling wants cls, mean, max or pooler, got '%s'\n", argv[i]);
+            break;
+        case OPT_POOLING:
+            if (scivec_pooling_parse(optarg, &params.pooling)) {
+                fprintf(stderr, "scivec embed: --pooling wants cls, mean, max or pooler, got '%s'\n", optarg);
                 return 2;
             }
-        } else if (!strcmp(a, "--normalize")) {
-            params.normalize = 1;
-        } else if (!strcmp(a, "--no-normalize")) {
-            params.normalize = 0;
-        } else if (!strcmp(a, "--max-length") && has_value) {
-            if (parse_int(a, argv[++i], 3, &params.max_length)) return 2;
-        } else if (!strcmp(a, "--truncate") && has_value) {
-            const char *t = argv[++i];
-            if (!strcmp(t, "cut")) params.truncate_error = 0;
-            else if (!strcmp(t, "error")) params.truncate_error = 1;
+            break;
+        case OPT_NORMALIZE: params.normalize = 1; break;
+        case OPT_NO_NORMALIZE: params.normalize = 0; break;
+        case OPT_MAX_LENGTH:
+            if (!cli_int_option("embed", "--max-length", optarg, 3, &params.max_length)) return 2;
+            break;
+        case OPT_TRUNCATE:
+            if (!strcmp(optarg, "cut")) params.truncate_error = 0;
+            else if (!strcmp(optarg, "error")) params.truncate_error = 1;
             else {
-                fprintf(stderr, "scivec embed: --truncate wants cut or error, got '%s'\n", t);
+                fprintf(stderr, "scivec embed: --truncate wants cut or error, got '%s'\n", optarg);
                 return 2;
             }
-        } else if (!strcmp(a, "--id-column") && has_value) {
-            params.id_column = argv[++i];
-        } else if (!strcmp(a, "--text-column") && has_value) {
-            params.text_column = argv[++i];
-        } else if (!strcmp(a, "--title-column") && has_value) {
-            params.title_column = argv[++i];
-        } else if (!strcmp(a, "--index") && has_value) {
-            params.index_factory = argv[++i];
-        } else if (!strcmp(a, "--batch-tokens") && has_value) {
-            if (parse_int(a, argv[++i], 1, &params.batch_tokens)) return 2;
-        } else if (!strcmp(a, "--threads") && has_value) {
-            if (parse_int(a, argv[++i], 0, &params.n_threads)) return 2;
-        } else if (!strcmp(a, "--precision") && has_value) {
-            if (cli_precision_option("embed", argv[++i], &params.precision)) return 2;
-        } else if (!strcmp(a, "--force-precision")) {
-            params.force_precision = 1;
-        } else if (!strcmp(a, "--precision-min-cosine") && has_value) {
-            char *end;
-            params.precision_min_cosine = strtod(argv[++i], &end);
-            if (*end || end == argv[i]) {
-                fprintf(stderr, "scivec embed: --precision-min-cosine wants a number, got '%s'\n", argv[i]);
+            break;
+        case OPT_ID_COLUMN: params.id_column = optarg; break;
+        case OPT_TEXT_COLUMN: params.text_column = optarg; break;
+        case OPT_TITLE_COLUMN: params.title_column = optarg; break;
+        case OPT_INDEX: params.index_factory = optarg; break;
+        case OPT_BATCH_TOKENS:
+            if (!cli_int_option("embed", "--batch-tokens", optarg, 1, &params.batch_tokens)) return 2;
+            break;
+        case OPT_THREADS:
+            if (!cli_int_option("embed", "--threads", optarg, 0, &params.n_threads)) return 2;
+            break;
+        case OPT_PRECISION:
+            if (cli_precision_option("embed", optarg, &params.precision)) return 2;
+            break;
+        case OPT_FORCE_PRECISION: params.force_precision = 1; break;
+        case OPT_PRECISION_MIN_COSINE:
+            if (!cli_parse_double(optarg, &params.precision_min_cosine)) {
+                fprintf(stderr, "scivec embed: --precision-min-cosine wants a number, got '%s'\n", optarg);
                 return 2;
             }
-        } else if (!strcmp(a, "--strict")) {
-            params.strict = 1;
-        } else if (!strcmp(a, "--shard") && has_value) {
-            if (scivec_shard_parse(argv[++i], &params.shard_k, &params.shard_n)) return cli_fail("embed") + 1;
-        } else if (!strcmp(a, "--resume")) {
-            params.resume = 1;
-        } else if (!strcmp(a, "--restart")) {
-            params.restart = 1;
-        } else if (!strcmp(a, "--progress")) {
-            progress_flag = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "scivec embed: unknown option or missing value: '%s'\n%s", a, usage);
-            return 2;
-        } else if (!params.input) {
-            params.input = a;
-        } else {
-            fprintf(stderr, "scivec embed: unexpected argument '%s'\n%s", a, usage);
+            break;
+        case OPT_STRICT: params.strict = 1; break;
+        case OPT_SHARD:
+            if (scivec_shard_parse(optarg, &params.shard_k, &params.shard_n)) return cli_fail("embed") + 1;
+            break;
+        case OPT_RESUME: params.resume = 1; break;
+        case OPT_RESTART: params.restart = 1; break;
+        case OPT_PROGRESS: progress_flag = 1; break;
+        default:
+            fprintf(stderr, "scivec embed: unknown option or missing value: '%s'\n%s",
+                    cli_bad_option(argv), usage);
             return 2;
         }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (params.input) {
+            fprintf(stderr, "scivec embed: unexpected argument '%s'\n%s", argv[i], usage);
+            return 2;
+        }
+        params.input = argv[i];
     }
     if (!params.input || !params.model || !params.out_dir) {
         fprintf(stderr, "scivec embed: INPUT, --model and --out are required\n%s", usage);

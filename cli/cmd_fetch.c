@@ -3,16 +3,11 @@
  * a model (or adapter) repo from the HuggingFace hub into the HF cache and
  * prints the snapshot folder; nothing is run.
  */
-#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "commands.h"
-#include "../src/hub/hub.h"
-#include "../src/hub/model_dir.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -25,69 +20,29 @@ static const char usage[] =
     "  env: HF_HUB_CACHE, HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, https_proxy\n"
     "  --quiet  no progress bar (it is drawn only when stderr is a terminal)\n";
 
-typedef struct bar_state {
-    char file[256];
-    double start, last_draw;
-    int64_t first_done;
-    int finished;            /* the file's last line is drawn */
-} bar_state;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void human_bytes(char *buf, size_t cap, double n) {
-    const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
-    int u = 0;
-    while (n >= 1000.0 && u < 4) { n /= 1000.0; u++; }
-    snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
-}
-
-/* "model.safetensors   120.4 MB / 420.0 MB  28% | 35.1 MB/s", redrawn in place. */
-static void draw_bar(void *ctx, const char *file, int64_t done, int64_t total) {
-    bar_state *bar = ctx;
-    double t = now_s();
-    if (strcmp(bar->file, file)) {
-        snprintf(bar->file, sizeof bar->file, "%s", file);
-        bar->start = t;
-        bar->last_draw = 0;
-        bar->first_done = done;
-        bar->finished = 0;
-    }
-    int finished = total >= 0 && done >= total;
-    if (bar->finished || (!finished && t - bar->last_draw < 0.1)) return;
-    bar->last_draw = t;
-    bar->finished = finished;
-    double elapsed = t - bar->start;
-    char got[32], size[32], rate[32];
-    human_bytes(got, sizeof got, (double)done);
-    human_bytes(size, sizeof size, (double)total);
-    human_bytes(rate, sizeof rate, elapsed > 0 ? (double)(done - bar->first_done) / elapsed : 0);
-    if (total > 0)
-        fprintf(stderr, "\r  %-28s %10s / %-10s %3d%% | %s/s   ", file, got, size,
-                (int)(100.0 * (double)done / (double)total), rate);
-    else
-        fprintf(stderr, "\r  %-28s %10s | %s/s   ", file, got, rate);
-    if (finished) fputc('\n', stderr);
-    fflush(stderr);
-}
-
-static bar_state bar;
-
-void cli_hub_progress_install(void) {
-    if (isatty(STDERR_FILENO)) sv_hub_set_progress(draw_bar, &bar);
-}
-
 int cmd_fetch(int argc, char **argv) {
     const char *model = NULL;
     int offline = 0, quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(usage, stdout); return 0; }
-        if (!strcmp(argv[i], "--offline")) { offline = 1; continue; }
-        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) { quiet = 1; continue; }
-        if (argv[i][0] == '-' || model) {
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"offline", no_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":hq", options, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage, stdout); return 0;
+        case 'o': offline = 1; break;
+        case 'q': quiet = 1; break;
+        default:
+            fprintf(stderr, "scivec fetch: unexpected argument '%s'\n%s", cli_bad_option(argv), usage);
+            return 2;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (model) {
             fprintf(stderr, "scivec fetch: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
         }
@@ -95,11 +50,11 @@ int cmd_fetch(int argc, char **argv) {
     }
     if (!model) { fprintf(stderr, "scivec fetch: expected ORG/NAME[@REVISION]\n%s", usage); return 2; }
     if (offline) setenv("HF_HUB_OFFLINE", "1", 1);
-    if (!quiet) cli_hub_progress_install();
+    if (quiet) scivec_hub_set_progress(NULL, NULL);   /* (main.c installed the bar) */
 
     char *dir = NULL;
-    if (sv_resolve_model_dir_ex(model, 1, &dir) != SCIVEC_OK) return cli_fail("fetch");
+    if (scivec_model_resolve(model, 1, &dir) != SCIVEC_OK) return cli_fail("fetch");
     printf("%s\n", dir);
-    free(dir);
+    scivec_free(dir);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "commands.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -69,10 +70,24 @@ static void print_json(const scivec_outdir *od, cJSON *metadata) {
 int cmd_info(int argc, char **argv) {
     const char *dir = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(usage, stdout); return 0; }
-        if (!strcmp(argv[i], "--json")) { json = 1; continue; }
-        if (argv[i][0] == '-' || dir) {
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage, stdout); return 0;
+        case 'j': json = 1; break;
+        default:
+            fprintf(stderr, "scivec info: unexpected argument '%s'\n%s", cli_bad_option(argv), usage);
+            return 2;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (dir) {
             fprintf(stderr, "scivec info: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
         }

@@ -3,15 +3,16 @@
  * to DIR/map.npy with its parameters and quality in DIR/metadata.json. The
  * work is scivec_map_dir's; this file parses flags and draws progress.
  */
-#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/core/progress.h"
+#include "progress.h"
 #include "commands.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -50,79 +51,105 @@ static void on_progress(const char *stage, int64_t done, int64_t total, void *us
 }
 
 static int parse_long(const char *flag, const char *s, long min, long max, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) {
+    long long v;
+    if (!cli_parse_ll(s, min, max, &v)) {
         fprintf(stderr, "scivec map: %s wants a whole number in %ld..%ld, got '%s'\n", flag, min, max, s);
         return -1;
     }
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
 static int parse_float(const char *flag, const char *s, float *out) {
-    char *end;
-    errno = 0;
-    float v = strtof(s, &end);
-    if (errno || end == s || *end || !(v >= 0)) {
+    double v;
+    if (!cli_parse_double(s, &v) || !(v >= 0) || (float)v == INFINITY) {
         fprintf(stderr, "scivec map: %s wants a number >= 0, got '%s'\n", flag, s);
         return -1;
     }
-    *out = v;
+    *out = (float)v;
     return 0;
 }
+
+enum {
+    OPT_SEED = 256, OPT_THREADS, OPT_NEIGHBORS, OPT_EPOCHS, OPT_QUALITY_SAMPLE, OPT_MIN_DIST,
+    OPT_SPREAD, OPT_KNN, OPT_PROGRESS,
+};
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"neighbors", required_argument, NULL, OPT_NEIGHBORS},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"quality-sample", required_argument, NULL, OPT_QUALITY_SAMPLE},
+    {"min-dist", required_argument, NULL, OPT_MIN_DIST},
+    {"spread", required_argument, NULL, OPT_SPREAD},
+    {"knn", required_argument, NULL, OPT_KNN},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_map(int argc, char **argv) {
     scivec_map_params params = scivec_map_default_params();
     const char *dir = NULL;
-    int progress_flag = 0;
+    int progress_flag = 0, c;
     long v;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(a, "--seed") && has_value) {
-            if (parse_long(a, argv[++i], 0, LONG_MAX, &v)) return 2;
+        case OPT_SEED:
+            if (parse_long("--seed", optarg, 0, LONG_MAX, &v)) return 2;
             params.seed = (uint64_t)v;
-        } else if (!strcmp(a, "--threads") && has_value) {
-            if (parse_long(a, argv[++i], 0, 1024, &v)) return 2;
+            break;
+        case OPT_THREADS:
+            if (parse_long("--threads", optarg, 0, 1024, &v)) return 2;
             params.n_threads = (int)v;
-        } else if (!strcmp(a, "--neighbors") && has_value) {
-            if (parse_long(a, argv[++i], 2, 1000, &v)) return 2;
+            break;
+        case OPT_NEIGHBORS:
+            if (parse_long("--neighbors", optarg, 2, 1000, &v)) return 2;
             params.n_neighbors = (int)v;
-        } else if (!strcmp(a, "--epochs") && has_value) {
-            if (parse_long(a, argv[++i], 1, 100000, &v)) return 2;
+            break;
+        case OPT_EPOCHS:
+            if (parse_long("--epochs", optarg, 1, 100000, &v)) return 2;
             params.n_epochs = (int)v;
-        } else if (!strcmp(a, "--quality-sample") && has_value) {
-            if (parse_long(a, argv[++i], 0, INT_MAX, &v)) return 2;
+            break;
+        case OPT_QUALITY_SAMPLE:
+            if (parse_long("--quality-sample", optarg, 0, INT_MAX, &v)) return 2;
             params.quality_sample = (int)v;
-        } else if (!strcmp(a, "--min-dist") && has_value) {
-            if (parse_float(a, argv[++i], &params.min_dist)) return 2;
-        } else if (!strcmp(a, "--spread") && has_value) {
-            if (parse_float(a, argv[++i], &params.spread)) return 2;
-        } else if (!strcmp(a, "--knn") && has_value) {
-            const char *m = argv[++i];
-            if (!strcmp(m, "auto")) params.knn = SCIVEC_MAP_KNN_AUTO;
-            else if (!strcmp(m, "exact")) params.knn = SCIVEC_MAP_KNN_EXACT;
-            else if (!strcmp(m, "hnsw")) params.knn = SCIVEC_MAP_KNN_HNSW;
+            break;
+        case OPT_MIN_DIST:
+            if (parse_float("--min-dist", optarg, &params.min_dist)) return 2;
+            break;
+        case OPT_SPREAD:
+            if (parse_float("--spread", optarg, &params.spread)) return 2;
+            break;
+        case OPT_KNN:
+            if (!strcmp(optarg, "auto")) params.knn = SCIVEC_MAP_KNN_AUTO;
+            else if (!strcmp(optarg, "exact")) params.knn = SCIVEC_MAP_KNN_EXACT;
+            else if (!strcmp(optarg, "hnsw")) params.knn = SCIVEC_MAP_KNN_HNSW;
             else {
-                fprintf(stderr, "scivec map: --knn wants auto, exact or hnsw, got '%s'\n", m);
+                fprintf(stderr, "scivec map: --knn wants auto, exact or hnsw, got '%s'\n", optarg);
                 return 2;
             }
-        } else if (!strcmp(a, "--progress")) {
+            break;
+        case OPT_PROGRESS:
             progress_flag = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "scivec map: unknown option or missing value: '%s'\n%s", a, usage);
-            return 2;
-        } else if (!dir) {
-            dir = a;
-        } else {
-            fprintf(stderr, "scivec map: unexpected argument '%s'\n%s", a, usage);
+            break;
+        default:
+            fprintf(stderr, "scivec map: unknown option or missing value: '%s'\n%s",
+                    cli_bad_option(argv), usage);
             return 2;
         }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (dir) {
+            fprintf(stderr, "scivec map: unexpected argument '%s'\n%s", argv[i], usage);
+            return 2;
+        }
+        dir = argv[i];
     }
     if (!dir) {
         fprintf(stderr, "scivec map: DIR is required\n%s", usage);

@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "../src/core/progress.h"
+#include "options.h"
+#include "progress.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -45,29 +46,50 @@ static void on_progress(const char *stage, int64_t done, int64_t total, void *us
     else sv_progress_update(&s->bar, done);
 }
 
+enum { OPT_INDEX = 256, OPT_THREADS, OPT_PROGRESS };
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"index", required_argument, NULL, OPT_INDEX},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_reindex(int argc, char **argv) {
     const char *dir = NULL, *factory = NULL;
-    int n_threads = 0, progress_flag = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(usage, stdout); return 0; }
-        if (!strcmp(a, "--index") && i + 1 < argc) { factory = argv[++i]; continue; }
-        if (!strcmp(a, "--threads") && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || end == argv[i] || v < 0 || v > 4096) {
-                fprintf(stderr, "scivec reindex: --threads wants a whole number >= 0, got '%s'\n", argv[i]);
+    int n_threads = 0, progress_flag = 0, c;
+    long long v;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case OPT_INDEX:
+            factory = optarg;
+            break;
+        case OPT_THREADS:
+            if (!cli_parse_ll(optarg, 0, 4096, &v)) {
+                fprintf(stderr, "scivec reindex: --threads wants a whole number >= 0, got '%s'\n", optarg);
                 return 2;
             }
             n_threads = (int)v;
-            continue;
-        }
-        if (!strcmp(a, "--progress")) { progress_flag = 1; continue; }
-        if (a[0] == '-' || dir) {
-            fprintf(stderr, "scivec reindex: unexpected argument '%s'\n%s", a, usage);
+            break;
+        case OPT_PROGRESS:
+            progress_flag = 1;
+            break;
+        default:
+            fprintf(stderr, "scivec reindex: unexpected argument '%s'\n%s", cli_bad_option(argv), usage);
             return 2;
         }
-        dir = a;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (dir) {
+            fprintf(stderr, "scivec reindex: unexpected argument '%s'\n%s", argv[i], usage);
+            return 2;
+        }
+        dir = argv[i];
     }
     if (!dir || !factory) { fprintf(stderr, "scivec reindex: DIR and --index are required\n%s", usage); return 2; }
     reindex_state state = {.show = progress_flag || isatty(STDERR_FILENO), .factory = factory};

@@ -57,34 +57,35 @@ int cmd_search(int argc, char **argv) {
     int status = query_parse_args("search", usage, argc, argv, 1, &opts);
     if (status >= 0) return status;
 
-    scivec_outdir *od;
-    if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("search");
-    if (scivec_outdir_set_search(od, opts.nprobe, opts.ef_search) != SCIVEC_OK) {
-        scivec_outdir_free(od);
-        return cli_fail("search");
-    }
+    scivec_outdir *od = NULL;
     float *query = NULL;
-    if ((status = embed_query(od, &opts, &query))) {
-        scivec_outdir_free(od);
-        return status;
-    }
-    scivec_hit *hits = malloc((size_t)opts.k * sizeof *hits);
+    scivec_hit *hits = NULL;
     int64_t n_hits = 0;
-    if (!hits) {
-        fprintf(stderr, "scivec search: out of memory\n");
-        status = 1;
-    } else if (scivec_outdir_nearest(od, query, opts.k, -1, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
+    status = 1;
+    if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK ||
+        scivec_outdir_set_search(od, opts.nprobe, opts.ef_search) != SCIVEC_OK) {
         status = cli_fail("search");
-    } else {
-        if (!opts.json) {
-            printf("Top %lld papers for \"", (long long)n_hits);
-            query_print_one_line_max(opts.subject, 200);
-            printf("\":\n\n");
-            if (n_hits < opts.k)
-                query_say_fewer("search", od, &opts, n_hits);
-        }
-        status = query_print_hits("search", od, hits, n_hits, opts.json);
+        goto done;
     }
+    if ((status = embed_query(od, &opts, &query))) goto done;
+    status = 1;
+    if (!(hits = malloc((size_t)opts.k * sizeof *hits))) {
+        fprintf(stderr, "scivec search: out of memory\n");
+        goto done;
+    }
+    if (scivec_outdir_nearest(od, query, opts.k, -1, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
+        status = cli_fail("search");
+        goto done;
+    }
+    if (!opts.json) {
+        printf("Top %lld papers for \"", (long long)n_hits);
+        query_print_one_line_max(opts.subject, 200);
+        printf("\":\n\n");
+        if (n_hits < opts.k)
+            query_say_fewer("search", od, &opts, n_hits);
+    }
+    status = query_print_hits("search", od, hits, n_hits, opts.json);
+done:
     free(hits);
     free(query);
     scivec_outdir_free(od);

@@ -26,31 +26,25 @@ int cmd_similar(int argc, char **argv) {
     int status = query_parse_args("similar", usage, argc, argv, 0, &opts);
     if (status >= 0) return status;
 
-    scivec_outdir *od;
-    if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK) return cli_fail("similar");
-    if (scivec_outdir_set_search(od, opts.nprobe, opts.ef_search) != SCIVEC_OK) {
-        scivec_outdir_free(od);
-        return cli_fail("similar");
+    scivec_outdir *od = NULL;
+    scivec_hit *hits = NULL;
+    int64_t row, n_hits = 0, n_cols;
+    status = 1;
+    if (scivec_outdir_open(opts.dir, &od) != SCIVEC_OK ||
+        scivec_outdir_set_search(od, opts.nprobe, opts.ef_search) != SCIVEC_OK ||
+        scivec_outdir_find(od, opts.subject, &row) != SCIVEC_OK) {
+        status = cli_fail("similar");
+        goto done;
     }
-    int64_t row;
-    if (scivec_outdir_find(od, opts.subject, &row) != SCIVEC_OK) {
-        scivec_outdir_free(od);
-        return cli_fail("similar");
-    }
-    scivec_hit *hits = malloc((size_t)opts.k * sizeof *hits);
-    int64_t n_hits = 0;
-    if (!hits) {
-        scivec_outdir_free(od);
+    if (!(hits = malloc((size_t)opts.k * sizeof *hits))) {
         fprintf(stderr, "scivec similar: out of memory\n");
-        return 1;
+        goto done;
     }
     /* The paper's own row vector is the query, as a Python client would do. */
-    int64_t n_cols;
     const float *query = scivec_outdir_vectors(od, NULL, &n_cols) + row * n_cols;
     if (scivec_outdir_nearest(od, query, opts.k, row, &opts.filter, hits, &n_hits) != SCIVEC_OK) {
-        free(hits);
-        scivec_outdir_free(od);
-        return cli_fail("similar");
+        status = cli_fail("similar");
+        goto done;
     }
     if (!opts.json) {
         scivec_paper self;
@@ -64,6 +58,7 @@ int cmd_similar(int argc, char **argv) {
             query_say_fewer("similar", od, &opts, n_hits);
     }
     status = query_print_hits("similar", od, hits, n_hits, opts.json);
+done:
     free(hits);
     scivec_outdir_free(od);
     return status;

@@ -6,16 +6,12 @@
  * Stops at the first bad line (output lines stay aligned with input lines)
  * with a message naming it, exit status 1.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
-#include "../src/hub/model_dir.h"
-#include "../src/core/error.h"
-#include "../src/corpus/jsonl.h"
+#include "options.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -40,34 +36,39 @@ static void write_int_array(FILE *out, const char *key, const int32_t *values, i
     fputc(']', out);
 }
 
-static int parse_max_length(const char *s, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > INT_MAX) return -1;
-    *out = (int)v;
-    return 0;
-}
+enum { OPT_MODEL = 256, OPT_MAX_LENGTH };
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
+    {NULL, 0, NULL, 0},
+};
 
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL;
-    int max_length = 512;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    int max_length = 512, c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-            model = argv[++i];
-        } else if (!strcmp(argv[i], "--max-length") && i + 1 < argc) {
-            if (parse_max_length(argv[++i], &max_length)) {
-                fprintf(stderr, "scivec tokenize: --max-length wants a whole number >= 0, got '%s'\n",
-                        argv[i]);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s", argv[i], usage);
+        case OPT_MODEL:
+            model = optarg;
+            break;
+        case OPT_MAX_LENGTH:
+            if (!cli_int_option("tokenize", "--max-length", optarg, 0, &max_length)) return 2;
+            break;
+        default:
+            fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s", cli_bad_option(argv),
+                    usage);
             return 2;
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
     }
     if (!model) {
         fprintf(stderr, "scivec tokenize: --model is required\n%s", usage);
@@ -76,38 +77,29 @@ int cmd_tokenize(int argc, char **argv) {
 
     char *dir = NULL;
     scivec_tokenizer *tok = NULL;
-    if (sv_resolve_model_dir(model, &dir) || scivec_tokenizer_load(dir, &tok)) {
-        free(dir);
-        return cli_fail("tokenize");
+    scivec_text_reader *in = NULL;
+    int failed = 0;
+    if (scivec_model_resolve(model, 0, &dir) || scivec_tokenizer_load(dir, &tok)) {
+        failed = cli_fail("tokenize");
+        goto done;
     }
-    free(dir);
     if (scivec_tokenizer_warning(tok))
         fprintf(stderr, "scivec tokenize: warning: %s\n", scivec_tokenizer_warning(tok));
-
-    sv_jsonl *in = NULL;
-    if (sv_jsonl_open(NULL, &in)) {
-        scivec_tokenizer_free(tok);
-        return cli_fail("tokenize");
+    if (scivec_text_reader_open(NULL, &in)) {
+        failed = cli_fail("tokenize");
+        goto done;
     }
-    int failed = 0;
     for (;;) {
-        cJSON *obj = NULL;
-        int got = sv_jsonl_next(in, &obj);
+        const char *text, *pair;
+        int got = scivec_text_reader_next(in, &text, &pair);
         if (got == 0) break;
         if (got < 0) { failed = cli_fail("tokenize"); break; }
-        const char *text = NULL, *pair = NULL;
-        int status = sv_json_get_string(obj, "text", &text);
-        if (!status) status = sv_json_get_string(obj, "text_pair", &pair);
-        if (!status && !text)
-            status = sv_error(SCIVEC_EFORMAT, "no \"text\" string");
         scivec_encoding enc;
-        if (!status)
-            status = scivec_tokenize(tok, text, strlen(text), pair, pair ? strlen(pair) : 0,
-                                     max_length, &enc);
-        cJSON_Delete(obj);
-        if (status) {
-            sv_error_prefix(status, "%s:%ld", sv_jsonl_path(in), sv_jsonl_line(in));
-            failed = cli_fail("tokenize");
+        if (scivec_tokenize(tok, text, strlen(text), pair, pair ? strlen(pair) : 0, max_length,
+                            &enc)) {
+            fprintf(stderr, "scivec tokenize: %s:%ld: %s\n", scivec_text_reader_path(in),
+                    scivec_text_reader_line(in), scivec_last_error());
+            failed = 1;
             break;
         }
         fputc('{', stdout);
@@ -119,11 +111,14 @@ int cmd_tokenize(int argc, char **argv) {
         fputs("}\n", stdout);
         scivec_encoding_clear(&enc);
     }
-    sv_jsonl_close(in);
+done:
+    scivec_text_reader_free(in);
     scivec_tokenizer_free(tok);
+    scivec_free(dir);
+    if (failed) return failed;
     if (fflush(stdout) || ferror(stdout)) {
         fprintf(stderr, "scivec tokenize: error writing stdout\n");
         return 1;
     }
-    return failed;
+    return 0;
 }

@@ -18,7 +18,7 @@ int cmd_add(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
 
 /* Draws download progress on stderr (when it is a terminal) for models the
- * hub resolver downloads (cmd_fetch.c). */
+ * hub resolver downloads (hub_progress.c). */
 void cli_hub_progress_install(void);
 
 /* Prints "scivec <command>: <scivec_last_error()>" to stderr; returns 1. */

@@ -9,56 +9,63 @@
 #include <cjson/cJSON.h>
 
 #include "commands.h"
+#include "options.h"
 #include "query_common.h"
 #include "scivec.h"
 
-static int parse_count(const char *text, long long lo, long long hi, long long *out) {
-    char *end;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end || v < lo || v > hi) return 0;
-    *out = v;
-    return 1;
-}
+enum {
+    OPT_JSON = 256, OPT_CATEGORY, OPT_YEAR, OPT_THREADS, OPT_NPROBE, OPT_EF_SEARCH,
+    OPT_VERIFY_MODEL, OPT_MODEL,
+};
+
+/* similar's options; search takes these and the model's (--threads,
+ * --model, --verify-model) too. */
+#define QUERY_OPTIONS                                                     \
+    {"help", no_argument, NULL, 'h'},                                     \
+    {"json", no_argument, NULL, OPT_JSON},                                \
+    {"k", required_argument, NULL, 'k'},                                  \
+    {"top-k", required_argument, NULL, 'k'},                              \
+    {"category", required_argument, NULL, OPT_CATEGORY},                  \
+    {"year", required_argument, NULL, OPT_YEAR},                          \
+    {"nprobe", required_argument, NULL, OPT_NPROBE},                      \
+    {"ef-search", required_argument, NULL, OPT_EF_SEARCH}
+
+static const struct option similar_options[] = {QUERY_OPTIONS, {NULL, 0, NULL, 0}};
+static const struct option search_options[] = {
+    QUERY_OPTIONS,
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"verify-model", no_argument, NULL, OPT_VERIFY_MODEL},
+    {NULL, 0, NULL, 0},
+};
 
 int query_parse_args(const char *command, const char *usage, int argc, char **argv,
                      int is_search, query_options *o) {
     memset(o, 0, sizeof *o);
     o->k = is_search ? 10 : 5;
     o->filter.categories = o->categories;
-    const char *positional[2];
-    int n_positional = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        /* Options taking a value accept "--opt V" and "--opt=V". */
-        const char *value = NULL, *eq = strchr(arg, '=');
-        size_t name_len = eq && arg[0] == '-' ? (size_t)(eq - arg) : strlen(arg);
-#define OPT(name) (strlen(name) == name_len && !strncmp(arg, name, name_len))
-#define VALUE()                                                                     \
-        do {                                                                        \
-            if (eq && arg[0] == '-') value = eq + 1;                                \
-            else if (i + 1 < argc) value = argv[++i];                               \
-            else {                                                                  \
-                fprintf(stderr, "scivec %s: %.*s needs a value\n%s", command,       \
-                        (int)name_len, arg, usage);                                 \
-                return 2;                                                           \
-            }                                                                       \
-        } while (0)
-        long long v;
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+    long long v;
+    int c;
+    cli_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":hk:", is_search ? search_options : similar_options,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'h':
             fputs(usage, stdout);
             return 0;
-        } else if (!strcmp(arg, "--json")) {
+        case OPT_JSON:
             o->json = 1;
-        } else if (!strncmp(arg, "-k", 2) && arg[2] && strcmp(arg, "-k") && arg[2] != '=') {
-            if (!parse_count(arg + 2, 1, 1000000, &v)) goto bad_k;
+            break;
+        case 'k':
+            /* (-k5, -k 5, -k=5, --k 5, --top-k=5) */
+            if (!cli_parse_ll(optarg + (*optarg == '='), 1, 1000000, &v)) {
+                fprintf(stderr, "scivec %s: -k expects a whole number from 1 to 1000000\n", command);
+                return 2;
+            }
             o->k = v;
-        } else if (OPT("-k") || OPT("--k") || OPT("--top-k")) {
-            VALUE();
-            if (!parse_count(value, 1, 1000000, &v)) goto bad_k;
-            o->k = v;
-        } else if (OPT("--category")) {
-            VALUE();
-            if (!*value) {
+            break;
+        case OPT_CATEGORY:
+            if (!*optarg) {
                 fprintf(stderr, "scivec %s: --category needs a category (e.g. cs.CV)\n", command);
                 return 2;
             }
@@ -67,63 +74,59 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
                         QUERY_MAX_CATEGORIES);
                 return 2;
             }
-            o->categories[o->filter.n_categories++] = value;
-        } else if (OPT("--year")) {
-            VALUE();
-            if (scivec_filter_parse_year(value, &o->filter) != SCIVEC_OK) {
+            o->categories[o->filter.n_categories++] = optarg;
+            break;
+        case OPT_YEAR:
+            if (scivec_filter_parse_year(optarg, &o->filter) != SCIVEC_OK) {
                 fprintf(stderr, "scivec %s: %s\n", command, scivec_last_error());
                 return 2;
             }
-        } else if (is_search && OPT("--threads")) {
-            VALUE();
-            if (!parse_count(value, 0, 4096, &v)) {
-                fprintf(stderr, "scivec %s: --threads '%s': expected a number >= 0\n", command, value);
+            break;
+        case OPT_THREADS:
+            if (!cli_parse_ll(optarg, 0, 4096, &v)) {
+                fprintf(stderr, "scivec %s: --threads '%s': expected a number >= 0\n", command, optarg);
                 return 2;
             }
             o->n_threads = (int)v;
-        } else if (OPT("--nprobe") || OPT("--ef-search")) {
-            int is_nprobe = OPT("--nprobe");
-            VALUE();
-            if (!parse_count(value, 1, 1 << 20, &v)) {
+            break;
+        case OPT_NPROBE:
+        case OPT_EF_SEARCH:
+            if (!cli_parse_ll(optarg, 1, 1 << 20, &v)) {
                 fprintf(stderr, "scivec %s: %s '%s': expected a whole number >= 1\n", command,
-                        is_nprobe ? "--nprobe" : "--ef-search", value);
+                        c == OPT_NPROBE ? "--nprobe" : "--ef-search", optarg);
                 return 2;
             }
-            if (is_nprobe) o->nprobe = (int)v;
+            if (c == OPT_NPROBE) o->nprobe = (int)v;
             else o->ef_search = (int)v;
-        } else if (is_search && !strcmp(arg, "--verify-model")) {
+            break;
+        case OPT_VERIFY_MODEL:
             o->verify_model = 1;
-        } else if (is_search && OPT("--model")) {
-            VALUE();
-            o->model = value;
-        } else if (arg[0] == '-' && arg[1] && strcmp(arg, "--") != 0) {
-            fprintf(stderr, "scivec %s: unknown option '%s'\n%s", command, arg, usage);
+            break;
+        case OPT_MODEL:
+            o->model = optarg;
+            break;
+        case ':': {
+            const char *bad = cli_bad_option(argv), *eq = strchr(bad, '=');
+            fprintf(stderr, "scivec %s: %.*s needs a value\n%s", command,
+                    eq ? (int)(eq - bad) : (int)strlen(bad), bad, usage);
             return 2;
-        } else {
-            if (!strcmp(arg, "--")) {
-                if (++i >= argc) break;
-                arg = argv[i];
-            }
-            if (n_positional == 2) {
-                fprintf(stderr, "scivec %s: unexpected argument '%s'\n%s", command, arg, usage);
-                return 2;
-            }
-            positional[n_positional++] = arg;
         }
-        continue;
-    bad_k:
-        fprintf(stderr, "scivec %s: -k expects a whole number from 1 to 1000000\n", command);
-        return 2;
-#undef OPT
-#undef VALUE
+        default:
+            fprintf(stderr, "scivec %s: unknown option '%s'\n%s", command, cli_bad_option(argv), usage);
+            return 2;
+        }
     }
-    if (n_positional != 2) {
+    if (argc - optind > 2) {
+        fprintf(stderr, "scivec %s: unexpected argument '%s'\n%s", command, argv[optind + 2], usage);
+        return 2;
+    }
+    if (argc - optind != 2) {
         fprintf(stderr, "scivec %s: expected DIR and %s\n%s", command,
                 is_search ? "the query text" : "PAPER_ID", usage);
         return 2;
     }
-    o->dir = positional[0];
-    o->subject = positional[1];
+    o->dir = argv[optind];
+    o->subject = argv[optind + 1];
     return -1;
 }
 

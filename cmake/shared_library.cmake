@@ -38,7 +38,7 @@ set_target_properties(scivec_shared PROPERTIES
 
 # What libscivec.a needs, said once for scivec.pc and scivecConfig.cmake:
 # the pkg-config modules CMakeLists.txt finds, then the plain libraries.
-set(SCIVEC_PC_REQUIRES "libutf8proc libcjson sqlite3 libzip libcurl libmicrohttpd libcrypto")
+set(SCIVEC_PC_REQUIRES "libutf8proc libcjson sqlite3 libzip libcurl libcrypto")
 set(SCIVEC_PC_LIBS_PRIVATE "-lfaiss -ldnnl -lblis -llapack -lcsv -lgomp -lstdc++ -lm -lpthread")
 file(RELATIVE_PATH SCIVEC_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${CMAKE_SOURCE_DIR}/cmake/scivec.pc.in ${CMAKE_BINARY_DIR}/scivec.pc @ONLY)

@@ -1,6 +1,6 @@
 /*
  * fuzz_http.c - routing and validation of `scivec serve` requests
- * (sv_http_parse, src/server_request.c) on hostile methods, paths, query
+ * (sv_http_parse, server/server_request.c) on hostile methods, paths, query
  * arguments and JSON bodies.
  *
  * Input layout: byte 0 picks the method; then the path up to '\n'; then

@@ -603,6 +603,119 @@ int scivec_map_quality(const float *vectors, int64_t n, int dim,
 int scivec_map_dir(const char *dir, const scivec_map_params *params,
                    scivec_map_stats *stats);
 
+
+/* ------------------------------------------------------------------------ */
+/* What the front ends (cli/, server/) need besides the calls above          */
+
+/* Releases memory the library handed over with "release with scivec_free"
+ * (strings, arrays). NULL is fine. */
+void scivec_free(void *p);
+
+/* Resolves model (a directory, or ORG/NAME[@REVISION]) to a local folder as
+ * scivec_model_load does, into *dir (release with scivec_free). refresh = 1
+ * asks the hub for the revision's current commit even when the cache holds
+ * a snapshot (`scivec fetch`); $HF_HUB_OFFLINE=1 still only looks in the
+ * cache. See docs/HUB.md. */
+int scivec_model_resolve(const char *model, int refresh, char **dir);
+
+/* Called while the hub downloads a file: bytes done of total (-1: unknown). */
+typedef void (*scivec_hub_progress_fn)(void *user, const char *file, int64_t done,
+                                       int64_t total);
+/* Installs fn (NULL: none) for every later download of the process. Not
+ * thread-safe: call it before loading models. */
+void scivec_hub_set_progress(scivec_hub_progress_fn fn, void *user);
+
+/* The forward's kernels ("avx512", "avx2", ...) and the BLIS
+ * configuration its products run with, and why that one (reason may be
+ * NULL). Static strings. */
+const char *scivec_forward_kernels(void);
+const char *scivec_blas_arch(const char **reason);
+
+/* Tokens packed into one forward (default SCIVEC_DEFAULT_BATCH_TOKENS); a
+ * longer sequence still runs, alone. SCIVEC_EINVAL when n_tokens < 1. */
+#define SCIVEC_DEFAULT_BATCH_TOKENS 8192
+int scivec_model_set_batch_tokens(scivec_model *model, int n_tokens);
+
+/* Tokenizes text as scivec_model_encode_texts would with params (its
+ * prompt, max_length and truncate_error), into *out (release with
+ * scivec_encoding_clear). For callers that batch token sequences
+ * themselves (scivec_model_encode_tokens). */
+int scivec_model_tokenize(const scivec_model *model, const scivec_encode_params *params,
+                          const char *text, size_t text_len, scivec_encoding *out);
+
+/* x / max(||x||, 1e-12) in place, the norm summed in double (as
+ * torch.nn.functional.normalize): the one normalisation every vector of
+ * scivec gets. */
+void scivec_l2_normalize(float *x, int n);
+
+/* The rule for a free-text query: SCIVEC_EINVAL ("the query is empty ...")
+ * unless text holds a character the tokenizer keeps. */
+int scivec_query_text_check(const char *text, size_t len);
+
+/* JSON Lines of texts, {"text": ...} or {"text": ..., "text_pair": ...}
+ * (what `scivec tokenize` and `scivec encode` read). Blank lines are
+ * skipped. */
+typedef struct scivec_text_reader scivec_text_reader;
+/* path NULL or "-": standard input. */
+int  scivec_text_reader_open(const char *path, scivec_text_reader **out);
+/* 1 with *text (and *pair, NULL when absent) valid until the next call, 0
+ * at the end, or a negative status whose message names the file and line. */
+int  scivec_text_reader_next(scivec_text_reader *r, const char **text, const char **pair);
+/* The line of the last record read (from 1), and the path shown in
+ * messages ("<stdin>" for standard input). */
+long scivec_text_reader_line(const scivec_text_reader *r);
+const char *scivec_text_reader_path(const scivec_text_reader *r);
+void scivec_text_reader_free(scivec_text_reader *r);
+
+/* Encodes every text of the JSON Lines file input (NULL: standard input)
+ * into out_path, a float32 .npy [n, scivec_model_dim]: row i = record i.
+ * Memory is bounded by one chunk of texts whatever the input size. The rows
+ * go to out_path.tmp, renamed to out_path only when everything succeeded
+ * (removed otherwise). *n_rows gets the rows written, stats (may be NULL)
+ * is added to. Errors name the input's lines. */
+int scivec_model_encode_jsonl(scivec_model *model, const scivec_encode_params *params,
+                              const char *input, const char *out_path, int64_t *n_rows,
+                              scivec_encode_stats *stats);
+
+/* A second handle on an open folder for another thread: it shares od's
+ * vectors, index and metadata (read-only) and has its own papers.db
+ * connection and its own scivec_outdir_set_search. Free it with
+ * scivec_outdir_free before od. */
+int scivec_outdir_open_reader(const scivec_outdir *od, scivec_outdir **out);
+
+/* What metadata.json records: the model as given to embed, its pooling
+ * name, whether rows are L2-normalised, the max_length (0: absent) and the
+ * input column the papers' text came from ("abstract" when absent). NULL
+ * for a string metadata.json lacks; owned by od. */
+const char *scivec_outdir_model_name(const scivec_outdir *od);
+const char *scivec_outdir_pooling(const scivec_outdir *od);
+int         scivec_outdir_normalize(const scivec_outdir *od);
+int         scivec_outdir_max_length(const scivec_outdir *od);
+const char *scivec_outdir_text_column(const scivec_outdir *od);
+
+/* One input column kept for the paper of row (papers.db paper_columns)
+ * into *value (release with scivec_free), NULL when the paper has none. */
+int scivec_outdir_paper_column(const scivec_outdir *od, int64_t row, const char *name,
+                               char **value);
+/* Calls fn for every kept column of row's paper, by name; the strings are
+ * valid during the call. */
+int scivec_outdir_paper_columns(const scivec_outdir *od, int64_t row,
+                                void (*fn)(const char *name, const char *value, void *user),
+                                void *user);
+/* Calls fn for every paper in row order (rows 0, 1, ... without a gap,
+ * else SCIVEC_EFORMAT); the paper's strings are valid during the call. A
+ * non-zero return of fn stops and is returned. */
+int scivec_outdir_each_paper(const scivec_outdir *od,
+                             int (*fn)(int64_t row, const scivec_paper *paper, void *user),
+                             void *user);
+
+/* DIR/map.npy (scivec_map_dir) as float32 [*n_rows, *n_cols] into *xy
+ * (release with scivec_free); SCIVEC_ENOTFOUND when there is none. */
+int scivec_map_read(const char *dir, float **xy, int64_t *n_rows, int64_t *n_cols);
+/* DIR/metadata.json's "map" member as the file holds it now, printed
+ * compactly into *json (release with scivec_free); "null" when absent. */
+int scivec_map_record(const char *dir, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "corpus/paper_fields.h"
 #include "core/sha256.h"
-#include "core/progress.h"
+#include "progress.h"   /* cli/progress.h */
 
 static void expect_categories(const char *in, const char *want) {
     char *got = NULL;

@@ -1,6 +1,6 @@
 /*
  * test_serve_batcher.c - the embedding queue of `scivec serve`
- * (src/batcher.c): many threads get exactly the vectors
+ * (server/batcher.c): many threads get exactly the vectors
  * scivec_model_encode_texts gives for their texts, requests that arrive
  * while the model is busy run together in one call, a full queue refuses at
  * once, a timed-out request comes back in time and the batcher goes on.

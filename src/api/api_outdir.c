@@ -47,8 +47,12 @@ void scivec_outdir_free(scivec_outdir *od) {
     scivec_model_free(od->query_model);
     for (int i = 0; i < od->n_notes; i++) free(od->notes[i]);
     free(od->notes);
-    free(od->metadata_text);
-    sv_outdir_close(od->od);
+    if (od->is_reader) {
+        sv_api_reader_close(od->od);   /* the parent owns the rest, metadata_text too */
+    } else {
+        free(od->metadata_text);
+        sv_outdir_close(od->od);
+    }
     free(od);
 }
 

@@ -18,7 +18,14 @@ struct scivec_outdir {
     char               **notes;
     int                  n_notes;
     sv_search_params     search;      /* scivec_outdir_set_search; 0 = as built */
+    /* A scivec_outdir_open_reader handle: od is a shallow copy whose
+     * vectors, index and metadata belong to the parent; only od->db is its own. */
+    int                  is_reader;
 };
+
+/* Closes a reader's own papers.db connection and frees its shallow copy
+ * (api_reader.c). */
+void sv_api_reader_close(sv_outdir *copy);
 
 /* The internal filter of a public one, in *inner; NULL for no filter. */
 const sv_filter *sv_api_filter(const scivec_filter *f, sv_filter *inner);

@@ -13,7 +13,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "../src/outputs/recommend.h"
 #include "serve.h"
 
 /* ------------------------------------------------------------------------ */
@@ -170,25 +169,15 @@ static int looks_like_arxiv_id(const char *id) {
     return i == n;
 }
 
-/* One column of paper_columns, or NULL (malloc'ed). */
-static char *paper_column(const sv_outdir *od, int64_t row, const char *name) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(od->db, "SELECT value FROM paper_columns WHERE row = ? AND name = ?",
-                           -1, &st, NULL) != SQLITE_OK) return NULL;
-    sqlite3_bind_int64(st, 1, row);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+/* One column of paper_columns, or NULL (release with scivec_free). */
+static char *paper_column(const scivec_outdir *od, int64_t row, const char *name) {
     char *value = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        value = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    scivec_outdir_paper_column(od, row, name, &value);
     return value;
 }
 
-/* The input column the papers were embedded from (metadata.json). */
-static const char *text_column(const sv_outdir *od) {
-    const cJSON *input = cJSON_GetObjectItemCaseSensitive(od->metadata, "input");
-    const cJSON *column = cJSON_GetObjectItemCaseSensitive(input, "text_column");
-    return cJSON_IsString(column) ? column->valuestring : "abstract";
+static void add_column(const char *name, const char *value, void *columns) {
+    cJSON_AddStringToObject(columns, name, value);
 }
 
 /* The start of a text for a result list: whitespace runs as one space, cut
@@ -223,17 +212,17 @@ static char *snippet(const char *text) {
 /* {"paper_id","title","authors","categories","year","url"} + "snippet" (the
  * abstract's start) in a list; + "abstract" and every input column when
  * full. od is the caller's reader. */
-static cJSON *paper_json(const serve_ctx *ctx, const sv_outdir *od, int64_t row, int full) {
-    sv_paper p;
-    if (sv_outdir_paper(od, row, &p) != SCIVEC_OK) return NULL;
+static cJSON *paper_json(const serve_ctx *ctx, const scivec_outdir *od, int64_t row, int full) {
+    scivec_paper p;
+    if (scivec_outdir_paper(od, row, &p) != SCIVEC_OK) return NULL;
     cJSON *json = cJSON_CreateObject();
     char *authors = paper_column(od, row, "authors");
     cJSON *authors_json = parse_authors(authors);
     cJSON *cats = split_words(p.categories);
-    free(authors);
+    scivec_free(authors);
     if (!json || !authors_json || !cats) {
         cJSON_Delete(json); cJSON_Delete(authors_json); cJSON_Delete(cats);
-        sv_paper_clear(&p);
+        scivec_paper_clear(&p);
         return NULL;
     }
     const char *id = p.paper_id ? p.paper_id : "";
@@ -252,37 +241,27 @@ static cJSON *paper_json(const serve_ctx *ctx, const sv_outdir *od, int64_t row,
         cJSON_AddNullToObject(json, "url");
     }
     if (!full) {
-        char *abstract = paper_column(od, row, text_column(od));
+        char *abstract = paper_column(od, row, scivec_outdir_text_column(od));
         char *start = abstract ? snippet(abstract) : NULL;
         if (start) cJSON_AddStringToObject(json, "snippet", start);
         else cJSON_AddNullToObject(json, "snippet");
         free(start);
-        free(abstract);
+        scivec_free(abstract);
     }
     if (full) {
-        char *abstract = paper_column(od, row, text_column(od));
+        char *abstract = paper_column(od, row, scivec_outdir_text_column(od));
         if (abstract) cJSON_AddStringToObject(json, "abstract", abstract);
         else cJSON_AddNullToObject(json, "abstract");
-        free(abstract);
+        scivec_free(abstract);
         cJSON *columns = cJSON_AddObjectToObject(json, "columns");
-        sqlite3_stmt *st;
-        if (columns && sqlite3_prepare_v2(od->db, "SELECT name, value FROM paper_columns "
-                                          "WHERE row = ? ORDER BY name", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, row);
-            while (sqlite3_step(st) == SQLITE_ROW) {
-                const char *name = (const char *)sqlite3_column_text(st, 0);
-                const char *value = (const char *)sqlite3_column_text(st, 1);
-                if (name) cJSON_AddStringToObject(columns, name, value ? value : "");
-            }
-            sqlite3_finalize(st);
-        }
+        if (columns) scivec_outdir_paper_columns(od, row, add_column, columns);
     }
-    sv_paper_clear(&p);
+    scivec_paper_clear(&p);
     return json;
 }
 
 /* [{"rank","score", ...paper}] ; od is the caller's reader. */
-static cJSON *hits_json(const serve_ctx *ctx, const sv_outdir *od, const sv_hit *hits,
+static cJSON *hits_json(const serve_ctx *ctx, const scivec_outdir *od, const scivec_hit *hits,
                         int64_t n_hits) {
     cJSON *array = cJSON_CreateArray();
     for (int64_t i = 0; array && i < n_hits; i++) {
@@ -317,8 +296,8 @@ static void add_filter_json(cJSON *json, const sv_http_request *req) {
 /* Endpoints over the papers                                                 */
 
 /* The row of an id, or a 404/500 reply. od is the caller's reader. */
-static int find_row(const sv_outdir *od, const char *paper_id, int64_t *row, serve_reply *r) {
-    int rc = sv_outdir_find_paper(od, paper_id, row);
+static int find_row(const scivec_outdir *od, const char *paper_id, int64_t *row, serve_reply *r) {
+    int rc = scivec_outdir_find(od, paper_id, row);
     if (rc == SCIVEC_ENOTFOUND) { serve_error(r, 404, "unknown paper id '%s'", paper_id); return 0; }
     if (rc) { library_error(r); return 0; }
     return 1;
@@ -326,7 +305,7 @@ static int find_row(const sv_outdir *od, const char *paper_id, int64_t *row, ser
 
 static void handle_paper(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     serve_reader reader = serve_reader_acquire(ctx);
-    const sv_outdir *od = reader.od;
+    const scivec_outdir *od = reader.od;
     int64_t row;
     if (find_row(od, req->paper_id, &row, r)) {
         cJSON *json = paper_json(ctx, od, row, 1);
@@ -337,8 +316,8 @@ static void handle_paper(serve_ctx *ctx, const sv_http_request *req, serve_reply
 }
 
 /* {"query": ..., "k", "filter", "results": [...]} around hits. */
-static void reply_hits(serve_ctx *ctx, const sv_outdir *od, const sv_http_request *req,
-                       serve_reply *r, cJSON *json, const sv_hit *hits, int64_t n_hits) {
+static void reply_hits(serve_ctx *ctx, const scivec_outdir *od, const sv_http_request *req,
+                       serve_reply *r, cJSON *json, const scivec_hit *hits, int64_t n_hits) {
     cJSON *results = hits_json(ctx, od, hits, n_hits);
     if (!json || !results) { cJSON_Delete(json); cJSON_Delete(results); library_error(r); return; }
     cJSON_AddNumberToObject(json, "k", (double)req->k);
@@ -348,14 +327,16 @@ static void reply_hits(serve_ctx *ctx, const sv_outdir *od, const sv_http_reques
 }
 
 static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
-    sv_hit *hits = malloc((size_t)req->k * sizeof *hits);
+    scivec_hit *hits = malloc((size_t)req->k * sizeof *hits);
     if (!hits) { serve_error(r, 500, "out of memory"); return; }
     serve_reader reader = serve_reader_acquire(ctx);
-    const sv_outdir *od = reader.od;
-    int64_t row, n_hits = 0;
+    scivec_outdir *od = reader.od;
+    int64_t row, n_hits = 0, n_cols;
     if (find_row(od, req->paper_id, &row, r)) {
-        const float *query = od->vectors + row * od->n_cols;
-        int rc = sv_outdir_top_k_with(od, query, req->k, row, &req->filter, &req->search, hits, &n_hits);
+        const float *query = scivec_outdir_vectors(od, NULL, &n_cols) + row * n_cols;
+        int rc = scivec_outdir_set_search(od, req->search.nprobe, req->search.ef_search);
+        if (rc == SCIVEC_OK)
+            rc = scivec_outdir_nearest(od, query, req->k, row, &req->filter, hits, &n_hits);
         if (rc != SCIVEC_OK) {
             search_error(r, rc);
         } else {
@@ -376,31 +357,33 @@ static int embed(serve_ctx *ctx, int n, const char *const *texts, const size_t *
     int rc = sv_batcher_embed(ctx->batcher, n, texts, lens, normalize, ctx->timeout_ms, out, n_tokens);
     if (rc == SCIVEC_OK) return 1;
     if (rc == SV_EQUEUE_FULL || rc == SV_ETIMEOUT) {
-        serve_error(r, 503, "%s", scivec_last_error());
+        serve_error(r, 503, "%s", sv_batcher_error());
         r->retry_after = 1;
     } else if (rc == SCIVEC_ETOOLONG) {
-        serve_error(r, 413, "%s", scivec_last_error());
+        serve_error(r, 413, "%s", sv_batcher_error());
     } else {
-        library_error(r);
+        serve_error(r, 500, "%s", sv_batcher_error());
     }
     return 0;
 }
 
 static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
-    if (sv_query_text_check(req->text, strlen(req->text)) != SCIVEC_OK) {   /* the CLI's rule too */
+    if (scivec_query_text_check(req->text, strlen(req->text)) != SCIVEC_OK) {   /* the CLI's rule too */
         serve_error(r, 422, "%s", scivec_last_error());
         return;
     }
     float *query = malloc((size_t)ctx->dim * sizeof *query);
-    sv_hit *hits = malloc((size_t)req->k * sizeof *hits);
+    scivec_hit *hits = malloc((size_t)req->k * sizeof *hits);
     const char *texts[1] = {req->text};
     if (!query || !hits) {
         serve_error(r, 500, "out of memory");
     } else if (embed(ctx, 1, texts, NULL, ctx->normalize, query, NULL, r)) {
         serve_reader reader = serve_reader_acquire(ctx);
-    const sv_outdir *od = reader.od;
+        scivec_outdir *od = reader.od;
         int64_t n_hits = 0;
-        int rc = sv_outdir_top_k_with(od, query, req->k, -1, &req->filter, &req->search, hits, &n_hits);
+        int rc = scivec_outdir_set_search(od, req->search.nprobe, req->search.ef_search);
+        if (rc == SCIVEC_OK)
+            rc = scivec_outdir_nearest(od, query, req->k, -1, &req->filter, hits, &n_hits);
         if (rc != SCIVEC_OK) {
             search_error(r, rc);
         } else {
@@ -416,27 +399,27 @@ static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_repl
 
 static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     int n_ids = req->n_positive + req->n_negative;
-    int64_t *rows = malloc((size_t)n_ids * sizeof *rows);
-    float *query = malloc((size_t)ctx->dim * sizeof *query);
-    sv_hit *hits = malloc((size_t)req->k * sizeof *hits);
-    if (!rows || !query || !hits) {
+    scivec_hit *hits = malloc((size_t)req->k * sizeof *hits);
+    if (!hits) {
         serve_error(r, 500, "out of memory");
-        goto done;
+        return;
     }
     serve_reader reader = serve_reader_acquire(ctx);
-    const sv_outdir *od = reader.od;
+    const scivec_outdir *od = reader.od;
+    int64_t row;
     int ok = 1;
+    /* an unknown id is the client's 404, before the library says the same */
     for (int i = 0; ok && i < n_ids; i++)
         ok = find_row(od, i < req->n_positive ? req->positive[i] : req->negative[i - req->n_positive],
-                      &rows[i], r);
+                      &row, r);
     if (ok) {
-        int rc = sv_recommend_query(od, rows, req->n_positive, rows + req->n_positive,
-                                    req->n_negative, query);
         int64_t n_hits = 0;
-        if (rc == SCIVEC_EINVAL) {
+        int rc = scivec_outdir_recommend(od, (const char *const *)req->positive, req->n_positive,
+                                         (const char *const *)req->negative, req->n_negative,
+                                         req->k, &req->filter, hits, &n_hits);
+        if (rc == SCIVEC_EINVAL) {   /* the vectors cancel out */
             serve_error(r, 422, "%s", scivec_last_error());
-        } else if (rc || sv_recommend_top_k(od, query, req->k, rows, n_ids, &req->filter,
-                                            hits, &n_hits) != SCIVEC_OK) {
+        } else if (rc) {
             library_error(r);
         } else {
             cJSON *json = cJSON_CreateObject();
@@ -451,9 +434,6 @@ static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_r
         }
     }
     serve_reader_release(ctx, reader);
-done:
-    free(rows);
-    free(query);
     free(hits);
 }
 
@@ -523,18 +503,19 @@ static int append_text(char **buf, size_t *len, size_t *cap, const char *s) {
 static void handle_embeddings(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     int n = req->n_inputs, dim = ctx->dim;
     float *vectors = malloc((size_t)n * dim * sizeof *vectors);
-    if (!vectors) { serve_error(r, 500, "out of memory"); return; }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
     int64_t n_tokens = 0;
+    int ok = 1;
+    if (!vectors) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     /* The vectors of the papers' space: the output's pooling and normalisation. */
     int normalize = req->endpoint == SV_EP_EMBED ? req->normalize : ctx->normalize;
     if (!embed(ctx, n, (const char *const *)req->inputs, req->input_lens, normalize, vectors,
-               &n_tokens, r)) {
-        free(vectors);
-        return;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int ok = 1;
+               &n_tokens, r))
+        goto done;
     if (req->endpoint == SV_EP_EMBED) {
         /* TEI: [[...], [...]] */
         ok = append_text(&buf, &len, &cap, "[");
@@ -570,12 +551,18 @@ static void handle_embeddings(serve_ctx *ctx, const sv_http_request *req, serve_
              append_text(&buf, &len, &cap, name_text) && append_text(&buf, &len, &cap, tail);
         free(name_text);
     }
-    free(vectors);
-    if (!ok) { free(buf); serve_error(r, 500, "out of memory"); return; }
+    if (!ok) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     r->status = 200;
     r->body = buf;
     r->body_len = len;
     r->content_type = "application/json";
+    buf = NULL;   /* the reply's now */
+done:
+    free(buf);
+    free(vectors);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -587,7 +574,7 @@ static void handle_health(serve_ctx *ctx, serve_reply *r) {
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "status", "ok");
     serve_data *data = serve_data_acquire(ctx);
-    cJSON_AddNumberToObject(json, "papers", (double)data->od->n_rows);
+    cJSON_AddNumberToObject(json, "papers", (double)scivec_outdir_n_papers(data->od));
     cJSON_AddNumberToObject(json, "reloads", data->generation);
     serve_data_release(ctx, data);
     cJSON_AddNumberToObject(json, "dim", ctx->dim);

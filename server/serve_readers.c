@@ -2,10 +2,10 @@
  * serve_readers.c - the output directory `scivec serve` answers from, as a
  * pool of read handles, and its replacement on SIGHUP (see serve.h).
  *
- * A reader is a shallow copy of the opened sv_outdir with its own SQLite
- * connection: the vectors (one mmap), the FAISS index and metadata.json are
- * read-only once opened and are shared. Reader 0 is data->od itself. Copies
- * are never passed to sv_outdir_close: only their connection is theirs.
+ * A reader is a scivec_outdir_open_reader handle on the opened folder, with
+ * its own SQLite connection: the vectors (one mmap), the FAISS index and
+ * metadata.json are read-only once opened and are shared. Reader 0 is
+ * data->od itself; the others are freed before it.
  *
  * Reloading opens the directory again as a new serve_data and swaps the
  * pointer under ctx->data_lock. Each request holds a reference to the data
@@ -17,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "serve.h"
 
@@ -32,13 +30,10 @@ static int fail(char *why, size_t why_size, const char *fmt, ...) {
 
 void serve_data_close(serve_data *d) {
     if (!d) return;
-    for (int i = 1; i < d->n_readers; i++) {
-        sqlite3_close(d->readers[i]->db);
-        free(d->readers[i]);
-    }
+    for (int i = 1; i < d->n_readers; i++) scivec_outdir_free(d->readers[i]);
     free(d->readers);
     free(d->idle);
-    sv_outdir_close(d->od);
+    scivec_outdir_free(d->od);
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->reader_freed);
     free(d);
@@ -51,49 +46,35 @@ int serve_data_open(const char *dir, int n_readers, serve_data **out, char *why,
     if (!d) return fail(why, why_size, "out of memory");
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->reader_freed, NULL);
-    if (sv_outdir_open(dir, &d->od) != SCIVEC_OK) {
+    int status = 1;
+    if (scivec_outdir_open(dir, &d->od) != SCIVEC_OK) {
         fail(why, why_size, "%s", scivec_last_error());
-        serve_data_close(d);
-        return 1;
+        goto done;
     }
     d->readers = calloc((size_t)n_readers, sizeof *d->readers);
     d->idle = calloc((size_t)n_readers, sizeof *d->idle);
-    char *db_path = malloc(strlen(dir) + sizeof "/papers.db");
-    if (!d->readers || !d->idle || !db_path) {
-        free(db_path);
-        serve_data_close(d);
-        return fail(why, why_size, "out of memory");
+    if (!d->readers || !d->idle) {
+        fail(why, why_size, "out of memory");
+        goto done;
     }
-    sprintf(db_path, "%s/papers.db", dir);
     d->readers[0] = d->od;
     d->n_readers = 1;
     for (int i = 1; i < n_readers; i++) {
-        sv_outdir *copy = malloc(sizeof *copy);
-        if (!copy) break;
-        *copy = *d->od;
-        copy->db = NULL;
-        if (sqlite3_open_v2(db_path, &copy->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)
-            != SQLITE_OK) {
-            fail(why, why_size, "%s: cannot open another connection: %s", db_path,
-                 copy->db ? sqlite3_errmsg(copy->db) : "out of memory");
-            sqlite3_close(copy->db);
-            free(copy);
-            free(db_path);
-            serve_data_close(d);
-            return 1;
+        if (scivec_outdir_open_reader(d->od, &d->readers[i]) != SCIVEC_OK) {
+            fail(why, why_size, "%s", scivec_last_error());
+            goto done;
         }
-        d->readers[d->n_readers++] = copy;
-    }
-    free(db_path);
-    if (d->n_readers < n_readers) {
-        serve_data_close(d);
-        return fail(why, why_size, "out of memory");
+        d->n_readers++;
     }
     for (int i = 0; i < d->n_readers; i++) d->idle[i] = d->readers[i];
     d->n_idle = d->n_readers;
     d->refs = 1;   /* the server's own */
     *out = d;
-    return 0;
+    d = NULL;
+    status = 0;
+done:
+    serve_data_close(d);
+    return status;
 }
 
 serve_data *serve_data_acquire(serve_ctx *ctx) {
@@ -124,7 +105,7 @@ serve_reader serve_reader_acquire(serve_ctx *ctx) {
     serve_data *d = serve_data_acquire(ctx);
     pthread_mutex_lock(&d->lock);
     while (d->n_idle == 0) pthread_cond_wait(&d->reader_freed, &d->lock);
-    sv_outdir *reader = d->idle[--d->n_idle];
+    scivec_outdir *reader = d->idle[--d->n_idle];
     pthread_mutex_unlock(&d->lock);
     return (serve_reader){.data = d, .od = reader};
 }
@@ -132,7 +113,7 @@ serve_reader serve_reader_acquire(serve_ctx *ctx) {
 void serve_reader_release(serve_ctx *ctx, serve_reader r) {
     serve_data *d = r.data;
     pthread_mutex_lock(&d->lock);
-    d->idle[d->n_idle++] = (sv_outdir *)r.od;
+    d->idle[d->n_idle++] = r.od;
     pthread_cond_signal(&d->reader_freed);
     pthread_mutex_unlock(&d->lock);
     serve_data_release(ctx, d);

@@ -18,10 +18,16 @@
 
 #include "scivec.h"
 
+/* The batcher's own statuses, besides the library's SCIVEC_E* ones. */
 enum {
     SV_EQUEUE_FULL = -20,  /* the queue holds max_queue requests already */
     SV_ETIMEOUT    = -21,  /* not done within the request's timeout       */
 };
+
+/* The message of the last failed sv_batcher_* call on this thread (the
+ * library's own message when a library call failed); "" if none. The
+ * server library cannot set scivec_last_error, so the batcher keeps its own. */
+const char *sv_batcher_error(void);
 
 typedef struct sv_batcher sv_batcher;
 

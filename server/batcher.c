@@ -11,20 +11,37 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "batcher.h"
-#include "nn/model.h"
-#include "core/error.h"
-#include "core/l2norm.h"
 
 const double sv_batcher_text_bounds[10] = {1, 2, 4, 8, 16, 32, 64, 128, 256, INFINITY};
 const double sv_batcher_token_bounds[10] = {16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, INFINITY};
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+/* The message of the last failed call on this thread (sv_batcher_error):
+ * the worker's failures travel to the submitter in job.error. */
+static _Thread_local char last_error[512];
+
+const char *sv_batcher_error(void) { return last_error; }
+
+static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* A library call's failure, its message kept as the batcher's. */
+static int library_fail(int status) { return fail(status, "%s", scivec_last_error()); }
 
 typedef struct job {
     int              n;
@@ -35,7 +52,7 @@ typedef struct job {
     int              state;
     int              abandoned;
     int              status;
-    char             error[256];
+    char             error[512];
     struct job      *next;
 } job;
 
@@ -104,7 +121,7 @@ static int run_batch(sv_batcher *b, job *batch, int n_seqs, float **scratch, siz
     }
     if (!seqs || need > *scratch_cap) {
         free(seqs);
-        return sv_error(SCIVEC_ENOMEM, "batcher: out of memory for %d texts", n_seqs);
+        return fail(SCIVEC_ENOMEM, "batcher: out of memory for %d texts", n_seqs);
     }
     int at = 0;
     for (job *j = batch; j; j = j->next) {
@@ -115,7 +132,7 @@ static int run_batch(sv_batcher *b, job *batch, int n_seqs, float **scratch, siz
     ep.normalize = 0;   /* per job, below */
     int rc = scivec_model_encode_tokens(b->model, &ep, n_seqs, seqs, *scratch);
     free(seqs);
-    return rc;
+    return rc ? library_fail(rc) : SCIVEC_OK;
 }
 
 static void *worker(void *arg) {
@@ -134,7 +151,7 @@ static void *worker(void *arg) {
         double t0 = now_seconds();
         int rc = run_batch(b, batch, n_seqs, &scratch, &scratch_cap);
         double busy = now_seconds() - t0;
-        const char *message = rc ? scivec_last_error() : NULL;
+        const char *message = rc ? sv_batcher_error() : NULL;
 
         pthread_mutex_lock(&b->lock);
         b->stats.n_batches++;
@@ -152,7 +169,7 @@ static void *worker(void *arg) {
             } else if (!j->abandoned) {
                 memcpy(j->out, scratch + at * b->hidden, (size_t)j->n * b->hidden * sizeof(float));
                 if (j->normalize)
-                    for (int i = 0; i < j->n; i++) sv_l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
+                    for (int i = 0; i < j->n; i++) scivec_l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
                 b->stats.n_requests++;
                 b->stats.n_texts += j->n;
                 b->stats.n_tokens += j->n_tokens;
@@ -173,16 +190,16 @@ int sv_batcher_start(scivec_model *model, const scivec_encode_params *params,
                      const sv_batcher_params *bp, sv_batcher **out) {
     *out = NULL;
     if (!model || !params || !bp || bp->max_batch_tokens < 1 || bp->max_queue < 1)
-        return sv_error(SCIVEC_EINVAL, "batcher: bad arguments");
+        return fail(SCIVEC_EINVAL, "batcher: bad arguments");
     sv_batcher *b = calloc(1, sizeof *b);
-    if (!b) return sv_error(SCIVEC_ENOMEM, "batcher: out of memory");
+    if (!b) return fail(SCIVEC_ENOMEM, "batcher: out of memory");
     b->model = model;
     b->params = *params;
     b->bp = *bp;
     b->hidden = scivec_model_dim(model);
     b->stats.max_queue = bp->max_queue;
-    int rc = sv_model_set_batch_tokens(model, bp->max_batch_tokens);
-    if (rc) { free(b); return rc; }
+    int rc = scivec_model_set_batch_tokens(model, bp->max_batch_tokens);
+    if (rc) { free(b); return library_fail(rc); }
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -195,7 +212,7 @@ int sv_batcher_start(scivec_model *model, const scivec_encode_params *params,
         pthread_cond_destroy(&b->work);
         pthread_cond_destroy(&b->done);
         free(b);
-        return sv_error(SCIVEC_ENOMEM, "batcher: cannot start the worker thread");
+        return fail(SCIVEC_ENOMEM, "batcher: cannot start the worker thread");
     }
     *out = b;
     return SCIVEC_OK;
@@ -237,15 +254,15 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
     job *j = calloc(1, sizeof *j);
     if (!j || !(j->seqs = calloc((size_t)n, sizeof *j->seqs))) {
         free(j);
-        return sv_error(SCIVEC_ENOMEM, "out of memory");
+        return fail(SCIVEC_ENOMEM, "out of memory");
     }
     /* Tokenizing here spreads it over the request threads (the tokenizer is
      * shared read-only) and gives the token count the budget needs. */
     for (int i = 0; i < n; i++) {
         /* as scivec_model_encode_texts: the params' prompt and max_length */
-        int rc = sv_model_tokenize(b->model, &b->params, texts[i],
-                                   lens ? lens[i] : strlen(texts[i]), &j->seqs[i]);
-        if (rc) { job_free(j); return sv_error_prefix(rc, "text %d", i); }
+        int rc = scivec_model_tokenize(b->model, &b->params, texts[i],
+                                       lens ? lens[i] : strlen(texts[i]), &j->seqs[i]);
+        if (rc) { job_free(j); return fail(rc, "text %d: %s", i, scivec_last_error()); }
         j->n++;
         j->n_tokens += j->seqs[i].n_tokens;
     }
@@ -265,7 +282,7 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
         int depth = b->queue_depth;
         pthread_mutex_unlock(&b->lock);
         job_free(j);
-        return sv_error(SV_EQUEUE_FULL, "the embedding queue is full (%d requests waiting); retry later", depth);
+        return fail(SV_EQUEUE_FULL, "the embedding queue is full (%d requests waiting); retry later", depth);
     }
     if (b->tail) b->tail->next = j;
     else b->head = j;
@@ -290,12 +307,12 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
             j->abandoned = 1;
             pthread_mutex_unlock(&b->lock);
         }
-        return sv_error(SV_ETIMEOUT, timed_out ? "embedding did not finish within %d ms"
+        return fail(SV_ETIMEOUT, timed_out ? "embedding did not finish within %d ms"
                         : "the server is stopping (%d ms)", timeout_ms);
     }
     pthread_mutex_unlock(&b->lock);
     int rc = j->status;
-    if (rc) sv_error(rc, "%s", j->error);
+    if (rc) fail(rc, "%s", j->error);
     job_free(j);
     return rc;
 }

@@ -2,7 +2,7 @@
  * server_request.h - what a `scivec serve` request asks for, parsed from its
  * method, path, query arguments and body, as one pure function (no sockets,
  * no model, no index): routing and validation in one place, fuzzed by
- * fuzz/fuzz_http.c. The HTTP layer (cli/serve_*.c) feeds it what
+ * fuzz/fuzz_http.c. The HTTP layer (server/serve_*.c) feeds it what
  * libmicrohttpd decoded and answers with the status it returns.
  *
  * Statuses follow TEI / OpenAI conventions: 400 for what is not syntactically
@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "outputs/query.h"
+#include "scivec.h"
 
 #define SV_HTTP_MAX_CATEGORIES 32
 
@@ -32,7 +32,7 @@ typedef enum sv_endpoint {
     SV_EP_RECOMMEND,    /* POST /recommend */
     SV_EP_EMBEDDINGS,   /* POST /v1/embeddings (OpenAI) */
     SV_EP_EMBED,        /* POST /embed (TEI) */
-    SV_EP_MAP,          /* GET /map (binary, cli/serve_map.c) */
+    SV_EP_MAP,          /* GET /map (binary, server/serve_map.c) */
     SV_EP_COUNT
 } sv_endpoint;
 
@@ -48,14 +48,19 @@ typedef struct sv_http_limits {
 
 sv_http_limits sv_http_default_limits(void);
 
+/* ?nprobe= / ?ef_search= of one query (scivec_outdir_set_search; 0: as built). */
+typedef struct sv_http_search {
+    int nprobe, ef_search;
+} sv_http_search;
+
 typedef struct sv_http_request {
     sv_endpoint endpoint;
     const char *asset;          /* SV_EP_ASSET: "index.html" | "app.js" | "style.css" */
     char       *paper_id;       /* PAPER, SIMILAR */
     char       *text;           /* SEARCH: the query */
     int64_t     k;              /* SIMILAR, SEARCH, RECOMMEND */
-    sv_filter   filter;         /* SIMILAR, SEARCH, RECOMMEND */
-    sv_search_params search;    /* SIMILAR, SEARCH: ?nprobe= / ?ef_search= (0: as built) */
+    scivec_filter filter;       /* SIMILAR, SEARCH, RECOMMEND */
+    sv_http_search search;      /* SIMILAR, SEARCH */
     char       *categories[SV_HTTP_MAX_CATEGORIES];
     char      **positive, **negative;   /* RECOMMEND */
     int         n_positive, n_negative;

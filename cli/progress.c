@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/progress.h"
+#include "progress.h"
 
 static double now_seconds(void) {
     struct timespec ts;

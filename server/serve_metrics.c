@@ -103,7 +103,7 @@ char *serve_metrics_render(serve_metrics *m, const serve_ctx *ctx, size_t *len) 
     emit(&t, "\",pooling=\"");
     emit_label(&t, ctx->pooling);
     serve_data *data = serve_data_acquire((serve_ctx *)ctx);
-    long long n_papers = (long long)data->od->n_rows;
+    long long n_papers = (long long)scivec_outdir_n_papers(data->od);
     serve_data_release((serve_ctx *)ctx, data);
     emit(&t, "\",dim=\"%d\",papers=\"%lld\",version=\"%s\"} 1\n", ctx->dim,
          n_papers, scivec_version());

@@ -1,8 +1,9 @@
 /*
  * serve.h - what the parts of `scivec serve` share: the loaded output
- * directory and model, the limits, the metrics. cmd_serve.c loads and
+ * directory and model, the limits, the metrics. serve_run.c loads and
  * starts, serve_http.c speaks HTTP (libmicrohttpd), serve_handlers.c answers
- * each endpoint, serve_metrics.c counts.
+ * each endpoint, serve_metrics.c counts. The server uses libscivec through
+ * its public API (include/scivec.h) only.
  */
 #ifndef SCIVEC_SERVE_H
 #define SCIVEC_SERVE_H
@@ -12,25 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../src/batcher.h"
-#include "../src/outputs/query.h"
-#include "../src/server_request.h"
+#include "batcher.h"
 #include "scivec.h"
+#include "scivec_server.h"
+#include "server_request.h"
 
 typedef struct serve_metrics serve_metrics;
 typedef struct serve_log serve_log;
 typedef struct serve_guard serve_guard;
 
-/* An opened output directory and its readers: views of od that share its
- * vectors, index and metadata but each have their own read-only SQLite
- * connection (a connection may be used by one thread at a time). A paper
- * query takes one for its duration; FAISS searches on the shared index are
- * const and thread-safe. SIGHUP replaces it (serve_readers.c). */
+/* An opened output directory and its readers (scivec_outdir_open_reader):
+ * handles on od that share its vectors, index and metadata but each have
+ * their own read-only SQLite connection (a connection may be used by one
+ * thread at a time) and search parameters. A paper query takes one for its
+ * duration; FAISS searches on the shared index are const and thread-safe.
+ * SIGHUP replaces it (serve_readers.c). */
 typedef struct serve_data {
-    sv_outdir      *od;            /* opened and checked; reader 0 */
-    sv_outdir     **readers;
+    scivec_outdir  *od;            /* opened and checked; reader 0 */
+    scivec_outdir **readers;
     int             n_readers;
-    sv_outdir     **idle;          /* the readers not in use: idle[0..n_idle) */
+    scivec_outdir **idle;          /* the readers not in use: idle[0..n_idle) */
     int             n_idle;
     pthread_mutex_t lock;
     pthread_cond_t  reader_freed;
@@ -87,8 +89,8 @@ void serve_data_swap(serve_ctx *ctx, serve_data *fresh);
 /* Waits for an idle reader of the current data and takes it (with a
  * reference to its data); gives it back. */
 typedef struct serve_reader {
-    serve_data      *data;
-    const sv_outdir *od;
+    serve_data    *data;
+    scivec_outdir *od;             /* this request's alone until released */
 } serve_reader;
 serve_reader serve_reader_acquire(serve_ctx *ctx);
 void serve_reader_release(serve_ctx *ctx, serve_reader reader);
