@@ -16,7 +16,7 @@
 
 static const char usage[] =
     "usage: scivec map DIR [--seed 42] [--threads N] [--neighbors 15] [--min-dist 0.1]\n"
-    "                      [--spread 1.0] [--epochs N] [--knn auto|exact|hnsw]\n"
+    "                      [--spread 1.0] [--epochs N] [--knn auto|exact|hnsw|ivf]\n"
     "                      [--quality-sample 1000] [--progress]\n"
     "  DIR               output directory of `scivec embed`; map.npy is written there\n"
     "  --seed S          the layout is a function of the vectors, the options and S\n"
@@ -26,8 +26,8 @@ static const char usage[] =
     "  --min-dist D      how tightly neighbours may pack (umap-learn's min_dist)\n"
     "  --spread S        the scale of the layout (umap-learn's spread)\n"
     "  --epochs N        SGD epochs (default 500, 200 above 10,000 papers)\n"
-    "  --knn M           neighbour search: exact (FAISS flat), hnsw, or auto (exact up\n"
-    "                    to 100,000 papers)\n"
+    "  --knn M           neighbour search: exact (FAISS flat), hnsw, ivf (k-means\n"
+    "                    cells, approximate), or auto (exact up to 20,000 papers, ivf above)\n"
     "  --quality-sample N  papers trustworthiness and 10-NN preservation are measured\n"
     "                    on (0: skip)\n"
     "  --progress        show progress even when stderr is not a terminal\n";
@@ -108,8 +108,9 @@ int cmd_map(int argc, char **argv) {
             if (!strcmp(m, "auto")) params.knn = SCIVEC_MAP_KNN_AUTO;
             else if (!strcmp(m, "exact")) params.knn = SCIVEC_MAP_KNN_EXACT;
             else if (!strcmp(m, "hnsw")) params.knn = SCIVEC_MAP_KNN_HNSW;
+            else if (!strcmp(m, "ivf")) params.knn = SCIVEC_MAP_KNN_IVF;
             else {
-                fprintf(stderr, "scivec map: --knn wants auto, exact or hnsw, got '%s'\n", m);
+                fprintf(stderr, "scivec map: --knn wants auto, exact, hnsw or ivf, got '%s'\n", m);
                 return 2;
             }
         } else if (!strcmp(a, "--progress")) {

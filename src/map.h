@@ -3,6 +3,7 @@
  * each, following umap-learn 0.5's umap_.py and layouts.py step by step:
  *
  *   map_knn.cpp     k nearest neighbours (FAISS)
+ *   map_knn_ivf.cpp approximate k nearest neighbours of the rows themselves
  *   map_graph.c     smooth-knn sigma/rho, membership strengths, fuzzy union
  *   map_ab.c        a, b of 1 / (1 + a d^2b) from min_dist and spread
  *   map_init.c      the starting layout (PCA, scaled as umap-learn does)
@@ -22,7 +23,15 @@
 extern "C" {
 #endif
 
-/* Above this many base rows SCIVEC_MAP_KNN_AUTO searches an HNSW graph: at
+/* Above this many rows SCIVEC_MAP_KNN_AUTO finds the rows' own neighbours
+ * (a map's, not new rows') by sv_map_knn_ivf: the exact search costs n^2
+ * dim (0.6 CPU-s at 12k rows of dim 64, 45 at 100k) and is exact. */
+#define SV_MAP_IVF_MIN_ROWS 20000
+/* Fewer rows than this cannot make sqrt(n) k-means cells of FAISS's 39
+ * training rows each: exact instead, even when asked for ivf. */
+#define SV_MAP_IVF_FLOOR_ROWS 4096
+
+/* New rows' neighbours among more base rows than this (transform): an HNSW graph. At
  * 100k rows of dim 64 the exact search and building + searching HNSW cost
  * the same CPU time (about 50 s on the benchmark machine), and exact is exact. */
 #define SV_MAP_EXACT_MAX_ROWS 100000
@@ -31,10 +40,19 @@ extern "C" {
  * distance (not squared): idx[nq * k], dist[nq * k]; slots FAISS could not
  * fill get idx -1. The HNSW graph is built on one thread so that it, and so
  * every answer, does not depend on how threads interleave. *used names the
- * search run ("exact" | "hnsw"). */
+ * search run ("exact" | "hnsw" | "ivf"). The rows' own neighbours
+ * (queries == base) go to sv_map_knn_ivf as method and n say. */
 int sv_map_knn(const float *base, int64_t n, int dim, const float *queries,
                int64_t nq, int k, scivec_map_knn method, int n_threads,
                int32_t *idx, float *dist, const char **used);
+
+/* The k nearest rows of every row of x [n, dim] among them (itself
+ * included), approximately: k-means cells of about sqrt(n) rows, each
+ * compared with the rows of its nearest cells by matrix products. Same
+ * output as sv_map_knn (Euclidean, nearest first, -1 / inf where fewer than
+ * k rows were compared). The same answer for any n_threads. */
+int sv_map_knn_ivf(const float *x, int64_t n, int dim, int k, int n_threads,
+                   int32_t *idx, float *dist);
 
 /* A sparse graph as umap-learn's scipy COO after sum_duplicates: edges
  * sorted by (head, tail). */

@@ -64,7 +64,7 @@ static int check_params(const scivec_map_params *p) {
                         p->negative_sample_rate);
     if (p->quality_sample < 0)
         return sv_error(SCIVEC_EINVAL, "map: quality_sample must be >= 0, got %d", p->quality_sample);
-    if ((unsigned)p->knn > SCIVEC_MAP_KNN_HNSW)
+    if ((unsigned)p->knn > SCIVEC_MAP_KNN_IVF)
         return sv_error(SCIVEC_EINVAL, "map: unknown neighbour search %d", (int)p->knn);
     return SCIVEC_OK;
 }
