@@ -94,6 +94,16 @@ static void test_umap_pieces(void) {
         int32_t got = sv_map_tau_rand_int(state);
         CHECK(got == want[i], "tau_rand_int #%d: %d, umap-learn %d", i, got, want[i]);
     }
+    /* the SGD's 32-bit form draws the same, from words of either sign */
+    const int64_t seeds[3][3] = {{12345, -678, 99999}, {-1, -2147483648LL, 2147483647}, {-5, 7, -9}};
+    for (int s = 0; s < 3; s++) {
+        int64_t wide[3] = {seeds[s][0], seeds[s][1], seeds[s][2]};
+        sv_map_rng narrow;
+        sv_map_rng_init(&narrow, wide);
+        int same = 1;
+        for (int i = 0; i < 100000; i++) same &= sv_map_tau_rand_int(wide) == sv_map_rng_next(&narrow);
+        CHECK(same, "sv_map_rng_next departs from tau_rand_int (seed set %d)", s);
+    }
 }
 
 /* sv_map_knn_ivf on clustered rows finds at least 90% of the exact 15
