@@ -110,7 +110,7 @@ static void test_umap_pieces(void) {
  * nearest neighbours, the same for 1 and 2 threads. 5 broad Gaussian
  * clusters over ~95 k-means cells: each cluster spans ~19 cells, more than
  * a cell's 12 probes reach, so the cells alone find 82% here and the
- * neighbour-of-neighbour round must do the rest (94%; it fails without). */
+ * neighbour-of-neighbour round must do the rest (93%; it fails without). */
 static void test_ivf_recall(void) {
     enum { N = 9000, D = 32, C = 5, K = 15 };
     float *centre = malloc(sizeof(float) * C * D), *x = malloc(sizeof(float) * N * D);
