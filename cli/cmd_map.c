@@ -17,7 +17,7 @@
 
 static const char usage[] =
     "usage: scivec map DIR [--seed 42] [--threads N] [--neighbors 15] [--min-dist 0.1]\n"
-    "                      [--spread 1.0] [--epochs N] [--knn auto|exact|hnsw]\n"
+    "                      [--spread 1.0] [--epochs N] [--knn auto|exact|hnsw|ivf]\n"
     "                      [--quality-sample 1000] [--progress]\n"
     "  DIR               output directory of `scivec embed`; map.npy is written there\n"
     "  --seed S          the layout is a function of the vectors, the options and S\n"
@@ -27,8 +27,8 @@ static const char usage[] =
     "  --min-dist D      how tightly neighbours may pack (umap-learn's min_dist)\n"
     "  --spread S        the scale of the layout (umap-learn's spread)\n"
     "  --epochs N        SGD epochs (default 500, 200 above 10,000 papers)\n"
-    "  --knn M           neighbour search: exact (FAISS flat), hnsw, or auto (exact up\n"
-    "                    to 100,000 papers)\n"
+    "  --knn M           neighbour search: exact (FAISS flat), hnsw, ivf (k-means\n"
+    "                    cells, approximate), or auto (exact up to 20,000 papers, ivf above)\n"
     "  --quality-sample N  papers trustworthiness and 10-NN preservation are measured\n"
     "                    on (0: skip)\n"
     "  --progress        show progress even when stderr is not a terminal\n";
@@ -130,8 +130,10 @@ int cmd_map(int argc, char **argv) {
             if (!strcmp(optarg, "auto")) params.knn = SCIVEC_MAP_KNN_AUTO;
             else if (!strcmp(optarg, "exact")) params.knn = SCIVEC_MAP_KNN_EXACT;
             else if (!strcmp(optarg, "hnsw")) params.knn = SCIVEC_MAP_KNN_HNSW;
+            else if (!strcmp(optarg, "ivf")) params.knn = SCIVEC_MAP_KNN_IVF;
             else {
-                fprintf(stderr, "scivec map: --knn wants auto, exact or hnsw, got '%s'\n", optarg);
+                fprintf(stderr, "scivec map: --knn wants auto, exact, hnsw or ivf, got '%s'\n",
+                        optarg);
                 return 2;
             }
             break;

@@ -531,9 +531,12 @@ int scivec_remove(const char *dir, const char *const *paper_ids, int n_ids, int 
 /* Map: a 2-D layout of an embed output's papers (UMAP, docs/MAP.md).        */
 
 typedef enum scivec_map_knn {
-    SCIVEC_MAP_KNN_AUTO = 0,  /* exact up to 100,000 rows, else HNSW         */
+    SCIVEC_MAP_KNN_AUTO = 0,  /* map: exact up to 20,000 rows, else IVF;
+                                 placing new rows: exact up to 100,000 base rows, else HNSW */
     SCIVEC_MAP_KNN_EXACT,     /* FAISS IndexFlatL2                           */
     SCIVEC_MAP_KNN_HNSW,      /* FAISS IndexHNSWFlat (M 32, efSearch 2k+16)  */
+    SCIVEC_MAP_KNN_IVF,       /* k-means cells searched a cell at a time (a map's
+                                 own rows, 4096 and more; else exact)        */
 } scivec_map_knn;
 
 /* Called as the work goes on: stage is "neighbours", "graph", "layout",
@@ -564,7 +567,7 @@ typedef struct scivec_map_stats {
     double a, b;               /* the curve 1 / (1 + a d^2b) fitted to min_dist, spread */
     int    n_epochs;           /* epochs run                                  */
     int64_t n_edges;           /* edges of the fuzzy graph the layout samples */
-    const char *knn;           /* "exact" | "hnsw" (static string)            */
+    const char *knn;           /* "exact" | "hnsw" | "ivf" (static string)    */
     double trustworthiness;    /* at k = 10 over quality_sample rows; -1 if not measured */
     double knn_preservation;   /* mean share of the 10 nearest neighbours kept in 2-D; -1 if not */
     int64_t quality_rows;      /* rows the two figures were measured on (0: none) */

@@ -7,7 +7,7 @@
 #include <math.h>
 
 #include "core/error.h"
-#include "map/map.h"
+#include "map/map_ab.h"
 
 #define AB_POINTS 300
 #define AB_MAX_ITERATIONS 200

@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "nn/gemm.h"
-#include "map/map.h"
+#include "map/map_init.h"
 
 /* LAPACK (linked for FAISS): eigenvalues ascending, vectors in columns. */
 extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a,

@@ -21,7 +21,8 @@ extern "C" {
 #include "nn/gemm.h"
 }
 
-#include "map/map.h"
+#include "map/map_knn.h"
+#include "map/map_knn_ivf.h"
 
 /* HNSW: 32 links per node and a search beam well above k keep recall of the
  * 15 nearest near 0.99 on embedding-like data (docs/MAP.md). */
@@ -34,6 +35,13 @@ extern "C" int sv_map_knn(const float *base, int64_t n, int dim, const float *qu
     if (n <= 0 || dim <= 0 || k <= 0 || nq < 0)
         return sv_error(SCIVEC_EINVAL, "map: bad neighbour search (%lld rows, dim %d, k %d)",
                         (long long)n, dim, k);
+    int own = queries == base && nq == n;   /* a map's rows, not new rows */
+    if (own && n >= SV_MAP_IVF_FLOOR_ROWS &&
+        (method == SCIVEC_MAP_KNN_IVF || (method == SCIVEC_MAP_KNN_AUTO && n > SV_MAP_IVF_MIN_ROWS))) {
+        if (used) *used = "ivf";
+        return sv_map_knn_ivf(base, n, dim, k, n_threads, idx, dist);
+    }
+    if (method == SCIVEC_MAP_KNN_IVF) method = SCIVEC_MAP_KNN_EXACT;   /* new rows, or too few */
     int hnsw = method == SCIVEC_MAP_KNN_HNSW ||
                (method == SCIVEC_MAP_KNN_AUTO && n > SV_MAP_EXACT_MAX_ROWS);
     if (used) *used = hnsw ? "hnsw" : "exact";

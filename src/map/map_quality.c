@@ -11,7 +11,6 @@
 #include <omp.h>
 
 #include "core/error.h"
-#include "map/map.h"
 
 /* The k smallest of d[0..n) other than skip, ascending: out[k]. */
 static void k_smallest(const float *d, int64_t n, int64_t skip, int k, int32_t *out) {

@@ -1,7 +1,18 @@
 /*
  * map_umap.c - scivec_map_compute and scivec_map_transform: umap-learn's
  * UMAP.fit (fuzzy_simplicial_set + simplicial_set_embedding) and
- * UMAP.transform, from the pieces of map.h.
+ * UMAP.transform, from its pieces, one file each, following umap-learn 0.5's
+ * umap_.py and layouts.py step by step:
+ *
+ *   map_knn.cpp     k nearest neighbours (FAISS)
+ *   map_knn_ivf.cpp approximate k nearest neighbours of the rows themselves
+ *   map_graph.c     smooth-knn sigma/rho, membership strengths, fuzzy union
+ *   map_ab.c        a, b of 1 / (1 + a d^2b) from min_dist and spread
+ *   map_init.c      the starting layout (PCA, scaled as umap-learn does)
+ *   map_layout.c    the SGD with negative sampling (optimize_layout_euclidean)
+ *   map_umap.c      scivec_map_compute / scivec_map_transform
+ *   map_quality.c   trustworthiness and k-NN preservation
+ *   (outputs/map_dir.c: scivec_map_dir, map.npy and metadata.json)
  */
 #include <math.h>
 #include <stdlib.h>
@@ -9,7 +20,11 @@
 #include <time.h>
 
 #include "core/error.h"
-#include "map/map.h"
+#include "map/map_knn.h"
+#include "map/map_graph.h"
+#include "map/map_ab.h"
+#include "map/map_init.h"
+#include "map/map_layout.h"
 
 scivec_map_params scivec_map_default_params(void) {
     scivec_map_params p;
@@ -64,7 +79,7 @@ static int check_params(const scivec_map_params *p) {
                         p->negative_sample_rate);
     if (p->quality_sample < 0)
         return sv_error(SCIVEC_EINVAL, "map: quality_sample must be >= 0, got %d", p->quality_sample);
-    if ((unsigned)p->knn > SCIVEC_MAP_KNN_HNSW)
+    if ((unsigned)p->knn > SCIVEC_MAP_KNN_IVF)
         return sv_error(SCIVEC_EINVAL, "map: unknown neighbour search %d", (int)p->knn);
     return SCIVEC_OK;
 }

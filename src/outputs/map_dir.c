@@ -17,7 +17,6 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "map/map.h"
 #include "outputs/npy.h"
 #include "outputs/query.h"
 
