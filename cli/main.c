@@ -34,11 +34,6 @@ static void usage(FILE *out) {
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
 }
 
-int cli_fail(const char *command) {
-    fprintf(stderr, "scivec %s: %s\n", command, scivec_last_error());
-    return 1;
-}
-
 /* --offline is accepted by every command, anywhere on the line: it is the
  * command-line spelling of HF_HUB_OFFLINE=1, which the model resolver reads. */
 static int take_offline_flag(int argc, char **argv) {
