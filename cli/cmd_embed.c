@@ -42,6 +42,8 @@ static const char usage[] =
     "  --text-column C      default abstract\n"
     "  --title-column C     default title\n"
     "  --index FACTORY      FAISS index_factory string (default Flat = exact cosine)\n"
+    "  --db-vectors         also store each vector in papers.db (embedding BLOB; by\n"
+    "                       default only embeddings.npy holds them; add/merge keep it)\n"
     "  --batch-tokens N     about N tokens per batch (default 8192)\n"
     "  --threads N          threads for the model (default: all cores)\n"
     "  --precision P        dense layers in fp32 (default), bf16 or int8; bf16/int8 first\n"
@@ -217,6 +219,8 @@ int cmd_embed(int argc, char **argv) {
                 fprintf(stderr, "scivec embed: --precision-min-cosine wants a number, got '%s'\n", argv[i]);
                 return 2;
             }
+        } else if (!strcmp(a, "--db-vectors")) {
+            params.db_vectors = 1;
         } else if (!strcmp(a, "--strict")) {
             params.strict = 1;
         } else if (!strcmp(a, "--shard") && has_value) {

@@ -13,7 +13,8 @@
  *           to skip the ids DIR holds and to number records after DIR's)
  *   build   DIR's files + the new rows, beside them in DIR/.scivec-update:
  *           npy copied and appended, papers.db copied and inserted into, the
- *           index read, added to (IVF: no retraining) and written, metadata
+ *           index read, added to (IVF: no retraining) and written, or built
+ *           again by sv_index_build_from_npy when rows were dropped, metadata
  *   commit  sv_dir_commit_update (outdir.h): a kill -9 at any moment leaves
  *           DIR as it was or as it is after
  *
@@ -38,6 +39,7 @@
 #include "embed.h"
 #include "faiss_add.h"
 #include "faiss_shim.h"
+#include "index_build.h"
 #include "metadata.h"
 #include "npy.h"
 #include "outdir.h"
@@ -135,6 +137,9 @@ static int params_from_metadata(const cJSON *meta, const char *dir, sv_embed_par
      * embedded; its fingerprint still has to match */
     ep->force_precision = 1;
     ep->index_factory = "Flat";
+    /* the new rows' BLOBs as DIR's (absent: a folder from before the choice, BLOBs) */
+    const cJSON *db_vectors = cJSON_GetObjectItemCaseSensitive(meta, "db_vectors");
+    ep->db_vectors = !cJSON_IsBool(db_vectors) || cJSON_IsTrue(db_vectors);
     ep->record_base = meta_count(meta, "rows_read", NULL);
     ep->expect_fingerprint = fingerprint;
     return SCIVEC_OK;
@@ -377,11 +382,14 @@ static void l2_normalize_rows(float *x, int64_t n, int dim) {
 }
 
 /* Without drops the new vectors are added to DIR's index (IVF: into its
- * trained lists). Rows dropped renumber the rest, which FAISS's ids cannot
- * follow in every index type: the index is built again from the rows. */
-static int write_index(const add_paths *p, const cJSON *meta, const change *c, int n_threads) {
+ * trained lists; *rebuilt = 0). Rows dropped renumber the rest, which FAISS's
+ * ids cannot follow in every index type: the index is built again from the
+ * rows by the one builder (index_build.h), its search parameter tuned again. */
+static int write_index(const add_paths *p, const cJSON *meta, const change *c, int n_threads,
+                       sv_index_built *built, int *rebuilt) {
     int normalize = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "normalize"));
-    if (!c->drop->n) {
+    *rebuilt = c->drop->n > 0;
+    if (!*rebuilt) {
         float *rows = malloc((size_t)(c->n_new ? c->n_new : 1) * (size_t)c->dim * sizeof *rows);
         if (!rows) return sv_error(SCIVEC_ENOMEM, "out of memory");
         memcpy(rows, c->new_rows, (size_t)c->n_new * (size_t)c->dim * sizeof *rows);
@@ -390,16 +398,14 @@ static int write_index(const add_paths *p, const cJSON *meta, const change *c, i
         free(rows);
         return rc;
     }
-    float *rows = NULL;
-    int64_t n = 0, dim = 0;
-    int rc = sv_npy_read(p->npy, &rows, &n, &dim);
-    if (rc) return rc;
-    if (!normalize) l2_normalize_rows(rows, n, (int)dim);
+    int64_t n = c->old_n - (int64_t)c->drop->n + c->n_new, need;
     const char *factory = meta_string(meta, "index", "factory");
-    char type_name[64];
-    rc = sv_faiss_build_and_write(factory ? factory : "Flat", rows, n, (int)dim, n_threads, p->index,
-                                  type_name, sizeof type_name);
-    free(rows);
+    if (!factory) factory = "Flat";
+    char source[64];
+    snprintf(source, sizeof source, "the folder after the change");
+    int rc = sv_index_check(factory, c->dim, n, source, &need);
+    sv_index_build_params bp = {.factory = factory, .n_threads = n_threads, .normalized = normalize};
+    if (!rc) rc = sv_index_build_from_npy(p->npy, n, c->dim, &bp, p->index, built);
     return rc;
 }
 
@@ -412,7 +418,8 @@ static void set_number(cJSON *obj, const char *key, double value) {
 /* DIR's metadata with the change counted in: the new input's records (r,
  * NULL for remove) and the rows dropped. n_removed keeps rows_read =
  * n_papers + n_skipped + n_removed. */
-static int write_metadata(const cJSON *meta, const change *c, const sv_embed_result *r, const char *path) {
+static int write_metadata(const cJSON *meta, const change *c, const sv_embed_result *r,
+                          const sv_index_built *built, const char *path) {
     cJSON *m = cJSON_Duplicate(meta, 1);
     if (!m) return sv_error(SCIVEC_ENOMEM, "out of memory");
     sv_embed_result none;
@@ -433,7 +440,10 @@ static int write_metadata(const cJSON *meta, const change *c, const sv_embed_res
                    (double)(meta_count(meta, "skipped", "duplicate_id") + r->skipped_duplicate_id));
     }
     cJSON *index = cJSON_GetObjectItemCaseSensitive(m, "index");
-    if (index) set_number(index, "ntotal", (double)n);
+    const char *factory = meta_string(meta, "index", "factory");
+    int rc = SCIVEC_OK;
+    if (built) rc = sv_index_record(m, factory ? factory : "Flat", built, n);
+    else if (index) set_number(index, "ntotal", (double)n);
     char date[32];
     time_t now = time(NULL);
     struct tm utc;
@@ -441,7 +451,7 @@ static int write_metadata(const cJSON *meta, const change *c, const sv_embed_res
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &utc);
     cJSON_DeleteItemFromObjectCaseSensitive(m, "date_generated");
     cJSON_AddStringToObject(m, "date_generated", date);
-    int rc = sv_metadata_write_json(path, m);
+    if (!rc) rc = sv_metadata_write_json(path, m);
     cJSON_Delete(m);
     return rc;
 }
@@ -459,10 +469,13 @@ static void remove_new_dir(const add_paths *p) {
 
 static int build_and_commit(const char *dir, const cJSON *meta, const add_paths *p, change *c,
                             const sv_embed_result *r, int n_threads) {
+    sv_index_built built;
+    memset(&built, 0, sizeof built);
+    int rebuilt = 0;
     int rc = write_rows(p, c);
     if (!rc) rc = write_papers(p, c);
-    if (!rc) rc = write_index(p, meta, c, n_threads);
-    if (!rc) rc = write_metadata(meta, c, r, p->metadata);
+    if (!rc) rc = write_index(p, meta, c, n_threads, &built, &rebuilt);
+    if (!rc) rc = write_metadata(meta, c, r, rebuilt ? &built : NULL, p->metadata);
     remove_new_dir(p);
     if (!rc) rc = sv_dir_commit_update(dir);
     return rc;
