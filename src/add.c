@@ -43,6 +43,7 @@
 #include "metadata.h"
 #include "npy.h"
 #include "outdir.h"
+#include "update_undo.h"
 
 typedef struct {
     char *work, *new_dir;
@@ -260,41 +261,35 @@ typedef struct {
     int64_t         old_n;
 } change;
 
-/* DIR's rows but the dropped ones, streamed, then the new ones. Without
- * drops the file is copied whole and appended to. */
+/* DIR's rows but the dropped ones, streamed, then the new ones (without
+ * drops, the rows are appended in place instead: update_undo.h). */
 static int write_rows(const add_paths *p, const change *c) {
     sv_npy_writer *w = NULL;
-    int rc = SCIVEC_OK;
-    if (!c->drop->n) {
-        rc = copy_file(p->npy_dir, p->npy);
-        if (!rc) rc = sv_npy_writer_open_append(p->npy, c->dim, c->old_n, &w);
-    } else {
-        rc = sv_npy_writer_open(p->npy, c->dim, &w);
-        FILE *in = rc ? NULL : fopen(p->npy_dir, "rb");
-        float *row = malloc((size_t)c->dim * sizeof *row);
-        char header[4096];
-        size_t got = in ? fread(header, 1, sizeof header, in) : 0;
-        int64_t rows = 0, cols = 0;
-        size_t offset = 0;
-        if (!rc && (!in || !row)) rc = sv_error(SCIVEC_EIO, "%s: cannot read it", p->npy_dir);
-        if (!rc) rc = sv_npy_parse_header(header, got, p->npy_dir, &rows, &cols, &offset);
-        if (!rc && (rows != c->old_n || cols != c->dim))
-            rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), metadata.json says (%lld, %d)", p->npy_dir,
-                          (long long)rows, (long long)cols, (long long)c->old_n, c->dim);
-        if (!rc && fseek(in, (long)offset, SEEK_SET) != 0)
-            rc = sv_error(SCIVEC_EIO, "%s: %s", p->npy_dir, strerror(errno));
-        size_t next_drop = 0;
-        for (int64_t i = 0; i < c->old_n && !rc; i++) {
-            if (fread(row, sizeof *row, (size_t)c->dim, in) != (size_t)c->dim) {
-                rc = sv_error(SCIVEC_EIO, "%s: short read at row %lld", p->npy_dir, (long long)i);
-                break;
-            }
-            if (next_drop < c->drop->n && c->drop->rows[next_drop] == i) { next_drop++; continue; }
-            rc = sv_npy_writer_append(w, row, 1);
+    int rc = sv_npy_writer_open(p->npy, c->dim, &w);
+    FILE *in = rc ? NULL : fopen(p->npy_dir, "rb");
+    float *row = malloc((size_t)c->dim * sizeof *row);
+    char header[4096];
+    size_t got = in ? fread(header, 1, sizeof header, in) : 0;
+    int64_t rows = 0, cols = 0;
+    size_t offset = 0;
+    if (!rc && (!in || !row)) rc = sv_error(SCIVEC_EIO, "%s: cannot read it", p->npy_dir);
+    if (!rc) rc = sv_npy_parse_header(header, got, p->npy_dir, &rows, &cols, &offset);
+    if (!rc && (rows != c->old_n || cols != c->dim))
+        rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), metadata.json says (%lld, %d)", p->npy_dir,
+                      (long long)rows, (long long)cols, (long long)c->old_n, c->dim);
+    if (!rc && fseek(in, (long)offset, SEEK_SET) != 0)
+        rc = sv_error(SCIVEC_EIO, "%s: %s", p->npy_dir, strerror(errno));
+    size_t next_drop = 0;
+    for (int64_t i = 0; i < c->old_n && !rc; i++) {
+        if (fread(row, sizeof *row, (size_t)c->dim, in) != (size_t)c->dim) {
+            rc = sv_error(SCIVEC_EIO, "%s: short read at row %lld", p->npy_dir, (long long)i);
+            break;
         }
-        free(row);
-        if (in) fclose(in);
+        if (next_drop < c->drop->n && c->drop->rows[next_drop] == i) { next_drop++; continue; }
+        rc = sv_npy_writer_append(w, row, 1);
     }
+    free(row);
+    if (in) fclose(in);
     if (!rc) rc = sv_npy_writer_append(w, c->new_rows, c->n_new);
     if (w) {
         if (rc) sv_npy_writer_abort(w);
@@ -327,12 +322,18 @@ static int renumber(sqlite3 *db, const char *path, int has_source) {
     return rc;
 }
 
-static int write_papers(const add_paths *p, const change *c) {
+/* Into a copy of DIR's papers.db in the work dir when rows are dropped;
+ * into DIR's own otherwise (in_place: one SQLite transaction, undone by
+ * recovery until the change commits, update_undo.h). */
+static int write_papers(const add_paths *p, const change *c, int in_place) {
     int64_t old_n = c->old_n - (int64_t)c->drop->n;   /* where the new rows start */
-    int rc = copy_file(p->db_dir, p->db);
+    const char *path = in_place ? p->db_dir : p->db;
+    int rc = in_place ? SCIVEC_OK : copy_file(p->db_dir, p->db);
     sqlite3 *db = NULL;
-    if (!rc && sqlite3_open_v2(p->db, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        rc = sv_error(SCIVEC_EIO, "%s: %s", p->db, sqlite3_errmsg(db));
+    if (!rc && sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
+    /* readers (serve) hold shared locks for a query at a time */
+    if (!rc) sqlite3_busy_timeout(db, 10000);
     sqlite3_stmt *st = NULL;
     if (!rc && c->new_db && (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS new", -1, &st, NULL) != SQLITE_OK ||
                 sqlite3_bind_text(st, 1, c->new_db, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -342,19 +343,19 @@ static int write_papers(const add_paths *p, const change *c) {
     /* Folders written before paper_source existed get their new rows' sources only. */
     int has_source = !rc && sqlite3_exec(db, "SELECT 1 FROM main.paper_source LIMIT 0", NULL, NULL, NULL) == SQLITE_OK;
     char statement[1024];
-    if (!rc) rc = sql(db, p->db, "BEGIN");
+    if (!rc) rc = sql(db, path, "BEGIN");
     if (!rc && c->drop->n) {
-        rc = sql(db, p->db, "CREATE TEMP TABLE dropped (row INTEGER PRIMARY KEY)");
+        rc = sql(db, path, "CREATE TEMP TABLE dropped (row INTEGER PRIMARY KEY)");
         sqlite3_stmt *ins = NULL;
         if (!rc && sqlite3_prepare_v2(db, "INSERT INTO temp.dropped VALUES (?)", -1, &ins, NULL) != SQLITE_OK)
-            rc = sv_error(SCIVEC_EIO, "%s: %s", p->db, sqlite3_errmsg(db));
+            rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
         for (size_t i = 0; i < c->drop->n && !rc; i++) {
             sqlite3_bind_int64(ins, 1, c->drop->rows[i]);
-            if (sqlite3_step(ins) != SQLITE_DONE) rc = sv_error(SCIVEC_EIO, "%s: %s", p->db, sqlite3_errmsg(db));
+            if (sqlite3_step(ins) != SQLITE_DONE) rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
             sqlite3_reset(ins);
         }
         sqlite3_finalize(ins);
-        if (!rc) rc = renumber(db, p->db, has_source);
+        if (!rc) rc = renumber(db, path, has_source);
     }
     snprintf(statement, sizeof statement,
              "INSERT INTO main.papers(row, paper_id, title, categories, year, embedding) "
@@ -362,15 +363,15 @@ static int write_papers(const add_paths *p, const change *c) {
              "INSERT INTO main.paper_columns(row, name, value) "
              "SELECT row + %lld, name, value FROM new.paper_columns;",
              (long long)old_n, (long long)old_n);
-    if (!rc && c->new_db) rc = sql(db, p->db, statement);
+    if (!rc && c->new_db) rc = sql(db, path, statement);
     snprintf(statement, sizeof statement,
              "INSERT INTO main.paper_source(row, record, text_sha256) "
              "SELECT row + %lld, record, text_sha256 FROM new.paper_source;", (long long)old_n);
-    if (!rc && has_source && c->new_db) rc = sql(db, p->db, statement);
-    if (!rc) rc = sql(db, p->db, "COMMIT");
+    if (!rc && has_source && c->new_db) rc = sql(db, path, statement);
+    if (!rc) rc = sql(db, path, "COMMIT");
     if (db) {
         if (c->new_db) sqlite3_exec(db, "DETACH DATABASE new", NULL, NULL, NULL);
-        if (sqlite3_close(db) != SQLITE_OK && !rc) rc = sv_error(SCIVEC_EIO, "%s: closing", p->db);
+        if (sqlite3_close(db) != SQLITE_OK && !rc) rc = sv_error(SCIVEC_EIO, "%s: closing", path);
     }
     return rc;
 }
@@ -471,11 +472,17 @@ static int build_and_commit(const char *dir, const cJSON *meta, const add_paths 
                             const sv_embed_result *r, int n_threads) {
     sv_index_built built;
     memset(&built, 0, sizeof built);
-    int rebuilt = 0;
-    int rc = write_rows(p, c);
-    if (!rc) rc = write_papers(p, c);
+    int rebuilt = 0, in_place = !c->drop->n;
+    /* Rows only appended: DIR's npy and papers.db grow in place, after the
+     * index and metadata are built aside (update_undo.h); rows dropped
+     * renumber the rest: every file is written aside. */
+    int rc = in_place ? SCIVEC_OK : write_rows(p, c);
+    if (!rc && !in_place) rc = write_papers(p, c, 0);
     if (!rc) rc = write_index(p, meta, c, n_threads, &built, &rebuilt);
     if (!rc) rc = write_metadata(meta, c, r, rebuilt ? &built : NULL, p->metadata);
+    if (!rc && in_place) rc = sv_undo_begin(dir, c->old_n, c->dim);
+    if (!rc && in_place) rc = sv_undo_append_rows(p->npy_dir, c->dim, c->old_n, c->new_rows, c->n_new);
+    if (!rc && in_place) rc = write_papers(p, c, 1);
     remove_new_dir(p);
     if (!rc) rc = sv_dir_commit_update(dir);
     return rc;

@@ -266,6 +266,44 @@ def check_commit_window(tmp, a, expected_after):
             check(not os.path.exists(work), f"{label}: the work dir is left")
 
 
+def check_append_window(tmp, a, expected_after):
+    """The states a kill leaves while `add` appends in place (no rows
+    dropped: DIR's npy and papers.db grow where they are, an UNDO record
+    in .scivec-update says how many rows there were): made by hand, as
+    above. Without COMMIT, recovery takes the rows back (before); with
+    it, it finishes (after)."""
+    base = os.path.join(tmp, "window-base")      # check_commit_window's: A embedded
+    before, after = snapshot(base), snapshot(expected_after)
+    meta = json.load(open(os.path.join(base, "metadata.json")))
+    states = [  # (label, npy appended, db appended, COMMIT, files renamed)
+        ("UNDO written", False, False, False, 0),
+        ("npy appended", True, False, False, 0),
+        ("npy and db appended", True, True, False, 0),
+    ] + [(f"COMMIT, {j} renamed", True, True, True, j) for j in range(3)]
+    for i, (label, npy, db, committed, renamed) in enumerate(states):
+        d = os.path.join(tmp, f"append-window-{i}")
+        shutil.copytree(base, d)
+        work = os.path.join(d, ".scivec-update")
+        os.mkdir(work)
+        with open(os.path.join(work, "UNDO"), "w") as f:
+            f.write(f"{meta['n_papers']} {meta['embedding_dim']}\n")
+        for name, done in (("embeddings.npy", npy), ("papers.db", db)):
+            if done:
+                shutil.copy(os.path.join(expected_after, name), os.path.join(d, name))
+        for name in ("papers.index", "metadata.json"):
+            shutil.copy(os.path.join(expected_after, name), os.path.join(work, name))
+        if committed:
+            open(os.path.join(work, "COMMIT"), "w").close()
+        for name in ("papers.index", "metadata.json")[:renamed]:
+            os.replace(os.path.join(work, name), os.path.join(d, name))
+        info = run("info", d)
+        label = f"in-place add killed: {label}"
+        check(info.returncode == 0 and "checks: ok" in info.stdout, f"{label}: info {info.stdout[-300:]}")
+        check(same_papers(snapshot(d), after if committed else before), f"{label}: wrong state")
+        check(db_rows(d) == db_rows(expected_after if committed else base), f"{label}: papers.db rows")
+        check(not os.path.exists(work), f"{label}: the work dir is left")
+
+
 def check_db_vectors(tmp, a, b, ab):
     """A folder made with --db-vectors keeps a BLOB of each row in papers.db
     through add and remove (the folder's choice, metadata.json db_vectors);
@@ -326,6 +364,7 @@ def main():
         check_update(tmp, lines)
         check_kills(tmp, a, b, grown)
         check_commit_window(tmp, a, grown)
+        check_append_window(tmp, a, grown)
     return report("test_add")
 
 
