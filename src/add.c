@@ -40,6 +40,7 @@
 #include "faiss_add.h"
 #include "faiss_shim.h"
 #include "index_build.h"
+#include "map_update.h"
 #include "metadata.h"
 #include "npy.h"
 #include "outdir.h"
@@ -47,7 +48,7 @@
 
 typedef struct {
     char *work, *new_dir;
-    char *npy, *db, *index, *metadata;                    /* built in work     */
+    char *npy, *db, *index, *metadata, *map;              /* built in work     */
     char *npy_dir, *db_dir, *index_dir, *metadata_dir;    /* DIR's             */
     char *npy_new, *db_new;                               /* the new papers'   */
 } add_paths;
@@ -60,20 +61,21 @@ static int paths_init(add_paths *p, const char *dir) {
     p->db = sv_path_join(p->work, "papers.db");
     p->index = sv_path_join(p->work, "papers.index");
     p->metadata = sv_path_join(p->work, "metadata.json");
+    p->map = sv_path_join(p->work, "map.npy");
     p->npy_dir = sv_path_join(dir, "embeddings.npy");
     p->db_dir = sv_path_join(dir, "papers.db");
     p->index_dir = sv_path_join(dir, "papers.index");
     p->metadata_dir = sv_path_join(dir, "metadata.json");
     p->npy_new = sv_path_join(p->new_dir, "embeddings.npy");
     p->db_new = sv_path_join(p->new_dir, "papers.db");
-    if (!p->npy || !p->db || !p->index || !p->metadata || !p->npy_dir || !p->db_dir || !p->index_dir ||
+    if (!p->npy || !p->db || !p->index || !p->metadata || !p->map || !p->npy_dir || !p->db_dir || !p->index_dir ||
         !p->metadata_dir || !p->npy_new || !p->db_new)
         return SCIVEC_ENOMEM;
     return SCIVEC_OK;
 }
 
 static void paths_free(add_paths *p) {
-    char **all[] = {&p->work, &p->new_dir, &p->npy, &p->db, &p->index, &p->metadata, &p->npy_dir,
+    char **all[] = {&p->work, &p->new_dir, &p->npy, &p->db, &p->index, &p->metadata, &p->map, &p->npy_dir,
                     &p->db_dir, &p->index_dir, &p->metadata_dir, &p->npy_new, &p->db_new};
     for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) { free(*all[i]); *all[i] = NULL; }
 }
@@ -419,8 +421,8 @@ static void set_number(cJSON *obj, const char *key, double value) {
 /* DIR's metadata with the change counted in: the new input's records (r,
  * NULL for remove) and the rows dropped. n_removed keeps rows_read =
  * n_papers + n_skipped + n_removed. */
-static int write_metadata(const cJSON *meta, const change *c, const sv_embed_result *r,
-                          const sv_index_built *built, const char *path) {
+static int write_metadata(const char *dir, const add_paths *p, const cJSON *meta, const change *c,
+                          const sv_embed_result *r, const sv_index_built *built, int n_threads) {
     cJSON *m = cJSON_Duplicate(meta, 1);
     if (!m) return sv_error(SCIVEC_ENOMEM, "out of memory");
     sv_embed_result none;
@@ -452,7 +454,11 @@ static int write_metadata(const cJSON *meta, const change *c, const sv_embed_res
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &utc);
     cJSON_DeleteItemFromObjectCaseSensitive(m, "date_generated");
     cJSON_AddStringToObject(m, "date_generated", date);
-    if (!rc) rc = sv_metadata_write_json(path, m);
+    /* DIR's map (if any) keeps its points; new papers are placed on it */
+    int map_updated = 0;
+    if (!rc) rc = sv_map_update(dir, meta, c->drop->rows, c->drop->n, c->new_rows, c->n_new, n_threads,
+                                p->map, m, &map_updated);
+    if (!rc) rc = sv_metadata_write_json(p->metadata, m);
     cJSON_Delete(m);
     return rc;
 }
@@ -479,7 +485,7 @@ static int build_and_commit(const char *dir, const cJSON *meta, const add_paths 
     int rc = in_place ? SCIVEC_OK : write_rows(p, c);
     if (!rc && !in_place) rc = write_papers(p, c, 0);
     if (!rc) rc = write_index(p, meta, c, n_threads, &built, &rebuilt);
-    if (!rc) rc = write_metadata(meta, c, r, rebuilt ? &built : NULL, p->metadata);
+    if (!rc) rc = write_metadata(dir, p, meta, c, r, rebuilt ? &built : NULL, n_threads);
     if (!rc && in_place) rc = sv_undo_begin(dir, c->old_n, c->dim);
     if (!rc && in_place) rc = sv_undo_append_rows(p->npy_dir, c->dim, c->old_n, c->new_rows, c->n_new);
     if (!rc && in_place) rc = write_papers(p, c, 1);

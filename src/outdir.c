@@ -80,7 +80,8 @@ int sv_dir_sync(const char *dir) {
 /* ------------------------------------------------------------------------ */
 /* Changes to a finished folder: build aside, COMMIT, rename                 */
 
-static const char *const folder_files[] = {"embeddings.npy", "papers.index", "papers.db", "metadata.json"};
+static const char *const folder_files[] = {"embeddings.npy", "papers.index", "papers.db", "map.npy",
+                                           "metadata.json"};
 
 typedef struct { char *work, *commit; } update_paths;
 
