@@ -11,10 +11,12 @@
  *           embedding: embed refuses when they differ, naming what)
  *   embed   the new papers, into DIR/.scivec-update/new (sv_embed_run, told
  *           to skip the ids DIR holds and to number records after DIR's)
- *   build   DIR's files + the new rows, beside them in DIR/.scivec-update:
- *           npy copied and appended, papers.db copied and inserted into, the
- *           index read, added to (IVF: no retraining) and written, or built
- *           again by sv_index_build_from_npy when rows were dropped, metadata
+ *   build   beside DIR's files in DIR/.scivec-update: the index read, added
+ *           to (IVF: no retraining) and written, or built again by
+ *           sv_index_build_from_npy when rows were dropped; metadata; the
+ *           map (map_update.h). Rows only appended: DIR's npy and papers.db
+ *           grow in place under an UNDO record (update_undo.h); rows dropped:
+ *           both are written aside too
  *   commit  sv_dir_commit_update (outdir.h): a kill -9 at any moment leaves
  *           DIR as it was or as it is after
  *
