@@ -12,12 +12,26 @@ can tell them apart, and recall@10 says nothing.)
 
   /usr/bin/python3 bench/index_bench.py N [--dim 768] [--queries 200]
       [--threads T] [--factories Flat,HNSW32,IVF1024,Flat,IVF1024,PQ64]
-Prints one line a factory (markdown table rows)."""
+Prints one line a factory (markdown table rows); build s = train + add.
+
+OpenBLAS's own threads are turned off and OpenMP threads wait passively
+unless the environment says otherwise: FAISS trains PQ codes from OpenMP
+threads that each call sgemm, and with the pthread OpenBLAS each call starts
+its own threads (N^2 threads, faiss issue #3700); spinning OpenMP threads on
+a shared, loaded machine stall each other. Both made IVF-PQ's training run
+past 15 minutes at n=100k here.
+The index's size is measured by writing it to a file (no second copy in
+memory: at n=1M an index is 3 GB)."""
 import argparse
+import os
+import tempfile
 import time
 
-import faiss
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import faiss  # noqa: E402  (after the environment above)
+import numpy as np  # noqa: E402
 
 
 LATENT = 48
@@ -53,6 +67,8 @@ def main():
     exact = faiss.IndexFlatIP(a.dim)
     exact.add(x)
     _, truth = exact.search(q, 10)
+    print(f"# OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']} "
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} threads={faiss.omp_get_max_threads()}", flush=True)
     print(f"| index (n={a.n}, d={a.dim}) | build s | index MB | query ms | recall@10 |")
     print("|---|---|---|---|---|")
     for factory in a.factories.split(";"):
@@ -60,9 +76,12 @@ def main():
         index = faiss.index_factory(a.dim, factory, faiss.METRIC_INNER_PRODUCT)
         if not index.is_trained:
             index.train(x)
+        train = time.perf_counter() - t0
         index.add(x)
         build = time.perf_counter() - t0
-        size = faiss.serialize_index(index).nbytes / 1e6
+        with tempfile.NamedTemporaryFile(suffix=".index") as f:
+            faiss.write_index(index, f.name)
+            size = os.path.getsize(f.name) / 1e6
         if "IVF" in factory:
             faiss.extract_index_ivf(index).nprobe = 16
         if "HNSW" in factory:
@@ -76,7 +95,9 @@ def main():
         latency = (time.perf_counter() - t0) / a.queries * 1000
         recall = np.mean([len(set(results[i]) & set(truth[i])) / 10 for i in range(a.queries)])
         knobs = " (nprobe 16)" if "IVF" in factory else " (efSearch 64)" if "HNSW" in factory else ""
-        print(f"| {factory}{knobs} | {build:.1f} | {size:.0f} | {latency:.2f} | {recall:.3f} |", flush=True)
+        print(f"| {factory}{knobs} | {build:.1f} (train {train:.1f}) | {size:.0f} | {latency:.2f} | {recall:.3f} |",
+              flush=True)
+        del index
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ static const char usage[] =
     "  --text-column C      default abstract\n"
     "  --title-column C     default title\n"
     "  --index FACTORY      FAISS index_factory string (default Flat = exact cosine)\n"
+    "  --db-vectors         also store each vector in papers.db (embedding BLOB; by\n"
+    "                       default only embeddings.npy holds them; add/merge keep it)\n"
     "  --batch-tokens N     about N tokens per batch (default 8192)\n"
     "  --threads N          threads for the model (default: all cores)\n"
     "  --precision P        dense layers in fp32 (default), bf16 or int8; bf16/int8 first\n"
@@ -134,7 +136,7 @@ enum {
     OPT_TEXT, OPT_RECIPE, OPT_POOLING, OPT_NORMALIZE, OPT_NO_NORMALIZE, OPT_MAX_LENGTH,
     OPT_TRUNCATE, OPT_ID_COLUMN, OPT_TEXT_COLUMN, OPT_TITLE_COLUMN, OPT_INDEX, OPT_BATCH_TOKENS,
     OPT_THREADS, OPT_PRECISION, OPT_FORCE_PRECISION, OPT_PRECISION_MIN_COSINE, OPT_STRICT,
-    OPT_SHARD, OPT_RESUME, OPT_RESTART, OPT_PROGRESS,
+    OPT_SHARD, OPT_RESUME, OPT_RESTART, OPT_PROGRESS, OPT_DB_VECTORS,
 };
 
 static const struct option options[] = {
@@ -162,6 +164,7 @@ static const struct option options[] = {
     {"force-precision", no_argument, NULL, OPT_FORCE_PRECISION},
     {"precision-min-cosine", required_argument, NULL, OPT_PRECISION_MIN_COSINE},
     {"strict", no_argument, NULL, OPT_STRICT},
+    {"db-vectors", no_argument, NULL, OPT_DB_VECTORS},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"restart", no_argument, NULL, OPT_RESTART},
@@ -237,6 +240,7 @@ int cmd_embed(int argc, char **argv) {
             }
             break;
         case OPT_STRICT: params.strict = 1; break;
+        case OPT_DB_VECTORS: params.db_vectors = 1; break;
         case OPT_SHARD:
             if (scivec_shard_parse(optarg, &params.shard_k, &params.shard_n)) return cli_fail("embed") + 1;
             break;

@@ -297,6 +297,11 @@ typedef struct scivec_embed_params {
      * n of n) or "adding" (rows added so far of n). May be NULL. */
     void (*index_progress)(const char *stage, int64_t done, int64_t total, void *user);
     void              *user;       /* passed to all three */
+    /* Also store each vector in papers.db (papers.embedding BLOB), as
+     * scivec before 0.2 did: 4 x dim bytes more a paper. 0 (default): the
+     * vectors live in embeddings.npy only; recorded as metadata.json
+     * "db_vectors", which add and merge keep. */
+    int                db_vectors;
 } scivec_embed_params;
 
 scivec_embed_params scivec_embed_default_params(void);

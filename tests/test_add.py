@@ -116,6 +116,13 @@ def check_indexes(tmp, a, b):
         check((ids[:, 0] == np.arange(len(vecs) - 80, len(vecs))).all(), f"{factory}: new rows not found as themselves")
         info = run("info", d)
         check(info.returncode == 0, f"{factory}: info {info.stdout[-300:]}")
+        if factory.startswith("IVF"):
+            # remove builds the index again, through embed's builder: the
+            # nprobe is tuned again and recorded, as embed records it
+            must("remove", d, db_rows(d)[0][0][1], "--threads", "1")
+            meta = json.load(open(os.path.join(d, "metadata.json")))
+            check("nprobe" in meta["index"].get("search_params", {}) and "recall_at_10" in meta["index"]
+                  and meta["index"]["ntotal"] == len(vecs) - 1, f"{factory}: remove's index {meta['index']}")
 
 
 def check_refusals(tmp, a, b):
@@ -259,6 +266,79 @@ def check_commit_window(tmp, a, expected_after):
             check(not os.path.exists(work), f"{label}: the work dir is left")
 
 
+def check_append_window(tmp, a, expected_after):
+    """The states a kill leaves while `add` appends in place (no rows
+    dropped: DIR's npy and papers.db grow where they are, an UNDO record
+    in .scivec-update says how many rows there were): made by hand, as
+    above. Without COMMIT, recovery takes the rows back (before); with
+    it, it finishes (after)."""
+    base = os.path.join(tmp, "window-base")      # check_commit_window's: A embedded
+    before, after = snapshot(base), snapshot(expected_after)
+    meta = json.load(open(os.path.join(base, "metadata.json")))
+    states = [  # (label, npy appended, db appended, COMMIT, files renamed)
+        ("UNDO written", False, False, False, 0),
+        ("npy appended", True, False, False, 0),
+        ("npy and db appended", True, True, False, 0),
+    ] + [(f"COMMIT, {j} renamed", True, True, True, j) for j in range(3)]
+    for i, (label, npy, db, committed, renamed) in enumerate(states):
+        d = os.path.join(tmp, f"append-window-{i}")
+        shutil.copytree(base, d)
+        work = os.path.join(d, ".scivec-update")
+        os.mkdir(work)
+        with open(os.path.join(work, "UNDO"), "w") as f:
+            f.write(f"{meta['n_papers']} {meta['embedding_dim']}\n")
+        for name, done in (("embeddings.npy", npy), ("papers.db", db)):
+            if done:
+                shutil.copy(os.path.join(expected_after, name), os.path.join(d, name))
+        for name in ("papers.index", "metadata.json"):
+            shutil.copy(os.path.join(expected_after, name), os.path.join(work, name))
+        if committed:
+            open(os.path.join(work, "COMMIT"), "w").close()
+        for name in ("papers.index", "metadata.json")[:renamed]:
+            os.replace(os.path.join(work, name), os.path.join(d, name))
+        info = run("info", d)
+        label = f"in-place add killed: {label}"
+        check(info.returncode == 0 and "checks: ok" in info.stdout, f"{label}: info {info.stdout[-300:]}")
+        check(same_papers(snapshot(d), after if committed else before), f"{label}: wrong state")
+        check(db_rows(d) == db_rows(expected_after if committed else base), f"{label}: papers.db rows")
+        check(not os.path.exists(work), f"{label}: the work dir is left")
+
+
+def check_db_vectors(tmp, a, b, ab):
+    """A folder made with --db-vectors keeps a BLOB of each row in papers.db
+    through add and remove (the folder's choice, metadata.json db_vectors);
+    the default folders hold none (check_contract compares those)."""
+    single = os.path.join(tmp, "dbv-single")
+    must("embed", ab, "--model", MODEL, "--out", single, "--threads", "1", "--db-vectors")
+    d = os.path.join(tmp, "dbv-grown")
+    must("embed", a, "--model", MODEL, "--out", d, "--threads", "1", "--db-vectors")
+    must("add", d, b, "--threads", "1")
+
+    def blobs(folder):
+        con = sqlite3.connect(os.path.join(folder, "papers.db"))
+        rows = con.execute("SELECT row, embedding FROM papers ORDER BY row").fetchall()
+        con.close()
+        return rows
+
+    def check_blobs(folder, label):
+        meta = json.load(open(os.path.join(folder, "metadata.json")))
+        vecs = np.load(os.path.join(folder, "embeddings.npy"))
+        rows = blobs(folder)
+        check(meta.get("db_vectors") is True, f"{label}: db_vectors {meta.get('db_vectors')!r}")
+        check(len(rows) == len(vecs) and all(
+            r[1] is not None and np.array_equal(np.frombuffer(r[1], dtype="<f4"), vecs[r[0]]) for r in rows),
+            f"{label}: papers.db BLOBs differ from the npy rows")
+        info = run("info", folder)
+        check(info.returncode == 0 and "checks: ok" in info.stdout, f"{label}: info {info.stdout[-300:]}")
+
+    check_blobs(d, "--db-vectors + add")
+    check(blobs(d) == blobs(single) and db_rows(d) == db_rows(single), "--db-vectors: add differs from one embed")
+    must("remove", d, db_rows(d)[0][5][1])
+    check_blobs(d, "--db-vectors + remove")
+    plain = os.path.join(tmp, "grown")   # check_contract's folder: no BLOBs, and add kept none
+    check(all(r[1] is None for r in blobs(plain)), "default folder: add wrote BLOBs")
+
+
 def same_papers(x, y):
     """The same npy and index bytes and metadata counts (the date differs)."""
     mx, my = json.loads(x["metadata.json"]), json.loads(y["metadata.json"])
@@ -278,11 +358,13 @@ def main():
         write_lines(ab, lines[:120] + lines[100:])
         grown = check_contract(tmp, a, b, ab)
         check_indexes(tmp, a, b)
+        check_db_vectors(tmp, a, b, ab)
         check_refusals(tmp, a, b)
         check_remove(tmp, a, b, ab)
         check_update(tmp, lines)
         check_kills(tmp, a, b, grown)
         check_commit_window(tmp, a, grown)
+        check_append_window(tmp, a, grown)
     return report("test_add")
 
 

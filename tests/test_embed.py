@@ -91,8 +91,12 @@ def check_outputs_agree(out, label):
     db = sqlite3.connect(os.path.join(out, "papers.db"))
     rows = db.execute("SELECT row, paper_id, title, categories, year, embedding FROM papers ORDER BY row").fetchall()
     check([r[0] for r in rows] == list(range(n)), f"{label}: db rows are not 0..{n - 1}")
-    blobs_equal = all(np.array_equal(np.frombuffer(r[5], dtype="<f4"), emb[r[0]]) for r in rows)
-    check(blobs_equal, f"{label}: some db embedding BLOB differs from its npy row")
+    if meta["db_vectors"]:  # embed --db-vectors: a copy of each row in papers.db
+        blobs_equal = all(np.array_equal(np.frombuffer(r[5], dtype="<f4"), emb[r[0]]) for r in rows)
+        check(blobs_equal, f"{label}: some db embedding BLOB differs from its npy row")
+    else:  # the default: the vectors are in embeddings.npy only
+        check(meta["db_vectors"] is False and all(r[5] is None for r in rows),
+              f"{label}: db_vectors {meta['db_vectors']!r} but some papers.db rows hold a BLOB")
     n_cols = db.execute("SELECT count(DISTINCT row) FROM paper_columns").fetchone()[0]
     check(n_cols == n, f"{label}: paper_columns covers {n_cols} of {n} papers")
     indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -114,6 +118,7 @@ def test_csv_sample(tmp):
     check(emb.shape == (60, 64), f"sample: shape {emb.shape}")
     check(np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5), "sample: rows not unit length")
     check(meta["pooling"]["name"] == "cls" and meta["normalize"] is True, f"sample: metadata {meta['pooling']}")
+    check(meta["db_vectors"] is False, f"sample: db_vectors {meta.get('db_vectors')!r} by default")
     check(meta["model"]["sha256"] == hashlib.sha256(open(os.path.join(MODEL, "model.safetensors"), "rb").read()).hexdigest(),
           "sample: model sha256 differs from hashlib's")
     check(meta["input"]["format"] == "csv" and meta["rows_read"] == 60, f"sample: input {meta['input']}")
@@ -264,8 +269,10 @@ def test_jsonl_sample(tmp):
     src = os.path.join(FIX, "data", "arxiv-metadata-oai-snapshot.sample.jsonl")
     records = [json.loads(l) for l in open(src, encoding="utf-8") if l.strip()]
     out = os.path.join(tmp, "out-jsonl")
-    run("embed", src, "--model", MODEL, "--out", out, "--text", "title+abstract", "--max-length", "64")
+    run("embed", src, "--model", MODEL, "--out", out, "--text", "title+abstract", "--max-length", "64",
+        "--db-vectors")
     emb, meta, db = check_outputs_agree(out, "jsonl")
+    check(meta["db_vectors"] is True, f"jsonl: --db-vectors recorded as {meta.get('db_vectors')!r}")
     check(meta["rows_read"] == len(records), f"jsonl: read {meta['rows_read']} of {len(records)}")
     kept = [r for r in records if (r.get("abstract") or "").strip() or (r.get("title") or "").strip()]
     check(meta["n_papers"] == len({r["id"] for r in kept}), f"jsonl: kept {meta['n_papers']}")

@@ -38,7 +38,9 @@ def main():
         with open(src, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(rows[:31])
         out = os.path.join(tmp, "out")
-        p = embed(src, out)
+        # --db-vectors: the half-renamed folder below has three copies of
+        # each vector (npy, db BLOB, index) for info and similar to compare
+        p = embed(src, out, "--db-vectors")
         check(p.returncode == 0, f"embed: {p.stderr!r}")
 
         # Item 4: one rule for blank queries, CLI and server.
@@ -100,7 +102,7 @@ def main():
         # Item 17: a folder left half-renamed (the npy of another run moved in
         # first, as embed's commit does): info and similar name the same pair.
         other = os.path.join(tmp, "other")
-        p = embed(src, other, "--pooling", "cls")
+        p = embed(src, other, "--pooling", "cls", "--db-vectors")
         check(p.returncode == 0, f"second embed: {p.stderr!r}")
         half = os.path.join(tmp, "half")
         shutil.copytree(out, half)

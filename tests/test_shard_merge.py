@@ -107,6 +107,35 @@ def check_merge_equals_single(tmp, inp, single, n):
         check(similar(single, pid) == similar(merged, pid), f"{label}: similar {pid} differs")
 
 
+def check_index_and_db_vectors(tmp, inp):
+    """merge --index IVF builds through embed's one index builder: the same
+    index member (nprobe tuned, its recall recorded) as one embed with that
+    index. Shards made with --db-vectors merge into a folder that keeps the
+    BLOBs; shards that differ in it are refused."""
+    single = os.path.join(tmp, "single-ivf")
+    must("embed", inp, "--model", MODEL, "--out", single, "--index", "IVF4,Flat", "--threads", "1")
+    dirs = shard_dirs(os.path.join(tmp, "dbv"), inp, 2, ["--db-vectors"])
+    merged = os.path.join(tmp, "merged-ivf")
+    must("merge", merged, *dirs, "--index", "IVF4,Flat", "--threads", "1")
+    ms = json.load(open(os.path.join(single, "metadata.json")))
+    mm = json.load(open(os.path.join(merged, "metadata.json")))
+    check("nprobe" in mm["index"].get("search_params", {}) and "recall_at_10" in mm["index"],
+          f"merge --index IVF4,Flat: no tuned nprobe recorded: {mm['index']}")
+    check(mm["index"] == ms["index"], f"merge --index IVF4,Flat: index {mm['index']} vs one embed {ms['index']}")
+    check(mm.get("db_vectors") is True, f"merge of --db-vectors shards: db_vectors {mm.get('db_vectors')!r}")
+    vecs = np.load(os.path.join(merged, "embeddings.npy"))
+    rows = db_rows(os.path.join(merged, "papers.db"))[0]
+    check(all(np.array_equal(np.frombuffer(r[5], dtype="<f4"), vecs[r[0]]) for r in rows),
+          "merge of --db-vectors shards: BLOBs differ from the npy rows")
+    p = run("info", merged)
+    check(p.returncode == 0 and "checks: ok" in p.stdout, f"merged IVF: info: {p.stdout[-300:]} {p.stderr}")
+    plain = shard_dirs(os.path.join(tmp, "plain"), inp, 2)   # no BLOBs
+    out = os.path.join(tmp, "mixed")
+    p = run("merge", out, dirs[0], plain[1])
+    check(p.returncode != 0 and "db_vectors differs between the shards" in p.stderr,
+          f"shards with and without --db-vectors: {p.returncode} {p.stderr}")
+
+
 def check_refusals(tmp, inp):
     dirs = shard_dirs(tmp, inp, 2)
 
@@ -155,6 +184,7 @@ def main():
               f"the input's skipped records: {meta['skipped']}")
         for n in (1, 3):
             check_merge_equals_single(tmp, inp, single, n)
+        check_index_and_db_vectors(tmp, inp)
         check_refusals(tmp, inp)
     return report("test_shard_merge")
 

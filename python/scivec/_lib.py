@@ -74,7 +74,8 @@ class EmbedParams(ctypes.Structure):
                 ("precision_min_cosine", ctypes.c_double), ("precision_min_overlap", ctypes.c_double),
                 ("shard_k", c_int), ("shard_n", c_int),
                 ("stop", POINTER(c_int)), ("progress", PROGRESS_FN), ("warn", WARN_FN),
-                ("index_progress", INDEX_PROGRESS_FN), ("user", c_void_p)]
+                ("index_progress", INDEX_PROGRESS_FN), ("user", c_void_p),
+                ("db_vectors", c_int)]
 
 
 class PrecisionQuality(ctypes.Structure):

@@ -122,6 +122,7 @@ int scivec_embed(const scivec_embed_params *params, scivec_embed_result *result)
     p.prompt = params->prompt;
     p.shard_k = params->shard_k;
     p.shard_n = params->shard_n;
+    p.db_vectors = params->db_vectors;
     p.precision = params->precision;
     p.force_precision = params->force_precision;
     p.precision_min_cosine = params->precision_min_cosine;

@@ -11,9 +11,12 @@
  *           embedding: embed refuses when they differ, naming what)
  *   embed   the new papers, into DIR/.scivec-update/new (sv_embed_run, told
  *           to skip the ids DIR holds and to number records after DIR's)
- *   build   DIR's files + the new rows, beside them in DIR/.scivec-update:
- *           npy copied and appended, papers.db copied and inserted into, the
- *           index read, added to (IVF: no retraining) and written, metadata
+ *   build   beside DIR's files in DIR/.scivec-update: the index read, added
+ *           to (IVF: no retraining) and written, or built again by
+ *           sv_index_build_from_npy when rows were dropped; metadata; the
+ *           map (map_update.h). Rows only appended: DIR's npy and papers.db
+ *           grow in place under an UNDO record (update_undo.h); rows dropped:
+ *           both are written aside too
  *   commit  sv_dir_commit_update (outdir.h): a kill -9 at any moment leaves
  *           DIR as it was or as it is after
  *
@@ -39,14 +42,17 @@
 #include "outputs/embed.h"
 #include "outputs/faiss_add.h"
 #include "outputs/faiss_shim.h"
+#include "outputs/index_build.h"
+#include "outputs/map_update.h"
 #include "outputs/metadata.h"
 #include "core/sha256.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
+#include "outputs/update_undo.h"
 
 typedef struct {
     char *work, *new_dir;
-    char *npy, *db, *index, *metadata;                    /* built in work     */
+    char *npy, *db, *index, *metadata, *map;              /* built in work     */
     char *npy_dir, *db_dir, *index_dir, *metadata_dir;    /* DIR's             */
     char *npy_new, *db_new;                               /* the new papers'   */
 } add_paths;
@@ -59,20 +65,21 @@ static int paths_init(add_paths *p, const char *dir) {
     p->db = sv_path_join(p->work, "papers.db");
     p->index = sv_path_join(p->work, "papers.index");
     p->metadata = sv_path_join(p->work, "metadata.json");
+    p->map = sv_path_join(p->work, "map.npy");
     p->npy_dir = sv_path_join(dir, "embeddings.npy");
     p->db_dir = sv_path_join(dir, "papers.db");
     p->index_dir = sv_path_join(dir, "papers.index");
     p->metadata_dir = sv_path_join(dir, "metadata.json");
     p->npy_new = sv_path_join(p->new_dir, "embeddings.npy");
     p->db_new = sv_path_join(p->new_dir, "papers.db");
-    if (!p->npy || !p->db || !p->index || !p->metadata || !p->npy_dir || !p->db_dir || !p->index_dir ||
+    if (!p->npy || !p->db || !p->index || !p->metadata || !p->map || !p->npy_dir || !p->db_dir || !p->index_dir ||
         !p->metadata_dir || !p->npy_new || !p->db_new)
         return SCIVEC_ENOMEM;
     return SCIVEC_OK;
 }
 
 static void paths_free(add_paths *p) {
-    char **all[] = {&p->work, &p->new_dir, &p->npy, &p->db, &p->index, &p->metadata, &p->npy_dir,
+    char **all[] = {&p->work, &p->new_dir, &p->npy, &p->db, &p->index, &p->metadata, &p->map, &p->npy_dir,
                     &p->db_dir, &p->index_dir, &p->metadata_dir, &p->npy_new, &p->db_new};
     for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) { free(*all[i]); *all[i] = NULL; }
 }
@@ -137,6 +144,9 @@ static int params_from_metadata(const cJSON *meta, const char *dir, sv_embed_par
      * embedded; its fingerprint still has to match */
     ep->force_precision = 1;
     ep->index_factory = "Flat";
+    /* the new rows' BLOBs as DIR's (absent: a folder from before the choice, BLOBs) */
+    const cJSON *db_vectors = cJSON_GetObjectItemCaseSensitive(meta, "db_vectors");
+    ep->db_vectors = !cJSON_IsBool(db_vectors) || cJSON_IsTrue(db_vectors);
     ep->record_base = meta_count(meta, "rows_read", NULL);
     ep->expect_fingerprint = fingerprint;
     return SCIVEC_OK;
@@ -257,41 +267,35 @@ typedef struct {
     int64_t         old_n;
 } change;
 
-/* DIR's rows but the dropped ones, streamed, then the new ones. Without
- * drops the file is copied whole and appended to. */
+/* DIR's rows but the dropped ones, streamed, then the new ones (without
+ * drops, the rows are appended in place instead: update_undo.h). */
 static int write_rows(const add_paths *p, const change *c) {
     sv_npy_writer *w = NULL;
-    int rc = SCIVEC_OK;
-    if (!c->drop->n) {
-        rc = copy_file(p->npy_dir, p->npy);
-        if (!rc) rc = sv_npy_writer_open_append(p->npy, c->dim, c->old_n, &w);
-    } else {
-        rc = sv_npy_writer_open(p->npy, c->dim, &w);
-        FILE *in = rc ? NULL : fopen(p->npy_dir, "rb");
-        float *row = malloc((size_t)c->dim * sizeof *row);
-        char header[4096];
-        size_t got = in ? fread(header, 1, sizeof header, in) : 0;
-        int64_t rows = 0, cols = 0;
-        size_t offset = 0;
-        if (!rc && (!in || !row)) rc = sv_error(SCIVEC_EIO, "%s: cannot read it", p->npy_dir);
-        if (!rc) rc = sv_npy_parse_header(header, got, p->npy_dir, &rows, &cols, &offset);
-        if (!rc && (rows != c->old_n || cols != c->dim))
-            rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), metadata.json says (%lld, %d)", p->npy_dir,
-                          (long long)rows, (long long)cols, (long long)c->old_n, c->dim);
-        if (!rc && fseek(in, (long)offset, SEEK_SET) != 0)
-            rc = sv_error(SCIVEC_EIO, "%s: %s", p->npy_dir, strerror(errno));
-        size_t next_drop = 0;
-        for (int64_t i = 0; i < c->old_n && !rc; i++) {
-            if (fread(row, sizeof *row, (size_t)c->dim, in) != (size_t)c->dim) {
-                rc = sv_error(SCIVEC_EIO, "%s: short read at row %lld", p->npy_dir, (long long)i);
-                break;
-            }
-            if (next_drop < c->drop->n && c->drop->rows[next_drop] == i) { next_drop++; continue; }
-            rc = sv_npy_writer_append(w, row, 1);
+    int rc = sv_npy_writer_open(p->npy, c->dim, &w);
+    FILE *in = rc ? NULL : fopen(p->npy_dir, "rb");
+    float *row = malloc((size_t)c->dim * sizeof *row);
+    char header[4096];
+    size_t got = in ? fread(header, 1, sizeof header, in) : 0;
+    int64_t rows = 0, cols = 0;
+    size_t offset = 0;
+    if (!rc && (!in || !row)) rc = sv_error(SCIVEC_EIO, "%s: cannot read it", p->npy_dir);
+    if (!rc) rc = sv_npy_parse_header(header, got, p->npy_dir, &rows, &cols, &offset);
+    if (!rc && (rows != c->old_n || cols != c->dim))
+        rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), metadata.json says (%lld, %d)", p->npy_dir,
+                      (long long)rows, (long long)cols, (long long)c->old_n, c->dim);
+    if (!rc && fseek(in, (long)offset, SEEK_SET) != 0)
+        rc = sv_error(SCIVEC_EIO, "%s: %s", p->npy_dir, strerror(errno));
+    size_t next_drop = 0;
+    for (int64_t i = 0; i < c->old_n && !rc; i++) {
+        if (fread(row, sizeof *row, (size_t)c->dim, in) != (size_t)c->dim) {
+            rc = sv_error(SCIVEC_EIO, "%s: short read at row %lld", p->npy_dir, (long long)i);
+            break;
         }
-        free(row);
-        if (in) fclose(in);
+        if (next_drop < c->drop->n && c->drop->rows[next_drop] == i) { next_drop++; continue; }
+        rc = sv_npy_writer_append(w, row, 1);
     }
+    free(row);
+    if (in) fclose(in);
     if (!rc) rc = sv_npy_writer_append(w, c->new_rows, c->n_new);
     if (w) {
         if (rc) sv_npy_writer_abort(w);
@@ -324,12 +328,18 @@ static int renumber(sqlite3 *db, const char *path, int has_source) {
     return rc;
 }
 
-static int write_papers(const add_paths *p, const change *c) {
+/* Into a copy of DIR's papers.db in the work dir when rows are dropped;
+ * into DIR's own otherwise (in_place: one SQLite transaction, undone by
+ * recovery until the change commits, update_undo.h). */
+static int write_papers(const add_paths *p, const change *c, int in_place) {
     int64_t old_n = c->old_n - (int64_t)c->drop->n;   /* where the new rows start */
-    int rc = copy_file(p->db_dir, p->db);
+    const char *path = in_place ? p->db_dir : p->db;
+    int rc = in_place ? SCIVEC_OK : copy_file(p->db_dir, p->db);
     sqlite3 *db = NULL;
-    if (!rc && sqlite3_open_v2(p->db, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        rc = sv_error(SCIVEC_EIO, "%s: %s", p->db, sqlite3_errmsg(db));
+    if (!rc && sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
+    /* readers (serve) hold shared locks for a query at a time */
+    if (!rc) sqlite3_busy_timeout(db, 10000);
     sqlite3_stmt *st = NULL;
     if (!rc && c->new_db && (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS new", -1, &st, NULL) != SQLITE_OK ||
                 sqlite3_bind_text(st, 1, c->new_db, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -339,19 +349,19 @@ static int write_papers(const add_paths *p, const change *c) {
     /* Folders written before paper_source existed get their new rows' sources only. */
     int has_source = !rc && sqlite3_exec(db, "SELECT 1 FROM main.paper_source LIMIT 0", NULL, NULL, NULL) == SQLITE_OK;
     char statement[1024];
-    if (!rc) rc = sql(db, p->db, "BEGIN");
+    if (!rc) rc = sql(db, path, "BEGIN");
     if (!rc && c->drop->n) {
-        rc = sql(db, p->db, "CREATE TEMP TABLE dropped (row INTEGER PRIMARY KEY)");
+        rc = sql(db, path, "CREATE TEMP TABLE dropped (row INTEGER PRIMARY KEY)");
         sqlite3_stmt *ins = NULL;
         if (!rc && sqlite3_prepare_v2(db, "INSERT INTO temp.dropped VALUES (?)", -1, &ins, NULL) != SQLITE_OK)
-            rc = sv_error(SCIVEC_EIO, "%s: %s", p->db, sqlite3_errmsg(db));
+            rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
         for (size_t i = 0; i < c->drop->n && !rc; i++) {
             sqlite3_bind_int64(ins, 1, c->drop->rows[i]);
-            if (sqlite3_step(ins) != SQLITE_DONE) rc = sv_error(SCIVEC_EIO, "%s: %s", p->db, sqlite3_errmsg(db));
+            if (sqlite3_step(ins) != SQLITE_DONE) rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
             sqlite3_reset(ins);
         }
         sqlite3_finalize(ins);
-        if (!rc) rc = renumber(db, p->db, has_source);
+        if (!rc) rc = renumber(db, path, has_source);
     }
     snprintf(statement, sizeof statement,
              "INSERT INTO main.papers(row, paper_id, title, categories, year, embedding) "
@@ -359,15 +369,15 @@ static int write_papers(const add_paths *p, const change *c) {
              "INSERT INTO main.paper_columns(row, name, value) "
              "SELECT row + %lld, name, value FROM new.paper_columns;",
              (long long)old_n, (long long)old_n);
-    if (!rc && c->new_db) rc = sql(db, p->db, statement);
+    if (!rc && c->new_db) rc = sql(db, path, statement);
     snprintf(statement, sizeof statement,
              "INSERT INTO main.paper_source(row, record, text_sha256) "
              "SELECT row + %lld, record, text_sha256 FROM new.paper_source;", (long long)old_n);
-    if (!rc && has_source && c->new_db) rc = sql(db, p->db, statement);
-    if (!rc) rc = sql(db, p->db, "COMMIT");
+    if (!rc && has_source && c->new_db) rc = sql(db, path, statement);
+    if (!rc) rc = sql(db, path, "COMMIT");
     if (db) {
         if (c->new_db) sqlite3_exec(db, "DETACH DATABASE new", NULL, NULL, NULL);
-        if (sqlite3_close(db) != SQLITE_OK && !rc) rc = sv_error(SCIVEC_EIO, "%s: closing", p->db);
+        if (sqlite3_close(db) != SQLITE_OK && !rc) rc = sv_error(SCIVEC_EIO, "%s: closing", path);
     }
     return rc;
 }
@@ -379,11 +389,14 @@ static void l2_normalize_rows(float *x, int64_t n, int dim) {
 }
 
 /* Without drops the new vectors are added to DIR's index (IVF: into its
- * trained lists). Rows dropped renumber the rest, which FAISS's ids cannot
- * follow in every index type: the index is built again from the rows. */
-static int write_index(const add_paths *p, const cJSON *meta, const change *c, int n_threads) {
+ * trained lists; *rebuilt = 0). Rows dropped renumber the rest, which FAISS's
+ * ids cannot follow in every index type: the index is built again from the
+ * rows by the one builder (index_build.h), its search parameter tuned again. */
+static int write_index(const add_paths *p, const cJSON *meta, const change *c, int n_threads,
+                       sv_index_built *built, int *rebuilt) {
     int normalize = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "normalize"));
-    if (!c->drop->n) {
+    *rebuilt = c->drop->n > 0;
+    if (!*rebuilt) {
         float *rows = malloc((size_t)(c->n_new ? c->n_new : 1) * (size_t)c->dim * sizeof *rows);
         if (!rows) return sv_error(SCIVEC_ENOMEM, "out of memory");
         memcpy(rows, c->new_rows, (size_t)c->n_new * (size_t)c->dim * sizeof *rows);
@@ -392,16 +405,14 @@ static int write_index(const add_paths *p, const cJSON *meta, const change *c, i
         free(rows);
         return rc;
     }
-    float *rows = NULL;
-    int64_t n = 0, dim = 0;
-    int rc = sv_npy_read(p->npy, &rows, &n, &dim);
-    if (rc) return rc;
-    if (!normalize) l2_normalize_rows(rows, n, (int)dim);
+    int64_t n = c->old_n - (int64_t)c->drop->n + c->n_new, need;
     const char *factory = meta_string(meta, "index", "factory");
-    char type_name[64];
-    rc = sv_faiss_build_and_write(factory ? factory : "Flat", rows, n, (int)dim, n_threads, p->index,
-                                  type_name, sizeof type_name);
-    free(rows);
+    if (!factory) factory = "Flat";
+    char source[64];
+    snprintf(source, sizeof source, "the folder after the change");
+    int rc = sv_index_check(factory, c->dim, n, source, &need);
+    sv_index_build_params bp = {.factory = factory, .n_threads = n_threads, .normalized = normalize};
+    if (!rc) rc = sv_index_build_from_npy(p->npy, n, c->dim, &bp, p->index, built);
     return rc;
 }
 
@@ -414,7 +425,8 @@ static void set_number(cJSON *obj, const char *key, double value) {
 /* DIR's metadata with the change counted in: the new input's records (r,
  * NULL for remove) and the rows dropped. n_removed keeps rows_read =
  * n_papers + n_skipped + n_removed. */
-static int write_metadata(const cJSON *meta, const change *c, const sv_embed_result *r, const char *path) {
+static int write_metadata(const char *dir, const add_paths *p, const cJSON *meta, const change *c,
+                          const sv_embed_result *r, const sv_index_built *built, int n_threads) {
     cJSON *m = cJSON_Duplicate(meta, 1);
     if (!m) return sv_error(SCIVEC_ENOMEM, "out of memory");
     sv_embed_result none;
@@ -435,7 +447,10 @@ static int write_metadata(const cJSON *meta, const change *c, const sv_embed_res
                    (double)(meta_count(meta, "skipped", "duplicate_id") + r->skipped_duplicate_id));
     }
     cJSON *index = cJSON_GetObjectItemCaseSensitive(m, "index");
-    if (index) set_number(index, "ntotal", (double)n);
+    const char *factory = meta_string(meta, "index", "factory");
+    int rc = SCIVEC_OK;
+    if (built) rc = sv_index_record(m, factory ? factory : "Flat", built, n);
+    else if (index) set_number(index, "ntotal", (double)n);
     char date[32];
     time_t now = time(NULL);
     struct tm utc;
@@ -443,7 +458,11 @@ static int write_metadata(const cJSON *meta, const change *c, const sv_embed_res
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &utc);
     cJSON_DeleteItemFromObjectCaseSensitive(m, "date_generated");
     cJSON_AddStringToObject(m, "date_generated", date);
-    int rc = sv_metadata_write_json(path, m);
+    /* DIR's map (if any) keeps its points; new papers are placed on it */
+    int map_updated = 0;
+    if (!rc) rc = sv_map_update(dir, meta, c->drop->rows, c->drop->n, c->new_rows, c->n_new, n_threads,
+                                p->map, m, &map_updated);
+    if (!rc) rc = sv_metadata_write_json(p->metadata, m);
     cJSON_Delete(m);
     return rc;
 }
@@ -461,10 +480,19 @@ static void remove_new_dir(const add_paths *p) {
 
 static int build_and_commit(const char *dir, const cJSON *meta, const add_paths *p, change *c,
                             const sv_embed_result *r, int n_threads) {
-    int rc = write_rows(p, c);
-    if (!rc) rc = write_papers(p, c);
-    if (!rc) rc = write_index(p, meta, c, n_threads);
-    if (!rc) rc = write_metadata(meta, c, r, p->metadata);
+    sv_index_built built;
+    memset(&built, 0, sizeof built);
+    int rebuilt = 0, in_place = !c->drop->n;
+    /* Rows only appended: DIR's npy and papers.db grow in place, after the
+     * index and metadata are built aside (update_undo.h); rows dropped
+     * renumber the rest: every file is written aside. */
+    int rc = in_place ? SCIVEC_OK : write_rows(p, c);
+    if (!rc && !in_place) rc = write_papers(p, c, 0);
+    if (!rc) rc = write_index(p, meta, c, n_threads, &built, &rebuilt);
+    if (!rc) rc = write_metadata(dir, p, meta, c, r, rebuilt ? &built : NULL, n_threads);
+    if (!rc && in_place) rc = sv_undo_begin(dir, c->old_n, c->dim);
+    if (!rc && in_place) rc = sv_undo_append_rows(p->npy_dir, c->dim, c->old_n, c->new_rows, c->n_new);
+    if (!rc && in_place) rc = write_papers(p, c, 1);
     remove_new_dir(p);
     if (!rc) rc = sv_dir_commit_update(dir);
     return rc;

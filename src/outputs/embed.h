@@ -58,6 +58,9 @@ typedef struct sv_embed_params {
     /* --shard K/N: only the papers whose id hashes to shard K of N
      * (src/shard.h); shard_n 0 = all. Recorded in metadata.json for merge. */
     int         shard_k, shard_n;
+    /* papers.db keeps a copy of each vector (BLOB) too; 0: NULL there, the
+     * vectors are in embeddings.npy only. Recorded as "db_vectors". */
+    int         db_vectors;
     /* For `scivec add` (src/add.c): a paper that skip_id says is there
      * (returns 1; it sees the text the recipe made) is skipped as a duplicate
      * of it; record_base is added to each paper's record number (its place

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/error.h"
 #include "outputs/index_build.h"
 #include "core/l2norm.h"
+#include "outputs/metadata.h"
 #include "outputs/npy.h"
 
 int sv_index_check(const char *factory, int dim, int64_t n_vectors, const char *source,
@@ -42,4 +45,21 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
                                            params->progress, params->user, &built->search);
     free(vectors);
     return rc;
+}
+
+int sv_index_record(cJSON *metadata, const char *factory, const sv_index_built *built, int64_t ntotal) {
+    cJSON *index = cJSON_CreateObject();
+    if (!index) return sv_error(SCIVEC_ENOMEM, "out of memory");
+    cJSON_AddStringToObject(index, "factory", factory);
+    cJSON_AddStringToObject(index, "type", built->type);
+    cJSON_AddStringToObject(index, "metric", "inner_product");
+    cJSON_AddBoolToObject(index, "normalized", 1);
+    cJSON_AddNumberToObject(index, "ntotal", (double)ntotal);
+    sv_metadata_add_index_search(index, built->search.param, built->search.value,
+                                 built->search.recall_at_10, built->search.n_sample);
+    if (cJSON_GetObjectItemCaseSensitive(metadata, "index"))
+        cJSON_ReplaceItemInObjectCaseSensitive(metadata, "index", index);
+    else
+        cJSON_AddItemToObject(metadata, "index", index);
+    return SCIVEC_OK;
 }

@@ -38,4 +38,11 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
                             const sv_index_build_params *params, const char *index_path,
                             sv_index_built *built);
 
+/* metadata.json's "index" member replaced with what was built: factory,
+ * type, ntotal and the search parameter tuned (embed, reindex, merge, and
+ * add/remove when they build the index again). */
+struct cJSON;
+int sv_index_record(struct cJSON *metadata, const char *factory, const sv_index_built *built,
+                    int64_t ntotal);
+
 #endif /* SV_INDEX_BUILD_H */

@@ -8,8 +8,9 @@
  *           input order (paper_source.record is the record's place in the
  *           input, so sorting by it gives a single run's rows)
  *   npy     rows copied in that order from the shards' mapped npy files
- *   index   built once from the merged rows (FAISS trains IVF on a sample:
- *           k-means keeps at most 256 points per centroid)
+ *   index   built once from the merged rows by sv_index_build_from_npy, as
+ *           embed builds it (FAISS trains IVF on a sample: k-means keeps at
+ *           most 256 points per centroid; nprobe/efSearch tuned, recorded)
  *   commit  rename into OUT, metadata.json last
  *
  * Memory: the row order (a temporary SQLite table), one mapped npy per
@@ -31,9 +32,8 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "core/l2norm.h"
-#include "outputs/faiss_shim.h"
 #include "outputs/fingerprint.h"
+#include "outputs/index_build.h"
 #include "outputs/metadata.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
@@ -135,7 +135,7 @@ static int check_shard_set(const shard *shards, int n_shards) {
 static const char *const same_in_every_shard[] = {
     "embedding_dim", "model.sha256", "recipe", "pooling.name", "adapters.papers.name",
     "adapters.queries.name", "normalize", "max_length", "truncate", "input.format",
-    "input.id_column", "input.text_column", "input.title_column", "index.factory",
+    "input.id_column", "input.text_column", "input.title_column", "index.factory", "db_vectors",
 };
 
 static int check_same_options(const shard *shards, int n_shards) {
@@ -350,17 +350,21 @@ static int merge_db_and_npy(const shard *shards, int n_shards, int dim, const me
 /* ------------------------------------------------------------------------ */
 /* Index, metadata, commit                                                   */
 
-static int build_index(const char *factory, int normalize, int n_threads, const merge_paths *p,
-                       char *type_name, size_t type_cap) {
-    float *vectors = NULL;
-    int64_t rows, cols;
-    int rc = sv_npy_read(p->npy, &vectors, &rows, &cols);
-    if (rc) return rc;
-    /* The index ranks by cosine: raw rows (--no-normalize) are normalised
-     * as embed's index build does it (l2norm.h). */
-    for (int64_t i = 0; !normalize && i < rows; i++) sv_l2_normalize(vectors + i * cols, (int)cols);
-    rc = sv_faiss_build_and_write(factory, vectors, rows, (int)cols, n_threads, p->index, type_name, type_cap);
-    free(vectors);
+/* The one index builder (index_build.h): the factory checked against the
+ * merged count, IVF's nprobe / HNSW's efSearch tuned as embed tunes them. */
+static int build_index(const char *factory, const shard *shards, int n_shards, int dim, int n_threads,
+                       const merge_paths *p, sv_index_built *built) {
+    int64_t n = 0;
+    for (int i = 0; i < n_shards; i++) n += shards[i].n_papers;
+    char source[128];
+    snprintf(source, sizeof source, "the merge of %d shards", n_shards);
+    int64_t need;
+    int rc = sv_index_check(factory, dim, n, source, &need);
+    sv_index_build_params bp = {
+        .factory = factory, .n_threads = n_threads,
+        .normalized = cJSON_IsTrue(get_path(shards[0].meta, "normalize")),
+    };
+    if (!rc) rc = sv_index_build_from_npy(p->npy, n, dim, &bp, p->index, built);
     return rc;
 }
 
@@ -376,7 +380,7 @@ static void set_string(cJSON *obj, const char *key, const char *value) {
 }
 
 /* Shard 0's metadata with the counts of all shards and the new index. */
-static int write_metadata(const shard *shards, int n_shards, const char *factory, const char *type_name,
+static int write_metadata(const shard *shards, int n_shards, const char *factory, const sv_index_built *built,
                           const char *path) {
     cJSON *m = cJSON_Duplicate(shards[0].meta, 1);
     if (!m) return sv_error(SCIVEC_ENOMEM, "out of memory");
@@ -395,12 +399,7 @@ static int write_metadata(const shard *shards, int n_shards, const char *factory
         for (int i = 0; i < n_shards; i++) sum += get_count(shards[i].meta, key);
         set_number(skipped, reasons[f], (double)sum);
     }
-    cJSON *index = cJSON_GetObjectItemCaseSensitive(m, "index");
-    if (index) {
-        set_string(index, "factory", factory);
-        set_string(index, "type", type_name);
-        set_number(index, "ntotal", (double)get_count(m, "n_papers"));
-    }
+    int rc = sv_index_record(m, factory, built, get_count(m, "n_papers"));
     char date[32];
     time_t now = time(NULL);
     struct tm utc;
@@ -410,7 +409,7 @@ static int write_metadata(const shard *shards, int n_shards, const char *factory
     cJSON_DeleteItemFromObjectCaseSensitive(m, "shard");
     cJSON *merged = cJSON_AddObjectToObject(m, "merged");
     if (merged) cJSON_AddNumberToObject(merged, "n_shards", n_shards);
-    int rc = merged ? sv_metadata_write_json(path, m) : sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (!rc) rc = merged ? sv_metadata_write_json(path, m) : sv_error(SCIVEC_ENOMEM, "out of memory");
     cJSON_Delete(m);
     return rc;
 }
@@ -488,10 +487,10 @@ int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shard
     const cJSON *recorded = rc ? NULL : get_path(shards[0].meta, "index.factory");
     const char *factory = params && params->index_factory ? params->index_factory
                         : cJSON_IsString(recorded) ? recorded->valuestring : "Flat";
-    char type_name[64] = "";
-    if (!rc) rc = build_index(factory, cJSON_IsTrue(get_path(shards[0].meta, "normalize")),
-                              params ? params->n_threads : 0, &p, type_name, sizeof type_name);
-    if (!rc) rc = write_metadata(shards, n_shards, factory, type_name, p.metadata);
+    sv_index_built built;
+    memset(&built, 0, sizeof built);
+    if (!rc) rc = build_index(factory, shards, n_shards, dim, params ? params->n_threads : 0, &p, &built);
+    if (!rc) rc = write_metadata(shards, n_shards, factory, &built, p.metadata);
     if (!rc) rc = commit(&p, out_dir);
     if (made_work_dir) clear_work_dir(&p);
 

@@ -143,6 +143,7 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddStringToObject(files, "embeddings", "embeddings.npy");
     cJSON_AddStringToObject(files, "index", "papers.index");
     cJSON_AddStringToObject(files, "db", "papers.db");
+    cJSON_AddBoolToObject(root, "db_vectors", m->db_vectors);
     cJSON_AddItemToObject(root, "files", files);
     if (m->shard_n) {
         cJSON *shard = cJSON_AddObjectToObject(root, "shard");

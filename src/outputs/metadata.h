@@ -42,6 +42,7 @@ typedef struct sv_metadata {
     const char *paper_prompt, *paper_prompt_text, *query_prompt, *query_prompt_text;
     int64_t     index_ntotal;
     int         shard_k, shard_n;   /* --shard K/N; shard_n 0: not a shard */
+    int         db_vectors;         /* papers.db holds the vectors too (BLOBs) */
     /* what decides a vector (fingerprint.h); NULL = not written */
     const struct cJSON *fingerprint;
     /* the dense layers' precision; for bf16 / int8 the quality check on the

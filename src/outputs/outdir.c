@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "outputs/outdir.h"
+#include "outputs/update_undo.h"
 
 int sv_dir_is_dir(const char *path) {
     struct stat st;
@@ -80,7 +81,8 @@ int sv_dir_sync(const char *dir) {
 /* ------------------------------------------------------------------------ */
 /* Changes to a finished folder: build aside, COMMIT, rename                 */
 
-static const char *const folder_files[] = {"embeddings.npy", "papers.index", "papers.db", "metadata.json"};
+static const char *const folder_files[] = {"embeddings.npy", "papers.index", "papers.db", "map.npy",
+                                           "metadata.json"};
 
 typedef struct { char *work, *commit; } update_paths;
 
@@ -103,6 +105,9 @@ static int finish_renames(const char *dir, const update_paths *u) {
         free(to);
     }
     if (!rc) rc = sv_dir_sync(dir);
+    /* An in-place append's undo record goes before COMMIT: a change that
+     * committed is never rolled back (update_undo.h). */
+    if (!rc) rc = sv_undo_forget(dir);
     if (!rc && unlink(u->commit) != 0 && errno != ENOENT)
         rc = sv_error(SCIVEC_EIO, "%s: %s", u->commit, strerror(errno));
     if (!rc) rmdir(u->work);
@@ -129,8 +134,13 @@ int sv_dir_recover_locked(const char *dir) {
     update_paths u;
     int rc = update_paths_init(&u, dir);
     if (rc) return rc;
-    if (sv_file_exists(u.commit)) rc = finish_renames(dir, &u);
-    else if (sv_dir_is_dir(u.work)) drop_work_dir(u.work);
+    if (sv_file_exists(u.commit)) {
+        rc = finish_renames(dir, &u);
+    } else if (sv_dir_is_dir(u.work)) {
+        /* rows appended in place are taken back first (update_undo.h) */
+        rc = sv_undo_rollback(dir);
+        if (!rc) drop_work_dir(u.work);
+    }
     free(u.work);
     free(u.commit);
     return rc;

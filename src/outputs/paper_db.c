@@ -136,7 +136,7 @@ int sv_paper_db_add(sv_paper_db *db, const sv_paper_row *p) {
     if (p->year) sqlite3_bind_int(s, 5, p->year);
     /* float32 as the machine holds it: little-endian on every host we build for
      * (npy.c refuses to compile elsewhere). */
-    sqlite3_bind_blob(s, 6, p->embedding, p->dim * (int)sizeof(float), SQLITE_STATIC);
+    if (p->embedding) sqlite3_bind_blob(s, 6, p->embedding, p->dim * (int)sizeof(float), SQLITE_STATIC);
     rc = step_done(db, s, "inserting a paper");
     if (rc) return sv_error_prefix(rc, "paper %s (row %lld)", p->paper_id, (long long)p->row);
 

@@ -22,7 +22,7 @@ typedef struct sv_paper_row {
     size_t      title_len;    /* bytes of title (it may hold NULs); 0: strlen */
     const char *categories;   /* normalised, NULL when none */
     int         year;         /* 0: unknown (NULL) */
-    const float *embedding;   /* [dim] */
+    const float *embedding;   /* [dim]; NULL: the BLOB is NULL (vectors in the npy only) */
     int         dim;
     /* every input column, verbatim */
     int         n_columns;

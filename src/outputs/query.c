@@ -29,7 +29,7 @@
 #include "outputs/outdir.h"
 #include "outputs/query.h"
 
-/* The npy, the db BLOBs and the index hold the same float32 values; a
+/* The npy, the db BLOBs (when it keeps them) and the index hold the same float32 values; a
  * difference beyond rounding noise means rows were shifted or replaced. */
 #define SV_VECTOR_TOLERANCE 1e-5f
 /* Rows of a normalised output must have unit length (float32 rounding aside). */
@@ -103,6 +103,10 @@ static int load_metadata(sv_outdir *od, const char *path) {
     got = get_int(meta, "max_length", 0, 1 << 30, &v);
     if (got == 1) od->max_length = (int)v;
     else if (got < 0 && (rc = add_problem(od, "metadata.json: max_length is not an integer"))) return rc;
+
+    /* Folders from before the choice hold the BLOBs. */
+    const cJSON *db_vectors = cJSON_GetObjectItemCaseSensitive(meta, "db_vectors");
+    od->db_vectors = !cJSON_IsBool(db_vectors) || cJSON_IsTrue(db_vectors);
 
     const cJSON *normalize = cJSON_GetObjectItemCaseSensitive(meta, "normalize");
     if (cJSON_IsBool(normalize)) od->normalize = cJSON_IsTrue(normalize);
@@ -395,7 +399,7 @@ static int check_rows(sv_outdir *od, int full) {
         const char *why = check_vector(od, od->vectors + row * od->n_cols, od->n_cols);
         if (why) rc = add_problem(od, "embeddings.npy row %lld %s", (long long)row, why);
     }
-    if (!od->n_problems && od->db) {
+    if (!od->n_problems && od->db && od->db_vectors) {
         if (full) {
             rc = check_all_blobs(od);
         } else {
@@ -469,6 +473,7 @@ int sv_outdir_load(const char *dir, int check, sv_outdir **out) {
     od->n_papers = -1;
     od->dim = -1;
     od->n_db_rows = -1;
+    od->db_vectors = 1;
 
     static const char *names[4] = {"metadata.json", "embeddings.npy", "papers.db", "papers.index"};
     int (*const loaders[4])(sv_outdir *, const char *) = {load_metadata, load_vectors, load_db, load_index};
@@ -518,7 +523,7 @@ void sv_outdir_close(sv_outdir *od) {
 
 /* Cross-checks one row before it is used in an answer. */
 static int verify_row(const sv_outdir *od, int64_t row) {
-    const char *why = check_blob(od, row);
+    const char *why = od->db_vectors ? check_blob(od, row) : NULL;
     float *scratch = why ? NULL : malloc((size_t)od->n_cols * 2 * sizeof(float));
     if (!why && !scratch) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", od->dir);
     if (!why) why = check_index_row(od, row, scratch);

@@ -5,7 +5,8 @@
  *   embeddings.npy  float32 [n, dim]; row i = i-th kept paper
  *   papers.index    FAISS index over the same rows, ids = row numbers
  *   papers.db       SQLite: papers(row, paper_id, title, categories, year,
- *                   embedding), paper_columns(row, name, value)
+ *                   embedding), paper_columns(row, name, value); the
+ *                   embedding BLOBs only with `embed --db-vectors`
  *   metadata.json   n_papers, embedding_dim, model, pooling, normalize, ...
  *
  * The four files must agree (same n, same dim, same vectors in the same
@@ -50,6 +51,8 @@ typedef struct sv_outdir {
     /* papers.db (db = NULL when unreadable) */
     sqlite3    *db;
     int64_t     n_db_rows;     /* -1 when unknown */
+    int         db_vectors;    /* its papers.embedding BLOBs hold the vectors
+                                  (metadata.json db_vectors; absent: 1) */
 
     /* papers.index (index = NULL when unreadable) */
     sv_fq_index *index;

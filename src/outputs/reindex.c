@@ -15,7 +15,6 @@
 #include "core/files.h"
 #include "outputs/embed.h"
 #include "outputs/index_build.h"
-#include "outputs/metadata.h"
 #include "outputs/outdir.h"
 
 /* Writes root to path (fsynced), for a rename into place. */
@@ -32,25 +31,6 @@ static int write_json(const char *path, const cJSON *root) {
 static int64_t json_int(const cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
-}
-
-/* metadata.json's "index" member, replaced with what was built. */
-static int update_index_member(cJSON *metadata, const char *factory, const sv_index_built *built,
-                               int64_t ntotal) {
-    cJSON *index = cJSON_CreateObject();
-    if (!index) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    cJSON_AddStringToObject(index, "factory", factory);
-    cJSON_AddStringToObject(index, "type", built->type);
-    cJSON_AddStringToObject(index, "metric", "inner_product");
-    cJSON_AddBoolToObject(index, "normalized", 1);
-    cJSON_AddNumberToObject(index, "ntotal", (double)ntotal);
-    sv_metadata_add_index_search(index, built->search.param, built->search.value,
-                                 built->search.recall_at_10, built->search.n_sample);
-    if (cJSON_GetObjectItemCaseSensitive(metadata, "index"))
-        cJSON_ReplaceItemInObjectCaseSensitive(metadata, "index", index);
-    else
-        cJSON_AddItemToObject(metadata, "index", index);
-    return SCIVEC_OK;
 }
 
 int scivec_reindex(const char *dir, const char *factory, int n_threads,
@@ -88,7 +68,7 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
     };
     sv_index_built built;
     if ((rc = sv_index_build_from_npy(npy_path, n, (int)dim, &bp, index_tmp, &built))) goto done;
-    if ((rc = update_index_member(metadata, factory, &built, n))) goto done;
+    if ((rc = sv_index_record(metadata, factory, &built, n))) goto done;
     if ((rc = write_json(metadata_tmp, metadata))) goto done;
     /* The index first: metadata.json, renamed last, describes it once both are in. */
     if (rename(index_tmp, index_path) != 0 || rename(metadata_tmp, metadata_path) != 0) {
