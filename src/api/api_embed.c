@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "outputs/embed.h"
+#include "outputs/recipe.h"
 #include "corpus/shard.h"
 #include "scivec.h"
 

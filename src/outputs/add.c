@@ -40,6 +40,7 @@
 #include "core/files.h"
 #include "core/l2norm.h"
 #include "outputs/embed.h"
+#include "outputs/recipe.h"
 #include "outputs/faiss_add.h"
 #include "outputs/faiss_shim.h"
 #include "outputs/index_build.h"

@@ -42,6 +42,8 @@
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
 #include "outputs/paper_db.h"
+#include "outputs/paper_source.h"
+#include "outputs/recipe.h"
 #include "corpus/papers.h"
 #include "corpus/shard.h"
 
@@ -49,24 +51,7 @@
 #define PARTIAL_NAME    "embeddings.npy.partial"
 #define CHECKPOINT_NAME "checkpoint.json"
 
-enum { DEFAULT_BATCH_TOKENS = 8192, MAX_BATCH_PAPERS = 4096, SPECTER2_MAX_LENGTH = 512 };
-
-const char *sv_recipe_name(sv_recipe recipe) {
-    switch (recipe) {
-    case SV_RECIPE_ABSTRACT:       return "abstract";
-    case SV_RECIPE_TITLE_ABSTRACT: return "title+abstract";
-    case SV_RECIPE_SPECTER2:       return "specter2";
-    }
-    return "?";
-}
-
-int sv_recipe_parse(const char *name, sv_recipe *out) {
-    if (!strcmp(name, "abstract")) *out = SV_RECIPE_ABSTRACT;
-    else if (!strcmp(name, "title+abstract")) *out = SV_RECIPE_TITLE_ABSTRACT;
-    else if (!strcmp(name, "specter2")) *out = SV_RECIPE_SPECTER2;
-    else return sv_error(SCIVEC_EINVAL, "unknown text recipe '%s' (abstract, title+abstract, specter2)", name);
-    return SCIVEC_OK;
-}
+enum { DEFAULT_BATCH_TOKENS = 8192, MAX_BATCH_PAPERS = 4096 };
 
 sv_embed_params sv_embed_default_params(void) {
     sv_embed_params p;
@@ -79,256 +64,6 @@ sv_embed_params sv_embed_default_params(void) {
     p.precision_min_cosine = SV_PRECISION_MIN_COSINE;
     p.precision_min_overlap = SV_PRECISION_MIN_OVERLAP;
     return p;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The set of paper ids seen (open addressing, FNV-1a)                       */
-
-typedef struct {
-    char  **slots;
-    size_t  cap, count;
-} id_set;
-
-static uint64_t hash_id(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* 1 if added, 0 if already there, SCIVEC_ENOMEM. */
-static int id_set_add(id_set *set, const char *id) {
-    if (set->count * 2 >= set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 1024;
-        char **slots = calloc(cap, sizeof *slots);
-        if (!slots) return SCIVEC_ENOMEM;
-        for (size_t i = 0; i < set->cap; i++) {
-            if (!set->slots[i]) continue;
-            size_t j = hash_id(set->slots[i]) & (cap - 1);
-            while (slots[j]) j = (j + 1) & (cap - 1);
-            slots[j] = set->slots[i];
-        }
-        free(set->slots);
-        set->slots = slots;
-        set->cap = cap;
-    }
-    size_t j = hash_id(id) & (set->cap - 1);
-    for (; set->slots[j]; j = (j + 1) & (set->cap - 1))
-        if (!strcmp(set->slots[j], id)) return 0;
-    if (!(set->slots[j] = strdup(id))) return SCIVEC_ENOMEM;
-    set->count++;
-    return 1;
-}
-
-static void id_set_free(id_set *set) {
-    for (size_t i = 0; i < set->cap; i++) free(set->slots[i]);
-    free(set->slots);
-    memset(set, 0, sizeof *set);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Reading papers and deciding which to keep                                 */
-
-/* OTHER_SHARD: the record belongs to another shard of --shard K/N; it is
- * neither kept nor counted here (that shard counts it). */
-typedef enum { PAPER_END, PAPER_KEPT, SKIP_EMPTY, SKIP_MALFORMED, SKIP_DUPLICATE, SKIP_WRONG_TYPE,
-               OTHER_SHARD } verdict;
-
-typedef struct {
-    sv_papers *papers;
-    sv_recipe  recipe;
-    int        id_col, text_col, title_col;   /* title_col -1: none */
-    int        shard_k, shard_n;              /* shard_n 0: the whole input */
-    int      (*skip_id)(const char *paper_id, const char *text, void *skip_user);
-    void      *skip_user;
-    id_set     seen;
-    /* the current record */
-    const char *const *fields;
-    const size_t *lens;
-    char      *text;            /* the text to embed (kept records)        */
-    char      *id_fixed;        /* the id made valid UTF-8, when it was not */
-    char       why[512];        /* why it was skipped                      */
-} paper_source;
-
-static int has_text(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v' &&
-            s[i] != '\0')
-            return 1;
-    return 0;
-}
-
-/* The text a recipe makes of a paper, or NULL (and no error) when empty. */
-static int make_text(sv_recipe recipe, const char *title, size_t title_len,
-                     const char *abstract, size_t abstract_len, char **out) {
-    *out = NULL;
-    int has_title = title && has_text(title, title_len);
-    int has_abstract = has_text(abstract, abstract_len);
-    const char *sep = NULL;
-    if (recipe == SV_RECIPE_ABSTRACT) {
-        if (!has_abstract) return SCIVEC_OK;
-        title_len = 0;
-    } else if (recipe == SV_RECIPE_TITLE_ABSTRACT) {
-        if (!has_title && !has_abstract) return SCIVEC_OK;
-        if (!has_title) title_len = 0;
-        else if (!has_abstract) abstract_len = 0;
-        else sep = " ";
-    } else {
-        /* SPECTER2: title + tokenizer.sep_token + abstract, the title alone
-         * when there is no abstract. */
-        if (!has_title && !has_abstract) return SCIVEC_OK;
-        if (!has_abstract) abstract_len = 0;
-        else sep = "[SEP]";
-        if (!title) title_len = 0;
-    }
-    size_t sep_len = sep ? strlen(sep) : 0;
-    char *text = malloc(title_len + sep_len + abstract_len + 1);
-    if (!text) return SCIVEC_ENOMEM;
-    /* NUL bytes are dropped, as HF's BERT tokenizers drop U+0000: the text
-     * goes on as a C string, which a NUL would cut short. */
-    size_t n = 0;
-    for (size_t i = 0; i < title_len; i++) if (title[i]) text[n++] = title[i];
-    if (sep_len) { memcpy(text + n, sep, sep_len); n += sep_len; }
-    for (size_t i = 0; i < abstract_len; i++) if (abstract[i]) text[n++] = abstract[i];
-    text[n] = '\0';
-    *out = text;
-    return SCIVEC_OK;
-}
-
-static int resolve_column(const sv_papers *p, const char *given, const char *fallback1,
-                          const char *fallback2, const char *what, int required, int *col) {
-    *col = -1;
-    if (given) {
-        *col = sv_papers_column_index(p, given);
-        if (*col < 0) return sv_error(SCIVEC_EINVAL, "no %s column '%s' in the input", what, given);
-        return SCIVEC_OK;
-    }
-    *col = sv_papers_column_index(p, fallback1);
-    if (*col < 0 && fallback2) *col = sv_papers_column_index(p, fallback2);
-    if (*col < 0 && required) {
-        if (fallback2)
-            return sv_error(SCIVEC_EINVAL, "no %s column ('%s' or '%s') in the input; name one with --%s-column",
-                            what, fallback1, fallback2, what);
-        return sv_error(SCIVEC_EINVAL, "no %s column '%s' in the input; name one with --%s-column",
-                        what, fallback1, what);
-    }
-    return SCIVEC_OK;
-}
-
-static int source_open(paper_source *src, const sv_embed_params *params) {
-    memset(src, 0, sizeof *src);
-    src->recipe = params->recipe;
-    src->shard_k = params->shard_k;
-    src->shard_n = params->shard_n;
-    src->skip_id = params->skip_id;
-    src->skip_user = params->skip_user;
-    int rc = sv_papers_open(params->input, &src->papers);
-    if (rc) return rc;
-    int needs_title = params->recipe != SV_RECIPE_ABSTRACT;
-    if ((rc = resolve_column(src->papers, params->id_column, "paper_id", "id", "id", 1, &src->id_col)) ||
-        (rc = resolve_column(src->papers, params->text_column, "abstract", NULL, "text", 1, &src->text_col)) ||
-        (rc = resolve_column(src->papers, params->title_column, "title", NULL, "title", needs_title,
-                             &src->title_col)))
-        return sv_error_prefix(rc, "%s", params->input);
-    return SCIVEC_OK;
-}
-
-static void source_close(paper_source *src) {
-    sv_papers_close(src->papers);
-    id_set_free(&src->seen);
-    free(src->text);
-    free(src->id_fixed);
-    memset(src, 0, sizeof *src);
-}
-
-/* Reads the next record and decides: *v says what became of it. Returns
- * SCIVEC_OK or a fatal status. make_texts = 0 skips building the text. */
-/* JSON Lines: a value that is not text where text is needed. The id may
- * be a number (its JSON text); the texts must be strings. */
-static int wrong_type(paper_source *src, long line) {
-    const struct { int col; const char *what; int number_ok; } used[] = {
-        {src->id_col, "the paper id", 1}, {src->text_col, "the text", 0}, {src->title_col, "the title", 0},
-    };
-    for (size_t i = 0; i < SV_ARRAY_LEN(used); i++) {
-        const char *type = used[i].col >= 0 ? sv_papers_field_json_type(src->papers, used[i].col) : NULL;
-        if (!type || (used[i].number_ok && !strcmp(type, "number"))) continue;
-        snprintf(src->why, sizeof src->why, "line %ld: %s ('%s') is a JSON %s, not a string", line,
-                 used[i].what, sv_papers_column_name(src->papers, used[i].col), type);
-        return 1;
-    }
-    return 0;
-}
-
-static int source_next(paper_source *src, int make_texts, verdict *v) {
-    free(src->text);
-    src->text = NULL;
-    free(src->id_fixed);
-    src->id_fixed = NULL;
-    src->why[0] = '\0';
-    int rc = sv_papers_next(src->papers, &src->fields, &src->lens);
-    if (rc == 0) { *v = PAPER_END; return SCIVEC_OK; }
-    /* A record without a usable id has no shard: shard 0 counts it, so
-     * that the shards' counts add up to a single run's. */
-    if (rc == SCIVEC_EFORMAT) {
-        snprintf(src->why, sizeof src->why, "%s", scivec_last_error());
-        *v = src->shard_n && src->shard_k ? OTHER_SHARD : SKIP_MALFORMED;
-        return SCIVEC_OK;
-    }
-    if (rc != 1) return rc;
-
-    long line = sv_papers_record_line(src->papers);
-    /* JSONL records may lack a key the first one had, or the column may have
-     * appeared later: treat absent as empty. */
-    int n_cols = sv_papers_n_columns(src->papers);
-    const char *id = src->id_col < n_cols ? src->fields[src->id_col] : "";
-    size_t id_len = src->id_col < n_cols ? src->lens[src->id_col] : 0;
-    if (!has_text(id, id_len) || strlen(id) != id_len) {
-        snprintf(src->why, sizeof src->why, "line %ld: %s", line,
-                 strlen(id) != id_len ? "the paper id holds a NUL byte" : "no paper id");
-        *v = src->shard_n && src->shard_k ? OTHER_SHARD : SKIP_MALFORMED;
-        return SCIVEC_OK;
-    }
-    if (src->shard_n && sv_shard_of(id, src->shard_n) != src->shard_k) {
-        *v = OTHER_SHARD;
-        return SCIVEC_OK;
-    }
-    if (wrong_type(src, line)) { *v = SKIP_WRONG_TYPE; return SCIVEC_OK; }
-    /* Ids are compared and stored as valid UTF-8 (papers.db holds nothing
-     * else), so two ids that differ only in invalid bytes are duplicates. */
-    size_t fixed_len;
-    int repaired = sv_utf8_repair(id, id_len, &src->id_fixed, &fixed_len);
-    if (repaired < 0) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    if (repaired) id = src->id_fixed;
-    const char *title = src->title_col >= 0 ? src->fields[src->title_col] : NULL;
-    size_t title_len = src->title_col >= 0 ? src->lens[src->title_col] : 0;
-    const char *abstract = src->fields[src->text_col];
-    size_t abstract_len = src->lens[src->text_col];
-    /* Whether the text is empty does not depend on building it. */
-    char *text = NULL;
-    rc = make_text(src->recipe, title, title_len, abstract, abstract_len, &text);
-    if (rc) return sv_error(rc, "out of memory");
-    if (!text) {
-        snprintf(src->why, sizeof src->why, "line %ld: paper %.100s has no text", line, id);
-        *v = SKIP_EMPTY;
-        return SCIVEC_OK;
-    }
-    int in_folder = src->skip_id && src->skip_id(id, text, src->skip_user);
-    rc = in_folder ? 0 : id_set_add(&src->seen, id);
-    if (rc < 0) { free(text); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
-    if (rc == 0) {
-        free(text);
-        if (in_folder) snprintf(src->why, sizeof src->why, "line %ld: paper %.100s is already in the folder", line, id);
-        else snprintf(src->why, sizeof src->why, "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
-        *v = SKIP_DUPLICATE;
-        return SCIVEC_OK;
-    }
-    if (make_texts) src->text = text;
-    else free(text);
-    *v = PAPER_KEPT;
-    return SCIVEC_OK;
-}
-
-static const char *source_id(const paper_source *src) {
-    return src->id_fixed ? src->id_fixed : src->fields[src->id_col];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -618,14 +353,14 @@ static int interrupted(sv_embed_result *res, int64_t rows_saved) {
 
 static int build_db(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
                     sv_embed_result *res) {
-    paper_source src;
+    sv_paper_source src;
     sv_paper_db *db = NULL;
     FILE *npy = NULL;
     float *row_vec = malloc((size_t)dim * sizeof *row_vec);
     char *categories = NULL;
     if (!row_vec) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    int rc = source_open(&src, params);
-    if (rc) { source_close(&src); free(row_vec); return rc; }
+    int rc = sv_paper_source_open(&src, params);
+    if (rc) { sv_paper_source_close(&src); free(row_vec); return rc; }
     if (!(npy = fopen(p->partial, "rb")) || fseek(npy, 128, SEEK_SET) != 0)
         rc = sv_error(SCIVEC_EIO, "%s: %s", p->partial, strerror(errno));
     if (!rc) rc = sv_paper_db_create(p->db_tmp, &db);
@@ -635,10 +370,10 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     int year_col = sv_papers_column_index(papers, "year");
     int64_t row = 0;
     while (!rc) {
-        verdict v;
-        if ((rc = source_next(&src, 1, &v))) break;
-        if (v == PAPER_END) break;
-        if (v != PAPER_KEPT) continue;
+        sv_verdict v;
+        if ((rc = sv_paper_source_next(&src, 1, &v))) break;
+        if (v == SV_PAPER_END) break;
+        if (v != SV_PAPER_KEPT) continue;
         /* The record's place in the input orders merged shards as one run
          * orders them; the text's hash tells `add --update` what changed. */
         int64_t record = params->record_base + sv_papers_records_read(papers) - 1;
@@ -678,7 +413,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
         int updated_col = sv_papers_column_index(papers, "update_date");
         if (!year && updated_col >= 0 && updated_col < n_cols)
             year = sv_year_in_text(f[updated_col], l[updated_col]);
-        if (!year) year = sv_year_from_arxiv_id(source_id(&src), strlen(source_id(&src)));
+        if (!year) year = sv_year_from_arxiv_id(sv_paper_source_id(&src), strlen(sv_paper_source_id(&src)));
 
         const char *names[1024];
         const char *const *column_names = names;
@@ -691,7 +426,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
             (dyn_names ? dyn_names : names)[i] = sv_papers_column_name(papers, i);
         sv_paper_row paper = {
             .row = row,
-            .paper_id = source_id(&src),
+            .paper_id = sv_paper_source_id(&src),
             .title = src.title_col >= 0 && src.title_col < n_cols ? f[src.title_col] : NULL,
             .title_len = src.title_col >= 0 && src.title_col < n_cols ? l[src.title_col] : 0,
             .categories = categories,
@@ -718,7 +453,7 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     if (npy) fclose(npy);
     free(categories);
     free(row_vec);
-    source_close(&src);
+    sv_paper_source_close(&src);
     return rc;
 }
 
@@ -752,15 +487,15 @@ static int check_regular_file(const char *input) {
 
 /* Papers the input has to embed: a pass that only decides (no texts). */
 static int count_kept(const sv_embed_params *params, int64_t *kept) {
-    paper_source src;
+    sv_paper_source src;
     *kept = 0;
-    int rc = source_open(&src, params);
+    int rc = sv_paper_source_open(&src, params);
     while (!rc) {
-        verdict v;
-        if ((rc = source_next(&src, 0, &v)) || v == PAPER_END) break;
-        if (v == PAPER_KEPT) ++*kept;
+        sv_verdict v;
+        if ((rc = sv_paper_source_next(&src, 0, &v)) || v == SV_PAPER_END) break;
+        if (v == SV_PAPER_KEPT) ++*kept;
     }
-    source_close(&src);
+    sv_paper_source_close(&src);
     return rc;
 }
 
@@ -776,82 +511,6 @@ static int check_index_factory(const sv_embed_params *params, int dim) {
     char source[512];
     snprintf(source, sizeof source, "%s (papers to embed)", params->input);
     return sv_index_check(factory, dim, kept, source, &need);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Adapters                                                                  */
-
-static int is_none(const char *ref) { return ref && strcmp(ref, "none") == 0; }
-
-/* An adapter the recipe implies could not be had: one line saying what to run.
- * Only a missing file or an unreachable hub gets this; a broken or
- * mismatched adapter keeps its own message. */
-static int implied_adapter_error(int rc, const sv_family *family, const char *ref,
-                                 const char *role) {
-    if (rc != SCIVEC_ENOTFOUND && rc != SCIVEC_EIO)
-        return sv_error_prefix(rc, "recipe specter2, %s adapter", role);
-    char reason[512];
-    snprintf(reason, sizeof reason, "%s", scivec_last_error());
-    return sv_error(rc, "recipe specter2 with %s needs the %s adapter %s, which is neither in "
-                    "the HF cache nor downloadable now: run `scivec fetch %s && scivec fetch %s` "
-                    "where the hub is reachable, or pass --adapter none for base-model vectors "
-                    "(%s)", family->base, role, ref, family->papers, family->queries, reason);
-}
-
-/* Adds the papers' and the queries' adapters to the model: ids in *paper_id
- * and *query_id (0 = none), the refs used in *paper_ref / *query_ref.
- * Recipe specter2 with a base model of the family table (family.h) and no
- * --adapter uses the family's papers and queries adapters, downloading them
- * when missing (unless offline); it never falls back to base vectors. */
-static int add_adapters(const sv_embed_params *params, scivec_model *model, sv_embed_result *res,
-                        int *paper_id, int *query_id, const char **paper_ref,
-                        const char **query_ref) {
-    *paper_id = *query_id = 0;
-    *paper_ref = *query_ref = NULL;
-    const sv_family *family = params->recipe == SV_RECIPE_SPECTER2
-                            ? sv_family_of_base(sv_model_repo_id(model)) : NULL;
-    const char *ref = params->adapter;
-    const char *query = params->query_adapter;
-    int implied = 0;
-    if (is_none(ref)) {
-        snprintf(res->adapter_note, sizeof res->adapter_note, "none (--adapter none)");
-        ref = NULL;
-    } else if (ref) {
-        snprintf(res->adapter_note, sizeof res->adapter_note, "--adapter");
-    } else if (family) {
-        // SPECTER2 embeds papers through proximity, queries through adhoc_query
-        ref = family->papers;
-        implied = 1;
-        snprintf(res->adapter_note, sizeof res->adapter_note, "recipe specter2: %s (papers) "
-                 "for %s", family->papers, family->base);
-    } else if (params->recipe == SV_RECIPE_SPECTER2) {
-        snprintf(res->adapter_note, sizeof res->adapter_note, "none: %s is not a base model of "
-                 "the adapter family table (docs/ADAPTERS.md); pass --adapter for one",
-                 params->model);
-    } else {
-        snprintf(res->adapter_note, sizeof res->adapter_note, "none (no --adapter)");
-    }
-    // the family's query adapter goes with its papers' adapter, given or implied
-    int query_implied = !query && family && ref && !strcmp(ref, family->papers);
-    if (query_implied) query = family->queries;
-    int rc = SCIVEC_OK;
-    if (ref) {
-        rc = scivec_model_add_adapter(model, ref, paper_id);
-        if (rc) return implied ? implied_adapter_error(rc, family, ref, "papers")
-                               : sv_error_prefix(rc, "--adapter");
-        *paper_ref = ref;
-        snprintf(res->adapter, sizeof res->adapter, "%s", scivec_model_adapter_name(model, *paper_id));
-    }
-    if (query && !is_none(query)) {
-        // loaded now only to refuse a broken one before hours of embedding
-        rc = scivec_model_add_adapter(model, query, query_id);
-        if (rc) return query_implied ? implied_adapter_error(rc, family, query, "queries")
-                                     : sv_error_prefix(rc, "--query-adapter");
-        *query_ref = query;
-        snprintf(res->query_adapter, sizeof res->query_adapter, "%s (%s)",
-                 scivec_model_adapter_name(model, *query_id), query);
-    }
-    return SCIVEC_OK;
 }
 
 /* Records the papers' adapter in the checkpoint options: a resumed run must use the same. */
@@ -871,22 +530,11 @@ static int add_adapter_option(cJSON *options, const scivec_model *model, int ada
 /* ------------------------------------------------------------------------ */
 /* The whole run                                                             */
 
-static int resolve_model_options(const sv_embed_params *params, const paper_source *src,
+static int resolve_model_options(const sv_embed_params *params, const sv_paper_source *src,
                                  const scivec_model *model, resolved_options *r) {
-    r->pooling = params->pooling;
-    r->pooling_reason = "--pooling";
-    if (params->pooling == SCIVEC_POOL_DEFAULT) {
-        if (params->recipe == SV_RECIPE_SPECTER2) {
-            r->pooling = SCIVEC_POOL_CLS;
-            r->pooling_reason = "recipe specter2";
-        } else {
-            r->pooling = scivec_model_default_pooling(model, &r->pooling_reason);
-            if (!r->pooling_reason) r->pooling_reason = "model default";
-        }
-    }
+    r->pooling = sv_recipe_pooling(params->recipe, params->pooling, model, &r->pooling_reason);
     int model_max = scivec_model_max_length(model);
-    int want = params->max_length > 0 ? params->max_length
-             : params->recipe == SV_RECIPE_SPECTER2 ? SPECTER2_MAX_LENGTH : model_max;
+    int want = sv_recipe_max_length(params->recipe, params->max_length, model_max);
     if (want < 3) return sv_error(SCIVEC_EINVAL, "--max-length %d is too small (3 at least)", want);
     // prompts: the model's default unless named ("" = none); queries as papers unless named
     int rc = sv_model_prompt(model, params->prompt, &r->paper_prompt_text, &r->paper_prompt);
@@ -910,15 +558,15 @@ static int resolve_model_options(const sv_embed_params *params, const paper_sour
  * the thresholds, unless params->force_precision. */
 static int check_precision(const sv_embed_params *params, scivec_model *model, int paper_adapter,
                            const scivec_encode_params *ep, sv_embed_result *res) {
-    paper_source sample;
+    sv_paper_source sample;
     char *texts[SV_PRECISION_SAMPLE];
     int n = 0, fp32_adapter = 0;
     scivec_model *fp32 = NULL;
-    int rc = source_open(&sample, params);
+    int rc = sv_paper_source_open(&sample, params);
     while (!rc && n < SV_PRECISION_SAMPLE) {
-        verdict v;
-        if ((rc = source_next(&sample, 1, &v)) || v == PAPER_END) break;
-        if (v != PAPER_KEPT) continue;
+        sv_verdict v;
+        if ((rc = sv_paper_source_next(&sample, 1, &v)) || v == SV_PAPER_END) break;
+        if (v != SV_PAPER_KEPT) continue;
         texts[n++] = sample.text;
         sample.text = NULL;
     }
@@ -943,16 +591,16 @@ static int check_precision(const sv_embed_params *params, scivec_model *model, i
 done:
     for (int i = 0; i < n; i++) free(texts[i]);
     scivec_model_free(fp32);
-    source_close(&sample);
+    sv_paper_source_close(&sample);
     return rc;
 }
 
-static int skip_record(const sv_embed_params *params, sv_embed_result *res, verdict v, const char *why) {
-    if (v == SKIP_EMPTY) res->skipped_empty_text++;
-    else if (v == SKIP_MALFORMED) res->skipped_malformed++;
-    else if (v == SKIP_WRONG_TYPE) res->skipped_wrong_type++;
+static int skip_record(const sv_embed_params *params, sv_embed_result *res, sv_verdict v, const char *why) {
+    if (v == SV_SKIP_EMPTY) res->skipped_empty_text++;
+    else if (v == SV_SKIP_MALFORMED) res->skipped_malformed++;
+    else if (v == SV_SKIP_WRONG_TYPE) res->skipped_wrong_type++;
     else res->skipped_duplicate_id++;
-    if (params->strict) return sv_error(v == SKIP_MALFORMED ? SCIVEC_EFORMAT : SCIVEC_EINVAL,
+    if (params->strict) return sv_error(v == SV_SKIP_MALFORMED ? SCIVEC_EFORMAT : SCIVEC_EINVAL,
                                         "%s: %s (--strict)", params->input, why);
     if (params->warn) {
         char msg[700];
@@ -962,7 +610,7 @@ static int skip_record(const sv_embed_params *params, sv_embed_result *res, verd
     return SCIVEC_OK;
 }
 
-static int embed_pass(const sv_embed_params *params, paper_source *src, embedder *e,
+static int embed_pass(const sv_embed_params *params, sv_paper_source *src, embedder *e,
                       const paths *p, const cJSON *options, int64_t rows_done,
                       int64_t total, sv_embed_result *res) {
     int batch_tokens = params->batch_tokens > 0 ? params->batch_tokens : DEFAULT_BATCH_TOKENS;
@@ -971,17 +619,17 @@ static int embed_pass(const sv_embed_params *params, paper_source *src, embedder
     int rc = SCIVEC_OK;
     if (params->progress) params->progress(0, total, params->user);
     for (;;) {
-        verdict v;
-        if ((rc = source_next(src, 1, &v))) break;
-        if (v == PAPER_END) break;
-        if (v == OTHER_SHARD) continue;
+        sv_verdict v;
+        if ((rc = sv_paper_source_next(src, 1, &v))) break;
+        if (v == SV_PAPER_END) break;
+        if (v == SV_OTHER_SHARD) continue;
         res->rows_read++;
-        if (v != PAPER_KEPT) {
+        if (v != SV_PAPER_KEPT) {
             if ((rc = skip_record(params, res, v, src->why))) break;
             continue;
         }
         if (kept++ < rows_done) continue;   /* embedded before the interruption */
-        rc = batch_push(&b, src->text, source_id(src), sv_papers_record_line(src->papers), e->encode.max_length);
+        rc = batch_push(&b, src->text, sv_paper_source_id(src), sv_papers_record_line(src->papers), e->encode.max_length);
         if (rc) { rc = sv_error(SCIVEC_ENOMEM, "out of memory"); break; }
         src->text = NULL;
         if (b.est_tokens >= batch_tokens || b.n == MAX_BATCH_PAPERS) {
@@ -1028,7 +676,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         return sv_error(SCIVEC_EINVAL, "shard %d/%d: want 0 <= K < N", params->shard_k, params->shard_n);
 
     paths p;
-    paper_source src;
+    sv_paper_source src;
     memset(&src, 0, sizeof src);
     scivec_model *model = NULL;
     embedder e = {0};
@@ -1039,7 +687,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
 
     /* Cheap checks first: the input's columns, the lock, the work dir. */
     if (!rc) rc = check_regular_file(params->input);
-    if (!rc) rc = source_open(&src, params);
+    if (!rc) rc = sv_paper_source_open(&src, params);
     if (!rc) rc = sv_dir_make(p.out_dir, &created_out_dir);
     if (!rc) rc = sv_dir_lock(p.out_dir, "embed", &lock_fd);
     if (!rc && params->resume && params->restart)
@@ -1073,7 +721,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc && scivec_model_warning(model) && params->warn) params->warn(scivec_model_warning(model), params->user);
     int paper_adapter = 0, query_adapter = 0;
     const char *paper_adapter_ref = NULL, *query_adapter_ref = NULL;
-    if (!rc) rc = add_adapters(params, model, res, &paper_adapter, &query_adapter,
+    if (!rc) rc = sv_recipe_add_adapters(params, model, res, &paper_adapter, &query_adapter,
                                &paper_adapter_ref, &query_adapter_ref);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
@@ -1253,7 +901,7 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     free(created_out_dir);
     if (lock_fd >= 0) close(lock_fd);
 
-    source_close(&src);
+    sv_paper_source_close(&src);
     free(e.vectors);
     cJSON_Delete(options);
     cJSON_Delete(fingerprint);

@@ -25,8 +25,6 @@ typedef enum sv_recipe {
     SV_RECIPE_SPECTER2,        /* title + "[SEP]" + abstract; CLS; 512 tokens */
 } sv_recipe;
 
-const char *sv_recipe_name(sv_recipe recipe);
-int sv_recipe_parse(const char *name, sv_recipe *out);   /* SCIVEC_EINVAL if unknown */
 
 typedef struct sv_embed_params {
     const char *input;          /* CSV or JSONL path                        */
