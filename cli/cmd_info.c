@@ -120,13 +120,25 @@ int cmd_info(int argc, char **argv) {
                    index_type, (long long)scivec_outdir_index_ntotal(od), scivec_outdir_index_dim(od));
         if (scivec_outdir_db_rows(od) >= 0)
             printf("  %-28s %lld papers\n", "papers.db", (long long)scivec_outdir_db_rows(od));
+        /* papers.db holds vectors only when embed ran with --db-vectors
+         * (metadata "db_vectors"; folders made before the flag all do) */
+        const cJSON *db_vectors = cJSON_GetObjectItemCaseSensitive(metadata, "db_vectors");
+        int db_has_vectors = !cJSON_IsBool(db_vectors) || cJSON_IsTrue(db_vectors);
+        int index_exact = !index_type || scivec_outdir_index_exact(od);
         if (n_problems == 0) {
-            if (!index_type || scivec_outdir_index_exact(od))
+            if (index_exact && db_has_vectors)
                 printf("checks: ok (counts, dimensions and every row's vector agree across the four files)\n");
-            else
+            else if (index_exact)
+                printf("checks: ok (counts and dimensions agree; every row's vector agrees between "
+                       "embeddings.npy and papers.index; papers.db holds no vectors, as without "
+                       "embed --db-vectors)\n");
+            else if (db_has_vectors)
                 printf("checks: ok (counts and dimensions agree; every row's vector agrees between "
                        "embeddings.npy and papers.db; %s keeps approximate codes, so its vectors "
                        "were not compared)\n", index_type);
+            else
+                printf("checks: ok (counts and dimensions agree; %s keeps approximate codes and "
+                       "papers.db no vectors, so no row's vector was compared)\n", index_type);
         } else {
             printf("checks: %d problem%s\n", n_problems, n_problems == 1 ? "" : "s");
             for (int i = 0; i < n_problems; i++) {
