@@ -24,7 +24,7 @@ static const char usage[] =
     "                        [--max-batch-tokens N] [--max-queue N] [--timeout-ms N]\n"
     "                        [--max-body-bytes N] [--max-inputs N] [--max-text-bytes N]\n"
     "                        [--max-k N] [--max-connections N] [--readers N]\n"
-    "                        [--api-key-file FILE]\n"
+    "                        [--api-key-file FILE] [--precision P [--force-precision]]\n"
     "  DIR                  output directory of `scivec embed`\n"
     "  --host H             address or host name to listen on (default 127.0.0.1: this\n"
     "                       machine only)\n"
@@ -34,6 +34,10 @@ static const char usage[] =
     "  --model M            model for queries and /v1/embeddings (default: metadata.json's;\n"
     "                       it must be the model the papers were embedded with)\n"
     "  --threads N          threads of the model (default: all cores)\n"
+    "  --precision P        dense layers of the query model in fp32, bf16 or int8; default\n"
+    "                       and required: the folder's (metadata.json \"precision\"), so that\n"
+    "                       queries land where the papers are. --force-precision allows\n"
+    "                       another (e.g. fp32 on a CPU without VNNI for an int8 folder)\n"
     "  --max-batch-tokens N tokens per model call; requests are batched up to it (default 8192)\n"
     "  --max-queue N        embedding requests that may wait; beyond, 503 (default 256)\n"
     "  --timeout-ms N       an embedding request not done by then gets 503 (default 30000)\n"
@@ -50,7 +54,8 @@ static const char usage[] =
     "                       connection (default: the number of cores, at most 8)\n";
 
 typedef struct serve_options {
-    const char *dir, *host, *model, *api_key_file;
+    const char *dir, *host, *model, *api_key_file, *precision;
+    int force_precision;
     long long port, threads, max_batch_tokens, max_queue, timeout_ms, max_body_bytes;
     long long max_inputs, max_text_bytes, max_k, max_connections, readers;
     long long max_per_client, request_timeout_s;
@@ -90,6 +95,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
         const char *arg = argv[i], *eq = strchr(arg, '='), *value = NULL;
         size_t name_len = eq && arg[0] == '-' ? (size_t)(eq - arg) : strlen(arg);
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) { fputs(usage, stdout); return 0; }
+        if (!strcmp(arg, "--force-precision")) { o->force_precision = 1; continue; }
         if (arg[0] != '-') {
             if (o->dir) {
                 fprintf(stderr, "scivec serve: unexpected argument '%s'\n%s", arg, usage);
@@ -108,6 +114,12 @@ static int parse_args(int argc, char **argv, serve_options *o) {
         if (name_len == 6 && !strncmp(arg, "--host", 6)) { o->host = value; known = 1; }
         else if (name_len == 7 && !strncmp(arg, "--model", 7)) { o->model = value; known = 1; }
         else if (name_len == 14 && !strncmp(arg, "--api-key-file", 14)) { o->api_key_file = value; known = 1; }
+        else if (name_len == 11 && !strncmp(arg, "--precision", 11)) {
+            scivec_precision unused;
+            if (cli_precision_option("serve", value, &unused)) return 2;
+            o->precision = value;
+            known = 1;
+        }
         for (size_t j = 0; !known && j < sizeof numbers / sizeof numbers[0]; j++) {
             if (strlen(numbers[j].name) != name_len || strncmp(arg, numbers[j].name, name_len)) continue;
             known = 1;
@@ -143,10 +155,14 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
      * with the model, pooling and adapter the papers were embedded with:
      * the library reads them from metadata.json as `scivec search` does. */
     char note[1024];
-    if (scivec_query_model_load(o->dir, o->model, (int)o->threads, &ctx->model, ep, note,
-                                sizeof note) != SCIVEC_OK)
+    if (scivec_query_model_load_as(o->dir, o->model, (int)o->threads, o->precision,
+                                   o->force_precision, &ctx->model, ep, note,
+                                   sizeof note) != SCIVEC_OK)
         return cli_fail("serve");
     if (note[0]) fprintf(stderr, "scivec serve: %s\n", note);
+    if (scivec_model_precision(ctx->model) != SCIVEC_PRECISION_FP32)
+        fprintf(stderr, "scivec serve: queries and /v1/embeddings in %s\n",
+                scivec_precision_name(scivec_model_precision(ctx->model)));
     int dim = scivec_model_dim(ctx->model);
     ctx->dim = dim;
     ctx->normalize = od->normalize;

@@ -96,6 +96,13 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
         } else if (is_search && OPT("--model")) {
             VALUE();
             o->model = value;
+        } else if (is_search && OPT("--precision")) {
+            VALUE();
+            scivec_precision unused;
+            if (cli_precision_option(command, value, &unused)) return 2;
+            o->precision = value;
+        } else if (is_search && !strcmp(arg, "--force-precision")) {
+            o->force_precision = 1;
         } else if (arg[0] == '-' && arg[1] && strcmp(arg, "--") != 0) {
             fprintf(stderr, "scivec %s: unknown option '%s'\n%s", command, arg, usage);
             return 2;

@@ -443,6 +443,8 @@ typedef struct scivec_search_params {
     const char *model;      /* NULL: the one metadata.json records          */
     int         n_threads;  /* 0: all cores                                 */
     int         verify_model; /* refuse unless the weights' sha256 matches   */
+    const char *precision;  /* NULL: metadata.json's; another one needs    */
+    int         force_precision; /* force_precision (scivec_query_model_load_as) */
 } scivec_search_params;
 
 scivec_search_params scivec_search_default_params(void);
@@ -474,6 +476,14 @@ const char *scivec_outdir_note(const scivec_outdir *od, int i);
 int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_threads,
                             scivec_model **out, scivec_encode_params *params, char *note,
                             size_t note_size);
+/* The model's dense layers run in the precision metadata.json records
+ * ("precision", fp32 when absent), so that queries land where the papers
+ * are. scivec_query_model_load_as takes another precision ("fp32", "bf16",
+ * "int8"; NULL = the folder's) only with force_precision: without it a
+ * mismatch is SCIVEC_EINVAL naming both. */
+int scivec_query_model_load_as(const char *out_dir, const char *model_ref, int n_threads,
+                               const char *precision, int force_precision, scivec_model **out,
+                               scivec_encode_params *params, char *note, size_t note_size);
 
 /* ------------------------------------------------------------------------ */
 /* Output folders: rebuilding the index (`scivec reindex`, docs/OUTPUTS.md)  */
