@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The throughput benchmark (issue: throughput). One command, rerunnable:
 #
-#     bench/run.sh [N_TEXTS=64] [REPEATS=2]
+#     bench/run.sh [N_TEXTS=64] [REPEATS=2]     (SV_BENCH_FORWARD=0: no bench_forward)
 #
 # In one run it measures: this machine's SGEMM peak (BLIS, the library of scivec's
 # forward, as bench_sgemm calls it; OpenBLAS and oneDNN alongside), 1 and 2
@@ -111,8 +111,9 @@ for rep in $(seq "$REPEATS"); do
   done
 done
 torch_run cls 1   # parity of the cls-only last layer against PyTorch's full one
-# the forward alone (no start-up, tokenization, output) against the peak, in one process
-for threads in 1 2; do
+# the forward alone (no start-up, tokenization, output) against the peak, in one
+# process; SV_BENCH_FORWARD=0 leaves it out (minutes on a host shared with others)
+for threads in $([ "${SV_BENCH_FORWARD:-1}" = 0 ] || echo 1 2); do
   "$BUILD"/bench/bench_forward "$MODEL" "$threads" > "$work/forward$threads.json"
   cat "$work/forward$threads.json"
 done
@@ -246,7 +247,8 @@ out = f"bench/results/throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
 json.dump(dict(n_texts=len(seqs), tokens=sum(lens), gflop=flop / 1e9,
                sgemm_peak={"1": peak1, "2": peak2, "per_cpu_second": peak_cpu,
                            "bench_sgemm": peaks[1] + peaks[2]},
-               forward_alone=[json.load(open(f"{work}/forward{t}.json")) for t in (1, 2)],
+               forward_alone=[json.load(open(f"{work}/forward{t}.json")) for t in (1, 2)
+                              if os.path.exists(f"{work}/forward{t}.json")],
                max_abs_diff_vs_pytorch=diff, max_abs_diff_cls_vs_pytorch=diff_cls, loadavg=load, loadavg_start=load_start,
                pct_peak_per_run={str(t): v for t, v in per_run.items()},
                precision={k: dict(v, vs_fp32={str(t): r for t, r in v["vs_fp32"].items()},
