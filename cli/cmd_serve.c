@@ -142,6 +142,12 @@ static int parse_args(int argc, char **argv, serve_options *o) {
     return -1;
 }
 
+/* metadata.json's "precision" (fp32 when absent, as older folders were). */
+static const char *recorded_precision(const sv_outdir *od) {
+    const cJSON *precision = cJSON_GetObjectItemCaseSensitive(od->metadata, "precision");
+    return cJSON_IsString(precision) ? precision->valuestring : "fp32";
+}
+
 /* The model the papers were embedded with (as `scivec search` picks it), and
  * the encode parameters that put texts in their space. */
 static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_params *ep) {
@@ -170,6 +176,7 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
     ctx->model_name = strdup(od->model_name);
     ctx->pooling = strdup(od->pooling);
     ctx->max_length = od->max_length;
+    snprintf(ctx->precision, sizeof ctx->precision, "%s", recorded_precision(od));
     if (!ctx->model_name || !ctx->pooling) {
         fprintf(stderr, "scivec serve: out of memory\n");
         return 1;
@@ -192,6 +199,9 @@ static const char *reload_mismatch(const serve_ctx *ctx, const sv_outdir *od, ch
                  od->normalize ? "" : "not ", ctx->normalize ? "are" : "are not");
     else if (od->max_length != ctx->max_length)
         snprintf(why, size, "its max_length is %d, not %d", od->max_length, ctx->max_length);
+    else if (strcmp(recorded_precision(od), ctx->precision))
+        snprintf(why, size, "its papers were embedded in %s, not %s", recorded_precision(od),
+                 ctx->precision);
     else
         return NULL;
     return why;

@@ -11,16 +11,19 @@ were (metadata.json "precision"), by `scivec serve` and `scivec search`
 * `scivec search` on it: the query of a paper's own text scores that paper
   as the stored vector does (int8 query); --precision fp32 is refused the
   same way;
-* an fp32 folder asked for int8 is refused.
+* an fp32 folder asked for int8 is refused, and on SIGHUP a folder that now
+  records another precision is not swapped in.
 Where this CPU lacks VNNI the int8 embed is refused (test_precision_embed
 checks that) and this test only checks the fp32 folder's refusal.
 """
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -87,6 +90,22 @@ with tempfile.TemporaryDirectory() as tmp:
     code, err = serve_refused(fp32_dir, "--precision", "int8")
     check(code == 1 and err.count("\n") == 1 and "int8" in err and "fp32" in err
           and "--force-precision" in err, "fp32 folder, serve --precision int8: %d %r" % (code, err))
+
+    # SIGHUP: a folder now recorded in another precision is not swapped in
+    srv = Server(fp32_dir, "--threads", "1")
+    try:
+        meta_path = os.path.join(fp32_dir, "metadata.json")
+        meta = json.load(open(meta_path))
+        meta["precision"] = "int8"
+        json.dump(meta, open(meta_path, "w"))
+        srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 30
+        while time.time() < deadline and "not reloaded" not in srv.stderr_text():
+            time.sleep(0.1)
+        check("not reloaded: its papers were embedded in int8, not fp32" in srv.stderr_text(),
+              "SIGHUP with another precision: %r" % srv.stderr_text()[-300:])
+    finally:
+        srv.stop()
 
     if not runs_fast("int8"):
         print("int8: this CPU lacks VNNI; only the refusal was checked")
