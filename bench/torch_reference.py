@@ -4,7 +4,11 @@ HuggingFace's own operations (transformers 4.44 modeling_bert, eager attention),
 random weights read from the same model.safetensors scivec loads, length-sorted
 batches of 32 padded to the longest, like sentence-transformers' encode().
 
-    torch_reference.py MODEL_DIR IDS_JSONL --threads N [--pooling mean|cls] [--out X.npy]
+    torch_reference.py MODEL_DIR IDS_JSONL --threads N [--pooling mean|cls] [--bf16] [--out X.npy]
+
+--bf16 runs the forward under torch.autocast("cpu", bfloat16) (the linear
+layers and matmuls in bf16, LayerNorm and softmax in fp32), as a PyTorch user
+would ask for bf16; the pooled vectors are returned in fp32.
 
 IDS_JSONL holds `scivec tokenize` output (token ids identical to HF's tokenizer,
 as the test suite proves), so both engines see exactly the same tokens.
@@ -86,6 +90,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--pooling", default="mean", choices=["mean", "cls"])
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--bf16", action="store_true")
     ap.add_argument("--out")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -98,7 +103,8 @@ def main():
     n_tokens = sum(len(s["input_ids"]) for s in seqs)
 
     t0, c0 = time.perf_counter(), time.process_time()
-    with torch.inference_mode():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16)
+    with torch.inference_mode(), autocast:
         for start in range(0, len(order), args.batch):
             batch = order[start:start + args.batch]
             T = max(len(seqs[i]["input_ids"]) for i in batch)
@@ -116,11 +122,11 @@ def main():
             else:
                 m = mask.unsqueeze(-1).to(h.dtype)
                 pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
-            out[batch] = pooled.numpy()
+            out[batch] = pooled.float().numpy()
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     if args.out:
         np.save(args.out, out)
-    print(json.dumps({"engine": "pytorch", "torch": torch.__version__, "threads": args.threads,
+    print(json.dumps({"engine": "pytorch-bf16" if args.bf16 else "pytorch", "torch": torch.__version__, "threads": args.threads,
                       "n_texts": len(seqs), "tokens": n_tokens, "seconds": seconds, "cpu_seconds": cpu_seconds,
                       "tokens_per_s": n_tokens / seconds}))
 

@@ -14,6 +14,7 @@
 static const char usage[] =
     "usage: scivec search DIR \"free text\" [-k 10] [--json] [--category C]... [--year Y | --year Y1-Y2]\n"
     "                     [--threads N] [--model M] [--nprobe N | --ef-search N]\n"
+    "                     [--precision P [--force-precision]]\n"
     "  DIR            output directory of `scivec embed`\n"
     "                 (a query starting with '-' goes after --: search DIR -- \"-ray optics\")\n"
     "  -k N           how many papers to show (default 10)\n"
@@ -26,7 +27,9 @@ static const char usage[] =
     "  --model M      the model to embed the query with (default: the one in metadata.json;\n"
     "                 it must be the model the papers were embedded with)\n"
     "  --verify-model refuse unless the model's weight file has the sha256 metadata.json\n"
-    "                 records (reads the whole file: about a second per 500 MB)\n";
+    "                 records (reads the whole file: about a second per 500 MB)\n"
+    "  --precision P  the query's dense layers in fp32, bf16 or int8 (default and required:\n"
+    "                 the folder's, metadata.json \"precision\"; --force-precision allows another)\n";
 
 /* The query is embedded as DIR/metadata.json records (the library loads the
  * model, checks it, adds the recorded query adapter); what it noticed on
@@ -36,6 +39,8 @@ static int embed_query(scivec_outdir *od, const query_options *opts, float **out
     sp.model = opts->model;
     sp.n_threads = opts->n_threads;
     sp.verify_model = opts->verify_model;
+    sp.precision = opts->precision;
+    sp.force_precision = opts->force_precision;
     float *query = malloc((size_t)scivec_outdir_dim(od) * sizeof *query);
     if (!query) {
         fprintf(stderr, "scivec search: out of memory\n");

@@ -17,7 +17,7 @@ static const char usage[] =
     "                        [--max-batch-tokens N] [--max-queue N] [--timeout-ms N]\n"
     "                        [--max-body-bytes N] [--max-inputs N] [--max-text-bytes N]\n"
     "                        [--max-k N] [--max-connections N] [--readers N]\n"
-    "                        [--api-key-file FILE]\n"
+    "                        [--api-key-file FILE] [--precision P [--force-precision]]\n"
     "  DIR                  output directory of `scivec embed`\n"
     "  --host H             address or host name to listen on (default 127.0.0.1: this\n"
     "                       machine only)\n"
@@ -27,6 +27,10 @@ static const char usage[] =
     "  --model M            model for queries and /v1/embeddings (default: metadata.json's;\n"
     "                       it must be the model the papers were embedded with)\n"
     "  --threads N          threads of the model (default: all cores)\n"
+    "  --precision P        dense layers of the query model in fp32, bf16 or int8; default\n"
+    "                       and required: the folder's (metadata.json \"precision\"), so that\n"
+    "                       queries land where the papers are. --force-precision allows\n"
+    "                       another (e.g. fp32 on a CPU without VNNI for an int8 folder)\n"
     "  --max-batch-tokens N tokens per model call; requests are batched up to it (default 8192)\n"
     "  --max-queue N        embedding requests that may wait; beyond, 503 (default 256)\n"
     "  --timeout-ms N       an embedding request not done by then gets 503 (default 30000)\n"
@@ -66,7 +70,7 @@ static const struct number_option {
 
 /* getopt_long's table: the numbers' entries return their index from
  * OPT_NUMBER on. */
-enum { OPT_HOST = 256, OPT_MODEL, OPT_API_KEY_FILE, OPT_NUMBER };
+enum { OPT_HOST = 256, OPT_MODEL, OPT_API_KEY_FILE, OPT_PRECISION, OPT_FORCE_PRECISION, OPT_NUMBER };
 
 static void fill_options(struct option *options) {
     int n = 0;
@@ -74,6 +78,8 @@ static void fill_options(struct option *options) {
     options[n++] = (struct option){"host", required_argument, NULL, OPT_HOST};
     options[n++] = (struct option){"model", required_argument, NULL, OPT_MODEL};
     options[n++] = (struct option){"api-key-file", required_argument, NULL, OPT_API_KEY_FILE};
+    options[n++] = (struct option){"precision", required_argument, NULL, OPT_PRECISION};
+    options[n++] = (struct option){"force-precision", no_argument, NULL, OPT_FORCE_PRECISION};
     for (int i = 0; i < N_NUMBERS; i++)
         options[n++] = (struct option){numbers[i].name, required_argument, NULL, OPT_NUMBER + i};
     options[n] = (struct option){NULL, 0, NULL, 0};
@@ -92,7 +98,7 @@ static int parse_args(int argc, char **argv, serve_options *o) {
                          .max_inputs = 256, .max_text_bytes = 64 << 10, .max_k = 1000,
                          .max_connections = 1024, .readers = 0, .max_per_client = 128,
                          .request_timeout_s = 30};
-    struct option options[4 + N_NUMBERS + 1];
+    struct option options[6 + N_NUMBERS + 1];
     fill_options(options);
     int c;
     cli_getopt_begin();
@@ -107,6 +113,12 @@ static int parse_args(int argc, char **argv, serve_options *o) {
             o->model = optarg;
         } else if (c == OPT_API_KEY_FILE) {
             o->api_key_file = optarg;
+        } else if (c == OPT_PRECISION) {
+            scivec_precision unused;
+            if (cli_precision_option("serve", optarg, &unused)) return 2;
+            o->precision = optarg;
+        } else if (c == OPT_FORCE_PRECISION) {
+            o->force_precision = 1;
         } else if (c >= OPT_NUMBER && c < OPT_NUMBER + N_NUMBERS) {
             const struct number_option *n = &numbers[c - OPT_NUMBER];
             long long *field = (long long *)((char *)o + n->offset);

@@ -15,11 +15,11 @@
 
 enum {
     OPT_JSON = 256, OPT_CATEGORY, OPT_YEAR, OPT_THREADS, OPT_NPROBE, OPT_EF_SEARCH,
-    OPT_VERIFY_MODEL, OPT_MODEL,
+    OPT_VERIFY_MODEL, OPT_MODEL, OPT_PRECISION, OPT_FORCE_PRECISION,
 };
 
 /* similar's options; search takes these and the model's (--threads,
- * --model, --verify-model) too. */
+ * --model, --verify-model, --precision, --force-precision) too. */
 #define QUERY_OPTIONS                                                     \
     {"help", no_argument, NULL, 'h'},                                     \
     {"json", no_argument, NULL, OPT_JSON},                                \
@@ -36,6 +36,8 @@ static const struct option search_options[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"model", required_argument, NULL, OPT_MODEL},
     {"verify-model", no_argument, NULL, OPT_VERIFY_MODEL},
+    {"precision", required_argument, NULL, OPT_PRECISION},
+    {"force-precision", no_argument, NULL, OPT_FORCE_PRECISION},
     {NULL, 0, NULL, 0},
 };
 
@@ -104,6 +106,15 @@ int query_parse_args(const char *command, const char *usage, int argc, char **ar
             break;
         case OPT_MODEL:
             o->model = optarg;
+            break;
+        case OPT_PRECISION: {
+            scivec_precision unused;
+            if (cli_precision_option(command, optarg, &unused)) return 2;
+            o->precision = optarg;
+            break;
+        }
+        case OPT_FORCE_PRECISION:
+            o->force_precision = 1;
             break;
         case ':': {
             const char *bad = cli_bad_option(argv), *eq = strchr(bad, '=');

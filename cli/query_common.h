@@ -22,6 +22,8 @@ typedef struct query_options {
     int         n_threads;    /* search only                                */
     const char *model;        /* search only: overrides metadata.json        */
     int         verify_model; /* search only: the weights' sha256 must match */
+    const char *precision;    /* search only: NULL = metadata.json's          */
+    int         force_precision; /* search only: allow another than the folder's */
     int         nprobe, ef_search; /* --nprobe / --ef-search (0: as built)   */
 } query_options;
 

@@ -448,6 +448,8 @@ typedef struct scivec_search_params {
     const char *model;      /* NULL: the one metadata.json records          */
     int         n_threads;  /* 0: all cores                                 */
     int         verify_model; /* refuse unless the weights' sha256 matches   */
+    const char *precision;  /* NULL: metadata.json's; another one needs    */
+    int         force_precision; /* force_precision (scivec_query_model_load_as) */
 } scivec_search_params;
 
 scivec_search_params scivec_search_default_params(void);
@@ -479,6 +481,14 @@ const char *scivec_outdir_note(const scivec_outdir *od, int i);
 int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_threads,
                             scivec_model **out, scivec_encode_params *params, char *note,
                             size_t note_size);
+/* The model's dense layers run in the precision metadata.json records
+ * ("precision", fp32 when absent), so that queries land where the papers
+ * are. scivec_query_model_load_as takes another precision ("fp32", "bf16",
+ * "int8"; NULL = the folder's) only with force_precision: without it a
+ * mismatch is SCIVEC_EINVAL naming both. */
+int scivec_query_model_load_as(const char *out_dir, const char *model_ref, int n_threads,
+                               const char *precision, int force_precision, scivec_model **out,
+                               scivec_encode_params *params, char *note, size_t note_size);
 
 /* ------------------------------------------------------------------------ */
 /* Output folders: rebuilding the index (`scivec reindex`, docs/OUTPUTS.md)  */
@@ -700,6 +710,9 @@ const char *scivec_outdir_pooling(const scivec_outdir *od);
 int         scivec_outdir_normalize(const scivec_outdir *od);
 int         scivec_outdir_max_length(const scivec_outdir *od);
 const char *scivec_outdir_text_column(const scivec_outdir *od);
+/* The precision the papers were embedded in ("fp32", "bf16", "int8"; "fp32"
+ * for folders made before it was recorded); owned by od. */
+const char *scivec_outdir_precision(const scivec_outdir *od);
 
 /* One input column kept for the paper of row (papers.db paper_columns)
  * into *value (release with scivec_free), NULL when the paper has none. */

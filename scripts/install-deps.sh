@@ -26,6 +26,9 @@ packages=(
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(python3-torch libopenblas0 libdnnl2)  # the reference; OpenBLAS and oneDNN for bench_sgemm's comparison
+  # bench/ort_run.js: ONNX Runtime (npm onnxruntime-node, into bench/ort); a
+  # node from elsewhere (nodesource) brings its own npm, which Debian's conflicts with
+  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()

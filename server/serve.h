@@ -50,6 +50,7 @@ typedef struct serve_ctx {
     int             dim;
     int             normalize;     /* the papers' normalisation, for embedding */
     int             max_length;    /* the papers' max_length (a reload must keep it) */
+    char            precision[8];  /* the papers' precision (a reload must keep it) */
     sv_http_limits  limits;
     size_t          max_body_bytes;
     int             timeout_ms;

@@ -28,12 +28,16 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
      * with the model, pooling and adapter the papers were embedded with:
      * the library reads them from metadata.json as `scivec search` does. */
     char note[1024];
-    if (scivec_query_model_load(o->dir, o->model, (int)o->threads, &ctx->model, ep, note,
-                                sizeof note) != SCIVEC_OK) {
+    if (scivec_query_model_load_as(o->dir, o->model, (int)o->threads, o->precision,
+                                   o->force_precision, &ctx->model, ep, note,
+                                   sizeof note) != SCIVEC_OK) {
         fprintf(stderr, "scivec serve: %s\n", scivec_last_error());
         return 1;
     }
     if (note[0]) fprintf(stderr, "scivec serve: %s\n", note);
+    if (scivec_model_precision(ctx->model) != SCIVEC_PRECISION_FP32)
+        fprintf(stderr, "scivec serve: queries and /v1/embeddings in %s\n",
+                scivec_precision_name(scivec_model_precision(ctx->model)));
     int dim = scivec_model_dim(ctx->model);
     ctx->dim = dim;
     ctx->normalize = scivec_outdir_normalize(od);
@@ -41,6 +45,7 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
     ctx->model_name = strdup(model_name);
     ctx->pooling = strdup(pooling);
     ctx->max_length = scivec_outdir_max_length(od);
+    snprintf(ctx->precision, sizeof ctx->precision, "%s", scivec_outdir_precision(od));
     if (!ctx->model_name || !ctx->pooling) {
         fprintf(stderr, "scivec serve: out of memory\n");
         return 1;
@@ -67,6 +72,9 @@ static const char *reload_mismatch(const serve_ctx *ctx, const scivec_outdir *od
                  normalize ? "" : "not ", ctx->normalize ? "are" : "are not");
     else if (max_length != ctx->max_length)
         snprintf(why, size, "its max_length is %d, not %d", max_length, ctx->max_length);
+    else if (strcmp(scivec_outdir_precision(od), ctx->precision))
+        snprintf(why, size, "its papers were embedded in %s, not %s", scivec_outdir_precision(od),
+                 ctx->precision);
     else
         return NULL;
     return why;

@@ -112,7 +112,8 @@ class Hit(ctypes.Structure):
 
 
 class SearchParams(ctypes.Structure):
-    _fields_ = [("model", c_char_p), ("n_threads", c_int), ("verify_model", c_int)]
+    _fields_ = [("model", c_char_p), ("n_threads", c_int), ("verify_model", c_int),
+                ("precision", c_char_p), ("force_precision", c_int)]
 
 
 # ---------------------------------------------------------------- loading

@@ -61,6 +61,11 @@ const char *scivec_outdir_pooling(const scivec_outdir *od) { return od->od->pool
 int scivec_outdir_normalize(const scivec_outdir *od) { return od->od->normalize; }
 int scivec_outdir_max_length(const scivec_outdir *od) { return od->od->max_length; }
 
+const char *scivec_outdir_precision(const scivec_outdir *od) {
+    const cJSON *precision = cJSON_GetObjectItemCaseSensitive(od->od->metadata, "precision");
+    return cJSON_IsString(precision) ? precision->valuestring : "fp32";
+}
+
 const char *scivec_outdir_text_column(const scivec_outdir *od) {
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(od->od->metadata, "input");
     const cJSON *column = cJSON_GetObjectItemCaseSensitive(input, "text_column");

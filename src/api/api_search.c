@@ -85,8 +85,9 @@ static int load_query_model(scivec_outdir *od, const scivec_search_params *param
     scivec_model *model = NULL;
     scivec_encode_params ep;
     char note[1024];
-    int rc = scivec_query_model_load(od->od->dir, params->model, params->n_threads, &model, &ep,
-                                     note, sizeof note);
+    int rc = scivec_query_model_load_as(od->od->dir, params->model, params->n_threads,
+                                        params->precision, params->force_precision, &model, &ep,
+                                        note, sizeof note);
     if (rc == SCIVEC_OK && note[0]) rc = add_note(od, "%s", note);
     if (rc == SCIVEC_OK) rc = check_weights(od, model, params->verify_model);
     if (rc != SCIVEC_OK) {

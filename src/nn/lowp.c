@@ -210,6 +210,31 @@ static uint16_t to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+/* q[n] = row / scale rounded to nearest even, scale = max|row| / 127 (1 for
+ * an all-zero row); 0 when row holds NaN/Inf. Written to vectorise in the
+ * plain x86-64 build this file gets (a load quantises 85M weights: with
+ * nearbyintf, a libm call per weight, it took a tenth of a short run):
+ * compares rather than fabsf/fmaxf, x - x to find non-finite values, and
+ * adding and subtracting 1.5 * 2^23, which rounds |x| <= 2^22 to the nearest
+ * integer, ties to even, exactly as nearbyintf does in the default mode. */
+static int quantize_row(const float *restrict row, int n, int8_t *restrict q,
+                        float *restrict scale_out) {
+    float max_abs = 0.0f, probe = 0.0f;
+    #pragma omp simd reduction(max : max_abs) reduction(+ : probe)
+    for (int i = 0; i < n; i++) {
+        float a = row[i] < 0.0f ? -row[i] : row[i];
+        max_abs = a > max_abs ? a : max_abs;
+        probe += row[i] - row[i];
+    }
+    if (probe != 0.0f || probe != probe) return 0;
+    float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+    *scale_out = scale;
+    const float round_magic = 12582912.0f;   /* 1.5 * 2^23 */
+    #pragma omp simd
+    for (int i = 0; i < n; i++) q[i] = (int8_t)(int)((row[i] / scale + round_magic) - round_magic);
+    return 1;
+}
+
 int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in,
                            const char *name, sv_lowp_weight *out) {
     memset(out, 0, sizeof *out);
@@ -233,26 +258,13 @@ int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in,
         sv_lowp_weight_free(out);
         return sv_error(SCIVEC_ENOMEM, "%s: out of memory", name);
     }
-    int8_t *q = out->data;
-    for (int r = 0; r < n_out; r++) {
-        const float *row = w + (size_t)r * n_in;
-        float max_abs = 0.0f;
-        int finite = 1;
-        for (int i = 0; i < n_in; i++) {
-            float a = fabsf(row[i]);
-            finite &= isfinite(a);
-            max_abs = a > max_abs ? a : max_abs;
-        }
-        if (!finite) {
+    for (int r = 0; r < n_out; r++)
+        if (!quantize_row(w + (size_t)r * n_in, n_in, (int8_t *)out->data + (size_t)r * n_in,
+                          &out->scale[r])) {
             sv_lowp_weight_free(out);
             return sv_error(SCIVEC_EFORMAT, "%s: row %d holds NaN/Inf, which int8 cannot "
                             "quantise", name, r);
         }
-        float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
-        out->scale[r] = scale;
-        for (int i = 0; i < n_in; i++)
-            q[(size_t)r * n_in + i] = (int8_t)(int)nearbyintf(row[i] / scale);
-    }
     return SCIVEC_OK;
 }
 

@@ -11,6 +11,13 @@
  * adapters.papers (SPECTER2's authors pair adhoc_query queries with
  * proximity papers; a folder without a query adapter gets its papers'). The
  * text recipe shapes paper texts only; a query is just its text.
+ *
+ * The dense layers run in the precision the papers were embedded with
+ * (metadata.json "precision"; fp32 when absent): an int8 folder's query in
+ * fp32 would sit as far from its papers as the quality check measured. A
+ * caller may ask for another precision only with force (a folder made with
+ * int8 served on a CPU without VNNI, say); a different one without force is
+ * refused, naming both.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -53,9 +60,39 @@ static int add_recorded_adapter(const char *meta_path, const cJSON *meta, scivec
     return SCIVEC_OK;
 }
 
+/* The precision to load the query model in: the folder's, or requested
+ * (NULL: the folder's) when it matches or force is set. */
+static int query_precision(const char *meta_path, const cJSON *meta, const char *requested,
+                           int force, scivec_precision *out) {
+    const cJSON *recorded_json = cJSON_GetObjectItemCaseSensitive(meta, "precision");
+    const char *recorded = cJSON_IsString(recorded_json) ? recorded_json->valuestring : "fp32";
+    scivec_precision folder;
+    if (scivec_precision_parse(recorded, &folder) != SCIVEC_OK)
+        return sv_error(SCIVEC_EFORMAT, "%s: precision '%s' is not fp32, bf16 or int8", meta_path,
+                        recorded);
+    *out = folder;
+    if (!requested) return SCIVEC_OK;
+    scivec_precision asked;
+    int rc = scivec_precision_parse(requested, &asked);
+    if (rc) return rc;
+    if (asked != folder && !force)
+        return sv_error(SCIVEC_EINVAL, "precision %s asked for, but the papers were embedded in %s "
+                        "(%s): queries would not land where their papers are; leave the precision "
+                        "out to use %s, or force it (--force-precision)", requested, recorded, meta_path, recorded);
+    *out = asked;
+    return SCIVEC_OK;
+}
+
 int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_threads,
                             scivec_model **out, scivec_encode_params *params, char *note,
                             size_t note_size) {
+    return scivec_query_model_load_as(out_dir, model_ref, n_threads, NULL, 0, out, params, note,
+                                      note_size);
+}
+
+int scivec_query_model_load_as(const char *out_dir, const char *model_ref, int n_threads,
+                               const char *precision, int force_precision, scivec_model **out,
+                               scivec_encode_params *params, char *note, size_t note_size) {
     if (!out_dir || !out || !params)
         return sv_error(SCIVEC_EINVAL, "query_model_load: bad arguments");
     *out = NULL;
@@ -100,7 +137,14 @@ int scivec_query_model_load(const char *out_dir, const char *model_ref, int n_th
 
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = n_threads;
-    if ((rc = scivec_model_load(model_ref, &mp, &model))) goto done;
+    if ((rc = query_precision(meta_path, meta, precision, force_precision, &mp.precision))) goto done;
+    if ((rc = scivec_model_load(model_ref, &mp, &model))) {
+        if (rc == SCIVEC_EUNSUPPORTED && mp.precision != SCIVEC_PRECISION_FP32)
+            rc = sv_error_prefix(rc, "%s was embedded in %s; its queries can be embedded in fp32 "
+                                 "only if forced (--precision fp32 --force-precision)", out_dir,
+                                 scivec_precision_name(mp.precision));
+        goto done;
+    }
     int hidden = scivec_model_dim(model);
     if (cJSON_IsNumber(dim) && dim->valuedouble != hidden) {
         rc = sv_error(SCIVEC_EINVAL, "model %s gives %d-dimensional vectors but %s holds %g "
