@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api_outdir.h"
+#include "api/api_reader.h"
 #include "core/error.h"
 #include "outputs/recommend.h"
 

@@ -23,9 +23,6 @@ struct scivec_outdir {
     int                  is_reader;
 };
 
-/* Closes a reader's own papers.db connection and frees its shallow copy
- * (api_reader.c). */
-void sv_api_reader_close(sv_outdir *copy);
 
 /* The internal filter of a public one, in *inner; NULL for no filter. */
 const sv_filter *sv_api_filter(const scivec_filter *f, sv_filter *inner);

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "api/api_outdir.h"
+#include "api/api_reader.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "outputs/npy.h"

@@ -10,6 +10,7 @@
 #include "nn/weights.h"
 #include "core/error.h"
 #include "nn/lowp.h"
+#include "nn/lowp_bert.h"
 
 /* The six dense layers of a layer, in the order bert.c uses them. */
 enum { LP_Q, LP_K, LP_V, LP_ATTN_OUT, LP_FFN_IN, LP_FFN_OUT, LP_PER_LAYER };

@@ -27,6 +27,7 @@
 #include "hub/family.h"
 #include "core/l2norm.h"
 #include "nn/lowp.h"
+#include "nn/lowp_bert.h"
 #include "nn/st_modules.h"
 #include "text/tokenizer.h"
 
