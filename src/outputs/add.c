@@ -38,6 +38,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "core/l2norm.h"
 #include "outputs/embed.h"
 #include "outputs/recipe.h"
@@ -501,12 +502,9 @@ static int build_and_commit(const char *dir, const cJSON *meta, const add_paths 
 
 /* Lock, finish or drop an interrupted change, read metadata.json. */
 static int open_folder(const char *dir, const char *command, const add_paths *p, int *lock_fd, cJSON **meta) {
-    char *text = NULL;
     int rc = sv_dir_lock(dir, command, lock_fd);
     if (!rc) rc = sv_dir_recover_locked(dir);
-    if (!rc) rc = sv_read_file(p->metadata_dir, &text, NULL);
-    if (!rc && !(*meta = cJSON_Parse(text))) rc = sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", p->metadata_dir);
-    free(text);
+    if (!rc) rc = sv_json_read_object(p->metadata_dir, meta);
     if (!rc && cJSON_GetObjectItemCaseSensitive(*meta, "shard"))
         rc = sv_error(SCIVEC_EINVAL, "%s is one shard of a split: merge the shards, then %s in the merged "
                       "folder", dir, command);

@@ -28,6 +28,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "outputs/embed.h"
 #include "outputs/faiss_shim.h"
 #include "hub/family.h"
@@ -206,11 +207,9 @@ static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_d
 /* Reads the checkpoint of an interrupted run and checks its options are ours. */
 static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_done,
                            int64_t *n_truncated) {
-    char *text = NULL;
-    int rc = sv_read_file(p->checkpoint, &text, NULL);
+    cJSON *root = NULL;
+    int rc = sv_json_read_object(p->checkpoint, &root);
     if (rc) return sv_error_prefix(rc, "cannot resume");
-    cJSON *root = cJSON_Parse(text);
-    free(text);
     const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(root, "rows_done");
     const cJSON *truncated = cJSON_GetObjectItemCaseSensitive(root, "n_truncated");

@@ -32,6 +32,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "outputs/fingerprint.h"
 #include "outputs/index_build.h"
 #include "outputs/metadata.h"
@@ -82,12 +83,9 @@ static int64_t get_count(const cJSON *meta, const char *path) {
 static int read_shard(shard *s, const char *dir) {
     memset(s, 0, sizeof *s);
     s->dir = dir;
-    char *path = sv_path_join(dir, "metadata.json"), *text = NULL;
+    char *path = sv_path_join(dir, "metadata.json");
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    int rc = sv_read_file(path, &text, NULL);
-    if (!rc && !(s->meta = cJSON_Parse(text)))
-        rc = sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", path);
-    free(text);
+    int rc = sv_json_read_object(path, &s->meta);
     free(path);
     if (rc) return rc;
     const cJSON *k = get_path(s->meta, "shard.k"), *n = get_path(s->meta, "shard.n");

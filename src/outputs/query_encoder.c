@@ -100,17 +100,11 @@ int scivec_query_model_load_as(const char *out_dir, const char *model_ref, int n
     if (!note || note_size == 0) { note = scratch; note_size = sizeof scratch; }
     note[0] = '\0';
     scivec_model *model = NULL;
-    char *text = NULL;
     cJSON *meta = NULL;
     char *meta_path = sv_path_join(out_dir, "metadata.json");
-    int rc = meta_path ? sv_read_file(meta_path, &text, NULL)
+    int rc = meta_path ? sv_json_read_object(meta_path, &meta)
                        : sv_error(SCIVEC_ENOMEM, "out of memory");
     if (rc) goto done;
-    meta = cJSON_Parse(text);
-    if (!cJSON_IsObject(meta)) {
-        rc = sv_error(SCIVEC_EFORMAT, "%s: not a JSON object", meta_path);
-        goto done;
-    }
     const char *model_name = sv_json_name(meta, "model");
     const char *model_path = sv_json_string(cJSON_GetObjectItemCaseSensitive(meta, "model"), "path");
     const char *pooling = sv_json_name(meta, "pooling");
@@ -166,7 +160,6 @@ done:
     if (rc) scivec_model_free(model);
     else *out = model;
     cJSON_Delete(meta);
-    free(text);
     free(meta_path);
     return rc;
 }

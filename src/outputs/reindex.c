@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "outputs/embed.h"
 #include "outputs/index_build.h"
 #include "outputs/outdir.h"
@@ -41,7 +42,6 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
     char *metadata_path = sv_path_join(dir, "metadata.json"), *npy_path = sv_path_join(dir, "embeddings.npy");
     char *index_path = sv_path_join(dir, "papers.index"), *index_tmp = sv_path_join(dir, ".papers.index.reindex");
     char *metadata_tmp = sv_path_join(dir, ".metadata.json.reindex");
-    char *text = NULL;
     cJSON *metadata = NULL;
     int lock_fd = -1, rc = SCIVEC_OK;
     if (!metadata_path || !npy_path || !index_path || !index_tmp || !metadata_tmp) {
@@ -49,8 +49,7 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
         goto done;
     }
     if ((rc = sv_dir_lock(dir, "reindex", &lock_fd))) goto done;
-    if ((rc = sv_read_file(metadata_path, &text, NULL))) goto done;
-    metadata = cJSON_Parse(text);
+    if ((rc = sv_json_read_object(metadata_path, &metadata))) goto done;
     int64_t n = json_int(metadata, "n_papers"), dim = json_int(metadata, "embedding_dim");
     if (!cJSON_IsObject(metadata) || n < 0 || dim <= 0 || dim > 1 << 20) {
         rc = sv_error(SCIVEC_EFORMAT, "%s: not the metadata.json of a scivec embed output "
@@ -80,7 +79,6 @@ done:
     if (rc && metadata_tmp) unlink(metadata_tmp);
     if (lock_fd >= 0) close(lock_fd);
     cJSON_Delete(metadata);
-    free(text);
     free(metadata_path);
     free(npy_path);
     free(index_path);
