@@ -192,13 +192,15 @@ static cJSON *categories_array(const char *categories) {
 
 int query_print_hits(const char *command, const scivec_outdir *od, const scivec_hit *hits,
                      int64_t n_hits, int json) {
+    int rc = 1;
     cJSON *array = json ? cJSON_CreateArray() : NULL;
+    char *text = NULL;
     if (json && !array) goto oom;
     for (int64_t i = 0; i < n_hits; i++) {
         scivec_paper p;
         if (scivec_outdir_paper(od, hits[i].row, &p) != SCIVEC_OK) {
-            cJSON_Delete(array);
-            return cli_fail(command);
+            cli_fail(command);
+            goto done;
         }
         if (json) {
             cJSON *hit = cJSON_CreateObject();
@@ -224,21 +226,22 @@ int query_print_hits(const char *command, const scivec_outdir *od, const scivec_
         scivec_paper_clear(&p);
     }
     if (json) {
-        char *text = cJSON_PrintUnformatted(array);
-        cJSON_Delete(array);
+        text = cJSON_PrintUnformatted(array);
         if (!text) goto oom;
         puts(text);
-        free(text);
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "scivec %s: cannot write the results\n", command);
-        return 1;
+        goto done;
     }
-    return 0;
+    rc = 0;
+    goto done;
 oom:
-    cJSON_Delete(array);
     fprintf(stderr, "scivec %s: out of memory\n", command);
-    return 1;
+done:
+    free(text);
+    cJSON_Delete(array);
+    return rc;
 }
 
 int query_is_dir(const char *path) {

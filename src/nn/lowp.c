@@ -85,21 +85,24 @@ int sv_lowp_create(scivec_precision precision, int n_threads, sv_lowp **out) {
     lp->n_threads = n_threads;
     int status = SCIVEC_OK;
     dnnl_status_t s = dnnl_engine_create(&lp->engine, dnnl_cpu, 0);
-    if (s != dnnl_success) { status = dnnl_fail(s, "engine"); goto fail; }
+    if (s != dnnl_success) { status = dnnl_fail(s, "engine"); goto done; }
     lp->threads = calloc((size_t)n_threads, sizeof *lp->threads);
-    if (!lp->threads) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto fail; }
+    if (!lp->threads) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
     for (int t = 0; t < n_threads; t++) {
         s = dnnl_stream_create(&lp->threads[t].stream, lp->engine, dnnl_stream_default_flags);
-        if (s != dnnl_success) { status = dnnl_fail(s, "stream"); goto fail; }
+        if (s != dnnl_success) { status = dnnl_fail(s, "stream"); goto done; }
         // a scratchpad of size 0 would be an empty memory object; start at 64 B
         lp->threads[t].scratchpad = malloc(64);
-        if (!lp->threads[t].scratchpad) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto fail; }
+        if (!lp->threads[t].scratchpad) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
         lp->threads[t].cap_scratchpad = 64;
     }
+
+done:
+    if (status) {
+        sv_lowp_free(lp);
+        lp = NULL;
+    }
     *out = lp;
-    return SCIVEC_OK;
-fail:
-    sv_lowp_free(lp);
     return status;
 }
 

@@ -30,11 +30,11 @@ int sv_lowp_bert_create(scivec_precision precision, int n_threads,
     sv_lowp_bert *lb = calloc(1, sizeof *lb);
     if (!lb) return sv_error(SCIVEC_ENOMEM, "out of memory");
     int status = sv_lowp_create(precision, n_threads, &lb->lowp);
-    if (status) goto fail;
+    if (status) goto done;
     lb->n_layers = cfg->n_layers;
     lb->layers = calloc((size_t)cfg->n_layers, sizeof *lb->layers);
     lb->dense = calloc((size_t)cfg->n_layers * LP_PER_LAYER, sizeof *lb->dense);
-    if (!lb->layers || !lb->dense) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto fail; }
+    if (!lb->layers || !lb->dense) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
     lb->weights = *base;
     lb->weights.layers = lb->layers;
     int h = cfg->hidden, inter = cfg->intermediate;
@@ -55,7 +55,7 @@ int sv_lowp_bert_create(scivec_precision precision, int n_threads,
             snprintf(name, sizeof name, "encoder.layer.%d.%s", l, src[d].name);
             status = sv_lowp_weight_prepare(lb->lowp, src[d].w, src[d].n_out, src[d].n_in,
                                             name, &dense[d]);
-            if (status) goto fail;
+            if (status) goto done;
         }
         layer->q_lp = &dense[LP_Q];
         layer->k_lp = &dense[LP_K];
@@ -64,10 +64,13 @@ int sv_lowp_bert_create(scivec_precision precision, int n_threads,
         layer->ffn_in_lp = &dense[LP_FFN_IN];
         layer->ffn_out_lp = &dense[LP_FFN_OUT];
     }
+
+done:
+    if (status) {
+        sv_lowp_bert_free(lb);
+        lb = NULL;
+    }
     *out = lb;
-    return SCIVEC_OK;
-fail:
-    sv_lowp_bert_free(lb);
     return status;
 }
 
