@@ -209,6 +209,8 @@ static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_d
                            int64_t *n_truncated) {
     cJSON *root = NULL;
     int rc = sv_json_read_object(p->checkpoint, &root);
+    if (rc == SCIVEC_EFORMAT)
+        return sv_error(rc, "%s: malformed checkpoint; --restart starts over", p->checkpoint);
     if (rc) return sv_error_prefix(rc, "cannot resume");
     const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(root, "rows_done");
