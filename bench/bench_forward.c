@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "scivec.h"
+#include "nn/bert.h"
 #include "nn/config.h"
 #include "nn/weights.h"
-#include "nn/bert.h"
+#include "scivec.h"
 #include "sgemm_rate.h"
 
 int main(int argc, char **argv) {
@@ -66,30 +66,34 @@ int main(int argc, char **argv) {
         if (peak.best > best_peak) best_peak = peak.best;
         if (peak.sustained > best_sustained) best_sustained = peak.sustained;
         double t0 = now_seconds();
-        if (sv_bert_forward(&cfg, sv_weights_bert(weights), &ws, n_threads, n_seqs, seq_start,
-                            ids, NULL)) {
+        if (sv_bert_forward(&cfg, sv_weights_bert(weights), &ws, n_threads, n_seqs, seq_start, ids,
+                            NULL)) {
             fprintf(stderr, "bench_forward: %s\n", scivec_last_error());
             return 1;
         }
         double t1 = now_seconds();
-        sv_bert_forward_cls(&cfg, sv_weights_bert(weights), NULL, &ws, n_threads, n_seqs,
-                            seq_start, ids, NULL);
+        sv_bert_forward_cls(&cfg, sv_weights_bert(weights), NULL, &ws, n_threads, n_seqs, seq_start,
+                            ids, NULL);
         double t2 = now_seconds();
         if (r > 0 || rounds == 1) { /* round 0 also pays the first touch of every page */
             if (t1 - t0 < best_full) best_full = t1 - t0;
             if (t2 - t1 < best_cls) best_cls = t2 - t1;
         }
     }
-    printf("{\"blis\": \"%s\", \"threads\": %d, \"seq_len\": %d, \"n_seqs\": %d, "
-           "\"sgemm_peak_gflops\": %.1f, \"sgemm_sustained_gflops\": %.1f, \"forward_gflops\": %.1f, "
-           "\"forward_pct_peak\": %.1f, \"forward_pct_sustained\": %.1f, "
-           "\"cls_seconds_vs_full\": %.3f, \"cls_pct_peak_full_flops\": %.1f}\n",
-           sv_gemm_arch(), n_threads, seq_len, n_seqs, best_peak, best_sustained,
-           gflop / best_full, 100 * gflop / best_full / best_peak,
-           100 * gflop / best_full / best_sustained, best_cls / best_full,
-           100 * gflop / best_cls / best_peak);
+    printf(
+        "{\"blis\": \"%s\", \"threads\": %d, \"seq_len\": %d, \"n_seqs\": %d, "
+        "\"sgemm_peak_gflops\": %.1f, \"sgemm_sustained_gflops\": %.1f, \"forward_gflops\": %.1f, "
+        "\"forward_pct_peak\": %.1f, \"forward_pct_sustained\": %.1f, "
+        "\"cls_seconds_vs_full\": %.3f, \"cls_pct_peak_full_flops\": %.1f}\n",
+        sv_gemm_arch(), n_threads, seq_len, n_seqs, best_peak, best_sustained, gflop / best_full,
+        100 * gflop / best_full / best_peak, 100 * gflop / best_full / best_sustained,
+        best_cls / best_full, 100 * gflop / best_cls / best_peak);
     sv_bert_workspace_free(&ws);
     sv_weights_free(weights);
-    free(seq_start); free(ids); free(x); free(w); free(y);
+    free(seq_start);
+    free(ids);
+    free(x);
+    free(w);
+    free(y);
     return 0;
 }

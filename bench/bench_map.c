@@ -39,7 +39,8 @@ static void on_progress(const char *stage, int64_t done, int64_t total, void *us
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_map VECTORS.npy OUT.npy THREADS [SEED] [auto|exact|hnsw|ivf] [QUALITY_SAMPLE]\n");
+        fprintf(stderr, "usage: bench_map VECTORS.npy OUT.npy THREADS [SEED] [auto|exact|hnsw|ivf] "
+                        "[QUALITY_SAMPLE]\n");
         return 2;
     }
     float *x;
@@ -51,9 +52,11 @@ int main(int argc, char **argv) {
     scivec_map_params p = scivec_map_default_params();
     p.n_threads = atoi(argv[3]);
     if (argc > 4) p.seed = strtoull(argv[4], NULL, 10);
-    if (argc > 5) p.knn = !strcmp(argv[5], "hnsw") ? SCIVEC_MAP_KNN_HNSW
-                        : !strcmp(argv[5], "ivf") ? SCIVEC_MAP_KNN_IVF
-                        : !strcmp(argv[5], "exact") ? SCIVEC_MAP_KNN_EXACT : SCIVEC_MAP_KNN_AUTO;
+    if (argc > 5)
+        p.knn = !strcmp(argv[5], "hnsw")    ? SCIVEC_MAP_KNN_HNSW
+                : !strcmp(argv[5], "ivf")   ? SCIVEC_MAP_KNN_IVF
+                : !strcmp(argv[5], "exact") ? SCIVEC_MAP_KNN_EXACT
+                                            : SCIVEC_MAP_KNN_AUTO;
     if (argc > 6) p.quality_sample = atoi(argv[6]);
     p.progress = on_progress;
     float *y = malloc((size_t)n * 2 * sizeof *y);
@@ -67,16 +70,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_map: %s\n", scivec_last_error());
         return 1;
     }
-    printf("{\"n\": %lld, \"dim\": %lld, \"threads\": %d, \"knn\": \"%s\", \"seconds\": %.3f, "
-           "\"seconds_knn\": %.3f, \"seconds_graph\": %.3f, \"seconds_layout\": %.3f, "
-           "\"seconds_quality\": %.3f, \"cpu_knn\": %.3f, \"cpu_graph\": %.3f, \"cpu_layout\": %.3f, "
-           "\"cpu_quality\": %.3f, \"trustworthiness\": %.4f, \"knn_preservation\": %.4f}\n",
-           (long long)n, (long long)dim, p.n_threads, st.knn,
-           (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
-           st.seconds_knn, st.seconds_graph, st.seconds_layout, st.seconds_quality,
-           stage_cpu[ST_GRAPH] - stage_cpu[ST_NEIGHBOURS], stage_cpu[ST_LAYOUT] - stage_cpu[ST_GRAPH],
-           stage_cpu[ST_QUALITY] - stage_cpu[ST_LAYOUT], stage_cpu[ST_END] - stage_cpu[ST_QUALITY],
-           st.trustworthiness, st.knn_preservation);
+    printf(
+        "{\"n\": %lld, \"dim\": %lld, \"threads\": %d, \"knn\": \"%s\", \"seconds\": %.3f, "
+        "\"seconds_knn\": %.3f, \"seconds_graph\": %.3f, \"seconds_layout\": %.3f, "
+        "\"seconds_quality\": %.3f, \"cpu_knn\": %.3f, \"cpu_graph\": %.3f, \"cpu_layout\": %.3f, "
+        "\"cpu_quality\": %.3f, \"trustworthiness\": %.4f, \"knn_preservation\": %.4f}\n",
+        (long long)n, (long long)dim, p.n_threads, st.knn,
+        (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9, st.seconds_knn,
+        st.seconds_graph, st.seconds_layout, st.seconds_quality,
+        stage_cpu[ST_GRAPH] - stage_cpu[ST_NEIGHBOURS], stage_cpu[ST_LAYOUT] - stage_cpu[ST_GRAPH],
+        stage_cpu[ST_QUALITY] - stage_cpu[ST_LAYOUT], stage_cpu[ST_END] - stage_cpu[ST_QUALITY],
+        st.trustworthiness, st.knn_preservation);
     free(x);
     free(y);
     return 0;

@@ -56,6 +56,8 @@ int main(int argc, char **argv) {
            sv_gemm_arch(), n_threads, n_tokens, blis.best, blis.per_cpu_s, blis.sustained,
            openblas.best, openblas.per_cpu_s, openblas.sustained, onednn.best, onednn.per_cpu_s,
            onednn.sustained);
-    free(x); free(w); free(y);
+    free(x);
+    free(w);
+    free(y);
     return 0;
 }

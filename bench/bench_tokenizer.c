@@ -95,9 +95,10 @@ int main(int argc, char **argv) {
     double n_texts = (double)n * rounds;
     printf("tokenizer load (%s): %.1f ms, vocab %d\n", model_dir, load_s * 1e3,
            scivec_tokenizer_vocab_size(tok));
-    printf("%zu texts (%s, column %s), %.1f bytes and %.1f tokens each on average, %.1f%% truncated\n",
-           n, papers_path, column, (double)total_bytes / n, n_tokens / n_texts,
-           100.0 * n_truncated / n_texts);
+    printf(
+        "%zu texts (%s, column %s), %.1f bytes and %.1f tokens each on average, %.1f%% truncated\n",
+        n, papers_path, column, (double)total_bytes / n, n_tokens / n_texts,
+        100.0 * n_truncated / n_texts);
     printf("one thread: %.0f texts/s, %.1f MB/s, %.2f M tokens/s (%ld rounds, %.2f s)\n",
            n_texts / elapsed, total_bytes * (double)rounds / elapsed / 1e6,
            n_tokens / elapsed / 1e6, rounds, elapsed);

@@ -29,8 +29,8 @@ typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float 
                                const float *, int, float, float *, int);
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 }; /* CBLAS's enum values */
 /* dnnl_sgemm: row-major, dnnl_dim_t = int64_t, returns a dnnl_status_t */
-typedef int (*dnnl_sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float *,
-                             int64_t, const float *, int64_t, float, float *, int64_t);
+typedef int (*dnnl_sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                             const float *, int64_t, float, float *, int64_t);
 
 typedef struct problem {
     int n_tokens, in, out, n_threads;
@@ -42,11 +42,11 @@ typedef struct problem {
 
 static void run_once(const problem *p) {
     if (p->openblas) { /* OpenBLAS threads itself */
-        p->openblas(ROW_MAJOR, NO_TRANS, TRANS, p->n_tokens, p->out, p->in, 1.0f, p->x, p->in,
-                    p->w, p->in, 0.0f, p->y, p->out);
+        p->openblas(ROW_MAJOR, NO_TRANS, TRANS, p->n_tokens, p->out, p->in, 1.0f, p->x, p->in, p->w,
+                    p->in, 0.0f, p->y, p->out);
         return;
     }
-    #pragma omp parallel num_threads(p->n_threads)
+#pragma omp parallel num_threads(p->n_threads)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
         int row0 = p->n_tokens * t / n, row1 = p->n_tokens * (t + 1) / n;
@@ -54,8 +54,8 @@ static void run_once(const problem *p) {
         float *y = p->y + (size_t)row0 * p->out;
         if (p->onednn) {
             omp_set_num_threads(1); /* this thread's ICV: oneDNN would open a team of its own */
-            p->onednn('N', 'T', row1 - row0, p->out, p->in, 1.0f, x, p->in, p->w, p->in, 0.0f,
-                      y, p->out);
+            p->onednn('N', 'T', row1 - row0, p->out, p->in, 1.0f, x, p->in, p->w, p->in, 0.0f, y,
+                      p->out);
         } else
             sv_gemm_nt(row1 - row0, p->out, p->in, 1.0f, x, p->in, p->w, p->in, y, p->out);
     }

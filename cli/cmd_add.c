@@ -32,19 +32,15 @@ int cmd_add(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_UPDATE:
-            params.update = 1;
-            break;
-        case OPT_THREADS:
-            if (!cli_int_option("add", "--threads", optarg, 0, &params.n_threads)) return 2;
-            break;
-        default:
-            fprintf(stderr, "scivec add: unknown option or missing value: '%s'\n%s",
-                    cli_bad_option(argv), usage);
-            return 2;
+            case 'h': fputs(usage, stdout); return 0;
+            case OPT_UPDATE: params.update = 1; break;
+            case OPT_THREADS:
+                if (!cli_int_option("add", "--threads", optarg, 0, &params.n_threads)) return 2;
+                break;
+            default:
+                fprintf(stderr, "scivec add: unknown option or missing value: '%s'\n%s",
+                        cli_bad_option(argv), usage);
+                return 2;
         }
     }
     for (int i = optind; i < argc; i++) {
@@ -63,8 +59,10 @@ int cmd_add(int argc, char **argv) {
     }
     scivec_add_result res;
     if (scivec_add(dir, input, &params, &res)) return cli_fail("add");
-    fprintf(stderr, "scivec add: %lld papers added to %s, %lld updated; %lld records read, %lld skipped "
-            "(already there, duplicate, empty or malformed)\n", (long long)res.n_added, dir,
-            (long long)res.n_updated, (long long)res.rows_read, (long long)res.n_skipped);
+    fprintf(stderr,
+            "scivec add: %lld papers added to %s, %lld updated; %lld records read, %lld skipped "
+            "(already there, duplicate, empty or malformed)\n",
+            (long long)res.n_added, dir, (long long)res.n_updated, (long long)res.rows_read,
+            (long long)res.n_skipped);
     return 0;
 }

@@ -59,12 +59,12 @@ static const char usage[] =
 enum { MAX_WARNINGS_SHOWN = 5 };
 
 typedef struct {
-    int64_t     n_warnings;
-    int         show_progress;
+    int64_t n_warnings;
+    int show_progress;
     sv_progress progress;
-    int         progress_started;
+    int progress_started;
     sv_progress index_progress;
-    int         index_progress_started;
+    int index_progress_started;
     const char *index_factory;
 } cli_state;
 
@@ -84,7 +84,7 @@ static int on_progress(int64_t done, int64_t total, void *user) {
         s->progress_started = 1;
     }
     sv_progress_update(&s->progress, done);
-    return 0;   /* go on: signals stop the run through params.stop */
+    return 0; /* go on: signals stop the run through params.stop */
 }
 
 /* Training an IVF/PQ index takes minutes on 10k papers and FAISS cannot say
@@ -92,15 +92,20 @@ static int on_progress(int64_t done, int64_t total, void *user) {
 static void on_index_progress(const char *stage, int64_t done, int64_t total, void *user) {
     cli_state *s = user;
     if (!s->show_progress) return;
-    if (s->progress_started) { fputc('\n', stderr); s->progress_started = 0; }   /* the papers' bar ends */
+    if (s->progress_started) {
+        fputc('\n', stderr);
+        s->progress_started = 0;
+    } /* the papers' bar ends */
     if (!strcmp(stage, "tuning")) {
-        fprintf(stderr, "scivec embed: choosing the search parameter for recall@10 >= 0.95 on a sample...\n");
+        fprintf(
+            stderr,
+            "scivec embed: choosing the search parameter for recall@10 >= 0.95 on a sample...\n");
         return;
     }
     if (!strcmp(stage, "training")) {
         if (done == 0) {
-            fprintf(stderr, "scivec embed: training the index '%s' on %lld vectors...\n", s->index_factory,
-                    (long long)total);
+            fprintf(stderr, "scivec embed: training the index '%s' on %lld vectors...\n",
+                    s->index_factory, (long long)total);
             sv_progress_start(&s->index_progress, stderr, "vectors trained on", total);
         } else {
             sv_progress_finish(&s->index_progress, done);
@@ -111,7 +116,10 @@ static void on_index_progress(const char *stage, int64_t done, int64_t total, vo
         sv_progress_start(&s->index_progress, stderr, "vectors indexed", total);
         s->index_progress_started = 1;
     }
-    if (done == total) { sv_progress_finish(&s->index_progress, done); return; }
+    if (done == total) {
+        sv_progress_finish(&s->index_progress, done);
+        return;
+    }
     sv_progress_update(&s->index_progress, done);
 }
 
@@ -132,11 +140,34 @@ static void catch_stop_signals(void) {
 }
 
 enum {
-    OPT_MODEL = 256, OPT_OUT, OPT_ADAPTER, OPT_QUERY_ADAPTER, OPT_PROMPT, OPT_QUERY_PROMPT,
-    OPT_TEXT, OPT_RECIPE, OPT_POOLING, OPT_NORMALIZE, OPT_NO_NORMALIZE, OPT_MAX_LENGTH,
-    OPT_TRUNCATE, OPT_ID_COLUMN, OPT_TEXT_COLUMN, OPT_TITLE_COLUMN, OPT_INDEX, OPT_BATCH_TOKENS,
-    OPT_THREADS, OPT_PRECISION, OPT_FORCE_PRECISION, OPT_PRECISION_MIN_COSINE, OPT_STRICT,
-    OPT_SHARD, OPT_RESUME, OPT_RESTART, OPT_PROGRESS, OPT_DB_VECTORS,
+    OPT_MODEL = 256,
+    OPT_OUT,
+    OPT_ADAPTER,
+    OPT_QUERY_ADAPTER,
+    OPT_PROMPT,
+    OPT_QUERY_PROMPT,
+    OPT_TEXT,
+    OPT_RECIPE,
+    OPT_POOLING,
+    OPT_NORMALIZE,
+    OPT_NO_NORMALIZE,
+    OPT_MAX_LENGTH,
+    OPT_TRUNCATE,
+    OPT_ID_COLUMN,
+    OPT_TEXT_COLUMN,
+    OPT_TITLE_COLUMN,
+    OPT_INDEX,
+    OPT_BATCH_TOKENS,
+    OPT_THREADS,
+    OPT_PRECISION,
+    OPT_FORCE_PRECISION,
+    OPT_PRECISION_MIN_COSINE,
+    OPT_STRICT,
+    OPT_SHARD,
+    OPT_RESUME,
+    OPT_RESTART,
+    OPT_PROGRESS,
+    OPT_DB_VECTORS,
 };
 
 static const struct option options[] = {
@@ -178,79 +209,91 @@ int cmd_embed(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_MODEL: params.model = optarg; break;
-        case OPT_OUT: params.out_dir = optarg; break;
-        case OPT_ADAPTER: params.adapter = optarg; break;
-        case OPT_QUERY_ADAPTER: params.query_adapter = optarg; break;
-        case OPT_PROMPT: params.prompt = optarg; break;
-        case OPT_QUERY_PROMPT: params.query_prompt = optarg; break;
-        case OPT_TEXT:
-            if (!strcmp(optarg, "abstract")) params.recipe = SCIVEC_RECIPE_ABSTRACT;
-            else if (!strcmp(optarg, "title+abstract")) params.recipe = SCIVEC_RECIPE_TITLE_ABSTRACT;
-            else {
-                fprintf(stderr, "scivec embed: --text wants abstract or title+abstract, got '%s'\n", optarg);
+            case 'h': fputs(usage, stdout); return 0;
+            case OPT_MODEL: params.model = optarg; break;
+            case OPT_OUT: params.out_dir = optarg; break;
+            case OPT_ADAPTER: params.adapter = optarg; break;
+            case OPT_QUERY_ADAPTER: params.query_adapter = optarg; break;
+            case OPT_PROMPT: params.prompt = optarg; break;
+            case OPT_QUERY_PROMPT: params.query_prompt = optarg; break;
+            case OPT_TEXT:
+                if (!strcmp(optarg, "abstract"))
+                    params.recipe = SCIVEC_RECIPE_ABSTRACT;
+                else if (!strcmp(optarg, "title+abstract"))
+                    params.recipe = SCIVEC_RECIPE_TITLE_ABSTRACT;
+                else {
+                    fprintf(stderr,
+                            "scivec embed: --text wants abstract or title+abstract, got '%s'\n",
+                            optarg);
+                    return 2;
+                }
+                text_given = 1;
+                break;
+            case OPT_RECIPE:
+                if (scivec_recipe_parse(optarg, &params.recipe)) return cli_fail("embed") + 1;
+                recipe_given = 1;
+                break;
+            case OPT_POOLING:
+                if (scivec_pooling_parse(optarg, &params.pooling)) {
+                    fprintf(stderr,
+                            "scivec embed: --pooling wants cls, mean, max or pooler, got '%s'\n",
+                            optarg);
+                    return 2;
+                }
+                break;
+            case OPT_NORMALIZE: params.normalize = 1; break;
+            case OPT_NO_NORMALIZE: params.normalize = 0; break;
+            case OPT_MAX_LENGTH:
+                if (!cli_int_option("embed", "--max-length", optarg, 3, &params.max_length))
+                    return 2;
+                break;
+            case OPT_TRUNCATE:
+                if (!strcmp(optarg, "cut"))
+                    params.truncate_error = 0;
+                else if (!strcmp(optarg, "error"))
+                    params.truncate_error = 1;
+                else {
+                    fprintf(stderr, "scivec embed: --truncate wants cut or error, got '%s'\n",
+                            optarg);
+                    return 2;
+                }
+                break;
+            case OPT_ID_COLUMN: params.id_column = optarg; break;
+            case OPT_TEXT_COLUMN: params.text_column = optarg; break;
+            case OPT_TITLE_COLUMN: params.title_column = optarg; break;
+            case OPT_INDEX: params.index_factory = optarg; break;
+            case OPT_BATCH_TOKENS:
+                if (!cli_int_option("embed", "--batch-tokens", optarg, 1, &params.batch_tokens))
+                    return 2;
+                break;
+            case OPT_THREADS:
+                if (!cli_int_option("embed", "--threads", optarg, 0, &params.n_threads)) return 2;
+                break;
+            case OPT_PRECISION:
+                if (cli_precision_option("embed", optarg, &params.precision)) return 2;
+                break;
+            case OPT_FORCE_PRECISION: params.force_precision = 1; break;
+            case OPT_PRECISION_MIN_COSINE:
+                if (!cli_parse_double(optarg, &params.precision_min_cosine)) {
+                    fprintf(stderr,
+                            "scivec embed: --precision-min-cosine wants a number, got '%s'\n",
+                            optarg);
+                    return 2;
+                }
+                break;
+            case OPT_STRICT: params.strict = 1; break;
+            case OPT_DB_VECTORS: params.db_vectors = 1; break;
+            case OPT_SHARD:
+                if (scivec_shard_parse(optarg, &params.shard_k, &params.shard_n))
+                    return cli_fail("embed") + 1;
+                break;
+            case OPT_RESUME: params.resume = 1; break;
+            case OPT_RESTART: params.restart = 1; break;
+            case OPT_PROGRESS: progress_flag = 1; break;
+            default:
+                fprintf(stderr, "scivec embed: unknown option or missing value: '%s'\n%s",
+                        cli_bad_option(argv), usage);
                 return 2;
-            }
-            text_given = 1;
-            break;
-        case OPT_RECIPE:
-            if (scivec_recipe_parse(optarg, &params.recipe)) return cli_fail("embed") + 1;
-            recipe_given = 1;
-            break;
-        case OPT_POOLING:
-            if (scivec_pooling_parse(optarg, &params.pooling)) {
-                fprintf(stderr, "scivec embed: --pooling wants cls, mean, max or pooler, got '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case OPT_NORMALIZE: params.normalize = 1; break;
-        case OPT_NO_NORMALIZE: params.normalize = 0; break;
-        case OPT_MAX_LENGTH:
-            if (!cli_int_option("embed", "--max-length", optarg, 3, &params.max_length)) return 2;
-            break;
-        case OPT_TRUNCATE:
-            if (!strcmp(optarg, "cut")) params.truncate_error = 0;
-            else if (!strcmp(optarg, "error")) params.truncate_error = 1;
-            else {
-                fprintf(stderr, "scivec embed: --truncate wants cut or error, got '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case OPT_ID_COLUMN: params.id_column = optarg; break;
-        case OPT_TEXT_COLUMN: params.text_column = optarg; break;
-        case OPT_TITLE_COLUMN: params.title_column = optarg; break;
-        case OPT_INDEX: params.index_factory = optarg; break;
-        case OPT_BATCH_TOKENS:
-            if (!cli_int_option("embed", "--batch-tokens", optarg, 1, &params.batch_tokens)) return 2;
-            break;
-        case OPT_THREADS:
-            if (!cli_int_option("embed", "--threads", optarg, 0, &params.n_threads)) return 2;
-            break;
-        case OPT_PRECISION:
-            if (cli_precision_option("embed", optarg, &params.precision)) return 2;
-            break;
-        case OPT_FORCE_PRECISION: params.force_precision = 1; break;
-        case OPT_PRECISION_MIN_COSINE:
-            if (!cli_parse_double(optarg, &params.precision_min_cosine)) {
-                fprintf(stderr, "scivec embed: --precision-min-cosine wants a number, got '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case OPT_STRICT: params.strict = 1; break;
-        case OPT_DB_VECTORS: params.db_vectors = 1; break;
-        case OPT_SHARD:
-            if (scivec_shard_parse(optarg, &params.shard_k, &params.shard_n)) return cli_fail("embed") + 1;
-            break;
-        case OPT_RESUME: params.resume = 1; break;
-        case OPT_RESTART: params.restart = 1; break;
-        case OPT_PROGRESS: progress_flag = 1; break;
-        default:
-            fprintf(stderr, "scivec embed: unknown option or missing value: '%s'\n%s",
-                    cli_bad_option(argv), usage);
-            return 2;
         }
     }
     for (int i = optind; i < argc; i++) {
@@ -288,40 +331,50 @@ int cmd_embed(int argc, char **argv) {
                 (long long)(state.n_warnings - MAX_WARNINGS_SHOWN));
     if (rc && res.interrupted) {
         int sig = stop_signal ? stop_signal : SIGINT;
-        fprintf(stderr, "\nscivec embed: stopped by %s: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                scivec_last_error());
-        return 128 + sig;   /* 130 for SIGINT, 143 for SIGTERM, as a shell reports them */
+        fprintf(stderr, "\nscivec embed: stopped by %s: %s\n",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", scivec_last_error());
+        return 128 + sig; /* 130 for SIGINT, 143 for SIGTERM, as a shell reports them */
     }
     if (rc) return cli_fail("embed");
 
     int64_t skipped = res.skipped_empty_text + res.skipped_malformed + res.skipped_duplicate_id +
                       res.skipped_wrong_type;
     if (res.resumed_rows)
-        fprintf(stderr, "scivec embed: resumed after %lld papers already embedded\n", (long long)res.resumed_rows);
-    fprintf(stderr, "scivec embed: pooling: %s (%s), max length %d, %s\n", res.pooling, res.pooling_reason,
-            res.max_length, params.normalize ? "normalized" : "not normalized");
+        fprintf(stderr, "scivec embed: resumed after %lld papers already embedded\n",
+                (long long)res.resumed_rows);
+    fprintf(stderr, "scivec embed: pooling: %s (%s), max length %d, %s\n", res.pooling,
+            res.pooling_reason, res.max_length, params.normalize ? "normalized" : "not normalized");
     if (res.adapter[0] || (res.adapter_note[0] && strcmp(res.adapter_note, "none (no --adapter)")))
         fprintf(stderr, "scivec embed: adapter: %s%s%s%s\n", res.adapter,
                 res.adapter[0] ? " (" : "", res.adapter_note, res.adapter[0] ? ")" : "");
     if (res.query_adapter[0])
-        fprintf(stderr, "scivec embed: query adapter (recorded for search): %s\n", res.query_adapter);
+        fprintf(stderr, "scivec embed: query adapter (recorded for search): %s\n",
+                res.query_adapter);
     if (res.precision_quality.n)
-        fprintf(stderr, "scivec embed: precision vs fp32 on the first %d papers: cosine mean %.5f, "
-                "min %.5f, top-%d neighbour overlap %.3f\n", res.precision_quality.n,
-                res.precision_quality.mean_cosine, res.precision_quality.min_cosine,
-                res.precision_quality.top_k, res.precision_quality.top_k_overlap);
-    fprintf(stderr, "scivec embed: %lld papers embedded (dim %d) into %s; %lld rows read, %lld skipped "
-            "(%lld empty text, %lld malformed, %lld duplicate id, %lld wrong type), %lld truncated; index %s\n",
-            (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read, (long long)skipped,
-            (long long)res.skipped_empty_text, (long long)res.skipped_malformed,
-            (long long)res.skipped_duplicate_id, (long long)res.skipped_wrong_type, (long long)res.n_truncated,
-            res.index_type);
+        fprintf(stderr,
+                "scivec embed: precision vs fp32 on the first %d papers: cosine mean %.5f, "
+                "min %.5f, top-%d neighbour overlap %.3f\n",
+                res.precision_quality.n, res.precision_quality.mean_cosine,
+                res.precision_quality.min_cosine, res.precision_quality.top_k,
+                res.precision_quality.top_k_overlap);
+    fprintf(stderr,
+            "scivec embed: %lld papers embedded (dim %d) into %s; %lld rows read, %lld skipped "
+            "(%lld empty text, %lld malformed, %lld duplicate id, %lld wrong type), %lld "
+            "truncated; index %s\n",
+            (long long)res.n_papers, res.dim, params.out_dir, (long long)res.rows_read,
+            (long long)skipped, (long long)res.skipped_empty_text, (long long)res.skipped_malformed,
+            (long long)res.skipped_duplicate_id, (long long)res.skipped_wrong_type,
+            (long long)res.n_truncated, res.index_type);
     if (res.index_search[0]) fprintf(stderr, "scivec embed: index search: %s\n", res.index_search);
     if (res.n_utf8_repaired)
-        fprintf(stderr, "scivec embed: %lld papers held invalid UTF-8 or NUL bytes; papers.db stores them "
-                "repaired (U+FFFD, NULs dropped)\n", (long long)res.n_utf8_repaired);
+        fprintf(stderr,
+                "scivec embed: %lld papers held invalid UTF-8 or NUL bytes; papers.db stores them "
+                "repaired (U+FFFD, NULs dropped)\n",
+                (long long)res.n_utf8_repaired);
     if (res.n_invalid_utf8)
-        fprintf(stderr, "scivec embed: %lld texts held invalid UTF-8 (Latin-1 bytes?); each bad byte "
-                "sequence was read as U+FFFD, which the tokenizer drops\n", (long long)res.n_invalid_utf8);
+        fprintf(stderr,
+                "scivec embed: %lld texts held invalid UTF-8 (Latin-1 bytes?); each bad byte "
+                "sequence was read as U+FFFD, which the tokenizer drops\n",
+                (long long)res.n_invalid_utf8);
     return 0;
 }

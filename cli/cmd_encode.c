@@ -44,8 +44,16 @@ static double seconds_now(void) {
 }
 
 enum {
-    OPT_MODEL = 256, OPT_OUT, OPT_ADAPTER, OPT_POOLING, OPT_PROMPT, OPT_NORMALIZE,
-    OPT_MAX_LENGTH, OPT_THREADS, OPT_BATCH_TOKENS, OPT_PRECISION,
+    OPT_MODEL = 256,
+    OPT_OUT,
+    OPT_ADAPTER,
+    OPT_POOLING,
+    OPT_PROMPT,
+    OPT_NORMALIZE,
+    OPT_MAX_LENGTH,
+    OPT_THREADS,
+    OPT_BATCH_TOKENS,
+    OPT_PRECISION,
 };
 
 static const struct option options[] = {
@@ -73,37 +81,35 @@ int cmd_encode(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_MODEL: model_name = optarg; break;
-        case OPT_OUT: out_path = optarg; break;
-        case OPT_ADAPTER: adapter_name = optarg; break;
-        case OPT_POOLING:
-            pooling_name = optarg;
-            if (scivec_pooling_parse(pooling_name, &ep.pooling)) {
-                fprintf(stderr, "scivec encode: %s\n", scivec_last_error());
+            case 'h': fputs(usage, stdout); return 0;
+            case OPT_MODEL: model_name = optarg; break;
+            case OPT_OUT: out_path = optarg; break;
+            case OPT_ADAPTER: adapter_name = optarg; break;
+            case OPT_POOLING:
+                pooling_name = optarg;
+                if (scivec_pooling_parse(pooling_name, &ep.pooling)) {
+                    fprintf(stderr, "scivec encode: %s\n", scivec_last_error());
+                    return 2;
+                }
+                break;
+            case OPT_PROMPT: ep.prompt_name = optarg; break;
+            case OPT_NORMALIZE: ep.normalize = 1; break;
+            case OPT_MAX_LENGTH:
+                if (!cli_int_option("encode", "--max-length", optarg, 0, &ep.max_length)) return 2;
+                break;
+            case OPT_THREADS:
+                if (!cli_int_option("encode", "--threads", optarg, 0, &mp.n_threads)) return 2;
+                break;
+            case OPT_BATCH_TOKENS:
+                if (!cli_int_option("encode", "--batch-tokens", optarg, 1, &batch_tokens)) return 2;
+                break;
+            case OPT_PRECISION:
+                if (cli_precision_option("encode", optarg, &mp.precision)) return 2;
+                break;
+            default:
+                fprintf(stderr, "scivec encode: unexpected argument '%s' (see --help)\n",
+                        cli_bad_option(argv));
                 return 2;
-            }
-            break;
-        case OPT_PROMPT: ep.prompt_name = optarg; break;
-        case OPT_NORMALIZE: ep.normalize = 1; break;
-        case OPT_MAX_LENGTH:
-            if (!cli_int_option("encode", "--max-length", optarg, 0, &ep.max_length)) return 2;
-            break;
-        case OPT_THREADS:
-            if (!cli_int_option("encode", "--threads", optarg, 0, &mp.n_threads)) return 2;
-            break;
-        case OPT_BATCH_TOKENS:
-            if (!cli_int_option("encode", "--batch-tokens", optarg, 1, &batch_tokens)) return 2;
-            break;
-        case OPT_PRECISION:
-            if (cli_precision_option("encode", optarg, &mp.precision)) return 2;
-            break;
-        default:
-            fprintf(stderr, "scivec encode: unexpected argument '%s' (see --help)\n",
-                    cli_bad_option(argv));
-            return 2;
         }
     }
     if (optind < argc) {
@@ -139,8 +145,7 @@ int cmd_encode(int argc, char **argv) {
     }
     int max_length = ep.max_length > 0 ? ep.max_length : scivec_model_max_length(model);
     fprintf(stderr, "scivec encode: pooling: %s (%s)%s, max length %d\n",
-            scivec_pooling_name(pooling), reason, ep.normalize ? ", normalized" : "",
-            max_length);
+            scivec_pooling_name(pooling), reason, ep.normalize ? ", normalized" : "", max_length);
     const char *blas_reason;
     const char *blas = scivec_blas_arch(&blas_reason);
     fprintf(stderr, "scivec encode: kernels: %s, BLIS %s (%s), precision %s\n",
@@ -158,10 +163,11 @@ int cmd_encode(int argc, char **argv) {
         status = cli_fail("encode");
         goto done;
     }
-    fprintf(stderr, "scivec encode: %lld texts, %lld tokens in %.2f s; truncated: %d "
-            "(to %d tokens)%s\n", (long long)n_rows, (long long)stats.n_tokens,
-            seconds_now() - t0, stats.n_truncated, max_length,
-            stats.n_invalid_utf8 ? "; some inputs held invalid UTF-8 (replaced)" : "");
+    fprintf(stderr,
+            "scivec encode: %lld texts, %lld tokens in %.2f s; truncated: %d "
+            "(to %d tokens)%s\n",
+            (long long)n_rows, (long long)stats.n_tokens, seconds_now() - t0, stats.n_truncated,
+            max_length, stats.n_invalid_utf8 ? "; some inputs held invalid UTF-8 (replaced)" : "");
     status = 0;
 done:
     scivec_model_free(model);

@@ -33,12 +33,13 @@ int cmd_fetch(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":hq", options, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(usage, stdout); return 0;
-        case 'o': offline = 1; break;
-        case 'q': quiet = 1; break;
-        default:
-            fprintf(stderr, "scivec fetch: unexpected argument '%s'\n%s", cli_bad_option(argv), usage);
-            return 2;
+            case 'h': fputs(usage, stdout); return 0;
+            case 'o': offline = 1; break;
+            case 'q': quiet = 1; break;
+            default:
+                fprintf(stderr, "scivec fetch: unexpected argument '%s'\n%s", cli_bad_option(argv),
+                        usage);
+                return 2;
         }
     }
     for (int i = optind; i < argc; i++) {
@@ -48,9 +49,12 @@ int cmd_fetch(int argc, char **argv) {
         }
         model = argv[i];
     }
-    if (!model) { fprintf(stderr, "scivec fetch: expected ORG/NAME[@REVISION]\n%s", usage); return 2; }
+    if (!model) {
+        fprintf(stderr, "scivec fetch: expected ORG/NAME[@REVISION]\n%s", usage);
+        return 2;
+    }
     if (offline) setenv("HF_HUB_OFFLINE", "1", 1);
-    if (quiet) scivec_hub_set_progress(NULL, NULL);   /* (main.c installed the bar) */
+    if (quiet) scivec_hub_set_progress(NULL, NULL); /* (main.c installed the bar) */
 
     char *dir = NULL;
     if (scivec_model_resolve(model, 1, &dir) != SCIVEC_OK) return cli_fail("fetch");

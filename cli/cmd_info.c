@@ -79,11 +79,12 @@ int cmd_info(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(usage, stdout); return 0;
-        case 'j': json = 1; break;
-        default:
-            fprintf(stderr, "scivec info: unexpected argument '%s'\n%s", cli_bad_option(argv), usage);
-            return 2;
+            case 'h': fputs(usage, stdout); return 0;
+            case 'j': json = 1; break;
+            default:
+                fprintf(stderr, "scivec info: unexpected argument '%s'\n%s", cli_bad_option(argv),
+                        usage);
+                return 2;
         }
     }
     for (int i = optind; i < argc; i++) {
@@ -93,7 +94,10 @@ int cmd_info(int argc, char **argv) {
         }
         dir = argv[i];
     }
-    if (!dir) { fprintf(stderr, "scivec info: expected DIR\n%s", usage); return 2; }
+    if (!dir) {
+        fprintf(stderr, "scivec info: expected DIR\n%s", usage);
+        return 2;
+    }
 
     scivec_outdir *od;
     if (scivec_outdir_check(dir, 1, &od) != SCIVEC_OK) return cli_fail("info");
@@ -113,11 +117,11 @@ int cmd_info(int argc, char **argv) {
         }
         printf("files:\n");
         if (scivec_outdir_vectors(od, &n_rows, &n_cols))
-            printf("  %-28s %lld rows x %lld float32\n", "embeddings.npy",
-                   (long long)n_rows, (long long)n_cols);
+            printf("  %-28s %lld rows x %lld float32\n", "embeddings.npy", (long long)n_rows,
+                   (long long)n_cols);
         if (index_type)
-            printf("  %-28s %s, %lld vectors of dimension %d\n", "papers.index",
-                   index_type, (long long)scivec_outdir_index_ntotal(od), scivec_outdir_index_dim(od));
+            printf("  %-28s %s, %lld vectors of dimension %d\n", "papers.index", index_type,
+                   (long long)scivec_outdir_index_ntotal(od), scivec_outdir_index_dim(od));
         if (scivec_outdir_db_rows(od) >= 0)
             printf("  %-28s %lld papers\n", "papers.db", (long long)scivec_outdir_db_rows(od));
         /* papers.db holds vectors only when embed ran with --db-vectors
@@ -127,7 +131,8 @@ int cmd_info(int argc, char **argv) {
         int index_exact = !index_type || scivec_outdir_index_exact(od);
         if (n_problems == 0) {
             if (index_exact && db_has_vectors)
-                printf("checks: ok (counts, dimensions and every row's vector agree across the four files)\n");
+                printf("checks: ok (counts, dimensions and every row's vector agree across the "
+                       "four files)\n");
             else if (index_exact)
                 printf("checks: ok (counts and dimensions agree; every row's vector agrees between "
                        "embeddings.npy and papers.index; papers.db holds no vectors, as without "
@@ -135,10 +140,12 @@ int cmd_info(int argc, char **argv) {
             else if (db_has_vectors)
                 printf("checks: ok (counts and dimensions agree; every row's vector agrees between "
                        "embeddings.npy and papers.db; %s keeps approximate codes, so its vectors "
-                       "were not compared)\n", index_type);
+                       "were not compared)\n",
+                       index_type);
             else
                 printf("checks: ok (counts and dimensions agree; %s keeps approximate codes and "
-                       "papers.db no vectors, so no row's vector was compared)\n", index_type);
+                       "papers.db no vectors, so no row's vector was compared)\n",
+                       index_type);
         } else {
             printf("checks: %d problem%s\n", n_problems, n_problems == 1 ? "" : "s");
             for (int i = 0; i < n_problems; i++) {

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "progress.h"
 #include "commands.h"
 #include "options.h"
+#include "progress.h"
 #include "scivec.h"
 
 static const char usage[] =
@@ -34,7 +34,7 @@ static const char usage[] =
     "  --progress        show progress even when stderr is not a terminal\n";
 
 typedef struct cli_progress {
-    int         show;
+    int show;
     const char *stage;
     sv_progress bar;
 } cli_progress;
@@ -53,7 +53,8 @@ static void on_progress(const char *stage, int64_t done, int64_t total, void *us
 static int parse_long(const char *flag, const char *s, long min, long max, long *out) {
     long long v;
     if (!cli_parse_ll(s, min, max, &v)) {
-        fprintf(stderr, "scivec map: %s wants a whole number in %ld..%ld, got '%s'\n", flag, min, max, s);
+        fprintf(stderr, "scivec map: %s wants a whole number in %ld..%ld, got '%s'\n", flag, min,
+                max, s);
         return -1;
     }
     *out = (long)v;
@@ -71,8 +72,15 @@ static int parse_float(const char *flag, const char *s, float *out) {
 }
 
 enum {
-    OPT_SEED = 256, OPT_THREADS, OPT_NEIGHBORS, OPT_EPOCHS, OPT_QUALITY_SAMPLE, OPT_MIN_DIST,
-    OPT_SPREAD, OPT_KNN, OPT_PROGRESS,
+    OPT_SEED = 256,
+    OPT_THREADS,
+    OPT_NEIGHBORS,
+    OPT_EPOCHS,
+    OPT_QUALITY_SAMPLE,
+    OPT_MIN_DIST,
+    OPT_SPREAD,
+    OPT_KNN,
+    OPT_PROGRESS,
 };
 
 static const struct option options[] = {
@@ -97,53 +105,53 @@ int cmd_map(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_SEED:
-            if (parse_long("--seed", optarg, 0, LONG_MAX, &v)) return 2;
-            params.seed = (uint64_t)v;
-            break;
-        case OPT_THREADS:
-            if (parse_long("--threads", optarg, 0, 1024, &v)) return 2;
-            params.n_threads = (int)v;
-            break;
-        case OPT_NEIGHBORS:
-            if (parse_long("--neighbors", optarg, 2, 1000, &v)) return 2;
-            params.n_neighbors = (int)v;
-            break;
-        case OPT_EPOCHS:
-            if (parse_long("--epochs", optarg, 1, 100000, &v)) return 2;
-            params.n_epochs = (int)v;
-            break;
-        case OPT_QUALITY_SAMPLE:
-            if (parse_long("--quality-sample", optarg, 0, INT_MAX, &v)) return 2;
-            params.quality_sample = (int)v;
-            break;
-        case OPT_MIN_DIST:
-            if (parse_float("--min-dist", optarg, &params.min_dist)) return 2;
-            break;
-        case OPT_SPREAD:
-            if (parse_float("--spread", optarg, &params.spread)) return 2;
-            break;
-        case OPT_KNN:
-            if (!strcmp(optarg, "auto")) params.knn = SCIVEC_MAP_KNN_AUTO;
-            else if (!strcmp(optarg, "exact")) params.knn = SCIVEC_MAP_KNN_EXACT;
-            else if (!strcmp(optarg, "hnsw")) params.knn = SCIVEC_MAP_KNN_HNSW;
-            else if (!strcmp(optarg, "ivf")) params.knn = SCIVEC_MAP_KNN_IVF;
-            else {
-                fprintf(stderr, "scivec map: --knn wants auto, exact, hnsw or ivf, got '%s'\n",
-                        optarg);
+            case 'h': fputs(usage, stdout); return 0;
+            case OPT_SEED:
+                if (parse_long("--seed", optarg, 0, LONG_MAX, &v)) return 2;
+                params.seed = (uint64_t)v;
+                break;
+            case OPT_THREADS:
+                if (parse_long("--threads", optarg, 0, 1024, &v)) return 2;
+                params.n_threads = (int)v;
+                break;
+            case OPT_NEIGHBORS:
+                if (parse_long("--neighbors", optarg, 2, 1000, &v)) return 2;
+                params.n_neighbors = (int)v;
+                break;
+            case OPT_EPOCHS:
+                if (parse_long("--epochs", optarg, 1, 100000, &v)) return 2;
+                params.n_epochs = (int)v;
+                break;
+            case OPT_QUALITY_SAMPLE:
+                if (parse_long("--quality-sample", optarg, 0, INT_MAX, &v)) return 2;
+                params.quality_sample = (int)v;
+                break;
+            case OPT_MIN_DIST:
+                if (parse_float("--min-dist", optarg, &params.min_dist)) return 2;
+                break;
+            case OPT_SPREAD:
+                if (parse_float("--spread", optarg, &params.spread)) return 2;
+                break;
+            case OPT_KNN:
+                if (!strcmp(optarg, "auto"))
+                    params.knn = SCIVEC_MAP_KNN_AUTO;
+                else if (!strcmp(optarg, "exact"))
+                    params.knn = SCIVEC_MAP_KNN_EXACT;
+                else if (!strcmp(optarg, "hnsw"))
+                    params.knn = SCIVEC_MAP_KNN_HNSW;
+                else if (!strcmp(optarg, "ivf"))
+                    params.knn = SCIVEC_MAP_KNN_IVF;
+                else {
+                    fprintf(stderr, "scivec map: --knn wants auto, exact, hnsw or ivf, got '%s'\n",
+                            optarg);
+                    return 2;
+                }
+                break;
+            case OPT_PROGRESS: progress_flag = 1; break;
+            default:
+                fprintf(stderr, "scivec map: unknown option or missing value: '%s'\n%s",
+                        cli_bad_option(argv), usage);
                 return 2;
-            }
-            break;
-        case OPT_PROGRESS:
-            progress_flag = 1;
-            break;
-        default:
-            fprintf(stderr, "scivec map: unknown option or missing value: '%s'\n%s",
-                    cli_bad_option(argv), usage);
-            return 2;
         }
     }
     for (int i = optind; i < argc; i++) {
@@ -165,12 +173,15 @@ int cmd_map(int argc, char **argv) {
     int rc = scivec_map_dir(dir, &params, &stats);
     if (progress.stage) sv_progress_finish(&progress.bar, progress.bar.total);
     if (rc) return cli_fail("map");
-    fprintf(stderr, "scivec map: %s/map.npy: %d epochs over %lld edges (%s neighbours, a %.4f, b %.4f); "
+    fprintf(stderr,
+            "scivec map: %s/map.npy: %d epochs over %lld edges (%s neighbours, a %.4f, b %.4f); "
             "%.1f s neighbours, %.1f s graph, %.1f s layout\n",
             dir, stats.n_epochs, (long long)stats.n_edges, stats.knn, stats.a, stats.b,
             stats.seconds_knn, stats.seconds_graph, stats.seconds_layout);
     if (stats.trustworthiness >= 0)
-        fprintf(stderr, "scivec map: trustworthiness %.4f, 10-NN preservation %.4f (sample of %lld papers)\n",
-                stats.trustworthiness, stats.knn_preservation, (long long)stats.quality_rows);
+        fprintf(
+            stderr,
+            "scivec map: trustworthiness %.4f, 10-NN preservation %.4f (sample of %lld papers)\n",
+            stats.trustworthiness, stats.knn_preservation, (long long)stats.quality_rows);
     return 0;
 }

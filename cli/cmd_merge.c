@@ -31,19 +31,15 @@ int cmd_merge(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_INDEX:
-            params.index_factory = optarg;
-            break;
-        case OPT_THREADS:
-            if (!cli_int_option("merge", "--threads", optarg, 0, &params.n_threads)) return 2;
-            break;
-        default:
-            fprintf(stderr, "scivec merge: unknown option or missing value: '%s'\n%s",
-                    cli_bad_option(argv), usage);
-            return 2;
+            case 'h': fputs(usage, stdout); return 0;
+            case OPT_INDEX: params.index_factory = optarg; break;
+            case OPT_THREADS:
+                if (!cli_int_option("merge", "--threads", optarg, 0, &params.n_threads)) return 2;
+                break;
+            default:
+                fprintf(stderr, "scivec merge: unknown option or missing value: '%s'\n%s",
+                        cli_bad_option(argv), usage);
+                return 2;
         }
     }
     /* OUT, then the shard folders */

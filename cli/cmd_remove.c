@@ -28,16 +28,14 @@ int cmd_remove(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_THREADS:
-            if (!cli_int_option("remove", "--threads", optarg, 0, &n_threads)) return 2;
-            break;
-        default:
-            fprintf(stderr, "scivec remove: unknown option or missing value: '%s'\n%s",
-                    cli_bad_option(argv), usage);
-            return 2;
+            case 'h': fputs(usage, stdout); return 0;
+            case OPT_THREADS:
+                if (!cli_int_option("remove", "--threads", optarg, 0, &n_threads)) return 2;
+                break;
+            default:
+                fprintf(stderr, "scivec remove: unknown option or missing value: '%s'\n%s",
+                        cli_bad_option(argv), usage);
+                return 2;
         }
     }
     /* DIR, then the ids ("--" before ids that start with '-') */

@@ -12,7 +12,8 @@
 #include "scivec.h"
 
 static const char usage[] =
-    "usage: scivec search DIR \"free text\" [-k 10] [--json] [--category C]... [--year Y | --year Y1-Y2]\n"
+    "usage: scivec search DIR \"free text\" [-k 10] [--json] [--category C]... [--year Y | --year "
+    "Y1-Y2]\n"
     "                     [--threads N] [--model M] [--nprobe N | --ef-search N]\n"
     "                     [--precision P [--force-precision]]\n"
     "  DIR            output directory of `scivec embed`\n"
@@ -29,7 +30,8 @@ static const char usage[] =
     "  --verify-model refuse unless the model's weight file has the sha256 metadata.json\n"
     "                 records (reads the whole file: about a second per 500 MB)\n"
     "  --precision P  the query's dense layers in fp32, bf16 or int8 (default and required:\n"
-    "                 the folder's, metadata.json \"precision\"; --force-precision allows another)\n";
+    "                 the folder's, metadata.json \"precision\"; --force-precision allows "
+    "another)\n";
 
 /* The query is embedded as DIR/metadata.json records (the library loads the
  * model, checks it, adds the recorded query adapter); what it noticed on
@@ -86,8 +88,7 @@ int cmd_search(int argc, char **argv) {
         printf("Top %lld papers for \"", (long long)n_hits);
         query_print_one_line_max(opts.subject, 200);
         printf("\":\n\n");
-        if (n_hits < opts.k)
-            query_say_fewer("search", od, &opts, n_hits);
+        if (n_hits < opts.k) query_say_fewer("search", od, &opts, n_hits);
     }
     status = query_print_hits("search", od, hits, n_hits, opts.json);
 done:

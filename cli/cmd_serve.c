@@ -70,7 +70,14 @@ static const struct number_option {
 
 /* getopt_long's table: the numbers' entries return their index from
  * OPT_NUMBER on. */
-enum { OPT_HOST = 256, OPT_MODEL, OPT_API_KEY_FILE, OPT_PRECISION, OPT_FORCE_PRECISION, OPT_NUMBER };
+enum {
+    OPT_HOST = 256,
+    OPT_MODEL,
+    OPT_API_KEY_FILE,
+    OPT_PRECISION,
+    OPT_FORCE_PRECISION,
+    OPT_NUMBER
+};
 
 static void fill_options(struct option *options) {
     int n = 0;
@@ -93,10 +100,18 @@ static int option_name_len(const char *word) {
 
 /* -1: go on; else the exit status. */
 static int parse_args(int argc, char **argv, serve_options *o) {
-    *o = (serve_options){.host = "127.0.0.1", .port = 8080, .max_batch_tokens = 8192,
-                         .max_queue = 256, .timeout_ms = 30000, .max_body_bytes = 2 << 20,
-                         .max_inputs = 256, .max_text_bytes = 64 << 10, .max_k = 1000,
-                         .max_connections = 1024, .readers = 0, .max_per_client = 128,
+    *o = (serve_options){.host = "127.0.0.1",
+                         .port = 8080,
+                         .max_batch_tokens = 8192,
+                         .max_queue = 256,
+                         .timeout_ms = 30000,
+                         .max_body_bytes = 2 << 20,
+                         .max_inputs = 256,
+                         .max_text_bytes = 64 << 10,
+                         .max_k = 1000,
+                         .max_connections = 1024,
+                         .readers = 0,
+                         .max_per_client = 128,
                          .request_timeout_s = 30};
     struct option options[6 + N_NUMBERS + 1];
     fill_options(options);
@@ -123,15 +138,18 @@ static int parse_args(int argc, char **argv, serve_options *o) {
             const struct number_option *n = &numbers[c - OPT_NUMBER];
             long long *field = (long long *)((char *)o + n->offset);
             if (!cli_parse_ll(optarg, n->lo, n->hi, field)) {
-                fprintf(stderr, "scivec serve: --%s '%s': expected a whole number from %lld to %lld\n",
+                fprintf(stderr,
+                        "scivec serve: --%s '%s': expected a whole number from %lld to %lld\n",
                         n->name, optarg, n->lo, n->hi);
                 return 2;
             }
         } else if (c == ':') {
-            fprintf(stderr, "scivec serve: %.*s needs a value\n%s", option_name_len(bad), bad, usage);
+            fprintf(stderr, "scivec serve: %.*s needs a value\n%s", option_name_len(bad), bad,
+                    usage);
             return 2;
         } else {
-            fprintf(stderr, "scivec serve: unknown option '%.*s'\n%s", option_name_len(bad), bad, usage);
+            fprintf(stderr, "scivec serve: unknown option '%.*s'\n%s", option_name_len(bad), bad,
+                    usage);
             return 2;
         }
     }

@@ -10,7 +10,8 @@
 #include "scivec.h"
 
 static const char usage[] =
-    "usage: scivec similar DIR PAPER_ID [-k 5] [--json] [--category C]... [--year Y | --year Y1-Y2]\n"
+    "usage: scivec similar DIR PAPER_ID [-k 5] [--json] [--category C]... [--year Y | --year "
+    "Y1-Y2]\n"
     "  DIR            output directory of `scivec embed`\n"
     "  PAPER_ID       a paper of DIR (papers.db paper_id); it is left out of the results\n"
     "  -k N           how many papers to show (default 5)\n"
@@ -54,8 +55,7 @@ int cmd_similar(int argc, char **argv) {
             printf("\n\n");
             scivec_paper_clear(&self);
         }
-        if (n_hits < opts.k)
-            query_say_fewer("similar", od, &opts, n_hits);
+        if (n_hits < opts.k) query_say_fewer("similar", od, &opts, n_hits);
     }
     status = query_print_hits("similar", od, hits, n_hits, opts.json);
 done:

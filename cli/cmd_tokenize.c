@@ -51,19 +51,15 @@ int cmd_tokenize(int argc, char **argv) {
     cli_getopt_begin();
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_MODEL:
-            model = optarg;
-            break;
-        case OPT_MAX_LENGTH:
-            if (!cli_int_option("tokenize", "--max-length", optarg, 0, &max_length)) return 2;
-            break;
-        default:
-            fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s", cli_bad_option(argv),
-                    usage);
-            return 2;
+            case 'h': fputs(usage, stdout); return 0;
+            case OPT_MODEL: model = optarg; break;
+            case OPT_MAX_LENGTH:
+                if (!cli_int_option("tokenize", "--max-length", optarg, 0, &max_length)) return 2;
+                break;
+            default:
+                fprintf(stderr, "scivec tokenize: unexpected argument '%s'\n%s",
+                        cli_bad_option(argv), usage);
+                return 2;
         }
     }
     if (optind < argc) {
@@ -93,7 +89,10 @@ int cmd_tokenize(int argc, char **argv) {
         const char *text, *pair;
         int got = scivec_text_reader_next(in, &text, &pair);
         if (got == 0) break;
-        if (got < 0) { failed = cli_fail("tokenize"); break; }
+        if (got < 0) {
+            failed = cli_fail("tokenize");
+            break;
+        }
         scivec_encoding enc;
         if (scivec_tokenize(tok, text, strlen(text), pair, pair ? strlen(pair) : 0, max_length,
                             &enc)) {

@@ -17,7 +17,7 @@ typedef struct bar_state {
     char file[256];
     double start, last_draw;
     int64_t first_done;
-    int finished;            /* the file's last line is drawn */
+    int finished; /* the file's last line is drawn */
 } bar_state;
 
 static double now_s(void) {
@@ -29,7 +29,10 @@ static double now_s(void) {
 static void human_bytes(char *buf, size_t cap, double n) {
     const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
     int u = 0;
-    while (n >= 1000.0 && u < 4) { n /= 1000.0; u++; }
+    while (n >= 1000.0 && u < 4) {
+        n /= 1000.0;
+        u++;
+    }
     snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
 }
 
@@ -67,4 +70,3 @@ static bar_state bar;
 void cli_hub_progress_install(void) {
     if (isatty(STDERR_FILENO)) scivec_hub_set_progress(draw_bar, &bar);
 }
-

@@ -10,7 +10,7 @@
 #include "options.h"
 
 void cli_getopt_begin(void) {
-    optind = 0;   /* 0, not 1: glibc then also forgets a half-read "-abc" */
+    optind = 0; /* 0, not 1: glibc then also forgets a half-read "-abc" */
     opterr = 0;
 }
 

@@ -15,19 +15,26 @@ static double now_seconds(void) {
 }
 
 static void format_duration(char *buf, size_t cap, double seconds) {
-    if (!(seconds >= 0) || seconds > 359999) { snprintf(buf, cap, "?"); return; }
+    if (!(seconds >= 0) || seconds > 359999) {
+        snprintf(buf, cap, "?");
+        return;
+    }
     long s = (long)(seconds + 0.5);
-    if (s >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-    else snprintf(buf, cap, "%02ld:%02ld", s / 60, s % 60);
+    if (s >= 3600)
+        snprintf(buf, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, cap, "%02ld:%02ld", s / 60, s % 60);
 }
 
-void sv_progress_format(char *buf, size_t cap, const char *unit, int64_t done,
-                        int64_t total, double elapsed) {
+void sv_progress_format(char *buf, size_t cap, const char *unit, int64_t done, int64_t total,
+                        double elapsed) {
     /* A rate from the first instants means nothing: tqdm shows "?" too. */
     double rate = elapsed > 0.05 ? (double)done / elapsed : 0;
     char spent[32], left[32], rate_text[32];
-    if (rate > 0) snprintf(rate_text, sizeof rate_text, "%.1f", rate);
-    else snprintf(rate_text, sizeof rate_text, "?");
+    if (rate > 0)
+        snprintf(rate_text, sizeof rate_text, "%.1f", rate);
+    else
+        snprintf(rate_text, sizeof rate_text, "?");
     format_duration(spent, sizeof spent, elapsed);
     if (total > 0) {
         double fraction = done >= total ? 1.0 : (double)done / (double)total;

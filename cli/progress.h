@@ -10,11 +10,11 @@
 #include <stdio.h>
 
 typedef struct sv_progress {
-    FILE   *out;
-    const char *unit;        /* "papers" */
-    int64_t total;           /* <= 0: unknown */
-    double  start, last_draw;
-    int     drawn;
+    FILE *out;
+    const char *unit; /* "papers" */
+    int64_t total;    /* <= 0: unknown */
+    double start, last_draw;
+    int drawn;
 } sv_progress;
 
 void sv_progress_start(sv_progress *p, FILE *out, const char *unit, int64_t total);
@@ -24,7 +24,7 @@ void sv_progress_update(sv_progress *p, int64_t done);
 void sv_progress_finish(sv_progress *p, int64_t done);
 
 /* The line itself (no '\r'), for tests: elapsed in seconds. */
-void sv_progress_format(char *buf, size_t cap, const char *unit, int64_t done,
-                        int64_t total, double elapsed);
+void sv_progress_format(char *buf, size_t cap, const char *unit, int64_t done, int64_t total,
+                        double elapsed);
 
 #endif /* SV_PROGRESS_H */

@@ -13,25 +13,25 @@
 #define QUERY_MAX_CATEGORIES 32
 
 typedef struct query_options {
-    const char *dir;          /* the embed output directory                 */
-    const char *subject;      /* PAPER_ID (similar) or the query text (search) */
-    int64_t     k;
-    int         json;
+    const char *dir;     /* the embed output directory                 */
+    const char *subject; /* PAPER_ID (similar) or the query text (search) */
+    int64_t k;
+    int json;
     const char *categories[QUERY_MAX_CATEGORIES];
     scivec_filter filter;
-    int         n_threads;    /* search only                                */
-    const char *model;        /* search only: overrides metadata.json        */
-    int         verify_model; /* search only: the weights' sha256 must match */
-    const char *precision;    /* search only: NULL = metadata.json's          */
-    int         force_precision; /* search only: allow another than the folder's */
-    int         nprobe, ef_search; /* --nprobe / --ef-search (0: as built)   */
+    int n_threads;         /* search only                                */
+    const char *model;     /* search only: overrides metadata.json        */
+    int verify_model;      /* search only: the weights' sha256 must match */
+    const char *precision; /* search only: NULL = metadata.json's          */
+    int force_precision;   /* search only: allow another than the folder's */
+    int nprobe, ef_search; /* --nprobe / --ef-search (0: as built)   */
 } query_options;
 
 /* Parses argv (argv[0] = the command name). Returns -1 when the command
  * should go on, else the exit status to return (0 after --help, 2 after a
  * usage error, which it has printed). */
-int query_parse_args(const char *command, const char *usage, int argc, char **argv,
-                     int is_search, query_options *opts);
+int query_parse_args(const char *command, const char *usage, int argc, char **argv, int is_search,
+                     query_options *opts);
 
 /* Prints hits as a numbered list (rank, similarity, title, categories) or,
  * with json, as an array of {"rank","paper_id","score","title","categories","year"}. */
@@ -48,6 +48,7 @@ int query_is_dir(const char *path);
 
 /* Says on stderr why fewer than k papers came back: the filters, or the
  * folder holding no more papers than that. */
-void query_say_fewer(const char *command, const scivec_outdir *od, const query_options *opts, int64_t n_hits);
+void query_say_fewer(const char *command, const scivec_outdir *od, const query_options *opts,
+                     int64_t n_hits);
 
 #endif

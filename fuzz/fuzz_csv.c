@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (!strstr(scivec_last_error(), path)) abort();
             continue;
         }
-        if (rc != 1) abort();   /* a file we wrote cannot fail to read */
+        if (rc != 1) abort(); /* a file we wrote cannot fail to read */
         for (int i = 0; i < sv_papers_n_columns(p); i++) {
             if (fields[i][lens[i]] != '\0') abort();
             char *categories = NULL;
@@ -71,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (sv_papers_records_read(p) != n_records) abort();
     sv_papers_close(p);
     int64_t counted = -1;
-    if (sv_papers_count(path, &counted) == SCIVEC_OK && path == paths[0] && counted != n_records) abort();
+    if (sv_papers_count(path, &counted) == SCIVEC_OK && path == paths[0] && counted != n_records)
+        abort();
     return 0;
 }

@@ -11,7 +11,7 @@
 /* A relative path of non-empty parts, none "." or "..", nothing else. */
 static int stays_inside(const char *path) {
     if (!*path || path[0] == '/') return 0;
-    for (const char *part = path; ;) {
+    for (const char *part = path;;) {
         size_t n = strcspn(part, "/");
         if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && !strncmp(part, "..", 2))) return 0;
         if (!part[n]) return 1;

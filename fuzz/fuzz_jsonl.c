@@ -16,9 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static char path[64];
-    if (!path[0]) {
-        snprintf(path, sizeof path, "/tmp/fuzz_jsonl-%d.jsonl", (int)getpid());
-    }
+    if (!path[0]) { snprintf(path, sizeof path, "/tmp/fuzz_jsonl-%d.jsonl", (int)getpid()); }
     FILE *f = fopen(path, "wb");
     if (!f) abort();
     if (size && fwrite(data, 1, size, f) != size) abort();

@@ -40,13 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float *again = NULL;
         int64_t r3, c3;
         int rc2 = sv_npy_read(path, &again, &r3, &c3);
-        if ((rc2 == SCIVEC_OK) != (rc == SCIVEC_OK)) abort();   /* file and buffer agree */
+        if ((rc2 == SCIVEC_OK) != (rc == SCIVEC_OK)) abort(); /* file and buffer agree */
         if (rc2 == SCIVEC_OK && (r3 != rows || c3 != cols)) abort();
         free(again);
         /* Resume a "partial" file: keep half the rows it claims, add one. */
         sv_npy_writer *w;
-        if (sv_npy_writer_open_append(path, cols > 0 && cols < 4096 ? cols : 4, rows > 0 ? rows / 2 : 0,
-                                      &w) == SCIVEC_OK) {
+        if (sv_npy_writer_open_append(path, cols > 0 && cols < 4096 ? cols : 4,
+                                      rows > 0 ? rows / 2 : 0, &w) == SCIVEC_OK) {
             float row[4096] = {0};
             if (sv_npy_writer_append(w, row, 1) != SCIVEC_OK) abort();
             if (sv_npy_writer_close(w) != SCIVEC_OK) abort();

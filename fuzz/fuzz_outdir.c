@@ -31,7 +31,7 @@
 #include "outputs/query.h"
 
 #define N_PAPERS 8
-#define DIM 4
+#define DIM      4
 
 static char dir[64];
 static const char *names[3] = {"metadata.json", "embeddings.npy", "papers.db"};
@@ -59,8 +59,9 @@ static void write_file(const char *name, const void *data, size_t size) {
 
 /* The scratch directory goes when the fuzzer exits normally. */
 static void remove_dir(void) {
-    static const char *all[7] = {"metadata.json", "embeddings.npy", "papers.db", "papers.index",
-                                 "papers.db-wal", "papers.db-shm", "papers.db-journal"};
+    static const char *all[7] = {"metadata.json",    "embeddings.npy", "papers.db",
+                                 "papers.index",     "papers.db-wal",  "papers.db-shm",
+                                 "papers.db-journal"};
     for (int i = 0; i < 7; i++) {
         char *path = sv_path_join(dir, all[i]);
         if (path) unlink(path);
@@ -87,7 +88,8 @@ static void build_dir(void) {
     free(path);
     char type_name[64];
     path = sv_path_join(dir, "papers.index");
-    if (sv_faiss_build_and_write("Flat", vectors, N_PAPERS, DIM, 1, path, type_name, sizeof type_name))
+    if (sv_faiss_build_and_write("Flat", vectors, N_PAPERS, DIM, 1, path, type_name,
+                                 sizeof type_name))
         die("index");
     free(path);
     write_file("metadata.json", metadata, sizeof metadata - 1);
@@ -96,10 +98,12 @@ static void build_dir(void) {
     path = sv_path_join(dir, "papers.db");
     if (sqlite3_open(path, &db) != SQLITE_OK) die("db");
     free(path);
-    sqlite3_exec(db, "CREATE TABLE papers(row INTEGER PRIMARY KEY, paper_id TEXT NOT NULL UNIQUE, "
-                 "title TEXT, categories TEXT, year INTEGER, embedding BLOB);"
-                 "CREATE TABLE paper_columns(row INTEGER, name TEXT, value TEXT, PRIMARY KEY(row, name));",
-                 NULL, NULL, NULL);
+    sqlite3_exec(
+        db,
+        "CREATE TABLE papers(row INTEGER PRIMARY KEY, paper_id TEXT NOT NULL UNIQUE, "
+        "title TEXT, categories TEXT, year INTEGER, embedding BLOB);"
+        "CREATE TABLE paper_columns(row INTEGER, name TEXT, value TEXT, PRIMARY KEY(row, name));",
+        NULL, NULL, NULL);
     static const char *categories[4] = {"cs.CL cs.AI", "hep-ph", "astro-ph.GA", NULL};
     for (int i = 0; i < N_PAPERS; i++) {
         sqlite3_stmt *st;
@@ -148,8 +152,8 @@ static void query(const sv_outdir *od) {
     sv_hit hits[4];
     int64_t n_hits;
     const char *cats[2] = {"cs", "hep-ph"};
-    sv_filter filter = {.categories = cats, .n_categories = 2, .has_year = 1,
-                        .year_min = 2021, .year_max = 2030};
+    sv_filter filter = {
+        .categories = cats, .n_categories = 2, .has_year = 1, .year_min = 2021, .year_max = 2030};
     const float *q = od->vectors + row * od->n_cols;
     if (sv_outdir_top_k(od, q, 4, row, NULL, hits, &n_hits) == SCIVEC_OK) {
         for (int64_t i = 0; i < n_hits; i++) {

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (sv_checkpoint_f32(ck, &ck->tensors[i], &f) == 0) {
                 int64_t n = sv_tensor_numel(&ck->tensors[i]);
                 volatile float sink = 0;
-                for (int64_t j = 0; j < n && j < 4096; j++) sink += f[j];   /* touch the view */
+                for (int64_t j = 0; j < n && j < 4096; j++) sink += f[j]; /* touch the view */
                 (void)sink;
             }
         }

@@ -18,12 +18,15 @@ static scivec_tokenizer *load_fixture(const char *rel) {
     /* __FILE__ is this file's absolute path in CMake builds. */
     char path[4096];
     const char *root = getenv("SV_FIXTURES");
-    if (root) snprintf(path, sizeof path, "%s/%s", root, rel);
-    else snprintf(path, sizeof path, "%s/../../tests/fixtures/%s", __FILE__, rel);
+    if (root)
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+    else
+        snprintf(path, sizeof path, "%s/../../tests/fixtures/%s", __FILE__, rel);
     /* "<dir>/fuzz_tokenizer.c/../../" walks up from the file to the repo */
     char *marker = strstr(path, "/fuzz_tokenizer.c/../..");
-    if (marker) memmove(marker, marker + strlen("/fuzz_tokenizer.c/.."),
-                        strlen(marker + strlen("/fuzz_tokenizer.c/..")) + 1);
+    if (marker)
+        memmove(marker, marker + strlen("/fuzz_tokenizer.c/.."),
+                strlen(marker + strlen("/fuzz_tokenizer.c/..")) + 1);
     scivec_tokenizer *tok;
     if (scivec_tokenizer_load(path, &tok)) {
         fprintf(stderr, "fuzz_tokenizer: %s\n", scivec_last_error());
@@ -41,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     const int is_pair = data[0] & 1;
     const scivec_tokenizer *tok = (data[0] & 2) ? jammi : scibert;
-    const int max_length = data[0] >> 2;   /* 0 = no truncation, 1-2 refused for pairs */
+    const int max_length = data[0] >> 2; /* 0 = no truncation, 1-2 refused for pairs */
     size_t n_text = (size - 2) * data[1] / 255;
     const char *text = (const char *)data + 2;
     const char *pair = is_pair ? text + n_text : NULL;

@@ -20,7 +20,8 @@
 #include "batcher.h"
 
 const double sv_batcher_text_bounds[10] = {1, 2, 4, 8, 16, 32, 64, 128, 256, INFINITY};
-const double sv_batcher_token_bounds[10] = {16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, INFINITY};
+const double sv_batcher_token_bounds[10] = {16,   64,   128,  256,  512,
+                                            1024, 2048, 4096, 8192, INFINITY};
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
@@ -44,33 +45,33 @@ static int fail(int status, const char *fmt, ...) {
 static int library_fail(int status) { return fail(status, "%s", scivec_last_error()); }
 
 typedef struct job {
-    int              n;
+    int n;
     scivec_encoding *seqs;
-    int64_t          n_tokens;
-    int              normalize;
-    float           *out;        /* [n * hidden], the submitter's buffer or owned when abandoned */
-    int              state;
-    int              abandoned;
-    int              status;
-    char             error[512];
-    struct job      *next;
+    int64_t n_tokens;
+    int normalize;
+    float *out; /* [n * hidden], the submitter's buffer or owned when abandoned */
+    int state;
+    int abandoned;
+    int status;
+    char error[512];
+    struct job *next;
 } job;
 
 struct sv_batcher {
-    scivec_model        *model;
+    scivec_model *model;
     scivec_encode_params params;
-    sv_batcher_params    bp;
-    int                  hidden;
+    sv_batcher_params bp;
+    int hidden;
 
-    pthread_mutex_t      lock;
-    pthread_cond_t       work;   /* the worker waits for jobs          */
-    pthread_cond_t       done;   /* submitters wait for their job      */
-    job                 *head, *tail;
-    int                  queue_depth;
-    int                  stopping;
-    pthread_t            thread;
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* the worker waits for jobs          */
+    pthread_cond_t done; /* submitters wait for their job      */
+    job *head, *tail;
+    int queue_depth;
+    int stopping;
+    pthread_t thread;
 
-    sv_batcher_stats     stats;
+    sv_batcher_stats stats;
 };
 
 static void job_free(job *j) {
@@ -88,7 +89,10 @@ static double now_seconds(void) {
 
 static void count_in(int64_t *hist, const double *bounds, double value) {
     for (int i = 0; i < 10; i++)
-        if (value <= bounds[i]) { hist[i]++; return; }
+        if (value <= bounds[i]) {
+            hist[i]++;
+            return;
+        }
 }
 
 /* Takes whole jobs from the head of the queue while they fit the token
@@ -117,7 +121,10 @@ static int run_batch(sv_batcher *b, job *batch, int n_seqs, float **scratch, siz
     size_t need = (size_t)n_seqs * (size_t)b->hidden;
     if (need > *scratch_cap) {
         float *bigger = realloc(*scratch, need * sizeof **scratch);
-        if (bigger) { *scratch = bigger; *scratch_cap = need; }
+        if (bigger) {
+            *scratch = bigger;
+            *scratch_cap = need;
+        }
     }
     if (!seqs || need > *scratch_cap) {
         free(seqs);
@@ -129,7 +136,7 @@ static int run_batch(sv_batcher *b, job *batch, int n_seqs, float **scratch, siz
         at += j->n;
     }
     scivec_encode_params ep = b->params;
-    ep.normalize = 0;   /* per job, below */
+    ep.normalize = 0; /* per job, below */
     int rc = scivec_model_encode_tokens(b->model, &ep, n_seqs, seqs, *scratch);
     free(seqs);
     return rc ? library_fail(rc) : SCIVEC_OK;
@@ -169,7 +176,8 @@ static void *worker(void *arg) {
             } else if (!j->abandoned) {
                 memcpy(j->out, scratch + at * b->hidden, (size_t)j->n * b->hidden * sizeof(float));
                 if (j->normalize)
-                    for (int i = 0; i < j->n; i++) scivec_l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
+                    for (int i = 0; i < j->n; i++)
+                        scivec_l2_normalize(j->out + (size_t)i * b->hidden, b->hidden);
                 b->stats.n_requests++;
                 b->stats.n_texts += j->n;
                 b->stats.n_tokens += j->n_tokens;
@@ -199,7 +207,10 @@ int sv_batcher_start(scivec_model *model, const scivec_encode_params *params,
     b->hidden = scivec_model_dim(model);
     b->stats.max_queue = bp->max_queue;
     int rc = scivec_model_set_batch_tokens(model, bp->max_batch_tokens);
-    if (rc) { free(b); return library_fail(rc); }
+    if (rc) {
+        free(b);
+        return library_fail(rc);
+    }
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -239,8 +250,10 @@ static void unlink_job(sv_batcher *b, job *j) {
     job *prev = NULL;
     for (job *q = b->head; q; prev = q, q = q->next)
         if (q == j) {
-            if (prev) prev->next = j->next;
-            else b->head = j->next;
+            if (prev)
+                prev->next = j->next;
+            else
+                b->head = j->next;
             if (b->tail == j) b->tail = prev;
             b->queue_depth--;
             return;
@@ -262,7 +275,10 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
         /* as scivec_model_encode_texts: the params' prompt and max_length */
         int rc = scivec_model_tokenize(b->model, &b->params, texts[i],
                                        lens ? lens[i] : strlen(texts[i]), &j->seqs[i]);
-        if (rc) { job_free(j); return fail(rc, "text %d: %s", i, scivec_last_error()); }
+        if (rc) {
+            job_free(j);
+            return fail(rc, "text %d: %s", i, scivec_last_error());
+        }
         j->n++;
         j->n_tokens += j->seqs[i].n_tokens;
     }
@@ -274,7 +290,10 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000L; }
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
 
     pthread_mutex_lock(&b->lock);
     if (b->stopping || b->queue_depth >= b->bp.max_queue) {
@@ -282,10 +301,13 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
         int depth = b->queue_depth;
         pthread_mutex_unlock(&b->lock);
         job_free(j);
-        return fail(SV_EQUEUE_FULL, "the embedding queue is full (%d requests waiting); retry later", depth);
+        return fail(SV_EQUEUE_FULL,
+                    "the embedding queue is full (%d requests waiting); retry later", depth);
     }
-    if (b->tail) b->tail->next = j;
-    else b->head = j;
+    if (b->tail)
+        b->tail->next = j;
+    else
+        b->head = j;
     b->tail = j;
     b->queue_depth++;
     pthread_cond_signal(&b->work);
@@ -307,8 +329,10 @@ int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_
             j->abandoned = 1;
             pthread_mutex_unlock(&b->lock);
         }
-        return fail(SV_ETIMEOUT, timed_out ? "embedding did not finish within %d ms"
-                        : "the server is stopping (%d ms)", timeout_ms);
+        return fail(SV_ETIMEOUT,
+                    timed_out ? "embedding did not finish within %d ms"
+                              : "the server is stopping (%d ms)",
+                    timeout_ms);
     }
     pthread_mutex_unlock(&b->lock);
     int rc = j->status;

@@ -20,8 +20,8 @@
 
 /* The batcher's own statuses, besides the library's SCIVEC_E* ones. */
 enum {
-    SV_EQUEUE_FULL = -20,  /* the queue holds max_queue requests already */
-    SV_ETIMEOUT    = -21,  /* not done within the request's timeout       */
+    SV_EQUEUE_FULL = -20, /* the queue holds max_queue requests already */
+    SV_ETIMEOUT = -21,    /* not done within the request's timeout       */
 };
 
 /* The message of the last failed sv_batcher_* call on this thread (the
@@ -32,39 +32,39 @@ const char *sv_batcher_error(void);
 typedef struct sv_batcher sv_batcher;
 
 typedef struct sv_batcher_params {
-    int max_batch_tokens;  /* tokens per model call (a larger request runs alone) */
-    int max_queue;         /* requests waiting at most                  */
+    int max_batch_tokens; /* tokens per model call (a larger request runs alone) */
+    int max_queue;        /* requests waiting at most                  */
 } sv_batcher_params;
 
 /* Starts the worker. The model must outlive the batcher and is used by its
  * worker only; params->pooling and max_length apply to every request (they
  * define the vector space), normalize is chosen per request. */
-int  sv_batcher_start(scivec_model *model, const scivec_encode_params *params,
-                      const sv_batcher_params *bp, sv_batcher **out);
+int sv_batcher_start(scivec_model *model, const scivec_encode_params *params,
+                     const sv_batcher_params *bp, sv_batcher **out);
 /* Stops the worker (requests still queued get SV_ETIMEOUT) and frees. */
 void sv_batcher_stop(sv_batcher *b);
 
 /* Embeds n texts into out[n * hidden], waiting at most timeout_ms.
  * Tokenizes in the calling thread. n_tokens (may be NULL) receives the
  * tokens the texts took. */
-int  sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_t *lens,
-                      int normalize, int timeout_ms, float *out, int64_t *n_tokens);
+int sv_batcher_embed(sv_batcher *b, int n, const char *const *texts, const size_t *lens,
+                     int normalize, int timeout_ms, float *out, int64_t *n_tokens);
 
 typedef struct sv_batcher_stats {
-    int      queue_depth;      /* requests waiting now                    */
-    int      max_queue;
-    int64_t  n_batches;        /* model calls                             */
-    int64_t  n_requests;       /* requests embedded                       */
-    int64_t  n_texts, n_tokens;       /* of the requests answered          */
-    int64_t  n_batch_texts, n_batch_tokens; /* run through the model       */
-    int64_t  n_rejected_full, n_timed_out;
+    int queue_depth; /* requests waiting now                    */
+    int max_queue;
+    int64_t n_batches;                     /* model calls                             */
+    int64_t n_requests;                    /* requests embedded                       */
+    int64_t n_texts, n_tokens;             /* of the requests answered          */
+    int64_t n_batch_texts, n_batch_tokens; /* run through the model       */
+    int64_t n_rejected_full, n_timed_out;
     /* histograms of texts and tokens per model call; bucket i counts
      * batches with value <= text_bounds[i] (the last bound is "+Inf") */
-    int64_t  texts_hist[10], tokens_hist[10];
-    double   seconds_busy;     /* time spent in the model                 */
+    int64_t texts_hist[10], tokens_hist[10];
+    double seconds_busy; /* time spent in the model                 */
 } sv_batcher_stats;
 
-extern const double sv_batcher_text_bounds[10];   /* last = INFINITY */
+extern const double sv_batcher_text_bounds[10]; /* last = INFINITY */
 extern const double sv_batcher_token_bounds[10];
 
 void sv_batcher_get_stats(sv_batcher *b, sv_batcher_stats *out);

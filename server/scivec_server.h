@@ -8,8 +8,8 @@
 
 typedef struct serve_options {
     const char *dir, *host, *model, *api_key_file;
-    const char *precision;      /* NULL: the folder's (metadata.json)          */
-    int force_precision;        /* 1: allow another precision than the folder's */
+    const char *precision; /* NULL: the folder's (metadata.json)          */
+    int force_precision;   /* 1: allow another precision than the folder's */
     long long port, threads, max_batch_tokens, max_queue, timeout_ms, max_body_bytes;
     long long max_inputs, max_text_bytes, max_k, max_connections, readers;
     long long max_per_client, request_timeout_s;

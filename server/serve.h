@@ -29,56 +29,56 @@ typedef struct serve_guard serve_guard;
  * duration; FAISS searches on the shared index are const and thread-safe.
  * SIGHUP replaces it (serve_readers.c). */
 typedef struct serve_data {
-    scivec_outdir  *od;            /* opened and checked; reader 0 */
+    scivec_outdir *od; /* opened and checked; reader 0 */
     scivec_outdir **readers;
-    int             n_readers;
-    scivec_outdir **idle;          /* the readers not in use: idle[0..n_idle) */
-    int             n_idle;
+    int n_readers;
+    scivec_outdir **idle; /* the readers not in use: idle[0..n_idle) */
+    int n_idle;
     pthread_mutex_t lock;
-    pthread_cond_t  reader_freed;
-    int             refs;          /* the server's + requests'; under ctx->data_lock */
-    int             generation;    /* 0 at start, +1 per reload */
+    pthread_cond_t reader_freed;
+    int refs;       /* the server's + requests'; under ctx->data_lock */
+    int generation; /* 0 at start, +1 per reload */
 } serve_data;
 
 typedef struct serve_ctx {
-    serve_data     *data;          /* the current one (ctx->data_lock) */
+    serve_data *data; /* the current one (ctx->data_lock) */
     pthread_mutex_t data_lock;
-    scivec_model   *model;
-    sv_batcher     *batcher;
-    char           *model_name;    /* as metadata.json names it */
-    char           *pooling;
-    int             dim;
-    int             normalize;     /* the papers' normalisation, for embedding */
-    int             max_length;    /* the papers' max_length (a reload must keep it) */
-    char            precision[8];  /* the papers' precision (a reload must keep it) */
-    sv_http_limits  limits;
-    size_t          max_body_bytes;
-    int             timeout_ms;
-    serve_metrics  *metrics;
-    serve_log      *log;
-    serve_guard    *guard;         /* the whole-request deadline */
-    char           *api_key;       /* --api-key-file, or NULL: no authentication */
-    size_t          api_key_len;
+    scivec_model *model;
+    sv_batcher *batcher;
+    char *model_name; /* as metadata.json names it */
+    char *pooling;
+    int dim;
+    int normalize;     /* the papers' normalisation, for embedding */
+    int max_length;    /* the papers' max_length (a reload must keep it) */
+    char precision[8]; /* the papers' precision (a reload must keep it) */
+    sv_http_limits limits;
+    size_t max_body_bytes;
+    int timeout_ms;
+    serve_metrics *metrics;
+    serve_log *log;
+    serve_guard *guard; /* the whole-request deadline */
+    char *api_key;      /* --api-key-file, or NULL: no authentication */
+    size_t api_key_len;
 } serve_ctx;
 
 /* One answer: status, content type and body (owned unless is_static). */
 typedef struct serve_reply {
-    int          status;
-    const char  *content_type;
-    char        *body;
-    size_t       body_len;
-    int          is_static;
-    const char  *allow;          /* 405 */
-    int          retry_after;    /* 503: seconds, 0 = none */
-    int          close;          /* Connection: close (the framing is in doubt) */
-    char         message[160];   /* errors: the message, for the log */
+    int status;
+    const char *content_type;
+    char *body;
+    size_t body_len;
+    int is_static;
+    const char *allow; /* 405 */
+    int retry_after;   /* 503: seconds, 0 = none */
+    int close;         /* Connection: close (the framing is in doubt) */
+    char message[160]; /* errors: the message, for the log */
 } serve_reply;
 
 struct MHD_Connection;
 
 /* Opens dir with n_readers readers (0, else 1 with why filled); closes
  * one. */
-int  serve_data_open(const char *dir, int n_readers, serve_data **out, char *why, size_t why_size);
+int serve_data_open(const char *dir, int n_readers, serve_data **out, char *why, size_t why_size);
 void serve_data_close(serve_data *d);
 /* Takes a reference to the current data; gives it back (the last one of a
  * replaced data closes it). */
@@ -90,8 +90,8 @@ void serve_data_swap(serve_ctx *ctx, serve_data *fresh);
 /* Waits for an idle reader of the current data and takes it (with a
  * reference to its data); gives it back. */
 typedef struct serve_reader {
-    serve_data    *data;
-    scivec_outdir *od;             /* this request's alone until released */
+    serve_data *data;
+    scivec_outdir *od; /* this request's alone until released */
 } serve_reader;
 serve_reader serve_reader_acquire(serve_ctx *ctx);
 void serve_reader_release(serve_ctx *ctx, serve_reader reader);
@@ -115,12 +115,12 @@ void serve_handle_map(serve_ctx *ctx, serve_reply *r);
  * taken goes to *bound_port). */
 typedef struct serve_daemon serve_daemon;
 typedef struct serve_net_limits {
-    int max_connections;          /* in all */
-    int max_per_client;           /* from one client address */
-    int request_timeout_s;        /* the whole-request deadline (serve_guard.c) */
+    int max_connections;   /* in all */
+    int max_per_client;    /* from one client address */
+    int request_timeout_s; /* the whole-request deadline (serve_guard.c) */
 } serve_net_limits;
-int  serve_http_start(serve_ctx *ctx, const char *host, int port, const serve_net_limits *net,
-                      serve_daemon **out, int *bound_port);
+int serve_http_start(serve_ctx *ctx, const char *host, int port, const serve_net_limits *net,
+                     serve_daemon **out, int *bound_port);
 void serve_http_stop(serve_daemon *d);
 
 /* The log of refused requests (serve_log.c): one line each on stderr, at
@@ -160,6 +160,10 @@ void serve_metrics_record(serve_metrics *m, sv_endpoint ep, int status, double s
 char *serve_metrics_render(serve_metrics *m, const serve_ctx *ctx, size_t *len);
 
 /* The embedded web page (web_assets.c, generated at build time). */
-extern const struct { const char *name; const unsigned char *data; size_t size; } serve_web_assets[];
+extern const struct {
+    const char *name;
+    const unsigned char *data;
+    size_t size;
+} serve_web_assets[];
 
 #endif /* SCIVEC_SERVE_H */

@@ -23,16 +23,22 @@ int serve_read_api_key(serve_ctx *ctx, const char *path) {
     int too_long = n == sizeof key;
     fclose(f);
     /* One line: trailing whitespace (the newline an editor adds) is not part of it. */
-    while (n && (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' ' || key[n - 1] == '\t')) n--;
+    while (n &&
+           (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' ' || key[n - 1] == '\t'))
+        n--;
     if (too_long || n < 16) {
-        fprintf(stderr, "scivec serve: --api-key-file %s: the key must be one line of 16 to 1000 "
-                "characters (it has %s%zu)\n", path, too_long ? "over " : "", n);
+        fprintf(stderr,
+                "scivec serve: --api-key-file %s: the key must be one line of 16 to 1000 "
+                "characters (it has %s%zu)\n",
+                path, too_long ? "over " : "", n);
         return 2;
     }
     for (size_t i = 0; i < n; i++)
         if (key[i] <= 0x20 || key[i] >= 0x7F) {
-            fprintf(stderr, "scivec serve: --api-key-file %s: character %zu of the key is a space, "
-                    "a control or a non-ASCII byte (a header value could not carry it)\n", path, i + 1);
+            fprintf(stderr,
+                    "scivec serve: --api-key-file %s: character %zu of the key is a space, "
+                    "a control or a non-ASCII byte (a header value could not carry it)\n",
+                    path, i + 1);
             return 2;
         }
     if (!(ctx->api_key = strndup(key, n))) {
@@ -55,11 +61,12 @@ static int same_key(const char *given, size_t given_len, const char *key, size_t
 }
 
 int serve_authorized(serve_ctx *ctx, struct MHD_Connection *conn, const char *url) {
-    static const char *const open_paths[] = {"/health", "/", "/index.html", "/auth.js", "/app.js",
-                                             "/style.css", "/map.html", "/map.js"};
+    static const char *const open_paths[] = {"/health", "/",          "/index.html", "/auth.js",
+                                             "/app.js", "/style.css", "/map.html",   "/map.js"};
     for (size_t i = 0; i < sizeof open_paths / sizeof open_paths[0]; i++)
         if (!strcmp(url, open_paths[i])) return 1;
-    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *auth =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!auth || strncasecmp(auth, "Bearer ", 7)) return 0;
     const char *given = auth + 7;
     while (*given == ' ') given++;

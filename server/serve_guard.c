@@ -23,20 +23,20 @@
 
 typedef struct tracked {
     struct tracked *prev, *next;
-    int    fd;
-    double since;     /* waiting for the client since (monotonic seconds) */
-    int    busy;      /* scivec is computing its answer: not counted */
-    int    shut;      /* already shut down */
+    int fd;
+    double since; /* waiting for the client since (monotonic seconds) */
+    int busy;     /* scivec is computing its answer: not counted */
+    int shut;     /* already shut down */
 } tracked;
 
 struct serve_guard {
     pthread_mutex_t lock;
-    pthread_cond_t  wake;
-    pthread_t       thread;
-    int             running, stopping;
-    double          deadline;
-    tracked        *head;
-    long long       n_shut;
+    pthread_cond_t wake;
+    pthread_t thread;
+    int running, stopping;
+    double deadline;
+    tracked *head;
+    long long n_shut;
 };
 
 static double now_seconds(void) {
@@ -52,7 +52,10 @@ static void *guard_main(void *arg) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 250 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
         pthread_cond_timedwait(&g->wake, &g->lock, &until);
         double now = now_seconds();
         for (tracked *t = g->head; t; t = t->next) {
@@ -106,9 +109,10 @@ void serve_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_co
                         enum MHD_ConnectionNotificationCode code) {
     serve_guard *g = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         tracked *t = info ? calloc(1, sizeof *t) : NULL;
-        if (!t) return;   /* (out of memory: this connection has only the idle timeout) */
+        if (!t) return; /* (out of memory: this connection has only the idle timeout) */
         t->fd = info->connect_fd;
         t->since = now_seconds();
         pthread_mutex_lock(&g->lock);
@@ -121,8 +125,10 @@ void serve_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_co
         tracked *t = *socket_context;
         if (!t) return;
         pthread_mutex_lock(&g->lock);
-        if (t->prev) t->prev->next = t->next;
-        else g->head = t->next;
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            g->head = t->next;
         if (t->next) t->next->prev = t->prev;
         pthread_mutex_unlock(&g->lock);
         free(t);
@@ -131,7 +137,8 @@ void serve_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 }
 
 void serve_guard_busy(serve_guard *g, struct MHD_Connection *conn, int busy) {
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     tracked *t = info ? info->socket_context : NULL;
     if (!g || !t) return;
     pthread_mutex_lock(&g->lock);

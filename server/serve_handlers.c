@@ -20,21 +20,22 @@
 
 static const char *error_type(int status) {
     switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthorized";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 413: return "payload_too_large";
-    case 414: return "uri_too_long";
-    case 422: return "validation";
-    case 431: return "headers_too_large";
-    case 503: return "overloaded";
-    default:  return status >= 500 ? "internal" : "bad_request";
+        case 400: return "bad_request";
+        case 401: return "unauthorized";
+        case 404: return "not_found";
+        case 405: return "method_not_allowed";
+        case 413: return "payload_too_large";
+        case 414: return "uri_too_long";
+        case 422: return "validation";
+        case 431: return "headers_too_large";
+        case 503: return "overloaded";
+        default: return status >= 500 ? "internal" : "bad_request";
     }
 }
 
 /* Fallback when even the error cannot be built. */
-static char oom_body[] = "{\"error\":{\"code\":500,\"type\":\"internal\",\"message\":\"out of memory\"}}";
+static char oom_body[] =
+    "{\"error\":{\"code\":500,\"type\":\"internal\",\"message\":\"out of memory\"}}";
 
 static void reply_static(serve_reply *r, int status, char *body, size_t len, const char *type) {
     free(r->body);
@@ -75,20 +76,23 @@ void serve_error(serve_reply *r, int status, const char *fmt, ...) {
         cJSON_AddStringToObject(error, "type", error_type(status));
         cJSON_AddStringToObject(error, "message", message);
     }
-    if (!error) { cJSON_Delete(json); json = NULL; }
+    if (!error) {
+        cJSON_Delete(json);
+        json = NULL;
+    }
     reply_json(r, status, json);
 }
 
 /* A library failure while answering: not the client's fault. */
-static void library_error(serve_reply *r) {
-    serve_error(r, 500, "%s", scivec_last_error());
-}
+static void library_error(serve_reply *r) { serve_error(r, 500, "%s", scivec_last_error()); }
 
 /* A search that failed: a nprobe / ef_search the index does not take is the
  * client's (422), anything else the server's. */
 static void search_error(serve_reply *r, int rc) {
-    if (rc == SCIVEC_EINVAL) serve_error(r, 422, "%s", scivec_last_error());
-    else library_error(r);
+    if (rc == SCIVEC_EINVAL)
+        serve_error(r, 422, "%s", scivec_last_error());
+    else
+        library_error(r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -104,7 +108,10 @@ static cJSON *split_words(const char *s) {
             char *word = strndup(s, len);
             cJSON *item = word ? cJSON_CreateString(word) : NULL;
             free(word);
-            if (!item) { cJSON_Delete(array); return NULL; }
+            if (!item) {
+                cJSON_Delete(array);
+                return NULL;
+            }
             cJSON_AddItemToArray(array, item);
         }
         s += len;
@@ -138,7 +145,11 @@ static cJSON *parse_authors(const char *s) {
             item[n] = '\0';
             if (*p) p++;
             cJSON *one = cJSON_CreateString(item);
-            if (!one) { cJSON_Delete(array); array = NULL; break; }
+            if (!one) {
+                cJSON_Delete(array);
+                array = NULL;
+                break;
+            }
             cJSON_AddItemToArray(array, one);
         }
         free(item);
@@ -157,7 +168,8 @@ static int looks_like_arxiv_id(const char *id) {
     if (slash) {
         for (const char *c = id; c < slash; c++)
             if (!(islower((unsigned char)*c) || *c == '-' || *c == '.')) return 0;
-        for (const char *c = slash + 1; *c; c++) if (!isdigit((unsigned char)*c)) return 0;
+        for (const char *c = slash + 1; *c; c++)
+            if (!isdigit((unsigned char)*c)) return 0;
         return strlen(slash + 1) == 7;
     }
     while (i < n && isdigit((unsigned char)id[i])) i++;
@@ -165,7 +177,10 @@ static int looks_like_arxiv_id(const char *id) {
     size_t j = ++i;
     while (i < n && isdigit((unsigned char)id[i])) i++;
     if (i - j < 4 || i - j > 5) return 0;
-    if (i < n && id[i] == 'v') { i++; while (i < n && isdigit((unsigned char)id[i])) i++; }
+    if (i < n && id[i] == 'v') {
+        i++;
+        while (i < n && isdigit((unsigned char)id[i])) i++;
+    }
     return i == n;
 }
 
@@ -198,7 +213,8 @@ static char *snippet(const char *text) {
     }
     if (*s) {
         if (last_space > SNIPPET_BYTES / 2) n = last_space;
-        while (n && ((unsigned char)out[n] & 0xC0) == 0x80) n--;   /* (a continuation byte: step back) */
+        while (n && ((unsigned char)out[n] & 0xC0) == 0x80)
+            n--; /* (a continuation byte: step back) */
         while (n && out[n - 1] == ' ') n--;
         memcpy(out + n, "...", 3);
         n += 3;
@@ -221,18 +237,24 @@ static cJSON *paper_json(const serve_ctx *ctx, const scivec_outdir *od, int64_t 
     cJSON *cats = split_words(p.categories);
     scivec_free(authors);
     if (!json || !authors_json || !cats) {
-        cJSON_Delete(json); cJSON_Delete(authors_json); cJSON_Delete(cats);
+        cJSON_Delete(json);
+        cJSON_Delete(authors_json);
+        cJSON_Delete(cats);
         scivec_paper_clear(&p);
         return NULL;
     }
     const char *id = p.paper_id ? p.paper_id : "";
     cJSON_AddStringToObject(json, "paper_id", id);
-    if (p.title) cJSON_AddStringToObject(json, "title", p.title);
-    else cJSON_AddNullToObject(json, "title");
+    if (p.title)
+        cJSON_AddStringToObject(json, "title", p.title);
+    else
+        cJSON_AddNullToObject(json, "title");
     cJSON_AddItemToObject(json, "authors", authors_json);
     cJSON_AddItemToObject(json, "categories", cats);
-    if (p.has_year) cJSON_AddNumberToObject(json, "year", p.year);
-    else cJSON_AddNullToObject(json, "year");
+    if (p.has_year)
+        cJSON_AddNumberToObject(json, "year", p.year);
+    else
+        cJSON_AddNullToObject(json, "year");
     if (looks_like_arxiv_id(id)) {
         char url[96];
         snprintf(url, sizeof url, "https://arxiv.org/abs/%s", id);
@@ -243,15 +265,19 @@ static cJSON *paper_json(const serve_ctx *ctx, const scivec_outdir *od, int64_t 
     if (!full) {
         char *abstract = paper_column(od, row, scivec_outdir_text_column(od));
         char *start = abstract ? snippet(abstract) : NULL;
-        if (start) cJSON_AddStringToObject(json, "snippet", start);
-        else cJSON_AddNullToObject(json, "snippet");
+        if (start)
+            cJSON_AddStringToObject(json, "snippet", start);
+        else
+            cJSON_AddNullToObject(json, "snippet");
         free(start);
         scivec_free(abstract);
     }
     if (full) {
         char *abstract = paper_column(od, row, scivec_outdir_text_column(od));
-        if (abstract) cJSON_AddStringToObject(json, "abstract", abstract);
-        else cJSON_AddNullToObject(json, "abstract");
+        if (abstract)
+            cJSON_AddStringToObject(json, "abstract", abstract);
+        else
+            cJSON_AddNullToObject(json, "abstract");
         scivec_free(abstract);
         cJSON *columns = cJSON_AddObjectToObject(json, "columns");
         if (columns) scivec_outdir_paper_columns(od, row, add_column, columns);
@@ -266,7 +292,10 @@ static cJSON *hits_json(const serve_ctx *ctx, const scivec_outdir *od, const sci
     cJSON *array = cJSON_CreateArray();
     for (int64_t i = 0; array && i < n_hits; i++) {
         cJSON *hit = paper_json(ctx, od, hits[i].row, 0);
-        if (!hit) { cJSON_Delete(array); return NULL; }
+        if (!hit) {
+            cJSON_Delete(array);
+            return NULL;
+        }
         cJSON_AddNumberToObject(hit, "rank", (double)(i + 1));
         cJSON_AddNumberToObject(hit, "score", hits[i].score);
         cJSON_AddItemToArray(array, hit);
@@ -298,8 +327,14 @@ static void add_filter_json(cJSON *json, const sv_http_request *req) {
 /* The row of an id, or a 404/500 reply. od is the caller's reader. */
 static int find_row(const scivec_outdir *od, const char *paper_id, int64_t *row, serve_reply *r) {
     int rc = scivec_outdir_find(od, paper_id, row);
-    if (rc == SCIVEC_ENOTFOUND) { serve_error(r, 404, "unknown paper id '%s'", paper_id); return 0; }
-    if (rc) { library_error(r); return 0; }
+    if (rc == SCIVEC_ENOTFOUND) {
+        serve_error(r, 404, "unknown paper id '%s'", paper_id);
+        return 0;
+    }
+    if (rc) {
+        library_error(r);
+        return 0;
+    }
     return 1;
 }
 
@@ -309,8 +344,10 @@ static void handle_paper(serve_ctx *ctx, const sv_http_request *req, serve_reply
     int64_t row;
     if (find_row(od, req->paper_id, &row, r)) {
         cJSON *json = paper_json(ctx, od, row, 1);
-        if (json) reply_json(r, 200, json);
-        else library_error(r);
+        if (json)
+            reply_json(r, 200, json);
+        else
+            library_error(r);
     }
     serve_reader_release(ctx, reader);
 }
@@ -319,7 +356,12 @@ static void handle_paper(serve_ctx *ctx, const sv_http_request *req, serve_reply
 static void reply_hits(serve_ctx *ctx, const scivec_outdir *od, const sv_http_request *req,
                        serve_reply *r, cJSON *json, const scivec_hit *hits, int64_t n_hits) {
     cJSON *results = hits_json(ctx, od, hits, n_hits);
-    if (!json || !results) { cJSON_Delete(json); cJSON_Delete(results); library_error(r); return; }
+    if (!json || !results) {
+        cJSON_Delete(json);
+        cJSON_Delete(results);
+        library_error(r);
+        return;
+    }
     cJSON_AddNumberToObject(json, "k", (double)req->k);
     add_filter_json(json, req);
     cJSON_AddItemToObject(json, "results", results);
@@ -328,7 +370,10 @@ static void reply_hits(serve_ctx *ctx, const scivec_outdir *od, const sv_http_re
 
 static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     scivec_hit *hits = malloc((size_t)req->k * sizeof *hits);
-    if (!hits) { serve_error(r, 500, "out of memory"); return; }
+    if (!hits) {
+        serve_error(r, 500, "out of memory");
+        return;
+    }
     serve_reader reader = serve_reader_acquire(ctx);
     scivec_outdir *od = reader.od;
     int64_t row, n_hits = 0, n_cols;
@@ -342,8 +387,10 @@ static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_rep
         } else {
             cJSON *json = cJSON_CreateObject();
             cJSON *paper = paper_json(ctx, od, row, 0);
-            if (json && paper) cJSON_AddItemToObject(json, "paper", paper);
-            else cJSON_Delete(paper);
+            if (json && paper)
+                cJSON_AddItemToObject(json, "paper", paper);
+            else
+                cJSON_Delete(paper);
             reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
     }
@@ -352,9 +399,10 @@ static void handle_similar(serve_ctx *ctx, const sv_http_request *req, serve_rep
 }
 
 /* Embeds texts through the batcher; on failure fills r and returns 0. */
-static int embed(serve_ctx *ctx, int n, const char *const *texts, const size_t *lens,
-                 int normalize, float *out, int64_t *n_tokens, serve_reply *r) {
-    int rc = sv_batcher_embed(ctx->batcher, n, texts, lens, normalize, ctx->timeout_ms, out, n_tokens);
+static int embed(serve_ctx *ctx, int n, const char *const *texts, const size_t *lens, int normalize,
+                 float *out, int64_t *n_tokens, serve_reply *r) {
+    int rc =
+        sv_batcher_embed(ctx->batcher, n, texts, lens, normalize, ctx->timeout_ms, out, n_tokens);
     if (rc == SCIVEC_OK) return 1;
     if (rc == SV_EQUEUE_FULL || rc == SV_ETIMEOUT) {
         serve_error(r, 503, "%s", sv_batcher_error());
@@ -368,7 +416,8 @@ static int embed(serve_ctx *ctx, int n, const char *const *texts, const size_t *
 }
 
 static void handle_search(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
-    if (scivec_query_text_check(req->text, strlen(req->text)) != SCIVEC_OK) {   /* the CLI's rule too */
+    if (scivec_query_text_check(req->text, strlen(req->text)) !=
+        SCIVEC_OK) { /* the CLI's rule too */
         serve_error(r, 422, "%s", scivec_last_error());
         return;
     }
@@ -410,14 +459,15 @@ static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_r
     int ok = 1;
     /* an unknown id is the client's 404, before the library says the same */
     for (int i = 0; ok && i < n_ids; i++)
-        ok = find_row(od, i < req->n_positive ? req->positive[i] : req->negative[i - req->n_positive],
+        ok = find_row(od,
+                      i < req->n_positive ? req->positive[i] : req->negative[i - req->n_positive],
                       &row, r);
     if (ok) {
         int64_t n_hits = 0;
         int rc = scivec_outdir_recommend(od, (const char *const *)req->positive, req->n_positive,
                                          (const char *const *)req->negative, req->n_negative,
                                          req->k, &req->filter, hits, &n_hits);
-        if (rc == SCIVEC_EINVAL) {   /* the vectors cancel out */
+        if (rc == SCIVEC_EINVAL) { /* the vectors cancel out */
             serve_error(r, 422, "%s", scivec_last_error());
         } else if (rc) {
             library_error(r);
@@ -429,7 +479,8 @@ static void handle_recommend(serve_ctx *ctx, const sv_http_request *req, serve_r
                 cJSON_AddItemToArray(pos, cJSON_CreateString(req->positive[i]));
             for (int i = 0; neg && i < req->n_negative; i++)
                 cJSON_AddItemToArray(neg, cJSON_CreateString(req->negative[i]));
-            cJSON_AddStringToObject(json, "rule", "unit(mean(unit(positive)) - mean(unit(negative)))");
+            cJSON_AddStringToObject(json, "rule",
+                                    "unit(mean(unit(positive)) - mean(unit(negative)))");
             reply_hits(ctx, od, req, r, json, hits, n_hits);
         }
     }
@@ -447,7 +498,7 @@ static char *base64_floats(const float *v, int n) {
     size_t n_bytes = (size_t)n * 4, len = (n_bytes + 2) / 3 * 4;
     char *out = malloc(len + 1);
     if (!out) return NULL;
-    const unsigned char *b = (const unsigned char *)v;   /* x86-64: little-endian */
+    const unsigned char *b = (const unsigned char *)v; /* x86-64: little-endian */
     size_t o = 0;
     for (size_t i = 0; i < n_bytes; i += 3) {
         uint32_t x = (uint32_t)b[i] << 16;
@@ -527,13 +578,13 @@ static void handle_embeddings(serve_ctx *ctx, const sv_http_request *req, serve_
         ok = append_text(&buf, &len, &cap, "{\"object\":\"list\",\"data\":[");
         for (int i = 0; ok && i < n; i++) {
             char head[96];
-            snprintf(head, sizeof head, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":",
-                     i ? "," : "", i);
+            snprintf(head, sizeof head,
+                     "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", i ? "," : "", i);
             ok = append_text(&buf, &len, &cap, head);
             if (ok && req->base64) {
                 char *b64 = base64_floats(vectors + (size_t)i * dim, dim);
-                ok = b64 && append_text(&buf, &len, &cap, "\"") && append_text(&buf, &len, &cap, b64)
-                     && append_text(&buf, &len, &cap, "\"");
+                ok = b64 && append_text(&buf, &len, &cap, "\"") &&
+                     append_text(&buf, &len, &cap, b64) && append_text(&buf, &len, &cap, "\"");
                 free(b64);
             } else if (ok) {
                 ok = append_floats(&buf, &len, &cap, vectors + (size_t)i * dim, dim);
@@ -559,7 +610,7 @@ static void handle_embeddings(serve_ctx *ctx, const sv_http_request *req, serve_
     r->body = buf;
     r->body_len = len;
     r->content_type = "application/json";
-    buf = NULL;   /* the reply's now */
+    buf = NULL; /* the reply's now */
 done:
     free(buf);
     free(vectors);
@@ -589,7 +640,10 @@ static void handle_health(serve_ctx *ctx, serve_reply *r) {
 static void handle_metrics(serve_ctx *ctx, serve_reply *r) {
     size_t len;
     char *text = serve_metrics_render(ctx->metrics, ctx, &len);
-    if (!text) { serve_error(r, 500, "out of memory"); return; }
+    if (!text) {
+        serve_error(r, 500, "out of memory");
+        return;
+    }
     r->status = 200;
     r->body = text;
     r->body_len = len;
@@ -601,8 +655,8 @@ static void handle_asset(const sv_http_request *req, serve_reply *r) {
         if (strcmp(serve_web_assets[i].name, req->asset)) continue;
         const char *ext = strrchr(req->asset, '.');
         const char *type = !strcmp(ext, ".html") ? "text/html; charset=utf-8"
-                         : !strcmp(ext, ".js")   ? "text/javascript; charset=utf-8"
-                         : "text/css; charset=utf-8";
+                           : !strcmp(ext, ".js") ? "text/javascript; charset=utf-8"
+                                                 : "text/css; charset=utf-8";
         reply_static(r, 200, (char *)serve_web_assets[i].data, serve_web_assets[i].size, type);
         return;
     }
@@ -611,16 +665,16 @@ static void handle_asset(const sv_http_request *req, serve_reply *r) {
 
 void serve_handle(serve_ctx *ctx, const sv_http_request *req, serve_reply *r) {
     switch (req->endpoint) {
-    case SV_EP_ASSET:      handle_asset(req, r); break;
-    case SV_EP_HEALTH:     handle_health(ctx, r); break;
-    case SV_EP_METRICS:    handle_metrics(ctx, r); break;
-    case SV_EP_PAPER:      handle_paper(ctx, req, r); break;
-    case SV_EP_SIMILAR:    handle_similar(ctx, req, r); break;
-    case SV_EP_SEARCH:     handle_search(ctx, req, r); break;
-    case SV_EP_RECOMMEND:  handle_recommend(ctx, req, r); break;
-    case SV_EP_EMBEDDINGS:
-    case SV_EP_EMBED:      handle_embeddings(ctx, req, r); break;
-    case SV_EP_MAP:        serve_handle_map(ctx, r); break;
-    default:               serve_error(r, 404, "no such endpoint"); break;
+        case SV_EP_ASSET: handle_asset(req, r); break;
+        case SV_EP_HEALTH: handle_health(ctx, r); break;
+        case SV_EP_METRICS: handle_metrics(ctx, r); break;
+        case SV_EP_PAPER: handle_paper(ctx, req, r); break;
+        case SV_EP_SIMILAR: handle_similar(ctx, req, r); break;
+        case SV_EP_SEARCH: handle_search(ctx, req, r); break;
+        case SV_EP_RECOMMEND: handle_recommend(ctx, req, r); break;
+        case SV_EP_EMBEDDINGS:
+        case SV_EP_EMBED: handle_embeddings(ctx, req, r); break;
+        case SV_EP_MAP: serve_handle_map(ctx, r); break;
+        default: serve_error(r, 404, "no such endpoint"); break;
     }
 }

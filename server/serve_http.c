@@ -12,9 +12,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -32,22 +32,22 @@ struct serve_daemon {
 
 /* What one request has received so far. */
 typedef struct request_state {
-    double  t0;
+    double t0;
     /* The request line's target as received (libmicrohttpd decodes %00 into
      * a NUL that ends the C string: the path or argument would be cut).
      * raw_uri is only compared with the version's address in check_head,
      * never read after on_uri: libmicrohttpd rewrites that buffer. */
     const char *raw_uri;
-    size_t  raw_uri_len;
-    int     nul_in_uri;  /* "%00", or a raw NUL byte, in the path or query */
-    int     checked;     /* the head was checked (first call of on_request) */
-    int     close;       /* answer with Connection: close (framing in doubt) */
-    char    shown_uri[128];  /* the target as logged: printable, cut */
-    char   *body;
-    size_t  len, cap;
-    int     too_large;
-    size_t  discarded;   /* bytes dropped after too_large */
-    int     answered;
+    size_t raw_uri_len;
+    int nul_in_uri;      /* "%00", or a raw NUL byte, in the path or query */
+    int checked;         /* the head was checked (first call of on_request) */
+    int close;           /* answer with Connection: close (framing in doubt) */
+    char shown_uri[128]; /* the target as logged: printable, cut */
+    char *body;
+    size_t len, cap;
+    int too_large;
+    size_t discarded; /* bytes dropped after too_large */
+    int answered;
 } request_state;
 
 static double now_seconds(void) {
@@ -91,7 +91,10 @@ typedef struct query_args {
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value) {
     query_args *a = cls;
-    if (a->n == MAX_QUERY_ARGS) { a->overflow = 1; return MHD_NO; }
+    if (a->n == MAX_QUERY_ARGS) {
+        a->overflow = 1;
+        return MHD_NO;
+    }
     a->keys[a->n] = key ? key : "";
     a->values[a->n] = value ? value : "";
     a->n++;
@@ -102,18 +105,18 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 static enum MHD_Result finish(serve_ctx *ctx, struct MHD_Connection *conn, request_state *rs,
                               const char *method, sv_endpoint endpoint, serve_reply *reply) {
     serve_metrics_record(ctx->metrics, endpoint, reply->status, now_seconds() - rs->t0);
-    if (reply->status >= 400)
-        serve_log_refusal(ctx->log, method, rs->shown_uri, reply);
+    if (reply->status >= 400) serve_log_refusal(ctx->log, method, rs->shown_uri, reply);
     rs->answered = 1;
     enum MHD_Result ok = send_reply(conn, reply);
-    serve_guard_busy(ctx->guard, conn, 0);   /* the client reads it: counted again */
+    serve_guard_busy(ctx->guard, conn, 0); /* the client reads it: counted again */
     return ok;
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request target before it is
  * decoded; what it returns is the request's *con_cls. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
-    (void)cls; (void)conn;
+    (void)cls;
+    (void)conn;
     request_state *rs = calloc(1, sizeof *rs);
     if (!rs) return NULL;
     rs->t0 = now_seconds();
@@ -136,10 +139,12 @@ static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const
     (void)kind;
     key = key ? key : "";
     value = value ? value : "";
-    f->header_bytes += strlen(key) + strlen(value) + 4;   /* ": " and CRLF */
+    f->header_bytes += strlen(key) + strlen(value) + 4; /* ": " and CRLF */
     if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
-        if (f->n_content_length++ == 0) f->first_length = value;
-        else if (strcmp(f->first_length, value)) f->lengths_differ = 1;
+        if (f->n_content_length++ == 0)
+            f->first_length = value;
+        else if (strcmp(f->first_length, value))
+            f->lengths_differ = 1;
     } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
         f->transfer_encoding = 1;
     }
@@ -181,7 +186,7 @@ static int check_head(serve_ctx *ctx, struct MHD_Connection *conn, request_state
         return 431;
     }
     if (ctx->api_key && !serve_authorized(ctx, conn, url)) {
-        rs->close = 1;   /* (a body it sent is not read) */
+        rs->close = 1; /* (a body it sent is not read) */
         serve_error(reply, 401, "this server needs Authorization: Bearer KEY (--api-key-file)");
         return 401;
     }
@@ -189,11 +194,11 @@ static int check_head(serve_ctx *ctx, struct MHD_Connection *conn, request_state
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
     serve_ctx *ctx = cls;
     request_state *rs = *con_cls;
-    if (!rs) return MHD_NO;   /* (out of memory in on_uri) */
+    if (!rs) return MHD_NO; /* (out of memory in on_uri) */
     if (!rs->checked) {
         rs->checked = 1;
         serve_reply reply = {0};
@@ -202,15 +207,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return finish(ctx, conn, rs, method, SV_EP_NONE, &reply);
         }
         /* A declared body over the limit is refused before it is read. */
-        const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                           MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *declared =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (declared && strtoull(declared, NULL, 10) > ctx->max_body_bytes) {
             rs->too_large = 1;
         } else {
             return MHD_YES;
         }
     }
-    if (rs->answered) { *upload_size = 0; return MHD_YES; }
+    if (rs->answered) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
     if (*upload_size > 0 && rs->too_large) {
         /* A chunked body that went over: MHD cannot answer mid-upload, so
          * the rest is read and dropped, up to a point, then the
@@ -243,7 +251,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
     }
-    serve_guard_busy(ctx->guard, conn, 1);   /* received: computing is not the client's time */
+    serve_guard_busy(ctx->guard, conn, 1); /* received: computing is not the client's time */
     serve_reply reply = {0};
     sv_http_request req;
     memset(&req, 0, sizeof req);
@@ -277,7 +285,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     serve_ctx *ctx = cls;
-    serve_guard_busy(ctx->guard, conn, 0);   /* the next request's clock starts */
+    serve_guard_busy(ctx->guard, conn, 0); /* the next request's clock starts */
     request_state *rs = *con_cls;
     if (!rs) return;
     free(rs->body);
@@ -330,8 +338,10 @@ int serve_http_start(serve_ctx *ctx, const char *host, int port, const serve_net
         ((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
     }
     if (!ctx->api_key && !is_loopback(&addr))
-        fprintf(stderr, "scivec serve: warning: --host %s reaches beyond this machine and there is "
-                "no --api-key-file: anyone who can connect can search and embed\n", host);
+        fprintf(stderr,
+                "scivec serve: warning: --host %s reaches beyond this machine and there is "
+                "no --api-key-file: anyone who can connect can search and embed\n",
+                host);
     serve_daemon *d = calloc(1, sizeof *d);
     if (!d) return 1;
     d->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, ctx,
@@ -345,11 +355,12 @@ int serve_http_start(serve_ctx *ctx, const char *host, int port, const serve_net
                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)net->max_per_client,
                               /* idle connections go after the deadline too */
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)net->request_timeout_s,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, head_room,
-                              MHD_OPTION_END);
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, head_room, MHD_OPTION_END);
     if (!d->mhd) {
-        fprintf(stderr, "scivec serve: cannot listen on %s port %d (in use, or not an address "
-                "of this machine?)\n", host, port);
+        fprintf(stderr,
+                "scivec serve: cannot listen on %s port %d (in use, or not an address "
+                "of this machine?)\n",
+                host, port);
         free(d);
         return 1;
     }

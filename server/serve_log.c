@@ -14,10 +14,10 @@
 
 struct serve_log {
     pthread_mutex_t lock;
-    int    per_second;
-    time_t second;        /* the second being counted */
-    int    in_second;     /* lines written in it */
-    long long dropped;    /* lines not written since the last one */
+    int per_second;
+    time_t second;     /* the second being counted */
+    int in_second;     /* lines written in it */
+    long long dropped; /* lines not written since the last one */
 };
 
 serve_log *serve_log_new(int per_second) {
@@ -38,10 +38,15 @@ void serve_log_printable(char *out, size_t size, const char *s) {
     size_t o = 0;
     for (; *s && o + 8 < size; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c < 0x7F && c != '\\') out[o++] = (char)c;
-        else o += (size_t)snprintf(out + o, size - o, "\\x%02X", c);
+        if (c >= 0x20 && c < 0x7F && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, size - o, "\\x%02X", c);
     }
-    if (*s) { memcpy(out + o, "...", 3); o += 3; }
+    if (*s) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
     out[o] = '\0';
 }
 
@@ -50,7 +55,10 @@ static void emit(serve_log *log, const char *line) {
     if (!log) return;
     pthread_mutex_lock(&log->lock);
     time_t now = time(NULL);
-    if (now != log->second) { log->second = now; log->in_second = 0; }
+    if (now != log->second) {
+        log->second = now;
+        log->in_second = 0;
+    }
     if (log->in_second >= log->per_second) {
         log->dropped++;
     } else {
@@ -81,7 +89,8 @@ void serve_log_http(void *cls, const char *fmt, va_list ap) {
     char *html = strstr(text, " ('<html>");
     if (html) strcpy(html, ")");
     size_t n = strlen(text);
-    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) text[--n] = '\0';
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+        text[--n] = '\0';
     char shown[400];
     serve_log_printable(shown, sizeof shown, text);
     snprintf(line, sizeof line, "http: %s", shown);

@@ -28,15 +28,15 @@
 #define MAP_NO_CATEGORY 65535
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static char  *cache_body;
+static char *cache_body;
 static size_t cache_len;
 static struct stat cache_stat;
-static int    cache_generation;   /* the serve_data it was built from (SIGHUP) */
+static int cache_generation; /* the serve_data it was built from (SIGHUP) */
 
 typedef struct category_count {
-    char   *name;
+    char *name;
     int64_t count;
-    int     order;    /* index in the order first seen (cat_of_row's) */
+    int order; /* index in the order first seen (cat_of_row's) */
 } category_count;
 
 static int by_count(const void *pa, const void *pb) {
@@ -56,7 +56,7 @@ static char *primary_category(const char *categories) {
 /* What read_paper gathers from papers.db, in row order: ids, titles and
  * primary categories. */
 typedef struct papers_acc {
-    int64_t n;                /* rows map.npy has */
+    int64_t n; /* rows map.npy has */
     cJSON *ids, *titles;
     category_count *cats;
     int n_cats;
@@ -74,9 +74,15 @@ static int read_paper(int64_t row, const scivec_paper *p, void *user) {
     int c = 0;
     while (c < acc->n_cats && strcmp(acc->cats[c].name, cat)) c++;
     if (c == acc->n_cats) {
-        if (acc->n_cats == MAP_NO_CATEGORY) { free(cat); return SCIVEC_OK; }
+        if (acc->n_cats == MAP_NO_CATEGORY) {
+            free(cat);
+            return SCIVEC_OK;
+        }
         category_count *grown = realloc(acc->cats, (size_t)(acc->n_cats + 1) * sizeof *acc->cats);
-        if (!grown) { free(cat); return SCIVEC_ENOMEM; }
+        if (!grown) {
+            free(cat);
+            return SCIVEC_ENOMEM;
+        }
         acc->cats = grown;
         acc->cats[acc->n_cats] = (category_count){cat, 0, acc->n_cats};
         acc->n_cats++;
@@ -134,24 +140,34 @@ static char *build_body(const scivec_outdir *od, size_t *len_out, serve_reply *r
     /* categories by count, most first: the page colours the first ones */
     qsort(acc.cats, (size_t)acc.n_cats, sizeof *acc.cats, by_count);
     uint16_t *renumber = malloc((size_t)(acc.n_cats ? acc.n_cats : 1) * sizeof *renumber);
-    if (!renumber) { serve_error(r, 500, "out of memory"); goto done; }
+    if (!renumber) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     for (int c = 0; c < acc.n_cats; c++) renumber[acc.cats[c].order] = (uint16_t)c;
     for (int64_t i = 0; i < n; i++)
         if (acc.cat_of_row[i] != MAP_NO_CATEGORY) acc.cat_of_row[i] = renumber[acc.cat_of_row[i]];
     free(renumber);
-    for (int c = 0; c < acc.n_cats; c++) cJSON_AddItemToArray(names, cJSON_CreateString(acc.cats[c].name));
+    for (int c = 0; c < acc.n_cats; c++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(acc.cats[c].name));
     cJSON_AddItemToObject(json, "categories", names);
     cJSON_AddItemToObject(json, "ids", acc.ids);
     cJSON_AddItemToObject(json, "titles", acc.titles);
     names = acc.ids = acc.titles = NULL;
     cJSON_AddItemToObject(json, "map", read_map_record(scivec_outdir_path(od)));
-    if (!(json_text = cJSON_PrintUnformatted(json))) { serve_error(r, 500, "out of memory"); goto done; }
+    if (!(json_text = cJSON_PrintUnformatted(json))) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     size_t json_len = strlen(json_text);
     size_t cat_bytes = ((size_t)n * 2 + 3) & ~(size_t)3;
     size_t len = 16 + (size_t)n * 8 + cat_bytes + json_len;
-    if (!(body = calloc(1, len))) { serve_error(r, 500, "out of memory"); goto done; }
+    if (!(body = calloc(1, len))) {
+        serve_error(r, 500, "out of memory");
+        goto done;
+    }
     memcpy(body, "SVMAP001", 8);
-    uint32_t head[2] = {(uint32_t)n, (uint32_t)json_len};   /* little-endian hosts only (x86, arm) */
+    uint32_t head[2] = {(uint32_t)n, (uint32_t)json_len}; /* little-endian hosts only (x86, arm) */
     memcpy(body + 8, head, 8);
     memcpy(body + 16, xy, (size_t)n * 8);
     memcpy(body + 16 + (size_t)n * 8, acc.cat_of_row, (size_t)n * 2);
@@ -194,7 +210,8 @@ static void serve_handle_map_of(const scivec_outdir *od, int generation, serve_r
     }
     pthread_mutex_lock(&cache_lock);
     if (!cache_body || generation != cache_generation || st.st_size != cache_stat.st_size ||
-        st.st_mtim.tv_sec != cache_stat.st_mtim.tv_sec || st.st_mtim.tv_nsec != cache_stat.st_mtim.tv_nsec) {
+        st.st_mtim.tv_sec != cache_stat.st_mtim.tv_sec ||
+        st.st_mtim.tv_nsec != cache_stat.st_mtim.tv_nsec) {
         size_t len = 0;
         char *body = build_body(od, &len, r);
         if (!body) {

@@ -68,7 +68,7 @@ int serve_data_open(const char *dir, int n_readers, serve_data **out, char *why,
     }
     for (int i = 0; i < d->n_readers; i++) d->idle[i] = d->readers[i];
     d->n_idle = d->n_readers;
-    d->refs = 1;   /* the server's own */
+    d->refs = 1; /* the server's own */
     *out = d;
     d = NULL;
     status = 0;
@@ -98,7 +98,7 @@ void serve_data_swap(serve_ctx *ctx, serve_data *fresh) {
     if (old) fresh->generation = old->generation + 1;
     ctx->data = fresh;
     pthread_mutex_unlock(&ctx->data_lock);
-    if (old) serve_data_release(ctx, old);   /* closed now, or by its last request */
+    if (old) serve_data_release(ctx, old); /* closed now, or by its last request */
 }
 
 serve_reader serve_reader_acquire(serve_ctx *ctx) {

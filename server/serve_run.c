@@ -20,8 +20,10 @@ static int load_model(serve_ctx *ctx, const serve_options *o, scivec_encode_para
     const scivec_outdir *od = ctx->data->od;
     const char *model_name = scivec_outdir_model_name(od), *pooling = scivec_outdir_pooling(od);
     if (!pooling || !model_name) {
-        fprintf(stderr, "scivec serve: %s/metadata.json does not say which model and pooling "
-                "made the embeddings\n", o->dir);
+        fprintf(stderr,
+                "scivec serve: %s/metadata.json does not say which model and pooling "
+                "made the embeddings\n",
+                o->dir);
         return 1;
     }
     /* Queries (and /v1/embeddings, /embed) land in the papers' space only
@@ -63,7 +65,8 @@ static const char *reload_mismatch(const serve_ctx *ctx, const scivec_outdir *od
         snprintf(why, size, "its model is %s, not %s", model_name ? model_name : "unknown",
                  ctx->model_name);
     else if (!pooling || strcmp(pooling, ctx->pooling))
-        snprintf(why, size, "its pooling is %s, not %s", pooling ? pooling : "unknown", ctx->pooling);
+        snprintf(why, size, "its pooling is %s, not %s", pooling ? pooling : "unknown",
+                 ctx->pooling);
     else if (scivec_outdir_dim(od) != ctx->dim)
         snprintf(why, size, "its vectors have %lld dimensions, not %d",
                  (long long)scivec_outdir_dim(od), ctx->dim);
@@ -86,13 +89,16 @@ static void reload(serve_ctx *ctx, const char *dir, int n_readers) {
     char why[600], mismatch[300];
     serve_data *fresh = NULL;
     if (serve_data_open(dir, n_readers, &fresh, why, sizeof why)) {
-        fprintf(stderr, "scivec serve: SIGHUP: %s not reloaded (%s); still serving the previous data\n",
+        fprintf(stderr,
+                "scivec serve: SIGHUP: %s not reloaded (%s); still serving the previous data\n",
                 dir, why);
         return;
     }
     if (reload_mismatch(ctx, fresh->od, mismatch, sizeof mismatch)) {
-        fprintf(stderr, "scivec serve: SIGHUP: %s not reloaded: %s (restart the server for another "
-                "model); still serving the previous data\n", dir, mismatch);
+        fprintf(stderr,
+                "scivec serve: SIGHUP: %s not reloaded: %s (restart the server for another "
+                "model); still serving the previous data\n",
+                dir, mismatch);
         serve_data_close(fresh);
         return;
     }
@@ -130,12 +136,16 @@ int serve_run(const serve_options *opts) {
 
     scivec_encode_params ep;
     if (load_model(&ctx, &o, &ep)) goto done;
-    sv_batcher_params bp = {.max_batch_tokens = (int)o.max_batch_tokens, .max_queue = (int)o.max_queue};
+    sv_batcher_params bp = {.max_batch_tokens = (int)o.max_batch_tokens,
+                            .max_queue = (int)o.max_queue};
     if (sv_batcher_start(ctx.model, &ep, &bp, &ctx.batcher) != SCIVEC_OK) {
         fprintf(stderr, "scivec serve: %s\n", sv_batcher_error());
         goto done;
     }
-    if (!(ctx.metrics = serve_metrics_new()) || !(ctx.log = serve_log_new(20))) { fprintf(stderr, "scivec serve: out of memory\n"); goto done; }
+    if (!(ctx.metrics = serve_metrics_new()) || !(ctx.log = serve_log_new(20))) {
+        fprintf(stderr, "scivec serve: out of memory\n");
+        goto done;
+    }
 
     /* The signals go to this thread only (sigwait below): block them before
      * any other thread starts, so that every thread inherits the mask. */
@@ -143,7 +153,7 @@ int serve_run(const serve_options *opts) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGHUP);    /* reload DIR */
+    sigaddset(&stop_signals, SIGHUP); /* reload DIR */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -169,7 +179,8 @@ int serve_run(const serve_options *opts) {
     char host[80];
     snprintf(host, sizeof host, shown_host, o.host);
     printf("scivec serve: %lld papers from %s, model %s (%s pooling), listening on http://%s:%d/\n",
-           (long long)scivec_outdir_n_papers(ctx.data->od), o.dir, ctx.model_name, ctx.pooling, host, port);
+           (long long)scivec_outdir_n_papers(ctx.data->od), o.dir, ctx.model_name, ctx.pooling,
+           host, port);
     fflush(stdout);
 
     int sig = 0;
@@ -177,14 +188,14 @@ int serve_run(const serve_options *opts) {
     fprintf(stderr, "scivec serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
     status = 0;
 done:
-    serve_http_stop(daemon);        /* joins the request threads first */
+    serve_http_stop(daemon); /* joins the request threads first */
     serve_guard_stop(ctx.guard);
     sv_batcher_stop(ctx.batcher);
     serve_metrics_free(ctx.metrics);
     serve_log_free(ctx.log);
     free(ctx.api_key);
     scivec_model_free(ctx.model);
-    if (ctx.data) serve_data_release(&ctx, ctx.data);   /* no request is left on it */
+    if (ctx.data) serve_data_release(&ctx, ctx.data); /* no request is left on it */
     pthread_mutex_destroy(&ctx.data_lock);
     free(ctx.model_name);
     free(ctx.pooling);

@@ -16,8 +16,8 @@
 #include "server_request.h"
 
 static const char *const endpoint_names[SV_EP_COUNT] = {
-    "none", "page", "health", "metrics", "papers", "similar", "search",
-    "recommend", "v1_embeddings", "embed", "map",
+    "none",   "page",      "health",        "metrics", "papers", "similar",
+    "search", "recommend", "v1_embeddings", "embed",   "map",
 };
 
 const char *sv_endpoint_name(sv_endpoint ep) {
@@ -25,7 +25,8 @@ const char *sv_endpoint_name(sv_endpoint ep) {
 }
 
 sv_http_limits sv_http_default_limits(void) {
-    sv_http_limits l = {.max_k = 1000, .max_inputs = 256, .max_text_bytes = 64 << 10, .max_ids = 100};
+    sv_http_limits l = {
+        .max_k = 1000, .max_inputs = 256, .max_text_bytes = 64 << 10, .max_ids = 100};
     return l;
 }
 
@@ -42,22 +43,33 @@ static int refuse(sv_http_request *req, int status, const char *fmt, ...) {
     return status;
 }
 
-static int out_of_memory(sv_http_request *req) {
-    return refuse(req, 500, "out of memory");
-}
+static int out_of_memory(sv_http_request *req) { return refuse(req, 500, "out of memory"); }
 
 long sv_utf8_invalid_at(const char *text, size_t len) {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     while (i < len) {
         unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
         int n;
         uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF)      { n = 1; cp = c & 0x1F; min = 0x80; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; min = 0x800; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; min = 0x10000; }
-        else return (long)i;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else
+            return (long)i;
         if (len - i <= (size_t)n) return (long)i;
         for (int j = 1; j <= n; j++) {
             if ((s[i + j] & 0xC0) != 0x80) return (long)i;
@@ -74,7 +86,8 @@ long sv_utf8_invalid_at(const char *text, size_t len) {
 static int check_word(sv_http_request *req, const char *what, const char *s, size_t len,
                       size_t max_len) {
     if (len == 0) return refuse(req, 422, "%s is empty", what);
-    if (len > max_len) return refuse(req, 413, "%s is %zu bytes long (at most %zu)", what, len, max_len);
+    if (len > max_len)
+        return refuse(req, 413, "%s is %zu bytes long (at most %zu)", what, len, max_len);
     long bad = sv_utf8_invalid_at(s, len);
     if (bad >= 0) return refuse(req, 400, "%s is not valid UTF-8 (byte %ld)", what, bad);
     for (size_t i = 0; i < len; i++)
@@ -108,11 +121,14 @@ static int parse_search_param(sv_http_request *req, const char *key, const char 
     char *end;
     errno = 0;
     long long v = *text >= '0' && *text <= '9' ? strtoll(text, &end, 10) : -1;
-    if (v < 0 || *end) return refuse(req, 400, "%s must be a whole number (got '%.40s')", key, text);
+    if (v < 0 || *end)
+        return refuse(req, 400, "%s must be a whole number (got '%.40s')", key, text);
     if (errno == ERANGE || v < 1 || v > 1 << 20)
         return refuse(req, 422, "%s must be from 1 to %d (got %.40s)", key, 1 << 20, text);
-    if (!strcmp(key, "nprobe")) req->search.nprobe = (int)v;
-    else req->search.ef_search = (int)v;
+    if (!strcmp(key, "nprobe"))
+        req->search.nprobe = (int)v;
+    else
+        req->search.ef_search = (int)v;
     return 200;
 }
 
@@ -130,7 +146,7 @@ static int add_category(sv_http_request *req, const char *s, size_t len) {
 
 /* "cs.CL" or "cs.CL,cs.CV" (also as repeated arguments). */
 static int parse_categories(sv_http_request *req, const char *text) {
-    if (!*text) return 200;  /* category= : no filter, as an empty form field sends */
+    if (!*text) return 200; /* category= : no filter, as an empty form field sends */
     for (const char *s = text; *s;) {
         size_t len = strcspn(s, ",");
         if (len) {
@@ -155,16 +171,20 @@ static int scan_year(const char *s, int *year) {
 static int parse_year(sv_http_request *req, const char *text) {
     if (!*text) return 200;
     if (text[0] == '-' && text[1] >= '0' && text[1] <= '9')
-        return refuse(req, 400, "year must not be negative (got '%.40s'): give YEAR or FROM-TO, "
-                      "e.g. 2024 or 2020-2024", text);
+        return refuse(req, 400,
+                      "year must not be negative (got '%.40s'): give YEAR or FROM-TO, "
+                      "e.g. 2024 or 2020-2024",
+                      text);
     int a, b, used = scan_year(text, &a);
     if (used && text[used] == '\0') {
         b = a;
     } else {
         int used_b = used && text[used] == '-' ? scan_year(text + used + 1, &b) : 0;
         if (!used_b || text[used + 1 + used_b] != '\0')
-            return refuse(req, 400, "year must be YEAR or FROM-TO with years of 1 to 4 digits, "
-                          "e.g. 2024 or 2020-2024 (got '%.40s')", text);
+            return refuse(req, 400,
+                          "year must be YEAR or FROM-TO with years of 1 to 4 digits, "
+                          "e.g. 2024 or 2020-2024 (got '%.40s')",
+                          text);
     }
     if (b < a) return refuse(req, 422, "year range '%.40s' is empty (FROM is after TO)", text);
     req->filter.has_year = 1;
@@ -184,23 +204,29 @@ static int parse_query_args(sv_http_request *req, const sv_http_limits *lim, int
             return refuse(req, 400, "a query argument's name is not valid UTF-8");
         long bad = sv_utf8_invalid_at(value, strlen(value));
         if (bad >= 0)
-            return refuse(req, 400, "query argument '%.40s' is not valid UTF-8 (byte %ld)", key, bad);
+            return refuse(req, 400, "query argument '%.40s' is not valid UTF-8 (byte %ld)", key,
+                          bad);
         int st = 200;
-        if (!strcmp(key, "k")) st = parse_k_text(req, lim, value);
-        else if (!strcmp(key, "category")) st = parse_categories(req, value);
-        else if (!strcmp(key, "year")) st = parse_year(req, value);
-        else if (!strcmp(key, "nprobe") || !strcmp(key, "ef_search")) st = parse_search_param(req, key, value);
+        if (!strcmp(key, "k"))
+            st = parse_k_text(req, lim, value);
+        else if (!strcmp(key, "category"))
+            st = parse_categories(req, value);
+        else if (!strcmp(key, "year"))
+            st = parse_year(req, value);
+        else if (!strcmp(key, "nprobe") || !strcmp(key, "ef_search"))
+            st = parse_search_param(req, key, value);
         else if (takes_q && !strcmp(key, "q")) {
             if (seen_q++) return refuse(req, 400, "q is given twice");
             size_t len = strlen(value);
             if (len > lim->max_text_bytes)
-                return refuse(req, 413, "q is %zu bytes long (at most %zu)", len, lim->max_text_bytes);
+                return refuse(req, 413, "q is %zu bytes long (at most %zu)", len,
+                              lim->max_text_bytes);
             free(req->text);
             if (!(req->text = strdup(value))) return out_of_memory(req);
         } else {
-            return refuse(req, 400, "unknown query argument '%.40s' (this endpoint takes %s)",
-                          key, takes_q ? "q, k, category, year, nprobe, ef_search"
-                                       : "k, category, year, nprobe, ef_search");
+            return refuse(req, 400, "unknown query argument '%.40s' (this endpoint takes %s)", key,
+                          takes_q ? "q, k, category, year, nprobe, ef_search"
+                                  : "k, category, year, nprobe, ef_search");
         }
         if (st != 200) return st;
     }
@@ -231,7 +257,8 @@ static int parse_body(sv_http_request *req, const char *body, size_t len, cJSON 
     for (const char *s = end; s && s < body + len; s++)
         if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') {
             cJSON_Delete(json);
-            return refuse(req, 400, "the body has data after its JSON value (byte %ld)", (long)(s - body));
+            return refuse(req, 400, "the body has data after its JSON value (byte %ld)",
+                          (long)(s - body));
         }
     if (!cJSON_IsObject(json)) {
         cJSON_Delete(json);
@@ -286,7 +313,8 @@ static int json_filters(sv_http_request *req, const cJSON *body) {
         const cJSON *item;
         cJSON_ArrayForEach(item, cat) {
             if (!cJSON_IsString(item)) return refuse(req, 422, "category must hold strings");
-            if ((st = add_category(req, item->valuestring, strlen(item->valuestring))) != 200) return st;
+            if ((st = add_category(req, item->valuestring, strlen(item->valuestring))) != 200)
+                return st;
         }
     } else if (cat && !cJSON_IsNull(cat)) {
         return refuse(req, 422, "category must be a string or an array of strings");
@@ -297,7 +325,8 @@ static int json_filters(sv_http_request *req, const cJSON *body) {
         st = parse_year(req, year->valuestring);
     } else if (cJSON_IsNumber(year)) {
         char text[32];
-        snprintf(text, sizeof text, "%.0f", fabs(year->valuedouble) < 1e6 ? year->valuedouble : -1.0);
+        snprintf(text, sizeof text, "%.0f",
+                 fabs(year->valuedouble) < 1e6 ? year->valuedouble : -1.0);
         st = parse_year(req, text);
     } else if (year && !cJSON_IsNull(year)) {
         return refuse(req, 422, "year must be a number or a string such as \"2020-2024\"");
@@ -325,19 +354,22 @@ static int parse_recommend(sv_http_request *req, const sv_http_limits *lim, cons
 /* "input" / "inputs": a string or an array of strings. */
 static int parse_inputs(sv_http_request *req, const sv_http_limits *lim, const cJSON *input,
                         const char *name) {
-    if (!input) return refuse(req, 422, "the body needs \"%s\": a string or an array of strings", name);
+    if (!input)
+        return refuse(req, 422, "the body needs \"%s\": a string or an array of strings", name);
     int n = cJSON_IsString(input) ? 1 : cJSON_IsArray(input) ? cJSON_GetArraySize(input) : -1;
     if (n < 0) return refuse(req, 422, "\"%s\" must be a string or an array of strings", name);
     if (n == 0) return refuse(req, 422, "\"%s\" is an empty array", name);
     if (n > lim->max_inputs)
-        return refuse(req, 413, "\"%s\" holds %d texts (at most %d per request)", name, n, lim->max_inputs);
+        return refuse(req, 413, "\"%s\" holds %d texts (at most %d per request)", name, n,
+                      lim->max_inputs);
     req->inputs = calloc((size_t)n, sizeof *req->inputs);
     req->input_lens = calloc((size_t)n, sizeof *req->input_lens);
     if (!req->inputs || !req->input_lens) return out_of_memory(req);
     const cJSON *one = cJSON_IsString(input) ? input : input->child;
     for (int i = 0; i < n && one; i++, one = one->next) {
         if (!cJSON_IsString(one))
-            return refuse(req, 422, "\"%s\"[%d] is not a string (token arrays are not supported)", name, i);
+            return refuse(req, 422, "\"%s\"[%d] is not a string (token arrays are not supported)",
+                          name, i);
         /* cJSON strings end at the first NUL; "\u0000" inside a text is cut there. */
         size_t len = strlen(one->valuestring);
         if (len == 0) return refuse(req, 422, "\"%s\"[%d] is an empty string", name, i);
@@ -362,13 +394,16 @@ static int parse_embeddings(sv_http_request *req, const sv_http_limits *lim, con
     if (format && !cJSON_IsNull(format)) {
         if (!cJSON_IsString(format))
             return refuse(req, 422, "\"encoding_format\" must be \"float\" or \"base64\"");
-        if (!strcmp(format->valuestring, "base64")) req->base64 = 1;
+        if (!strcmp(format->valuestring, "base64"))
+            req->base64 = 1;
         else if (strcmp(format->valuestring, "float"))
-            return refuse(req, 422, "\"encoding_format\" must be \"float\" or \"base64\" (got \"%.40s\")",
+            return refuse(req, 422,
+                          "\"encoding_format\" must be \"float\" or \"base64\" (got \"%.40s\")",
                           format->valuestring);
     }
     if (cJSON_GetObjectItemCaseSensitive(body, "dimensions"))
-        return refuse(req, 422, "\"dimensions\" is not supported: the vectors have the model's width");
+        return refuse(req, 422,
+                      "\"dimensions\" is not supported: the vectors have the model's width");
     return 200;
 }
 
@@ -378,7 +413,8 @@ static int parse_embed(sv_http_request *req, const sv_http_limits *lim, const cJ
     const cJSON *normalize = cJSON_GetObjectItemCaseSensitive(body, "normalize");
     req->normalize = 1;
     if (normalize && !cJSON_IsNull(normalize)) {
-        if (!cJSON_IsBool(normalize)) return refuse(req, 422, "\"normalize\" must be true or false");
+        if (!cJSON_IsBool(normalize))
+            return refuse(req, 422, "\"normalize\" must be true or false");
         req->normalize = cJSON_IsTrue(normalize);
     }
     return 200;
@@ -398,7 +434,7 @@ static int check_path(sv_http_request *req, const char *path) {
     for (const char *s = path; *s; s++)
         if ((unsigned char)*s < 0x20 || *s == 0x7F)
             return refuse(req, 400, "the path holds a control character (byte %td)", s - path);
-    for (const char *seg = path + 1; ; ) {
+    for (const char *seg = path + 1;;) {
         size_t n = strcspn(seg, "/");
         if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
             return refuse(req, 400, "the path may not hold '.' or '..' segments");
@@ -427,9 +463,9 @@ static int take_id(sv_http_request *req, const char *id) {
     return 200;
 }
 
-int sv_http_parse(const sv_http_limits *limits, const char *method, const char *path,
-                  int n_args, const char *const *keys, const char *const *values,
-                  const char *body, size_t body_len, sv_http_request *req) {
+int sv_http_parse(const sv_http_limits *limits, const char *method, const char *path, int n_args,
+                  const char *const *keys, const char *const *values, const char *body,
+                  size_t body_len, sv_http_request *req) {
     memset(req, 0, sizeof *req);
     req->status = 200;
     sv_http_limits lim = limits ? *limits : sv_http_default_limits();
@@ -439,10 +475,12 @@ int sv_http_parse(const sv_http_limits *limits, const char *method, const char *
     int st = check_path(req, path);
     if (st != 200) return st;
 
-    static const struct { const char *path, *asset; } assets[] = {
-        {"/", "index.html"}, {"/index.html", "index.html"},
-        {"/auth.js", "auth.js"}, {"/app.js", "app.js"}, {"/style.css", "style.css"},
-        {"/map.html", "map.html"}, {"/map.js", "map.js"},
+    static const struct {
+        const char *path, *asset;
+    } assets[] = {
+        {"/", "index.html"},   {"/index.html", "index.html"}, {"/auth.js", "auth.js"},
+        {"/app.js", "app.js"}, {"/style.css", "style.css"},   {"/map.html", "map.html"},
+        {"/map.js", "map.js"},
     };
     for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++)
         if (!strcmp(path, assets[i].path)) {
@@ -453,47 +491,70 @@ int sv_http_parse(const sv_http_limits *limits, const char *method, const char *
 
     int takes_body = 0, get = 1;
     const char *rest = NULL;
-    if (!strcmp(path, "/health")) req->endpoint = SV_EP_HEALTH;
-    else if (!strcmp(path, "/metrics")) req->endpoint = SV_EP_METRICS;
-    else if (!strcmp(path, "/search")) req->endpoint = SV_EP_SEARCH;
-    else if (!strncmp(path, "/papers/", 8)) { req->endpoint = SV_EP_PAPER; rest = path + 8; }
-    else if (!strncmp(path, "/similar/", 9)) { req->endpoint = SV_EP_SIMILAR; rest = path + 9; }
-    else if (!strcmp(path, "/recommend")) { req->endpoint = SV_EP_RECOMMEND; takes_body = 1; get = 0; }
-    else if (!strcmp(path, "/v1/embeddings")) { req->endpoint = SV_EP_EMBEDDINGS; takes_body = 1; get = 0; }
-    else if (!strcmp(path, "/embed")) { req->endpoint = SV_EP_EMBED; takes_body = 1; get = 0; }
-    else if (!strcmp(path, "/map")) req->endpoint = SV_EP_MAP;
-    else return refuse(req, 404, "no such endpoint: %.200s (see /health, /search, /similar/ID, "
-                       "/papers/ID, /recommend, /v1/embeddings, /embed, /metrics)", path);
+    if (!strcmp(path, "/health"))
+        req->endpoint = SV_EP_HEALTH;
+    else if (!strcmp(path, "/metrics"))
+        req->endpoint = SV_EP_METRICS;
+    else if (!strcmp(path, "/search"))
+        req->endpoint = SV_EP_SEARCH;
+    else if (!strncmp(path, "/papers/", 8)) {
+        req->endpoint = SV_EP_PAPER;
+        rest = path + 8;
+    } else if (!strncmp(path, "/similar/", 9)) {
+        req->endpoint = SV_EP_SIMILAR;
+        rest = path + 9;
+    } else if (!strcmp(path, "/recommend")) {
+        req->endpoint = SV_EP_RECOMMEND;
+        takes_body = 1;
+        get = 0;
+    } else if (!strcmp(path, "/v1/embeddings")) {
+        req->endpoint = SV_EP_EMBEDDINGS;
+        takes_body = 1;
+        get = 0;
+    } else if (!strcmp(path, "/embed")) {
+        req->endpoint = SV_EP_EMBED;
+        takes_body = 1;
+        get = 0;
+    } else if (!strcmp(path, "/map"))
+        req->endpoint = SV_EP_MAP;
+    else
+        return refuse(req, 404,
+                      "no such endpoint: %.200s (see /health, /search, /similar/ID, "
+                      "/papers/ID, /recommend, /v1/embeddings, /embed, /metrics)",
+                      path);
 
     if (get && !is_get(method)) return wrong_method(req, method, "GET", path);
     if (!get && strcmp(method, "POST")) return wrong_method(req, method, "POST", path);
 
     switch (req->endpoint) {
-    case SV_EP_HEALTH:
-    case SV_EP_METRICS:
-        if (n_args > 0) return refuse(req, 400, "%s takes no query arguments", path);
-        return 200;
-    case SV_EP_MAP:
-        if (n_args > 0) return refuse(req, 400, "/map takes no query arguments");
-        return 200;
-    case SV_EP_PAPER:
-        if (n_args > 0) return refuse(req, 400, "/papers/ID takes no query arguments");
-        return take_id(req, rest);
-    case SV_EP_SIMILAR:
-        if ((st = take_id(req, rest)) != 200) return st;
-        return parse_query_args(req, &lim, n_args, keys, values, 0);
-    case SV_EP_SEARCH:
-        return parse_query_args(req, &lim, n_args, keys, values, 1);
-    default:
-        break;
+        case SV_EP_HEALTH:
+        case SV_EP_METRICS:
+            if (n_args > 0) return refuse(req, 400, "%s takes no query arguments", path);
+            return 200;
+        case SV_EP_MAP:
+            if (n_args > 0) return refuse(req, 400, "/map takes no query arguments");
+            return 200;
+        case SV_EP_PAPER:
+            if (n_args > 0) return refuse(req, 400, "/papers/ID takes no query arguments");
+            return take_id(req, rest);
+        case SV_EP_SIMILAR:
+            if ((st = take_id(req, rest)) != 200) return st;
+            return parse_query_args(req, &lim, n_args, keys, values, 0);
+        case SV_EP_SEARCH: return parse_query_args(req, &lim, n_args, keys, values, 1);
+        default: break;
     }
     if (!takes_body) return refuse(req, 500, "unrouted endpoint");
-    if (n_args > 0) return refuse(req, 400, "%s takes its arguments in the JSON body, not the query string", path);
+    if (n_args > 0)
+        return refuse(req, 400, "%s takes its arguments in the JSON body, not the query string",
+                      path);
     cJSON *json;
     if ((st = parse_body(req, body, body_len, &json)) != 200) return st;
-    if (req->endpoint == SV_EP_RECOMMEND) st = parse_recommend(req, &lim, json);
-    else if (req->endpoint == SV_EP_EMBEDDINGS) st = parse_embeddings(req, &lim, json);
-    else st = parse_embed(req, &lim, json);
+    if (req->endpoint == SV_EP_RECOMMEND)
+        st = parse_recommend(req, &lim, json);
+    else if (req->endpoint == SV_EP_EMBEDDINGS)
+        st = parse_embeddings(req, &lim, json);
+    else
+        st = parse_embed(req, &lim, json);
     cJSON_Delete(json);
     return st;
 }

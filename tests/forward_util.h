@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/config.h"
-#include "nn/weights.h"
-#include "nn/bert.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "corpus/jsonl.h"
 #include "golden_util.h"
+#include "nn/bert.h"
+#include "nn/config.h"
+#include "nn/weights.h"
 
 #define GOLDEN SV_FIXTURES "/golden"
 #define MODELS SV_FIXTURES "/models"
@@ -27,7 +27,7 @@
 
 typedef struct seqset {
     int n;
-    char **id;              /* the text id ("abs-0704.0001") */
+    char **id; /* the text id ("abs-0704.0001") */
     int32_t **ids, **types;
     int *len;
 } seqset;
@@ -53,7 +53,11 @@ static int load_seqs(const char *path, const char *sub, seqset *set) {
         set->id[set->n] = strdup(cJSON_GetObjectItem(obj, "id")->valuestring);
         set->ids[set->n] = int_array(cJSON_GetObjectItem(src, "input_ids"), &set->len[set->n]);
         set->types[set->n] = int_array(cJSON_GetObjectItem(src, "token_type_ids"), &n_types);
-        if (n_types != set->len[set->n]) { cJSON_Delete(obj); sv_jsonl_close(r); return -1; }
+        if (n_types != set->len[set->n]) {
+            cJSON_Delete(obj);
+            sv_jsonl_close(r);
+            return -1;
+        }
         set->n++;
         cJSON_Delete(obj);
     }
@@ -63,9 +67,14 @@ static int load_seqs(const char *path, const char *sub, seqset *set) {
 
 static void free_seqs(seqset *set) {
     for (int i = 0; i < set->n; i++) {
-        free(set->id[i]); free(set->ids[i]); free(set->types[i]);
+        free(set->id[i]);
+        free(set->ids[i]);
+        free(set->types[i]);
     }
-    free(set->id); free(set->ids); free(set->types); free(set->len);
+    free(set->id);
+    free(set->ids);
+    free(set->types);
+    free(set->len);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -96,8 +105,8 @@ static void free_net(net *m) {
 }
 
 /* Packs seqs [first, first + n) and runs the forward; starts[n + 1]. */
-static int run_packed(net *m, const seqset *set, int first, int n, int n_threads,
-                      int *starts, int cls_only) {
+static int run_packed(net *m, const seqset *set, int first, int n, int n_threads, int *starts,
+                      int cls_only) {
     int64_t total = 0;
     for (int i = 0; i < n; i++) total += set->len[first + i];
     int32_t *ids = malloc(total * sizeof *ids), *types = malloc(total * sizeof *types);
@@ -109,9 +118,10 @@ static int run_packed(net *m, const seqset *set, int first, int n, int n_threads
         pos += set->len[first + i];
     }
     starts[n] = pos;
-    int status = cls_only
-        ? sv_bert_forward_cls(&m->cfg, m->w, NULL, &m->ws, n_threads, n, starts, ids, types)
-        : sv_bert_forward(&m->cfg, m->w, &m->ws, n_threads, n, starts, ids, types);
+    int status =
+        cls_only
+            ? sv_bert_forward_cls(&m->cfg, m->w, NULL, &m->ws, n_threads, n, starts, ids, types)
+            : sv_bert_forward(&m->cfg, m->w, &m->ws, n_threads, n, starts, ids, types);
     free(ids);
     free(types);
     return status;

@@ -5,8 +5,8 @@
  */
 #include <math.h>
 
-#include "nn/activation.h"
 #include "check.h"
+#include "nn/activation.h"
 
 static double exact_gelu(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
 
@@ -19,7 +19,7 @@ int main(void) {
     for (double xd = -100.0; xd <= 0.0; xd += 1e-4) {
         float x = (float)xd;
         double exact = exp((double)x);
-        if (x < -87.0f) exact = exp(-87.0);  // the documented clamp
+        if (x < -87.0f) exact = exp(-87.0); // the documented clamp
         double rel = fabs(sv_exp_nonpositive(x) - exact) / exact;
         if (rel > worst_exp) worst_exp = rel;
     }
@@ -42,8 +42,8 @@ int main(void) {
     // exact points and the special values a broken input brings
     CHECK(sv_gelu_erf(0.0f) == 0.0f, "gelu(0) = %g", sv_gelu_erf(0.0f));
     // erf reaches +-1 exactly at the clamp, so far tails cannot blow up to -x * 3e-8
-    CHECK(sv_erf(4.0f) == 1.0f && sv_erf(-4.0f) == -1.0f, "erf(+-4) = %.9g, %.9g",
-          sv_erf(4.0f), sv_erf(-4.0f));
+    CHECK(sv_erf(4.0f) == 1.0f && sv_erf(-4.0f) == -1.0f, "erf(+-4) = %.9g, %.9g", sv_erf(4.0f),
+          sv_erf(-4.0f));
     CHECK(sv_gelu_erf(-1e30f) == 0.0f, "gelu(-1e30) = %g", sv_gelu_erf(-1e30f));
     CHECK(sv_gelu_erf(1e30f) == 1e30f, "gelu(1e30) = %g", sv_gelu_erf(1e30f));
     CHECK(isnan(sv_gelu_erf(NAN)), "gelu(NaN) must stay NaN");

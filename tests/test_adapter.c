@@ -20,18 +20,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nn/model.h"
 #include "check.h"
-#include "weights/checkpoint.h"
-#include "weights/checkpoint_open.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "corpus/jsonl.h"
-#include "outputs/npy.h"
 #include "golden_util.h"
+#include "nn/model.h"
+#include "outputs/npy.h"
+#include "weights/checkpoint.h"
+#include "weights/checkpoint_open.h"
 
-#define GOLDEN SV_FIXTURES "/golden"
-#define MODELS SV_FIXTURES "/models"
+#define GOLDEN   SV_FIXTURES "/golden"
+#define MODELS   SV_FIXTURES "/models"
 #define ADAPTERS MODELS "/tiny-scibert-adapters"
 
 /* ------------------------------------------------------------------------ */
@@ -66,7 +66,10 @@ static int load_seqs(const char *path, const char *sub, seqset *set) {
         e->n_tokens_untruncated = e->n_tokens;
         set->n++;
         cJSON_Delete(obj);
-        if (n_types != e->n_tokens) { sv_jsonl_close(r); return -1; }
+        if (n_types != e->n_tokens) {
+            sv_jsonl_close(r);
+            return -1;
+        }
     }
     sv_jsonl_close(r);
     return 0;
@@ -128,14 +131,17 @@ static double compare_hidden(scivec_model *m, int adapter_id, const seqset *set,
     CHECK(status == 0, "read %s: %s", path, scivec_last_error());
     int i = find_seq(set, text_id);
     CHECK(i >= 0, "no text %s in tokens.jsonl", text_id);
-    if (status || i < 0) { free(golden); return 1e9; }
-    CHECK(rows == set->enc[i].n_tokens && cols == scivec_model_hidden_size(m),
-          "%s: shape", path);
+    if (status || i < 0) {
+        free(golden);
+        return 1e9;
+    }
+    CHECK(rows == set->enc[i].n_tokens && cols == scivec_model_hidden_size(m), "%s: shape", path);
     const float *hidden = NULL;
     status = sv_model_last_hidden_state_adapter(m, adapter_id, &set->enc[i], &hidden);
     CHECK(status == 0, "last hidden state: %s", scivec_last_error());
-    double diff = status || rows != set->enc[i].n_tokens ? 1e9
-                : max_abs_diff(hidden, golden, (size_t)rows * cols);
+    double diff = status || rows != set->enc[i].n_tokens
+                      ? 1e9
+                      : max_abs_diff(hidden, golden, (size_t)rows * cols);
     free(golden);
     return diff;
 }
@@ -148,7 +154,10 @@ static char tmp_root[] = "/tmp/test_adapter_XXXXXX";
 static void copy_file(const char *from, const char *to) {
     char *data = NULL;
     size_t size = 0;
-    if (sv_read_file(from, &data, &size)) { CHECK(0, "read %s", from); return; }
+    if (sv_read_file(from, &data, &size)) {
+        CHECK(0, "read %s", from);
+        return;
+    }
     FILE *f = fopen(to, "wb");
     CHECK(f && fwrite(data, 1, size, f) == size, "write %s", to);
     if (f) fclose(f);
@@ -175,7 +184,10 @@ static char *make_config_variant(const char *folder, const char *key, const char
     char *json = cJSON_Print(root);
     FILE *f = fopen(path, "w");
     CHECK(f != NULL, "write %s", path);
-    if (f) { fputs(json, f); fclose(f); }
+    if (f) {
+        fputs(json, f);
+        fclose(f);
+    }
     free(json);
     cJSON_Delete(root);
     snprintf(path, sizeof path, "%s/pytorch_adapter.bin", dir);
@@ -188,8 +200,8 @@ static char *make_config_variant(const char *folder, const char *key, const char
  * adding `extra` (a copy of the first tensor under that name) and giving the
  * tensor named `reshape` a flat 1-D shape. */
 static void write_safetensors(const char *src_bin, const char *dir, const char *drop,
-                              const char *rename_from, const char *rename_to,
-                              const char *extra, const char *reshape) {
+                              const char *rename_from, const char *rename_to, const char *extra,
+                              const char *reshape) {
     sv_checkpoint *ck = NULL;
     int status = sv_checkpoint_open(src_bin, &ck);
     CHECK(status == 0, "open %s: %s", src_bin, scivec_last_error());
@@ -248,8 +260,8 @@ static void write_safetensors(const char *src_bin, const char *dir, const char *
 
 /* Expects add_adapter(dir) to fail with status and a message holding every
  * one of the needles. */
-static void expect_refused(scivec_model *m, const char *dir, int status_wanted,
-                           const char *needle1, const char *needle2) {
+static void expect_refused(scivec_model *m, const char *dir, int status_wanted, const char *needle1,
+                           const char *needle2) {
     int id = -1;
     int n_before = scivec_model_n_adapters(m);
     int status = scivec_model_add_adapter(m, dir, &id);
@@ -259,7 +271,8 @@ static void expect_refused(scivec_model *m, const char *dir, int status_wanted,
     CHECK(id == 0, "%s: id %d on failure", dir, id);
     CHECK(scivec_model_n_adapters(m) == n_before, "a refused adapter was added");
     CHECK(strstr(msg, needle1) != NULL, "message '%s' does not name '%s'", msg, needle1);
-    if (needle2) CHECK(strstr(msg, needle2) != NULL, "message '%s' does not name '%s'", msg, needle2);
+    if (needle2)
+        CHECK(strstr(msg, needle2) != NULL, "message '%s' does not name '%s'", msg, needle2);
     printf("  refused as expected: %s\n", msg);
 }
 
@@ -312,7 +325,8 @@ int main(void) {
         double h1 = compare_hidden(m, ids[a], &texts, golden_dir, "abs-0704.0001");
         double h2 = compare_hidden(m, ids[a], &texts, golden_dir, "edge-ascii-simple");
         printf("%-13s max|diff|: texts cls %.2e mean %.2e, pairs cls %.2e mean %.2e, "
-               "hidden %.2e %.2e\n", names[a], d_cls, d_mean, p_cls, p_mean, h1, h2);
+               "hidden %.2e %.2e\n",
+               names[a], d_cls, d_mean, p_cls, p_mean, h1, h2);
         CHECK(d_cls <= 1e-4 && d_mean <= 1e-4, "%s texts: cls %g mean %g", names[a], d_cls, d_mean);
         CHECK(p_cls <= 1e-4 && p_mean <= 1e-4, "%s pairs: cls %g mean %g", names[a], p_cls, p_mean);
         CHECK(h1 <= 1e-4 && h2 <= 1e-4, "%s hidden states: %g %g", names[a], h1, h2);
@@ -325,8 +339,8 @@ int main(void) {
     printf("base (adapter_id 0) max|diff|: cls %.2e mean %.2e\n", b_cls, b_mean);
     CHECK(b_cls <= 1e-4 && b_mean <= 1e-4, "base: cls %g mean %g", b_cls, b_mean);
     // and an adapter really changes the vectors (the golden says by 1.5-3.2)
-    double moved = compare_embeddings(m, ids[0], SCIVEC_POOL_CLS, &texts, base,
-                                      "embeddings_cls.npy");
+    double moved =
+        compare_embeddings(m, ids[0], SCIVEC_POOL_CLS, &texts, base, "embeddings_cls.npy");
     CHECK(moved > 0.5, "proximity vs base: only %g apart", moved);
 
     // the texts path honours adapter_id too, and refuses unknown ids
@@ -344,8 +358,8 @@ int main(void) {
         CHECK(max_abs_diff(v1, v1b, 64) == 0.0, "proximity and [PRX] differ");
         ep.adapter_id = 5;
         status = scivec_model_encode_texts(m, &ep, 1, one, NULL, v1, NULL);
-        CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "adapter_id 5"),
-              "id 5: %d %s", status, scivec_last_error());
+        CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "adapter_id 5"), "id 5: %d %s",
+              status, scivec_last_error());
         ep.adapter_id = -1;
         status = scivec_model_encode_tokens(m, &ep, 1, texts.enc, v1);
         CHECK(status == SCIVEC_EINVAL, "id -1: %d", status);
@@ -361,16 +375,16 @@ int main(void) {
         char *dir = make_config_variant("safetensors", NULL, NULL);
         char bin[600];
         snprintf(bin, sizeof bin, "%s/pytorch_adapter.bin", dir);
-        write_safetensors(ADAPTERS "/proximity/pytorch_adapter.bin", dir, NULL, NULL, NULL,
-                          NULL, NULL);
+        write_safetensors(ADAPTERS "/proximity/pytorch_adapter.bin", dir, NULL, NULL, NULL, NULL,
+                          NULL);
         unlink(bin);
         int id = 0;
         status = scivec_model_add_adapter(m, dir, &id);
         CHECK(status == 0 && id == 5, "safetensors adapter: %d %s", status, scivec_last_error());
         if (!status) {
-            double d = compare_embeddings(m, id, SCIVEC_POOL_CLS, &texts,
-                                          GOLDEN "/tiny-scibert-adapters/proximity",
-                                          "embeddings_cls.npy");
+            double d =
+                compare_embeddings(m, id, SCIVEC_POOL_CLS, &texts,
+                                   GOLDEN "/tiny-scibert-adapters/proximity", "embeddings_cls.npy");
             printf("proximity from adapter.safetensors: cls max|diff| %.2e\n", d);
             CHECK(d <= 1e-4, "safetensors proximity: %g", d);
         }
@@ -378,12 +392,12 @@ int main(void) {
     // config values it does not implement, named
     expect_refused(m, make_config_variant("mh", "mh_adapter", "true"), SCIVEC_EUNSUPPORTED,
                    "mh_adapter", NULL);
-    expect_refused(m, make_config_variant("gelu", "non_linearity", "\"gelu\""),
-                   SCIVEC_EUNSUPPORTED, "non_linearity", "gelu");
+    expect_refused(m, make_config_variant("gelu", "non_linearity", "\"gelu\""), SCIVEC_EUNSUPPORTED,
+                   "non_linearity", "gelu");
     expect_refused(m, make_config_variant("gating", "use_gating", "true"), SCIVEC_EUNSUPPORTED,
                    "use_gating", NULL);
-    expect_refused(m, make_config_variant("scaling", "scaling", "\"learned\""),
-                   SCIVEC_EUNSUPPORTED, "scaling", NULL);
+    expect_refused(m, make_config_variant("scaling", "scaling", "\"learned\""), SCIVEC_EUNSUPPORTED,
+                   "scaling", NULL);
     expect_refused(m, make_config_variant("leave", "leave_out", "[0]"), SCIVEC_EUNSUPPORTED,
                    "leave_out", NULL);
     expect_refused(m, make_config_variant("unknown", "shiny_new_switch", "true"),
@@ -403,8 +417,10 @@ int main(void) {
 
         dir = make_config_variant("leftover", NULL, NULL);
         snprintf(bin, sizeof bin, "%s/pytorch_adapter.bin", dir);
-        write_safetensors(bin, dir, NULL, NULL, NULL, "bert.encoder.layer.0.attention.output."
-                          "adapters.proximity.adapter_up.bias", NULL);
+        write_safetensors(bin, dir, NULL, NULL, NULL,
+                          "bert.encoder.layer.0.attention.output."
+                          "adapters.proximity.adapter_up.bias",
+                          NULL);
         expect_refused(m, dir, SCIVEC_EFORMAT,
                        "bert.encoder.layer.0.attention.output.adapters.proximity.adapter_up.bias",
                        NULL);
@@ -427,7 +443,8 @@ int main(void) {
         snprintf(bin, sizeof bin, "%s/pytorch_adapter.bin", dir);
         write_safetensors(bin, dir, NULL, name,
                           "bert.encoder.layer.1.output.layer_text_task_adapters.proximity."
-                          "adapter_up.bias", NULL, NULL);
+                          "adapter_up.bias",
+                          NULL, NULL);
         int id = 0;
         status = scivec_model_add_adapter(m, dir, &id);
         CHECK(status == 0, "legacy container name: %s", scivec_last_error());

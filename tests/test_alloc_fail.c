@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/config.h"
-#include "nn/weights.h"
 #include "check.h"
 #include "core/error.h"
-#include "outputs/npy.h"
 #include "corpus/papers.h"
+#include "nn/config.h"
+#include "nn/weights.h"
+#include "outputs/npy.h"
 #include "scivec.h"
 
 enum { FULL_SWEEP = 300, SPREAD = 300 };
@@ -36,10 +36,10 @@ static void *(*next_malloc)(size_t);
 static void *(*next_calloc)(size_t, size_t);
 static void *(*next_realloc)(void *, size_t);
 
-static long n_calls;        /* allocation calls since arm()            */
-static long fail_at;        /* fail this call (1-based); 0: never      */
-static int  injected;       /* a failure was injected                  */
-static int  resolving;
+static long n_calls; /* allocation calls since arm()            */
+static long fail_at; /* fail this call (1-based); 0: never      */
+static int injected; /* a failure was injected                  */
+static int resolving;
 
 /* dlsym may itself call calloc before next_calloc is known: serve it from a
  * small static arena (never freed: free() of it would be wrong, and it is
@@ -60,7 +60,7 @@ static int should_fail(void) {
     if (!fail_at) return 0;
     if (++n_calls != fail_at) return 0;
     injected = 1;
-    errno = ENOMEM;   /* as the C library's allocator does */
+    errno = ENOMEM; /* as the C library's allocator does */
     return 1;
 }
 
@@ -73,12 +73,12 @@ void *malloc(size_t n) {
 
 void *calloc(size_t n, size_t size) {
     if (!next_calloc) {
-        if (resolving) {   /* dlsym's own allocation, before we know calloc */
+        if (resolving) { /* dlsym's own allocation, before we know calloc */
             size_t bytes = (n * size + 15) & ~(size_t)15;
             if (bytes > sizeof bootstrap - bootstrap_used) return NULL;
             void *p = bootstrap + bootstrap_used;
             bootstrap_used += bytes;
-            return p;      /* static storage is zeroed */
+            return p; /* static storage is zeroed */
         }
         resolve();
         if (!next_calloc) return NULL;
@@ -95,8 +95,16 @@ void *realloc(void *p, size_t n) {
 }
 
 /* Counting mode: fail_at = LONG_MAX counts calls without failing. */
-static void arm(long at) { n_calls = 0; injected = 0; fail_at = at; }
-static long disarm(void) { long n = n_calls; fail_at = 0; return n; }
+static void arm(long at) {
+    n_calls = 0;
+    injected = 0;
+    fail_at = at;
+}
+static long disarm(void) {
+    long n = n_calls;
+    fail_at = 0;
+    return n;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Operations: each returns a status and frees all it made.                  */
@@ -107,10 +115,11 @@ static int op_tokenizer(void) {
     scivec_tokenizer *tok = NULL;
     int rc = scivec_tokenizer_load(MODEL_DIR, &tok);
     if (rc) return rc;
-    static const char text[] = "Graph neural networks (GNNs) for naïve molecule \xff property prediction";
+    static const char text[] =
+        "Graph neural networks (GNNs) for naïve molecule \xff property prediction";
     scivec_encoding enc = {0};
     rc = scivec_tokenize(tok, text, sizeof text - 1, "and a pair", 10, 32, &enc);
-    if (!rc && enc.n_tokens < 5) rc = SCIVEC_EINVAL;   /* success must be a real encoding */
+    if (!rc && enc.n_tokens < 5) rc = SCIVEC_EINVAL; /* success must be a real encoding */
     scivec_encoding_clear(&enc);
     scivec_tokenizer_free(tok);
     return rc;
@@ -144,7 +153,8 @@ static int op_weights_pickle(void) {
 static int op_npy(void) {
     float *data = NULL;
     int64_t rows = 0, cols = 0;
-    int rc = sv_npy_read(SV_FIXTURES "/golden/tiny-scibert/embeddings_cls.npy", &data, &rows, &cols);
+    int rc =
+        sv_npy_read(SV_FIXTURES "/golden/tiny-scibert/embeddings_cls.npy", &data, &rows, &cols);
     if (!rc && (rows <= 0 || cols != 64)) rc = SCIVEC_EINVAL;
     free(data);
     return rc;
@@ -158,7 +168,10 @@ static int op_papers(void) {
     const size_t *lens;
     int n = 0;
     while ((rc = sv_papers_next(p, &fields, &lens)) == 1 || rc == SCIVEC_EFORMAT)
-        if (++n == 20) { rc = 0; break; }
+        if (++n == 20) {
+            rc = 0;
+            break;
+        }
     sv_papers_close(p);
     return rc;
 }
@@ -181,14 +194,18 @@ static void sweep(const char *name, int (*op)(void)) {
         if (!injected) continue;
         /* Some allocations have a fallback (a cache, a size hint): success
          * is fine then, as long as it is a real success (ops check that). */
-        if (rc == SCIVEC_OK) { ok_despite++; continue; }
+        if (rc == SCIVEC_OK) {
+            ok_despite++;
+            continue;
+        }
         CHECK(rc < 0, "%s: allocation %ld failed: status %d", name, at, rc);
         if (rc != SCIVEC_ENOMEM) {
             if (not_enomem++ < 3)
-                printf("  %s: allocation %ld failed -> %s: %s\n", name, at, scivec_status_string(rc),
-                       scivec_last_error());
+                printf("  %s: allocation %ld failed -> %s: %s\n", name, at,
+                       scivec_status_string(rc), scivec_last_error());
         }
-        CHECK(scivec_last_error()[0] != '\0', "%s: allocation %ld failed without a message", name, at);
+        CHECK(scivec_last_error()[0] != '\0', "%s: allocation %ld failed without a message", name,
+              at);
     }
     printf("%s: %ld allocations; failed %ld of them one at a time: %ld gave an error "
            "(%ld not ENOMEM), %ld recovered\n",
@@ -197,7 +214,8 @@ static void sweep(const char *name, int (*op)(void)) {
 
 int main(void) {
     resolve();
-    CHECK(sv_config_load(MODEL_DIR "/config.json", &tiny_cfg) == 0, "config: %s", scivec_last_error());
+    CHECK(sv_config_load(MODEL_DIR "/config.json", &tiny_cfg) == 0, "config: %s",
+          scivec_last_error());
     sweep("tokenizer load + tokenize", op_tokenizer);
     sweep("config.json", op_config);
     sweep("safetensors weights", op_weights_safetensors);

@@ -41,7 +41,9 @@ static int exists(const char *path) {
 
 static void test_text_reader(void) {
     char *path = path_in("texts.jsonl");
-    write_file(path, "{\"text\": \"a\"}\n\n{\"text\": 3}\nnot json\n{\"text\": \"b\", \"text_pair\": \"c\"}\n");
+    write_file(
+        path,
+        "{\"text\": \"a\"}\n\n{\"text\": 3}\nnot json\n{\"text\": \"b\", \"text_pair\": \"c\"}\n");
     scivec_text_reader *r = NULL;
     CHECK(scivec_text_reader_open(path, &r) == SCIVEC_OK, "open: %s", scivec_last_error());
     const char *text, *pair;
@@ -55,11 +57,13 @@ static void test_text_reader(void) {
     CHECK(scivec_text_reader_next(r, &text, &pair) < 0 && strstr(scivec_last_error(), where),
           "not JSON names line 4: %s", scivec_last_error());
     CHECK(scivec_text_reader_next(r, &text, &pair) == 1 && !strcmp(text, "b") && pair &&
-          !strcmp(pair, "c"), "the reader goes on after a bad line: text and pair");
+              !strcmp(pair, "c"),
+          "the reader goes on after a bad line: text and pair");
     CHECK(scivec_text_reader_next(r, &text, &pair) == 0, "then the end");
     scivec_text_reader_free(r);
     CHECK(scivec_text_reader_open("/no/such/file.jsonl", &r) != SCIVEC_OK && !r &&
-          strstr(scivec_last_error(), "/no/such/file.jsonl"), "a missing file is named");
+              strstr(scivec_last_error(), "/no/such/file.jsonl"),
+          "a missing file is named");
     free(path);
 }
 
@@ -80,8 +84,9 @@ static void test_encode_jsonl(scivec_model *model) {
     float expect[2 * 512];
     const char *texts[] = {"graph neural networks", "dark matter halos"};
     const char *pairs[] = {NULL, "galaxies"};
-    CHECK(dim <= 512 && scivec_model_encode_texts(model, &ep, 2, texts, pairs, expect, NULL) ==
-          SCIVEC_OK, "encode_texts");
+    CHECK(dim <= 512 &&
+              scivec_model_encode_texts(model, &ep, 2, texts, pairs, expect, NULL) == SCIVEC_OK,
+          "encode_texts");
     FILE *f = fopen(out, "rb");
     long size = 0;
     float got[2 * 512];
@@ -100,7 +105,8 @@ static void test_encode_jsonl(scivec_model *model) {
     char *bad_out = path_in("bad.npy"), *bad_tmp = path_in("bad.npy.tmp");
     write_file(in, "{\"text\": \"fine\"}\n{\"text\": null, \"text_pair\": 4}\n");
     CHECK(scivec_model_encode_jsonl(model, &ep, in, bad_out, &n_rows, NULL) != SCIVEC_OK &&
-          strstr(scivec_last_error(), ":2"), "bad line 2 named: %s", scivec_last_error());
+              strstr(scivec_last_error(), ":2"),
+          "bad line 2 named: %s", scivec_last_error());
     CHECK(!exists(bad_out) && !exists(bad_tmp), "nothing left behind");
     free(in);
     free(out);
@@ -114,9 +120,10 @@ static void test_model_calls(scivec_model *model) {
     const char *text = "Attention is all you need";
     CHECK(scivec_model_tokenize(model, &ep, text, strlen(text), &a) == SCIVEC_OK, "tokenize");
     CHECK(scivec_tokenize(scivec_model_tokenizer(model), text, strlen(text), NULL, 0,
-                          scivec_model_max_length(model), &b) == SCIVEC_OK, "tokenizer");
+                          scivec_model_max_length(model), &b) == SCIVEC_OK,
+          "tokenizer");
     CHECK(a.n_tokens == b.n_tokens && a.n_tokens > 2 &&
-          !memcmp(a.input_ids, b.input_ids, (size_t)a.n_tokens * sizeof *a.input_ids),
+              !memcmp(a.input_ids, b.input_ids, (size_t)a.n_tokens * sizeof *a.input_ids),
           "the model's tokenizing = its tokenizer's without a prompt");
     scivec_encoding_clear(&a);
     scivec_encoding_clear(&b);
@@ -142,7 +149,7 @@ static void test_model_calls(scivec_model *model) {
 
 typedef struct seen {
     char ids[4][16];
-    int  stop_at;        /* row whose callback returns 99; -1: none */
+    int stop_at; /* row whose callback returns 99; -1: none */
 } seen;
 
 static int count_paper(int64_t row, const scivec_paper *p, void *user) {
@@ -174,21 +181,25 @@ static void test_outdir(void) {
     CHECK(scivec_outdir_open(out, &od) == SCIVEC_OK, "open: %s", scivec_last_error());
     if (!od) return;
 
-    CHECK(!strcmp(scivec_outdir_model_name(od), TINY), "model name: %s", scivec_outdir_model_name(od));
+    CHECK(!strcmp(scivec_outdir_model_name(od), TINY), "model name: %s",
+          scivec_outdir_model_name(od));
     CHECK(scivec_outdir_pooling(od) && scivec_outdir_max_length(od) == 32 &&
-          scivec_outdir_normalize(od) == 1, "pooling, max_length, normalize");
+              scivec_outdir_normalize(od) == 1,
+          "pooling, max_length, normalize");
     CHECK(!strcmp(scivec_outdir_text_column(od), "abstract"), "text column");
 
     scivec_outdir *r1 = NULL, *r2 = NULL;
-    CHECK(scivec_outdir_open_reader(od, &r1) == SCIVEC_OK && scivec_outdir_open_reader(od, &r2) ==
-          SCIVEC_OK, "two readers: %s", scivec_last_error());
+    CHECK(scivec_outdir_open_reader(od, &r1) == SCIVEC_OK &&
+              scivec_outdir_open_reader(od, &r2) == SCIVEC_OK,
+          "two readers: %s", scivec_last_error());
     CHECK(scivec_outdir_vectors(r1, NULL, NULL) == scivec_outdir_vectors(od, NULL, NULL),
           "a reader shares the folder's vectors");
     CHECK(scivec_outdir_metadata_json(r2) == scivec_outdir_metadata_json(od), "and its metadata");
     scivec_hit h_od[3], h_r[3];
     int64_t n_od = 0, n_r = 0;
     CHECK(scivec_outdir_similar(od, "p0", 3, NULL, h_od, &n_od) == SCIVEC_OK &&
-          scivec_outdir_similar(r1, "p0", 3, NULL, h_r, &n_r) == SCIVEC_OK, "similar on both");
+              scivec_outdir_similar(r1, "p0", 3, NULL, h_r, &n_r) == SCIVEC_OK,
+          "similar on both");
     int same = n_od == 3 && n_r == 3;
     for (int i = 0; same && i < 3; i++)
         same = h_od[i].row == h_r[i].row && h_od[i].score == h_r[i].score;
@@ -202,8 +213,8 @@ static void test_outdir(void) {
     seen s = {.stop_at = -1};
     CHECK(scivec_outdir_each_paper(r1, count_paper, &s) == SCIVEC_OK, "each paper");
     CHECK(!strcmp(s.ids[0], "p0") && !strcmp(s.ids[1], "p1") && !strcmp(s.ids[2], "p2") &&
-          !strcmp(s.ids[3], "p3"), "row order: %s %s %s %s", s.ids[0], s.ids[1], s.ids[2],
-          s.ids[3]);
+              !strcmp(s.ids[3], "p3"),
+          "row order: %s %s %s %s", s.ids[0], s.ids[1], s.ids[2], s.ids[3]);
     memset(&s, 0, sizeof s);
     s.stop_at = 2;
     CHECK(scivec_outdir_each_paper(r1, count_paper, &s) == 99 && !s.ids[3][0],
@@ -211,13 +222,14 @@ static void test_outdir(void) {
 
     char *value = NULL, abstract[64] = "";
     CHECK(scivec_outdir_paper_column(r2, 3, "abstract", &value) == SCIVEC_OK && value &&
-          !strcmp(value, "Protein folding with attention"), "column abstract of row 3: %s",
-          value ? value : "(none)");
+              !strcmp(value, "Protein folding with attention"),
+          "column abstract of row 3: %s", value ? value : "(none)");
     scivec_free(value);
     CHECK(scivec_outdir_paper_column(r2, 3, "no_such_column", &value) == SCIVEC_OK && !value,
           "a column the paper lacks: NULL");
     CHECK(scivec_outdir_paper_columns(r2, 1, keep_column, abstract) == SCIVEC_OK &&
-          !strcmp(abstract, "Dark matter halos and galaxies"), "columns of row 1: %s", abstract);
+              !strcmp(abstract, "Dark matter halos and galaxies"),
+          "columns of row 1: %s", abstract);
 
     float *xy = NULL;
     int64_t n = 0, cols = 0;

@@ -13,9 +13,8 @@
 
 int main(void) {
     const sv_cpu *cpu = sv_cpu_get();
-    printf("cpu: kernels %s, avx512_bf16 %d, avx512_vnni %d, amx %d/%d\n",
-           sv_isa_name(cpu->isa), cpu->avx512_bf16, cpu->avx512_vnni, cpu->amx_bf16,
-           cpu->amx_int8);
+    printf("cpu: kernels %s, avx512_bf16 %d, avx512_vnni %d, amx %d/%d\n", sv_isa_name(cpu->isa),
+           cpu->avx512_bf16, cpu->avx512_vnni, cpu->amx_bf16, cpu->amx_int8);
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = 1;
     scivec_model *model = NULL;

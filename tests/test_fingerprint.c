@@ -13,9 +13,15 @@
 
 static sv_fingerprint_inputs inputs(void) {
     sv_fingerprint_inputs in = {
-        .model_dir = MODEL, .weights_path = MODEL "/model.safetensors",
-        .recipe = "abstract", .pooling = "mean", .normalize = 1, .max_length = 64,
-        .id_column = "paper_id", .text_column = "abstract", .title_column = "title",
+        .model_dir = MODEL,
+        .weights_path = MODEL "/model.safetensors",
+        .recipe = "abstract",
+        .pooling = "mean",
+        .normalize = 1,
+        .max_length = 64,
+        .id_column = "paper_id",
+        .text_column = "abstract",
+        .title_column = "title",
     };
     return in;
 }
@@ -32,12 +38,15 @@ int main(void) {
     CHECK(sv_fingerprint_make(&in, &a) == SCIVEC_OK, "make: %s", scivec_last_error());
     /* coreutils' sha256sum of the fixture files */
     const char *config = file_hash(a, "config.json"), *weights = file_hash(a, "model.safetensors");
-    CHECK(config && !strcmp(config, "424d689278aec876a276543f74756868263f6d7e411a94f3f711ca0dcbe543bd"),
+    CHECK(config &&
+              !strcmp(config, "424d689278aec876a276543f74756868263f6d7e411a94f3f711ca0dcbe543bd"),
           "config.json: %s", config ? config : "absent");
-    CHECK(weights && !strcmp(weights, "5df8621a303095fcfb8a9ef6e9497782d2182a849c99588c16a09087cd157231"),
+    CHECK(weights &&
+              !strcmp(weights, "5df8621a303095fcfb8a9ef6e9497782d2182a849c99588c16a09087cd157231"),
           "model.safetensors: %s", weights ? weights : "absent");
     CHECK(file_hash(a, "vocab.txt") && file_hash(a, "tokenizer_config.json") &&
-          file_hash(a, "special_tokens_map.json"), "hashes of the tokenizer files");
+              file_hash(a, "special_tokens_map.json"),
+          "hashes of the tokenizer files");
     CHECK(!file_hash(a, "pytorch_model.bin"), "the weight file not loaded is not hashed");
     CHECK(!file_hash(a, "tokenizer.json"), "an absent file is not listed");
 
@@ -50,7 +59,8 @@ int main(void) {
     in.max_length = 32;
     CHECK(sv_fingerprint_make(&in, &b) == SCIVEC_OK, "make changed");
     cJSON *files = cJSON_GetObjectItemCaseSensitive(b, "model_files");
-    cJSON_ReplaceItemInObjectCaseSensitive(files, "vocab.txt",
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        files, "vocab.txt",
         cJSON_CreateString("0000000000000000000000000000000000000000000000000000000000000000"));
     CHECK(sv_fingerprint_check(a, b, "add") == SCIVEC_EINVAL, "differs");
     const char *msg = scivec_last_error();
@@ -63,10 +73,12 @@ int main(void) {
 
     /* A field only one side has. */
     cJSON_DeleteItemFromObjectCaseSensitive(b, "precision");
-    CHECK(sv_fingerprint_check(a, b, "x") == SCIVEC_EINVAL && strstr(scivec_last_error(), "precision was \"fp32\", now absent"),
+    CHECK(sv_fingerprint_check(a, b, "x") == SCIVEC_EINVAL &&
+              strstr(scivec_last_error(), "precision was \"fp32\", now absent"),
           "absent field: %s", scivec_last_error());
     /* No fingerprint recorded at all (an older output). */
-    CHECK(sv_fingerprint_check(NULL, a, "add") == SCIVEC_EINVAL && strstr(scivec_last_error(), "no fingerprint"),
+    CHECK(sv_fingerprint_check(NULL, a, "add") == SCIVEC_EINVAL &&
+              strstr(scivec_last_error(), "no fingerprint"),
           "none recorded: %s", scivec_last_error());
 
     cJSON_Delete(b);

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn/bert.h"
-#include "nn/pooling.h"
 #include "check.h"
 #include "core/error.h"
 #include "corpus/jsonl.h"
+#include "nn/bert.h"
+#include "nn/pooling.h"
 #include "outputs/npy.h"
 
 
@@ -25,9 +25,8 @@
 
 /* outs[p][set->n, hidden] for each of the n_poolings poolings: every
  * sequence, batch_size sequences per forward. */
-static int encode_multi(net *m, const seqset *set, int batch_size, int n_threads,
-                        int n_poolings, const scivec_pooling *poolings, int normalize,
-                        float **outs) {
+static int encode_multi(net *m, const seqset *set, int batch_size, int n_threads, int n_poolings,
+                        const scivec_pooling *poolings, int normalize, float **outs) {
     int *starts = malloc((batch_size + 1) * sizeof *starts);
     int status = 0;
     for (int first = 0; first < set->n && !status; first += batch_size) {
@@ -48,9 +47,8 @@ static int encode_all(net *m, const seqset *set, int batch_size, int n_threads,
 
 /* Compares the set's vectors for each pooling (one forward for all of
  * them) against <golden_dir>/<prefix>_<pooling>.npy. */
-static void check_against(net *m, const seqset *set, int n_poolings,
-                          const scivec_pooling *poolings, const char *golden_dir,
-                          const char *prefix, const char *label) {
+static void check_against(net *m, const seqset *set, int n_poolings, const scivec_pooling *poolings,
+                          const char *golden_dir, const char *prefix, const char *label) {
     size_t n_floats = (size_t)set->n * m->cfg.hidden;
     float *outs[4];
     for (int p = 0; p < n_poolings; p++) outs[p] = malloc(n_floats * sizeof(float));
@@ -65,8 +63,8 @@ static void check_against(net *m, const seqset *set, int n_poolings,
         int read = sv_npy_read(path, &golden, &rows, &cols);
         CHECK(read == 0, "%s: reading %s: %s", label, path, scivec_last_error());
         if (read) continue;
-        CHECK(rows == set->n && cols == m->cfg.hidden, "%s: %s has shape [%lld, %lld]",
-              label, path, (long long)rows, (long long)cols);
+        CHECK(rows == set->n && cols == m->cfg.hidden, "%s: %s has shape [%lld, %lld]", label, path,
+              (long long)rows, (long long)cols);
         if (rows == set->n && cols == m->cfg.hidden) {
             double diff = max_abs_diff(outs[p], golden, n_floats);
             CHECK(diff <= 1e-4, "%s: max abs diff %.3g from %s", label, diff, path);
@@ -100,8 +98,8 @@ static void check_last_hidden(net *m, const seqset *set, const char *golden_dir,
     if (!status && rows == set->len[i] && cols == m->cfg.hidden) {
         double diff = max_abs_diff(m->ws.x, golden, (size_t)rows * cols);
         CHECK(diff <= 1e-4, "%s %s: last hidden state max abs diff %.3g", label, text_id, diff);
-        printf("  %-48s max abs diff %.2e (%lld x %lld)\n", text_id, diff,
-               (long long)rows, (long long)cols);
+        printf("  %-48s max abs diff %.2e (%lld x %lld)\n", text_id, diff, (long long)rows,
+               (long long)cols);
     }
     free(golden);
 }
@@ -113,15 +111,17 @@ static void check_model(const char *model_dir, const char *golden_dir, const cha
     net m;
     int status = load_net(model_dir, &m);
     CHECK(status == 0, "%s: loading %s: %s", label, model_dir, scivec_last_error());
-    if (status) { free_net(&m); return; }
+    if (status) {
+        free_net(&m);
+        return;
+    }
     static const scivec_pooling poolings[] = {SCIVEC_POOL_CLS, SCIVEC_POOL_MEAN,
                                               SCIVEC_POOL_POOLER};
     check_against(&m, texts, 3, poolings, golden_dir, "embeddings", label);
     check_against(&m, pairs, 2, poolings, golden_dir, "pairs_pair_embeddings", label);
-    check_against(&m, single_sep, 2, poolings, golden_dir, "pairs_single_sep_embeddings",
-                  label);
-    static const char *hidden_ids[] = {"abs-0704.0001", "edge-ascii-simple",
-                                       "edge-special-sep", "edge-very-long-text"};
+    check_against(&m, single_sep, 2, poolings, golden_dir, "pairs_single_sep_embeddings", label);
+    static const char *hidden_ids[] = {"abs-0704.0001", "edge-ascii-simple", "edge-special-sep",
+                                       "edge-very-long-text"};
     for (size_t i = 0; i < SV_ARRAY_LEN(hidden_ids); i++)
         check_last_hidden(&m, texts, golden_dir, hidden_ids[i], label);
     free_net(&m);
@@ -135,10 +135,13 @@ static void check_invariance(const seqset *texts) {
     net m;
     int status = load_net(MODELS "/tiny-scibert", &m);
     CHECK(status == 0, "invariance: %s", scivec_last_error());
-    if (status) { free_net(&m); return; }
+    if (status) {
+        free_net(&m);
+        return;
+    }
     size_t n_floats = (size_t)texts->n * m.cfg.hidden;
-    static const scivec_pooling poolings[] = {SCIVEC_POOL_CLS, SCIVEC_POOL_MEAN,
-                                              SCIVEC_POOL_MAX, SCIVEC_POOL_POOLER};
+    static const scivec_pooling poolings[] = {SCIVEC_POOL_CLS, SCIVEC_POOL_MEAN, SCIVEC_POOL_MAX,
+                                              SCIVEC_POOL_POOLER};
     float *ref[4], *outs[4];
     for (int p = 0; p < 4; p++) {
         ref[p] = malloc(n_floats * sizeof(float));
@@ -146,8 +149,9 @@ static void check_invariance(const seqset *texts) {
     }
     status = encode_multi(&m, texts, 1, 1, 4, poolings, 0, ref);
     CHECK(status == 0, "invariance: %s", scivec_last_error());
-    static const struct { int batch, threads; } runs[] = {
-        {1, 2}, {7, 1}, {7, 2}, {32, 1}, {32, 2}, {661, 2}};
+    static const struct {
+        int batch, threads;
+    } runs[] = {{1, 2}, {7, 1}, {7, 2}, {32, 1}, {32, 2}, {661, 2}};
     for (size_t r = 0; r < SV_ARRAY_LEN(runs); r++) {
         status = encode_multi(&m, texts, runs[r].batch, runs[r].threads, 4, poolings, 0, outs);
         CHECK(status == 0, "invariance: %s", scivec_last_error());
@@ -168,7 +172,8 @@ static void check_invariance(const seqset *texts) {
     double worst = 0.0;
     for (int i = 0; i < texts->n; i++) {
         double sq = 0.0;
-        for (int j = 0; j < m.cfg.hidden; j++) sq += (double)out[i * m.cfg.hidden + j] * out[i * m.cfg.hidden + j];
+        for (int j = 0; j < m.cfg.hidden; j++)
+            sq += (double)out[i * m.cfg.hidden + j] * out[i * m.cfg.hidden + j];
         if (fabs(sqrt(sq) - 1.0) > worst) worst = fabs(sqrt(sq) - 1.0);
     }
     CHECK(worst < 1e-5, "normalize: norm off by %.3g", worst);
@@ -181,12 +186,15 @@ static void check_bad_inputs(void) {
     net m;
     int status = load_net(MODELS "/tiny-scibert", &m);
     CHECK(status == 0, "bad inputs: %s", scivec_last_error());
-    if (status) { free_net(&m); return; }
+    if (status) {
+        free_net(&m);
+        return;
+    }
     int32_t ids[3] = {102, 31090, 103}, types[3] = {0, 0, 0};
     int starts[2] = {0, 3};
     status = sv_bert_forward(&m.cfg, m.w, &m.ws, 1, 1, starts, ids, types);
-    CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "31090"),
-          "id out of range: %d %s", status, scivec_last_error());
+    CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "31090"), "id out of range: %d %s",
+          status, scivec_last_error());
     ids[1] = -1;
     status = sv_bert_forward(&m.cfg, m.w, &m.ws, 1, 1, starts, ids, types);
     CHECK(status == SCIVEC_EINVAL, "negative id: %d", status);
@@ -203,8 +211,8 @@ static void check_bad_inputs(void) {
     int32_t *long_ids = calloc(513, sizeof *long_ids);
     int long_starts[2] = {0, 513};
     status = sv_bert_forward(&m.cfg, m.w, &m.ws, 1, 1, long_starts, long_ids, NULL);
-    CHECK(status == SCIVEC_ETOOLONG && strstr(scivec_last_error(), "512"),
-          "too long: %d %s", status, scivec_last_error());
+    CHECK(status == SCIVEC_ETOOLONG && strstr(scivec_last_error(), "512"), "too long: %d %s",
+          status, scivec_last_error());
     long_starts[1] = 512;
     status = sv_bert_forward(&m.cfg, m.w, &m.ws, 1, 1, long_starts, long_ids, NULL);
     CHECK(status == 0, "512 tokens, no type ids: %s", scivec_last_error());
@@ -245,28 +253,28 @@ int main(void) {
     CHECK(load_seqs(GOLDEN "/tokens_pair.jsonl", "pair", &pairs) == 0 && pairs.n == 306,
           "tokens_pair.jsonl pair: %d rows", pairs.n);
     CHECK(load_seqs(GOLDEN "/tokens_pair.jsonl", "single_sep", &single_sep) == 0 &&
-          single_sep.n == 306, "tokens_pair.jsonl single_sep: %d rows", single_sep.n);
+              single_sep.n == 306,
+          "tokens_pair.jsonl single_sep: %d rows", single_sep.n);
     if (check_failed) return check_report();
 
-    check_model(MODELS "/tiny-scibert", GOLDEN "/tiny-scibert", "safetensors F32",
-                &texts, &pairs, &single_sep);
+    check_model(MODELS "/tiny-scibert", GOLDEN "/tiny-scibert", "safetensors F32", &texts, &pairs,
+                &single_sep);
 
     // the zip pytorch_model.bin of the same folder, alone in a directory so
     // the loader cannot prefer model.safetensors
     const char *bin_files[] = {"config.json", "vocab.txt", "pytorch_model.bin"};
     char bin_dir[] = "/tmp/sv_fwd_bin_XXXXXX";
-    CHECK(make_link_dir(bin_dir, MODELS "/tiny-scibert", bin_files, 3) == 0,
-          "making %s", bin_dir);
-    check_model(bin_dir, GOLDEN "/tiny-scibert", "pytorch_model.bin (zip)",
-                &texts, &pairs, &single_sep);
+    CHECK(make_link_dir(bin_dir, MODELS "/tiny-scibert", bin_files, 3) == 0, "making %s", bin_dir);
+    check_model(bin_dir, GOLDEN "/tiny-scibert", "pytorch_model.bin (zip)", &texts, &pairs,
+                &single_sep);
     remove_link_dir(bin_dir, bin_files, 3);
 
     check_model(MODELS "/tiny-scibert-prefixed", GOLDEN "/tiny-scibert",
                 "prefixed bert. + gamma/beta (zip)", &texts, &pairs, &single_sep);
-    check_model(MODELS "/tiny-scibert-legacy", GOLDEN "/tiny-scibert",
-                "legacy pickle .bin", &texts, &pairs, &single_sep);
-    check_model(MODELS "/tiny-scibert-f16", GOLDEN "/tiny-scibert-f16", "safetensors F16",
-                &texts, &pairs, &single_sep);
+    check_model(MODELS "/tiny-scibert-legacy", GOLDEN "/tiny-scibert", "legacy pickle .bin", &texts,
+                &pairs, &single_sep);
+    check_model(MODELS "/tiny-scibert-f16", GOLDEN "/tiny-scibert-f16", "safetensors F16", &texts,
+                &pairs, &single_sep);
 
     check_invariance(&texts);
     check_bad_inputs();

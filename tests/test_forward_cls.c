@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn/pooling.h"
 #include "check.h"
 #include "core/error.h"
 #include "corpus/jsonl.h"
+#include "nn/pooling.h"
 #include "outputs/npy.h"
 
 #include "forward_util.h"
@@ -23,8 +23,8 @@
 
 /* out[p][set->n, hidden]: cls (p = 0) and pooler (p = 1) vectors of every
  * sequence, batch_size sequences per forward. */
-static int encode_first(net *m, const seqset *set, int batch_size, int n_threads,
-                        int cls_only, float **out) {
+static int encode_first(net *m, const seqset *set, int batch_size, int n_threads, int cls_only,
+                        float **out) {
     int *starts = malloc((batch_size + 1) * sizeof *starts);
     int status = 0;
     static const scivec_pooling poolings[2] = {SCIVEC_POOL_CLS, SCIVEC_POOL_POOLER};
@@ -46,8 +46,8 @@ static void check_golden(const float *vecs, int n, int hidden, const char *path,
     int status = sv_npy_read(path, &golden, &rows, &cols);
     CHECK(status == 0, "%s: %s", label, scivec_last_error());
     if (status) return;
-    CHECK(rows == n && cols == hidden, "%s: %s is [%lld, %lld]", label, path,
-          (long long)rows, (long long)cols);
+    CHECK(rows == n && cols == hidden, "%s: %s is [%lld, %lld]", label, path, (long long)rows,
+          (long long)cols);
     if (rows == n && cols == hidden) {
         double diff = max_abs_diff(vecs, golden, (size_t)n * hidden);
         CHECK(diff <= 1e-4, "%s: max abs diff %.3g from %s", label, diff, path);
@@ -87,8 +87,9 @@ static void check_set(net *m, const seqset *set, const char *golden_prefix, int 
                    p ? "pooler" : "cls", diff);
         }
     }
-    static const struct { int batch, threads; } runs[] = {
-        {1, 2}, {7, 1}, {7, 2}, {32, 2}, {661, 1}, {661, 2}};
+    static const struct {
+        int batch, threads;
+    } runs[] = {{1, 2}, {7, 1}, {7, 2}, {32, 2}, {661, 1}, {661, 2}};
     for (size_t r = 0; r < SV_ARRAY_LEN(runs) && !status; r++) {
         status = encode_first(m, set, runs[r].batch, runs[r].threads, 1, out);
         CHECK(status == 0, "%s: %s", label, scivec_last_error());
@@ -100,7 +101,11 @@ static void check_set(net *m, const seqset *set, const char *golden_prefix, int 
                    label, p ? "pooler" : "cls", runs[r].batch, runs[r].threads, diff);
         }
     }
-    for (int p = 0; p < 2; p++) { free(full[p]); free(ref[p]); free(out[p]); }
+    for (int p = 0; p < 2; p++) {
+        free(full[p]);
+        free(ref[p]);
+        free(out[p]);
+    }
 }
 
 int main(void) {
@@ -110,7 +115,9 @@ int main(void) {
     CHECK(load_seqs(GOLDEN "/tokens_pair.jsonl", "pair", &pairs) == 0 && pairs.n == 306,
           "tokens_pair.jsonl pair: %d rows", pairs.n);
     if (check_failed) return check_report();
-    static const struct { const char *model, *golden, *label; } models[] = {
+    static const struct {
+        const char *model, *golden, *label;
+    } models[] = {
         {MODELS "/tiny-scibert", GOLDEN "/tiny-scibert", "F32"},
         {MODELS "/tiny-scibert-f16", GOLDEN "/tiny-scibert-f16", "F16"},
     };

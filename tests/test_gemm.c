@@ -20,8 +20,8 @@ static void fill(float *a, size_t n, unsigned seed) {
 
 /* Rows start .. start+len-1 of x @ w^T, computed alone, against the same
  * rows of one call over all n_rows rows. Returns how many rows differ. */
-static int rows_differing(const float *x, const float *w, const float *all, float *part,
-                          int start, int len, int n_in, int n_out) {
+static int rows_differing(const float *x, const float *w, const float *all, float *part, int start,
+                          int len, int n_in, int n_out) {
     sv_gemm_nt(len, n_out, n_in, 1.0f, x + (size_t)start * n_in, n_in, w, n_in, part, n_out);
     int n_bad = 0;
     for (int r = 0; r < len; r++)
@@ -49,11 +49,15 @@ int main(void) {
         for (size_t i = 0; i < sizeof starts / sizeof *starts; i++)
             for (size_t j = 0; j < sizeof lens / sizeof *lens; j++) {
                 int n_bad = rows_differing(x, w, all, part, starts[i], lens[j], n_in, n_out);
-                CHECK(n_bad == 0, "in %d out %d: rows %d..%d alone: %d of %d rows differ from "
-                      "the %d-row call", n_in, n_out, starts[i], starts[i] + lens[j] - 1, n_bad,
-                      lens[j], n_rows);
+                CHECK(n_bad == 0,
+                      "in %d out %d: rows %d..%d alone: %d of %d rows differ from "
+                      "the %d-row call",
+                      n_in, n_out, starts[i], starts[i] + lens[j] - 1, n_bad, lens[j], n_rows);
             }
-        free(x); free(w); free(all); free(part);
+        free(x);
+        free(w);
+        free(all);
+        free(part);
     }
     return check_report();
 }

@@ -48,7 +48,8 @@ int main(void) {
     cJSON_Delete(obj);
 
     CHECK(sv_jsonl_next(r, &obj) == SCIVEC_EFORMAT, "array refused");
-    CHECK(strstr(scivec_last_error(), ":5: expected a JSON object") != NULL, "%s", scivec_last_error());
+    CHECK(strstr(scivec_last_error(), ":5: expected a JSON object") != NULL, "%s",
+          scivec_last_error());
 
     CHECK(sv_jsonl_next(r, &obj) == 1, "reader continues after a bad line");
     CHECK(sv_json_get_string(obj, "text", &s) == SCIVEC_EFORMAT, "number is not a string");
@@ -74,7 +75,8 @@ int main(void) {
     path = write_temp(big, strlen(big));
     CHECK(sv_jsonl_open(path, &r) == SCIVEC_OK, "open long");
     CHECK(sv_jsonl_next(r, &obj) == 1, "long line parsed");
-    CHECK(obj && sv_json_get_string(obj, "text", &s) == SCIVEC_OK && s && strlen(s) == n_long, "long text kept whole");
+    CHECK(obj && sv_json_get_string(obj, "text", &s) == SCIVEC_OK && s && strlen(s) == n_long,
+          "long text kept whole");
     cJSON_Delete(obj);
     sv_jsonl_close(r);
     unlink(path);
@@ -86,7 +88,9 @@ int main(void) {
     path = write_temp(nul_text, sizeof nul_text - 1);
     CHECK(sv_jsonl_open(path, &r) == SCIVEC_OK, "open nul");
     CHECK(sv_jsonl_next(r, &obj) == 1, "nul line parsed");
-    CHECK(obj && sv_json_get_string(obj, "text", &s) == SCIVEC_OK && s && !strcmp(s, "a\x01" "b"),
+    CHECK(obj && sv_json_get_string(obj, "text", &s) == SCIVEC_OK && s &&
+              !strcmp(s, "a\x01"
+                         "b"),
           "text after \\u0000 kept");
     CHECK(obj && sv_json_get_string(obj, "raw", &s) == SCIVEC_OK && s && !strcmp(s, "c\\u0000"),
           "escaped backslash kept, got %s", s ? s : "(null)");

@@ -12,16 +12,16 @@
 
 #include "check.h"
 #include "core/error.h"
-#include "map/map_knn.h"
-#include "map/map_graph.h"
 #include "map/map_ab.h"
+#include "map/map_graph.h"
+#include "map/map_knn.h"
 #include "map/map_layout.h"
 #include "scivec.h"
 
-#define N_CLUSTERS 6
+#define N_CLUSTERS  6
 #define PER_CLUSTER 200
-#define HELD_OUT 20      /* per cluster, placed by transform */
-#define DIM 32
+#define HELD_OUT    20 /* per cluster, placed by transform */
+#define DIM         32
 
 static uint64_t rng_state = 0x1234567;
 static double uniform(void) {
@@ -66,15 +66,17 @@ static void test_umap_pieces(void) {
     for (size_t c = 0; c < SV_ARRAY_LEN(cases); c++) {
         double a = 0, b = 0;
         CHECK(sv_map_find_ab(cases[c][0], cases[c][1], &a, &b) == SCIVEC_OK, "find_ab");
-        CHECK(fabs(a - cases[c][2]) < 1e-4 * cases[c][2] && fabs(b - cases[c][3]) < 1e-4 * cases[c][3],
-              "spread %g min_dist %g: a %.9g b %.9g, umap-learn %.9g %.9g",
-              cases[c][0], cases[c][1], a, b, cases[c][2], cases[c][3]);
+        CHECK(fabs(a - cases[c][2]) < 1e-4 * cases[c][2] &&
+                  fabs(b - cases[c][3]) < 1e-4 * cases[c][3],
+              "spread %g min_dist %g: a %.9g b %.9g, umap-learn %.9g %.9g", cases[c][0],
+              cases[c][1], a, b, cases[c][2], cases[c][3]);
     }
     double a, b;
     CHECK(sv_map_find_ab(1.0, 2.0, &a, &b) == SCIVEC_EINVAL, "min_dist > spread refused");
 
     /* umap.umap_.smooth_knn_dist(d, 6.0, local_connectivity=1.0 and 0.0) */
-    const float d[3][6] = {{0, 0.5f, 0.6f, 0.9f, 1.3f, 2.0f}, {0, 0, 0.1f, 0.4f, 0.45f, 3.0f}, {0, 1, 1, 1, 1, 1}};
+    const float d[3][6] = {
+        {0, 0.5f, 0.6f, 0.9f, 1.3f, 2.0f}, {0, 0, 0.1f, 0.4f, 0.45f, 3.0f}, {0, 1, 1, 1, 1, 1}};
     double mean_all = 0;
     for (int i = 0; i < 18; i++) mean_all += d[i / 6][i % 6];
     mean_all /= 18;
@@ -87,7 +89,8 @@ static void test_umap_pieces(void) {
               "row %d: rho %g sigma %g, umap-learn %g %g", i, rho, sigma, rho1[i], sigma1[i]);
         sv_map_smooth_knn(d[i], 6, 0.0, mean_all, &rho, &sigma);
         CHECK(rho == 0 && fabsf(sigma - sigma0[i]) < 1e-4f * sigma0[i],
-              "row %d, local_connectivity 0: rho %g sigma %g, umap-learn 0 %g", i, rho, sigma, sigma0[i]);
+              "row %d, local_connectivity 0: rho %g sigma %g, umap-learn 0 %g", i, rho, sigma,
+              sigma0[i]);
     }
 
     /* umap.utils.tau_rand_int from state [12345, -678, 99999] */
@@ -98,13 +101,15 @@ static void test_umap_pieces(void) {
         CHECK(got == want[i], "tau_rand_int #%d: %d, umap-learn %d", i, got, want[i]);
     }
     /* the SGD's 32-bit form draws the same, from words of either sign */
-    const int64_t seeds[3][3] = {{12345, -678, 99999}, {-1, -2147483648LL, 2147483647}, {-5, 7, -9}};
+    const int64_t seeds[3][3] = {
+        {12345, -678, 99999}, {-1, -2147483648LL, 2147483647}, {-5, 7, -9}};
     for (int s = 0; s < 3; s++) {
         int64_t wide[3] = {seeds[s][0], seeds[s][1], seeds[s][2]};
         sv_map_rng narrow;
         sv_map_rng_init(&narrow, wide);
         int same = 1;
-        for (int i = 0; i < 100000; i++) same &= sv_map_tau_rand_int(wide) == sv_map_rng_next(&narrow);
+        for (int i = 0; i < 100000; i++)
+            same &= sv_map_tau_rand_int(wide) == sv_map_rng_next(&narrow);
         CHECK(same, "sv_map_rng_next departs from tau_rand_int (seed set %d)", s);
     }
 }
@@ -127,18 +132,23 @@ static void test_ivf_recall(void) {
     }
     for (int i = 0; i < N; i++) {
         int c = (int)(uniform() * C) % C;
-        for (int j = 0; j < D; j++) x[i * D + j] = centre[c * D + j] + spread[c] * (float)gaussian();
+        for (int j = 0; j < D; j++)
+            x[i * D + j] = centre[c * D + j] + spread[c] * (float)gaussian();
     }
     const char *used = NULL;
-    CHECK(sv_map_knn(x, N, D, x, N, K, SCIVEC_MAP_KNN_EXACT, 1, i_exact, d_exact, NULL) == SCIVEC_OK &&
-          sv_map_knn(x, N, D, x, N, K, SCIVEC_MAP_KNN_IVF, 1, i_ivf, d_ivf, &used) == SCIVEC_OK,
+    CHECK(sv_map_knn(x, N, D, x, N, K, SCIVEC_MAP_KNN_EXACT, 1, i_exact, d_exact, NULL) ==
+                  SCIVEC_OK &&
+              sv_map_knn(x, N, D, x, N, K, SCIVEC_MAP_KNN_IVF, 1, i_ivf, d_ivf, &used) == SCIVEC_OK,
           "knn: %s", scivec_last_error());
     CHECK(used && !strcmp(used, "ivf"), "ivf asked, %s run", used ? used : "nothing");
     int64_t found = 0, sorted = 1;
     for (int i = 0; i < N; i++)
         for (int a = 0; a < K; a++) {
             for (int b = 0; b < K; b++)
-                if (i_ivf[i * K + a] == i_exact[i * K + b]) { found++; break; }
+                if (i_ivf[i * K + a] == i_exact[i * K + b]) {
+                    found++;
+                    break;
+                }
             if (a && d_ivf[i * K + a] < d_ivf[i * K + a - 1]) sorted = 0;
         }
     double recall = (double)found / (N * K);
@@ -146,7 +156,8 @@ static void test_ivf_recall(void) {
     CHECK(recall >= 0.9, "ivf recall %.3f of the exact %d nearest, want >= 0.9", recall, K);
     CHECK(sorted, "ivf neighbours not nearest first");
     CHECK(sv_map_knn(x, N, D, x, N, K, SCIVEC_MAP_KNN_IVF, 2, i_ivf2, d_ivf, NULL) == SCIVEC_OK &&
-          memcmp(i_ivf, i_ivf2, sizeof(int32_t) * N * K) == 0, "ivf differs between 1 and 2 threads");
+              memcmp(i_ivf, i_ivf2, sizeof(int32_t) * N * K) == 0,
+          "ivf differs between 1 and 2 threads");
     free(centre);
     free(x);
     free(d_exact);
@@ -198,8 +209,9 @@ int main(void) {
     CHECK(s_shuffled < 0.1, "silhouette of shuffled labels %.3f", s_shuffled);
     CHECK(st.trustworthiness > 0.9 && st.knn_preservation > 0.1,
           "trustworthiness %.3f, 10-NN preservation %.3f", st.trustworthiness, st.knn_preservation);
-    printf("silhouette %.3f (shuffled labels %.3f), trustworthiness %.4f, 10-NN preservation %.4f\n",
-           s, s_shuffled, st.trustworthiness, st.knn_preservation);
+    printf(
+        "silhouette %.3f (shuffled labels %.3f), trustworthiness %.4f, 10-NN preservation %.4f\n",
+        s, s_shuffled, st.trustworthiness, st.knn_preservation);
 
     /* transform: held-out rows land nearest their own cluster's centroid */
     double cx[N_CLUSTERS] = {0}, cy[N_CLUSTERS] = {0};
@@ -224,20 +236,30 @@ int main(void) {
     }
     CHECK(right >= n_new * 95 / 100, "transform put %d of %d rows in their cluster", right, n_new);
     float *placed2 = malloc(sizeof(float) * n_new * 2);
-    CHECK(scivec_map_transform(x, n_fit, DIM, y, x + (size_t)n_fit * DIM, n_new, &p, placed2) == SCIVEC_OK &&
-          memcmp(placed, placed2, sizeof(float) * n_new * 2) == 0, "transform is not deterministic");
+    CHECK(scivec_map_transform(x, n_fit, DIM, y, x + (size_t)n_fit * DIM, n_new, &p, placed2) ==
+                  SCIVEC_OK &&
+              memcmp(placed, placed2, sizeof(float) * n_new * 2) == 0,
+          "transform is not deterministic");
 
     /* bad input */
     x[5 * DIM + 3] = NAN;
     CHECK(scivec_map_compute(x, n_fit, DIM, &p, y, NULL) == SCIVEC_EINVAL &&
-          strstr(scivec_last_error(), "row 5"), "NaN: %s", scivec_last_error());
+              strstr(scivec_last_error(), "row 5"),
+          "NaN: %s", scivec_last_error());
     x[5 * DIM + 3] = 0;
     p.n_neighbors = 1;
     CHECK(scivec_map_compute(x, n_fit, DIM, &p, y, NULL) == SCIVEC_EINVAL &&
-          strstr(scivec_last_error(), "n_neighbors"), "n_neighbors 1: %s", scivec_last_error());
+              strstr(scivec_last_error(), "n_neighbors"),
+          "n_neighbors 1: %s", scivec_last_error());
     p = scivec_map_default_params();
     CHECK(scivec_map_compute(x, 2, DIM, &p, y, NULL) == SCIVEC_EINVAL, "2 rows accepted");
 
-    free(x); free(label); free(y); free(y2); free(shuffled); free(placed); free(placed2);
+    free(x);
+    free(label);
+    free(y);
+    free(y2);
+    free(shuffled);
+    free(placed);
+    free(placed2);
     return check_report();
 }

@@ -12,22 +12,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nn/model.h"
 #include "check.h"
 #include "core/error.h"
 #include "corpus/jsonl.h"
+#include "golden_util.h"
+#include "nn/model.h"
 #include "outputs/npy.h"
 #include "scivec.h"
-#include "golden_util.h"
 
 #define GOLDEN SV_FIXTURES "/golden"
-#define TINY SV_FIXTURES "/models/tiny-scibert"
-#define HF SV_FIXTURES "/hf-produced"
+#define TINY   SV_FIXTURES "/models/tiny-scibert"
+#define HF     SV_FIXTURES "/hf-produced"
 
 typedef struct golden_texts {
     int n;
     char **text, **id;
-    scivec_encoding *enc;   /* the golden token ids */
+    scivec_encoding *enc; /* the golden token ids */
     int *n_untruncated;
 } golden_texts;
 
@@ -66,9 +66,12 @@ static float *read_golden(const char *name, int64_t rows, int64_t cols) {
     float *data = NULL;
     int64_t r = 0, c = 0;
     int status = sv_npy_read(path, &data, &r, &c);
-    CHECK(status == 0 && r == rows && c == cols, "%s: %s [%lld, %lld]", path,
-          scivec_last_error(), (long long)r, (long long)c);
-    if (status || r != rows || c != cols) { free(data); return NULL; }
+    CHECK(status == 0 && r == rows && c == cols, "%s: %s [%lld, %lld]", path, scivec_last_error(),
+          (long long)r, (long long)c);
+    if (status || r != rows || c != cols) {
+        free(data);
+        return NULL;
+    }
     return data;
 }
 
@@ -96,7 +99,8 @@ static void test_load_and_info(void) {
     // the vocab.txt has 405 tokens but the embedding only 402 rows
     status = scivec_model_load(HF "/camphr-ner-bert-tf4.8.2", &mp, &m);
     CHECK(status == SCIVEC_EFORMAT && strstr(scivec_last_error(), "405") &&
-          strstr(scivec_last_error(), "402"), "camphr: %d %s", status, scivec_last_error());
+              strstr(scivec_last_error(), "402"),
+          "camphr: %d %s", status, scivec_last_error());
 
     status = scivec_model_load(SV_FIXTURES "/no-such-model", &mp, &m);
     CHECK(status != 0 && m == NULL, "missing model: %d", status);
@@ -119,7 +123,8 @@ static void test_pooling_names(void) {
     CHECK(!strcmp(scivec_pooling_name(SCIVEC_POOL_MEAN), "mean"), "name");
     scivec_encode_params ep = scivec_encode_default_params();
     CHECK(ep.pooling == SCIVEC_POOL_DEFAULT && !ep.normalize && ep.max_length == 0 &&
-          !ep.truncate_error, "encode defaults");
+              !ep.truncate_error,
+          "encode defaults");
 }
 
 /* A folder with sentence-transformers files: modules.json + 1_Pooling. */
@@ -143,7 +148,8 @@ static void test_st_default_pooling(void) {
     const char *reason;
     if (!status) {
         CHECK(scivec_model_default_pooling(m, &reason) == SCIVEC_POOL_MEAN &&
-              !strcmp(reason, "sentence-transformers default"), "coldfire: %s", reason);
+                  !strcmp(reason, "sentence-transformers default"),
+              "coldfire: %s", reason);
         // no pooler tensors: asking for pooler names the missing tensor
         scivec_encode_params ep = scivec_encode_default_params();
         ep.pooling = SCIVEC_POOL_POOLER;
@@ -159,7 +165,8 @@ static void test_st_default_pooling(void) {
     FILE *f = fopen(dst, "w");
     fputs("[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
           "\"sentence_transformers.models.Transformer\"},\n {\"idx\": 1, \"name\": \"1\", "
-          "\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]\n", f);
+          "\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]\n",
+          f);
     fclose(f);
     snprintf(dst, sizeof dst, "%s/1_Pooling", dir);
     mkdir(dst, 0755);
@@ -167,14 +174,15 @@ static void test_st_default_pooling(void) {
     f = fopen(dst, "w");
     fputs("{\"word_embedding_dimension\": 32, \"pooling_mode_cls_token\": true, "
           "\"pooling_mode_mean_tokens\": false, \"pooling_mode_max_tokens\": false, "
-          "\"pooling_mode_mean_sqrt_len_tokens\": false}\n", f);
+          "\"pooling_mode_mean_sqrt_len_tokens\": false}\n",
+          f);
     fclose(f);
     status = scivec_model_load(dir, &mp, &m);
     CHECK(status == 0, "st cls: %s", scivec_last_error());
     if (!status) {
         scivec_pooling def = scivec_model_default_pooling(m, &reason);
-        CHECK(def == SCIVEC_POOL_CLS && strstr(reason, "1_Pooling/config.json"),
-              "st cls: %s (%s)", scivec_pooling_name(def), reason);
+        CHECK(def == SCIVEC_POOL_CLS && strstr(reason, "1_Pooling/config.json"), "st cls: %s (%s)",
+              scivec_pooling_name(def), reason);
         // DEFAULT encodes exactly as CLS
         scivec_encode_params ep = scivec_encode_default_params();
         const char *text = "hello world";
@@ -201,8 +209,8 @@ static void test_st_default_pooling(void) {
         CHECK(status == SCIVEC_EUNSUPPORTED && strstr(scivec_last_error(), "1_Pooling"),
               "two modes default: %d %s", status, scivec_last_error());
         ep.pooling = SCIVEC_POOL_MEAN;
-        CHECK(scivec_model_encode_texts(m, &ep, 1, &text, NULL, a, NULL) == 0,
-              "explicit mean: %s", scivec_last_error());
+        CHECK(scivec_model_encode_texts(m, &ep, 1, &text, NULL, a, NULL) == 0, "explicit mean: %s",
+              scivec_last_error());
         scivec_model_free(m);
     }
     unlink(dst);
@@ -221,7 +229,10 @@ static void test_st_default_pooling(void) {
 static void test_encode_tokens(scivec_model *m, const golden_texts *g) {
     size_t n_floats = (size_t)g->n * 64;
     float *out = malloc(n_floats * sizeof *out);
-    static const struct { scivec_pooling pooling; const char *file; } cases[] = {
+    static const struct {
+        scivec_pooling pooling;
+        const char *file;
+    } cases[] = {
         {SCIVEC_POOL_CLS, "embeddings_cls.npy"},
         {SCIVEC_POOL_MEAN, "embeddings_mean.npy"},
         {SCIVEC_POOL_POOLER, "embeddings_pooler.npy"},
@@ -260,13 +271,13 @@ static void test_encode_tokens(scivec_model *m, const golden_texts *g) {
     scivec_encoding two[2] = {g->enc[3], bad};
     scivec_encode_params ep = scivec_encode_default_params();
     int status = scivec_model_encode_tokens(m, &ep, 2, two, out);
-    CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "31090"),
-          "bad id: %d %s", status, scivec_last_error());
+    CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "31090"), "bad id: %d %s", status,
+          scivec_last_error());
     bad.n_tokens = 0;
     two[1] = bad;
     status = scivec_model_encode_tokens(m, &ep, 2, two, out);
-    CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "sequence 1"),
-          "empty: %d %s", status, scivec_last_error());
+    CHECK(status == SCIVEC_EINVAL && strstr(scivec_last_error(), "sequence 1"), "empty: %d %s",
+          status, scivec_last_error());
     CHECK(scivec_model_encode_tokens(m, &ep, 0, NULL, NULL) == 0, "zero sequences");
     free(out);
 }
@@ -300,8 +311,8 @@ static void test_encode_texts(const golden_texts *g) {
         double worst = 0.0;
         for (int i = 0; i < g->n; i++) {
             scivec_encoding enc = {0};
-            if (scivec_tokenize(scivec_model_tokenizer(m2), g->text[i], strlen(g->text[i]),
-                                NULL, 0, 512, &enc))
+            if (scivec_tokenize(scivec_model_tokenizer(m2), g->text[i], strlen(g->text[i]), NULL, 0,
+                                512, &enc))
                 continue;
             int same = enc.n_tokens == g->enc[i].n_tokens &&
                        !memcmp(enc.input_ids, g->enc[i].input_ids, enc.n_tokens * sizeof(int32_t));
@@ -321,16 +332,17 @@ static void test_encode_texts(const golden_texts *g) {
             golden_tokens += g->enc[i].n_tokens;
             golden_truncated += g->enc[i].n_tokens_untruncated > g->enc[i].n_tokens;
         }
-        CHECK(stats.n_truncated == golden_truncated, "truncated %d, golden %d",
-              stats.n_truncated, golden_truncated);
+        CHECK(stats.n_truncated == golden_truncated, "truncated %d, golden %d", stats.n_truncated,
+              golden_truncated);
         CHECK(golden_truncated > 0, "golden has truncated texts");
         CHECK(stats.n_tokens > 0 && llabs(stats.n_tokens - golden_tokens) < 200,
               "tokens %lld, golden %lld", (long long)stats.n_tokens, (long long)golden_tokens);
     }
     // the same text, the same vector: batches of 1, 7, 32 and 1 vs 2 threads
     int n_check = 96; // edge cases incl. the 512-token ones, and abstracts
-    static const struct { int batch, threads; } runs[] = {{1, 1}, {7, 1}, {32, 1},
-                                                          {1, 2}, {7, 2}, {32, 2}};
+    static const struct {
+        int batch, threads;
+    } runs[] = {{1, 1}, {7, 1}, {32, 1}, {1, 2}, {7, 2}, {32, 2}};
     for (size_t r = 0; r < SV_ARRAY_LEN(runs); r++) {
         scivec_model *m = runs[r].threads == 1 ? m1 : m2;
         status = 0;
@@ -382,8 +394,7 @@ static void test_encode_texts(const golden_texts *g) {
         stats = (scivec_encode_stats){0};
         status = scivec_model_encode_texts(m1, &ep, 1, &very_long, NULL, out, &stats);
         CHECK(status == 0 && stats.n_tokens == 512 && stats.n_truncated == 1,
-              "capped at 512: %d %s %lld", status, scivec_last_error(),
-              (long long)stats.n_tokens);
+              "capped at 512: %d %s %lld", status, scivec_last_error(), (long long)stats.n_tokens);
     }
     // pairs: [CLS] a [SEP] b [SEP] with token types 0/1
     ep.max_length = 0;

@@ -4,16 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub/model_dir.h"
 #include "check.h"
 #include "core/error.h"
+#include "hub/model_dir.h"
 
 static char tmp_dir[] = "/tmp/sv_test_model_dir_XXXXXX";
 
 static void sh(const char *fmt, const char *a, const char *b) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, fmt, a, b);
-    if (system(cmd) != 0) { fprintf(stderr, "failed: %s\n", cmd); exit(2); }
+    if (system(cmd) != 0) {
+        fprintf(stderr, "failed: %s\n", cmd);
+        exit(2);
+    }
 }
 
 static int error_has(const char *needle) { return strstr(scivec_last_error(), needle) != NULL; }
@@ -27,7 +30,8 @@ static void expect(const char *model, const char *want_suffix) {
         CHECK(rc == 0 && n >= m && strcmp(dir + n - m, want_suffix) == 0, "%s -> %s (%s)", model,
               dir ? dir : "(null)", scivec_last_error());
     } else {
-        CHECK(rc == SCIVEC_ENOTFOUND && dir == NULL, "%s should not resolve (got %s)", model, dir ? dir : "");
+        CHECK(rc == SCIVEC_ENOTFOUND && dir == NULL, "%s should not resolve (got %s)", model,
+              dir ? dir : "");
     }
     free(dir);
 }
@@ -35,7 +39,10 @@ static void expect(const char *model, const char *want_suffix) {
 int main(void) {
     /* These are cache look-ups: never let a test reach the real hub. */
     setenv("HF_HUB_OFFLINE", "1", 1);
-    if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); return 2; }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
     const char *commit = "0123456789abcdef0123456789abcdef01234567";
     const char *pinned = "fedcba9876543210fedcba9876543210fedcba98";
     char repo[600];
@@ -78,9 +85,10 @@ int main(void) {
     expect("bert-base-uncased", want);
     expect("allenai/specter2_base@nosuchrev", NULL);
     expect("allenai/other", NULL);
-    CHECK(error_has("model 'allenai/other' is neither a directory nor in the HuggingFace cache at") &&
-          error_has(hub) && error_has("pass the folder of a downloaded model"), "message: %s",
-          scivec_last_error());
+    CHECK(
+        error_has("model 'allenai/other' is neither a directory nor in the HuggingFace cache at") &&
+            error_has(hub) && error_has("pass the folder of a downloaded model"),
+        "message: %s", scivec_last_error());
     /* Nothing may climb out of the cache. */
     expect("../hub/x", NULL);
     expect("allenai/..", NULL);

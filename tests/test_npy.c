@@ -17,7 +17,10 @@ static char *tmp_path(const char *name) { return sv_path_join(tmp_dir, name); }
 
 static void write_bytes(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
-    if (f) { fwrite(data, 1, n, f); fclose(f); }
+    if (f) {
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
 }
 
 /* A v1 .npy with the given dict text and n_data bytes of zeros after it. */
@@ -51,7 +54,8 @@ static void test_round_trip(void) {
 
     /* Zero rows is a valid array (an embed of nothing). */
     CHECK(sv_npy_write(path, data, 0, 5) == SCIVEC_OK, "write empty: %s", scivec_last_error());
-    CHECK(sv_npy_read(path, &back, &rows, &cols) == SCIVEC_OK, "read empty: %s", scivec_last_error());
+    CHECK(sv_npy_read(path, &back, &rows, &cols) == SCIVEC_OK, "read empty: %s",
+          scivec_last_error());
     CHECK(rows == 0 && cols == 5, "empty shape (%lld, %lld)", (long long)rows, (long long)cols);
     free(back);
     free(path);
@@ -72,17 +76,23 @@ static void test_streaming_writer(void) {
     /* A flushed file is a valid array of the rows so far. */
     float *back = NULL;
     int64_t rows, cols;
-    CHECK(sv_npy_read(path, &back, &rows, &cols) == SCIVEC_OK, "read flushed: %s", scivec_last_error());
-    CHECK(rows == 7 && cols == COLS, "flushed shape (%lld, %lld)", (long long)rows, (long long)cols);
+    CHECK(sv_npy_read(path, &back, &rows, &cols) == SCIVEC_OK, "read flushed: %s",
+          scivec_last_error());
+    CHECK(rows == 7 && cols == COLS, "flushed shape (%lld, %lld)", (long long)rows,
+          (long long)cols);
     free(back);
     /* Rows after the flush that a crash would leave behind, half a row included. */
     CHECK(sv_npy_writer_append(w, data + 7 * COLS, 2) == SCIVEC_OK, "append");
     sv_npy_writer_abort(w);
     FILE *f = fopen(path, "ab");
-    if (f) { fwrite(data, 1, 6, f); fclose(f); }
+    if (f) {
+        fwrite(data, 1, 6, f);
+        fclose(f);
+    }
 
     /* Resume from the 7 rows the checkpoint knows about. */
-    CHECK(sv_npy_writer_open_append(path, COLS, 7, &w) == SCIVEC_OK, "reopen: %s", scivec_last_error());
+    CHECK(sv_npy_writer_open_append(path, COLS, 7, &w) == SCIVEC_OK, "reopen: %s",
+          scivec_last_error());
     if (!w) return;
     CHECK(sv_npy_writer_rows(w) == 7, "rows after reopen %lld", (long long)sv_npy_writer_rows(w));
     CHECK(sv_npy_writer_append(w, data + 7 * COLS, 3) == SCIVEC_OK, "append");
@@ -95,14 +105,18 @@ static void test_streaming_writer(void) {
     size_t na = 0, nb = 0;
     sv_read_file(path, &a, &na);
     sv_read_file(whole, &b, &nb);
-    CHECK(a && b && na == nb && memcmp(a, b, na) == 0, "resumed file differs (%zu vs %zu bytes)", na, nb);
+    CHECK(a && b && na == nb && memcmp(a, b, na) == 0, "resumed file differs (%zu vs %zu bytes)",
+          na, nb);
     free(a);
     free(b);
 
     /* Reopening with a different width or more rows than present fails. */
-    CHECK(sv_npy_writer_open_append(path, COLS + 1, 2, &w) == SCIVEC_EFORMAT, "width mismatch accepted");
-    CHECK(sv_npy_writer_open_append(path, COLS, ROWS + 1, &w) == SCIVEC_EFORMAT, "too many rows accepted");
-    CHECK(strstr(scivec_last_error(), "stream.npy") != NULL, "message names the file: %s", scivec_last_error());
+    CHECK(sv_npy_writer_open_append(path, COLS + 1, 2, &w) == SCIVEC_EFORMAT,
+          "width mismatch accepted");
+    CHECK(sv_npy_writer_open_append(path, COLS, ROWS + 1, &w) == SCIVEC_EFORMAT,
+          "too many rows accepted");
+    CHECK(strstr(scivec_last_error(), "stream.npy") != NULL, "message names the file: %s",
+          scivec_last_error());
     free(whole);
     free(path);
 }
@@ -118,8 +132,10 @@ static void test_golden(void) {
         char *path = sv_path_join(SV_FIXTURES "/golden/tiny-scibert", names[i]);
         float *data = NULL;
         int64_t rows = 0, cols = 0;
-        CHECK(sv_npy_read(path, &data, &rows, &cols) == SCIVEC_OK, "%s: %s", names[i], scivec_last_error());
-        CHECK(rows == want_rows[i] && cols == 64, "%s: shape (%lld, %lld)", names[i], (long long)rows, (long long)cols);
+        CHECK(sv_npy_read(path, &data, &rows, &cols) == SCIVEC_OK, "%s: %s", names[i],
+              scivec_last_error());
+        CHECK(rows == want_rows[i] && cols == 64, "%s: shape (%lld, %lld)", names[i],
+              (long long)rows, (long long)cols);
         int finite = 1, nonzero = 0;
         for (int64_t k = 0; data && k < rows * cols; k++) {
             if (!(data[k] == data[k]) || data[k] > 1e6f || data[k] < -1e6f) finite = 0;
@@ -133,7 +149,8 @@ static void test_golden(void) {
         size_t na = 0, nb = 0;
         sv_read_file(path, &a, &na);
         sv_read_file(copy, &b, &nb);
-        CHECK(a && b && na == nb && memcmp(a, b, na) == 0, "%s: our bytes differ from numpy's", names[i]);
+        CHECK(a && b && na == nb && memcmp(a, b, na) == 0, "%s: our bytes differ from numpy's",
+              names[i]);
         free(a);
         free(b);
         free(copy);
@@ -150,9 +167,11 @@ static void expect_refused(const char *what, const void *buf, size_t n) {
     int rc = sv_npy_read(path, &data, &rows, &cols);
     CHECK(rc != SCIVEC_OK, "%s: accepted", what);
     CHECK(data == NULL, "%s: data not NULL on failure", what);
-    CHECK(strstr(scivec_last_error(), "bad.npy") != NULL, "%s: message lacks the path: %s", what, scivec_last_error());
+    CHECK(strstr(scivec_last_error(), "bad.npy") != NULL, "%s: message lacks the path: %s", what,
+          scivec_last_error());
     float *data2 = NULL;
-    CHECK(sv_npy_parse(buf, n, "buf", &data2, &rows, &cols) != SCIVEC_OK, "%s: parse accepted", what);
+    CHECK(sv_npy_parse(buf, n, "buf", &data2, &rows, &cols) != SCIVEC_OK, "%s: parse accepted",
+          what);
     free(path);
 }
 
@@ -161,7 +180,8 @@ static void test_malformed(void) {
     size_t n;
     expect_refused("empty file", "", 0);
     expect_refused("bad magic", "\x93NUMPX\x01\x00\x10\x00{}              \n", 26);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24);
+    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                 24);
     CHECK(n > 0, "make_npy");
     /* Sanity: the helper makes a valid file, so the refusals below are about the one change. */
     float *ok = NULL;
@@ -173,35 +193,48 @@ static void test_malformed(void) {
     memcpy(buf + n, "xxxx", 4);
     expect_refused("trailing data", buf, n + 4);
     expect_refused("truncated header", buf, 40);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24);
+    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                 24);
     buf[6] = 9;
     expect_refused("version 9", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 48);
+    n = make_npy(buf, sizeof buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+                 48);
     expect_refused("float64", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24);
+    n = make_npy(buf, sizeof buf, "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }",
+                 24);
     expect_refused("big-endian", buf, n);
     n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24);
     expect_refused("fortran order", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }", 96);
+    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }",
+                 96);
     expect_refused("3-D", buf, n);
     n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4);
     expect_refused("scalar", buf, n);
     n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, }", 24);
     expect_refused("no shape", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }", 24);
+    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }",
+                 24);
     expect_refused("negative dim", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 3), }", 24);
+    n = make_npy(buf, sizeof buf,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 3), }",
+                 24);
     expect_refused("huge dim", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904), }", 24);
+    n = make_npy(buf, sizeof buf,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, "
+                 "4611686018427387904), }",
+                 24);
     expect_refused("overflowing shape", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } junk", 24);
+    n = make_npy(buf, sizeof buf,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } junk", 24);
     expect_refused("junk after dict", buf, n);
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}", 24);
+    n = make_npy(buf, sizeof buf,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}", 24);
     expect_refused("unknown key", buf, n);
     n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)", 24);
     expect_refused("unterminated dict", buf, n);
     /* Header length pointing past the end of the file. */
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24);
+    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                 24);
     buf[9] = 0x7f;
     expect_refused("header length past end", buf, n);
 
@@ -212,10 +245,14 @@ static void test_malformed(void) {
           "1-D refused: %s", scivec_last_error());
     free(data);
     char v2[512];
-    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24);
+    n = make_npy(buf, sizeof buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                 24);
     size_t header_len = (size_t)(unsigned char)buf[8] | (size_t)(unsigned char)buf[9] << 8;
     memcpy(v2, "\x93NUMPY\x02\x00", 8);
-    v2[8] = buf[8]; v2[9] = buf[9]; v2[10] = 0; v2[11] = 0;
+    v2[8] = buf[8];
+    v2[9] = buf[9];
+    v2[10] = 0;
+    v2[11] = 0;
     memcpy(v2 + 12, buf + 10, n - 10);
     CHECK(sv_npy_parse(v2, n + 2, "v2", &data, &rows, &cols) == SCIVEC_OK && rows == 2 && cols == 3,
           "version 2 refused: %s (header %zu)", scivec_last_error(), header_len);
@@ -223,7 +260,10 @@ static void test_malformed(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); return 1; }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
     test_round_trip();
     test_streaming_writer();
     test_golden();

@@ -15,12 +15,16 @@ static char tmp_dir[] = "/tmp/test_papers_XXXXXX";
 static char *write_tmp(const char *name, const char *text) {
     char *path = sv_path_join(tmp_dir, name);
     FILE *f = fopen(path, "wb");
-    if (f) { fwrite(text, 1, strlen(text), f); fclose(f); }
+    if (f) {
+        fwrite(text, 1, strlen(text), f);
+        fclose(f);
+    }
     return path;
 }
 
 static int field_is(const char *const *fields, const size_t *lens, int i, const char *want) {
-    return lens[i] == strlen(want) && memcmp(fields[i], want, lens[i]) == 0 && fields[i][lens[i]] == '\0';
+    return lens[i] == strlen(want) && memcmp(fields[i], want, lens[i]) == 0 &&
+           fields[i][lens[i]] == '\0';
 }
 
 /* The same table in LF, CRLF and BOM+CRLF forms must read identically,
@@ -29,20 +33,26 @@ static void test_csv_quoting(const char *name, const char *text, const char *nl)
     char *path = write_tmp(name, text);
     sv_papers *p = NULL;
     CHECK(sv_papers_open(path, &p) == SCIVEC_OK, "%s: open: %s", name, scivec_last_error());
-    if (!p) { free(path); return; }
+    if (!p) {
+        free(path);
+        return;
+    }
     CHECK(sv_papers_get_format(p) == SV_PAPERS_CSV, "%s: format", name);
     CHECK(sv_papers_n_columns(p) == 3, "%s: %d columns", name, sv_papers_n_columns(p));
-    CHECK(sv_papers_column_index(p, "paper_id") == 0, "%s: paper_id column (BOM not stripped?)", name);
+    CHECK(sv_papers_column_index(p, "paper_id") == 0, "%s: paper_id column (BOM not stripped?)",
+          name);
     CHECK(sv_papers_column_index(p, "abstract") == 2, "%s: abstract column", name);
     CHECK(sv_papers_column_index(p, "nope") == -1, "%s: absent column", name);
-    CHECK(sv_papers_column_name(p, 1) && !strcmp(sv_papers_column_name(p, 1), "title"), "%s: column name", name);
+    CHECK(sv_papers_column_name(p, 1) && !strcmp(sv_papers_column_name(p, 1), "title"),
+          "%s: column name", name);
     CHECK(sv_papers_column_name(p, 3) == NULL, "%s: column name out of range", name);
 
     const char *const *f;
     const size_t *l;
     char want[256];
     CHECK(sv_papers_next(p, &f, &l) == 1, "%s: record 1: %s", name, scivec_last_error());
-    CHECK(field_is(f, l, 0, "1") && field_is(f, l, 1, "Commas, in a title") && field_is(f, l, 2, "plain"),
+    CHECK(field_is(f, l, 0, "1") && field_is(f, l, 1, "Commas, in a title") &&
+              field_is(f, l, 2, "plain"),
           "%s: record 1 fields", name);
     CHECK(sv_papers_record_line(p) == 2, "%s: record 1 line %ld", name, sv_papers_record_line(p));
 
@@ -61,18 +71,21 @@ static void test_csv_quoting(const char *name, const char *text, const char *nl)
     CHECK(sv_papers_next(p, &f, &l) == SCIVEC_EFORMAT, "%s: short record accepted", name);
     CHECK(strstr(scivec_last_error(), name) && strstr(scivec_last_error(), ":8:"),
           "%s: message: %s", name, scivec_last_error());
-    CHECK(sv_papers_next(p, &f, &l) == 1, "%s: record after malformed: %s", name, scivec_last_error());
+    CHECK(sv_papers_next(p, &f, &l) == 1, "%s: record after malformed: %s", name,
+          scivec_last_error());
     CHECK(field_is(f, l, 0, "5") && field_is(f, l, 1, "") && field_is(f, l, 2, "no final newline"),
           "%s: last record fields", name);
     CHECK(sv_papers_record_line(p) == 10, "%s: last record line %ld (blank line skipped)", name,
           sv_papers_record_line(p));
     CHECK(sv_papers_next(p, &f, &l) == 0, "%s: end", name);
     CHECK(sv_papers_next(p, &f, &l) == 0, "%s: end again", name);
-    CHECK(sv_papers_records_read(p) == 5, "%s: %lld records read", name, (long long)sv_papers_records_read(p));
+    CHECK(sv_papers_records_read(p) == 5, "%s: %lld records read", name,
+          (long long)sv_papers_records_read(p));
     sv_papers_close(p);
 
     int64_t count = -1;
-    CHECK(sv_papers_count(path, &count) == SCIVEC_OK && count == 5, "%s: count %lld", name, (long long)count);
+    CHECK(sv_papers_count(path, &count) == SCIVEC_OK && count == 5, "%s: count %lld", name,
+          (long long)count);
     free(path);
 }
 
@@ -96,7 +109,7 @@ static void test_csv_forms(void) {
     test_csv_quoting("crlf.csv", crlf, "\r\n");
     char bom[1100];
     snprintf(bom, sizeof bom, "\xEF\xBB\xBF%s", crlf);
-    test_csv_quoting("bom.txt", bom, "\r\n");   /* sniffed, not by extension */
+    test_csv_quoting("bom.txt", bom, "\r\n"); /* sniffed, not by extension */
 }
 
 static void test_csv_errors(void) {
@@ -106,9 +119,11 @@ static void test_csv_errors(void) {
     char *path = write_tmp("unterminated.csv", "id,abstract\n1,ok\n2,\"never closed\n3,x\n");
     CHECK(sv_papers_open(path, &p) == SCIVEC_OK, "open: %s", scivec_last_error());
     if (p) {
-        CHECK(sv_papers_next(p, &f, &l) == 1 && field_is(f, l, 1, "ok"), "record before the bad quote");
+        CHECK(sv_papers_next(p, &f, &l) == 1 && field_is(f, l, 1, "ok"),
+              "record before the bad quote");
         CHECK(sv_papers_next(p, &f, &l) == SCIVEC_EFORMAT, "unterminated quote accepted");
-        CHECK(strstr(scivec_last_error(), "unterminated.csv:3:") != NULL, "message: %s", scivec_last_error());
+        CHECK(strstr(scivec_last_error(), "unterminated.csv:3:") != NULL, "message: %s",
+              scivec_last_error());
         CHECK(sv_papers_next(p, &f, &l) == 0, "end after unterminated quote");
         sv_papers_close(p);
     }
@@ -134,45 +149,55 @@ static void test_csv_errors(void) {
     /* Bytes that are not UTF-8 and NULs pass through verbatim. */
     path = sv_path_join(tmp_dir, "binary.csv");
     FILE *file = fopen(path, "wb");
-    if (file) { fwrite("id,t\n1,a\0b\xff\n", 1, 13, file); fclose(file); }
+    if (file) {
+        fwrite("id,t\n1,a\0b\xff\n", 1, 13, file);
+        fclose(file);
+    }
     CHECK(sv_papers_open(path, &p) == SCIVEC_OK, "binary: %s", scivec_last_error());
     if (p) {
-        CHECK(sv_papers_next(p, &f, &l) == 1 && l[1] == 4 && !memcmp(f[1], "a\0b\xff", 4), "binary field");
+        CHECK(sv_papers_next(p, &f, &l) == 1 && l[1] == 4 && !memcmp(f[1], "a\0b\xff", 4),
+              "binary field");
         sv_papers_close(p);
     }
     free(path);
 }
 
 static void test_jsonl_small(void) {
-    char *path = write_tmp("small.jsonl",
-        "not json\n"
-        "{\"id\": \"a1\", \"title\": \"T\", \"n\": 3, \"versions\": [{\"v\": \"v1\"}], \"x\": null}\n"
-        "\n"
-        "[1, 2]\n"
-        "{\"id\": \"a2\", \"abstract\": \"new key\"}\n");
+    char *path = write_tmp("small.jsonl", "not json\n"
+                                          "{\"id\": \"a1\", \"title\": \"T\", \"n\": 3, "
+                                          "\"versions\": [{\"v\": \"v1\"}], \"x\": null}\n"
+                                          "\n"
+                                          "[1, 2]\n"
+                                          "{\"id\": \"a2\", \"abstract\": \"new key\"}\n");
     sv_papers *p = NULL;
     const char *const *f;
     const size_t *l;
     CHECK(sv_papers_open(path, &p) == SCIVEC_OK, "open: %s", scivec_last_error());
-    if (!p) { free(path); return; }
+    if (!p) {
+        free(path);
+        return;
+    }
     CHECK(sv_papers_get_format(p) == SV_PAPERS_JSONL, "format");
     /* Columns are known at open, even though line 1 is broken. */
-    CHECK(sv_papers_n_columns(p) == 5 && sv_papers_column_index(p, "versions") == 3, "columns at open");
+    CHECK(sv_papers_n_columns(p) == 5 && sv_papers_column_index(p, "versions") == 3,
+          "columns at open");
     CHECK(sv_papers_next(p, &f, &l) == SCIVEC_EFORMAT, "line 1 accepted");
     CHECK(strstr(scivec_last_error(), "small.jsonl:1") != NULL, "message: %s", scivec_last_error());
     CHECK(sv_papers_record_line(p) == 1, "line %ld", sv_papers_record_line(p));
     CHECK(sv_papers_next(p, &f, &l) == 1, "record 1: %s", scivec_last_error());
     CHECK(field_is(f, l, 0, "a1") && field_is(f, l, 1, "T") && field_is(f, l, 2, "3") &&
-          field_is(f, l, 3, "[{\"v\":\"v1\"}]") && field_is(f, l, 4, ""),
+              field_is(f, l, 3, "[{\"v\":\"v1\"}]") && field_is(f, l, 4, ""),
           "record 1 fields: [%s] [%s] [%s]", f[2], f[3], f[4]);
     CHECK(sv_papers_record_line(p) == 2, "line %ld", sv_papers_record_line(p));
     CHECK(sv_papers_next(p, &f, &l) == SCIVEC_EFORMAT, "array line accepted");
     CHECK(strstr(scivec_last_error(), "small.jsonl:4") != NULL, "message: %s", scivec_last_error());
     CHECK(sv_papers_next(p, &f, &l) == 1, "record 2: %s", scivec_last_error());
     CHECK(sv_papers_n_columns(p) == 6 && sv_papers_column_index(p, "abstract") == 5, "new column");
-    CHECK(field_is(f, l, 0, "a2") && field_is(f, l, 1, "") && field_is(f, l, 5, "new key"), "record 2 fields");
+    CHECK(field_is(f, l, 0, "a2") && field_is(f, l, 1, "") && field_is(f, l, 5, "new key"),
+          "record 2 fields");
     CHECK(sv_papers_next(p, &f, &l) == 0, "end");
-    CHECK(sv_papers_records_read(p) == 4, "records read %lld", (long long)sv_papers_records_read(p));
+    CHECK(sv_papers_records_read(p) == 4, "records read %lld",
+          (long long)sv_papers_records_read(p));
     sv_papers_close(p);
     int64_t count = -1;
     CHECK(sv_papers_count(path, &count) == SCIVEC_OK && count == 4, "count %lld", (long long)count);
@@ -185,21 +210,27 @@ static void test_arxiv_jsonl(void) {
     CHECK(sv_papers_open(path, &p) == SCIVEC_OK, "open: %s", scivec_last_error());
     if (!p) return;
     int id = sv_papers_column_index(p, "id"), title = sv_papers_column_index(p, "title");
-    int abstract = sv_papers_column_index(p, "abstract"), versions = sv_papers_column_index(p, "versions");
+    int abstract = sv_papers_column_index(p, "abstract"),
+        versions = sv_papers_column_index(p, "versions");
     int categories = sv_papers_column_index(p, "categories");
-    CHECK(id >= 0 && title >= 0 && abstract >= 0 && versions >= 0 && categories >= 0, "arXiv columns");
+    CHECK(id >= 0 && title >= 0 && abstract >= 0 && versions >= 0 && categories >= 0,
+          "arXiv columns");
     const char *const *f;
     const size_t *l;
     int n = 0, rc, good = 1;
     while ((rc = sv_papers_next(p, &f, &l)) == 1) {
         n++;
         if (id < 0 || l[id] == 0 || l[abstract] < 10 || f[versions][0] != '[' ||
-            sv_papers_record_line(p) != n) good = 0;
+            sv_papers_record_line(p) != n)
+            good = 0;
         if (n == 1) {
             CHECK(field_is(f, l, id, "0704.0001"), "first id %s", f[id]);
             CHECK(!strncmp(f[versions], "[{\"version\":\"v1\",\"created\":\"Mon, 2 Apr 2007", 42),
                   "versions JSON text: %s", f[versions]);
-            CHECK(!strncmp(f[title], "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC", 78),
+            CHECK(!strncmp(f[title],
+                           "Calculation of prompt diphoton production cross sections at Tevatron "
+                           "and\n  LHC",
+                           78),
                   "title unescaped: %s", f[title]);
         }
     }
@@ -224,7 +255,7 @@ static long count_rfc4180(const char *text, size_t n) {
             line_has_data = 1;
         }
     }
-    return records + line_has_data - 1;   /* minus the header */
+    return records + line_has_data - 1; /* minus the header */
 }
 
 static void test_arxiv_csv(void) {
@@ -239,14 +270,18 @@ static void test_arxiv_csv(void) {
     CHECK(sv_papers_open(path, &p) == SCIVEC_OK, "open: %s", scivec_last_error());
     if (!p) return;
     CHECK(sv_papers_n_columns(p) == 12, "%d columns", sv_papers_n_columns(p));
-    int id = sv_papers_column_index(p, "paper_id"), abstract = sv_papers_column_index(p, "abstract");
+    int id = sv_papers_column_index(p, "paper_id"),
+        abstract = sv_papers_column_index(p, "abstract");
     CHECK(id == 0 && abstract == 2, "columns paper_id=%d abstract=%d", id, abstract);
     const char *const *f;
     const size_t *l;
     long n = 0, empty_ids = 0, malformed = 0, multiline = 0;
     int rc;
     while ((rc = sv_papers_next(p, &f, &l)) != 0) {
-        if (rc == SCIVEC_EFORMAT) { malformed++; continue; }
+        if (rc == SCIVEC_EFORMAT) {
+            malformed++;
+            continue;
+        }
         if (rc != 1) break;
         n++;
         if (l[id] == 0) empty_ids++;
@@ -259,11 +294,15 @@ static void test_arxiv_csv(void) {
     CHECK(n == want && n > 10000, "%ld records, independent count %ld", n, want);
     sv_papers_close(p);
     int64_t count = -1;
-    CHECK(sv_papers_count(path, &count) == SCIVEC_OK && count == want, "count %lld", (long long)count);
+    CHECK(sv_papers_count(path, &count) == SCIVEC_OK && count == want, "count %lld",
+          (long long)count);
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); return 1; }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
     test_csv_forms();
     test_csv_errors();
     test_jsonl_small();

@@ -8,17 +8,20 @@
 #include <zip.h>
 
 #include "check.h"
-#include "weights/checkpoint.h"
-#include "weights/checkpoint_open.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "weights/checkpoint.h"
+#include "weights/checkpoint_open.h"
 #include "weights/pickle.h"
 
 static int error_has(const char *needle) { return strstr(scivec_last_error(), needle) != NULL; }
 
 /* ---- a tiny pickle writer ---------------------------------------------- */
 
-typedef struct pk { uint8_t *d; size_t n, cap; } pk;
+typedef struct pk {
+    uint8_t *d;
+    size_t n, cap;
+} pk;
 
 static void put(pk *b, const void *data, size_t n) {
     if (b->n + n > b->cap) {
@@ -33,28 +36,52 @@ static void u32(pk *b, uint32_t v) {
     uint8_t le[4] = {v & 255, (v >> 8) & 255, (v >> 16) & 255, v >> 24};
     put(b, le, 4);
 }
-static void str(pk *b, const char *s) { op(b, 'X'); u32(b, (uint32_t)strlen(s)); put(b, s, strlen(s)); }
-static void int_(pk *b, int32_t v) { op(b, 'J'); u32(b, (uint32_t)v); }
+static void str(pk *b, const char *s) {
+    op(b, 'X');
+    u32(b, (uint32_t)strlen(s));
+    put(b, s, strlen(s));
+}
+static void int_(pk *b, int32_t v) {
+    op(b, 'J');
+    u32(b, (uint32_t)v);
+}
 static void global(pk *b, const char *module, const char *name) {
     op(b, 'c');
-    put(b, module, strlen(module)); op(b, '\n');
-    put(b, name, strlen(name)); op(b, '\n');
+    put(b, module, strlen(module));
+    op(b, '\n');
+    put(b, name, strlen(name));
+    op(b, '\n');
 }
 static void ints_tuple(pk *b, int n, const int *v) {
     op(b, '(');
     for (int i = 0; i < n; i++) int_(b, v[i]);
     op(b, 't');
 }
-static void ordered_dict(pk *b) { global(b, "collections", "OrderedDict"); op(b, ')'); op(b, 'R'); }
+static void ordered_dict(pk *b) {
+    global(b, "collections", "OrderedDict");
+    op(b, ')');
+    op(b, 'R');
+}
 
 /* _rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict()) */
-static void tensor(pk *b, const char *storage_type, const char *key, int numel, int offset, int n_dims,
-                   const int *size, const int *stride, const int *view /* key-less view: offset, size */) {
+static void tensor(pk *b, const char *storage_type, const char *key, int numel, int offset,
+                   int n_dims, const int *size, const int *stride,
+                   const int *view /* key-less view: offset, size */) {
     global(b, "torch._utils", "_rebuild_tensor_v2");
     op(b, '(');
     op(b, '(');
-    str(b, "storage"); global(b, "torch", storage_type); str(b, key); str(b, "cpu"); int_(b, numel);
-    if (view) { op(b, '('); str(b, "view"); int_(b, view[0]); int_(b, view[1]); op(b, 't'); }
+    str(b, "storage");
+    global(b, "torch", storage_type);
+    str(b, key);
+    str(b, "cpu");
+    int_(b, numel);
+    if (view) {
+        op(b, '(');
+        str(b, "view");
+        int_(b, view[0]);
+        int_(b, view[1]);
+        op(b, 't');
+    }
     op(b, 't');
     op(b, 'Q');
     int_(b, offset);
@@ -103,9 +130,11 @@ static void expect_floats(sv_checkpoint *ck, const char *name, int n, const floa
 
 static void test_zip_views(void) {
     pk b = {0};
-    op(&b, 0x80); op(&b, 2);
+    op(&b, 0x80);
+    op(&b, 2);
     ordered_dict(&b);
-    op(&b, 'q'); op(&b, 0);
+    op(&b, 'q');
+    op(&b, 0);
     op(&b, '(');
     /* a: rows of the storage; b: a transposed view at offset 2 (shares it). */
     str(&b, "a");
@@ -122,13 +151,14 @@ static void test_zip_views(void) {
     op(&b, 't');
     op(&b, 'R');
     /* a non-tensor entry is skipped */
-    str(&b, "note"); int_(&b, 7);
+    str(&b, "note");
+    int_(&b, 7);
     op(&b, 'u');
     op(&b, '.');
 
     float data0[12];
     for (int i = 0; i < 12; i++) data0[i] = (float)i;
-    uint16_t data1[2] = {0x3c00, 0xc000};   /* 1.0, -2.0 in f16 */
+    uint16_t data1[2] = {0x3c00, 0xc000}; /* 1.0, -2.0 in f16 */
     char path[600];
     snprintf(path, sizeof path, "%s/views.bin", tmp_dir);
     write_zip(path, &b, data0, 12, data1, 2);
@@ -147,7 +177,8 @@ static void test_zip_views(void) {
     /* The same archive with storage 0 shorter than the pickle says. */
     write_zip(path, &b, data0, 8, data1, 2);
     rc = sv_checkpoint_open(path, &ck);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("storage 0: entry archive/data/0 holds 32 bytes, the pickle says 48"),
+    CHECK(rc == SCIVEC_EFORMAT &&
+              error_has("storage 0: entry archive/data/0 holds 32 bytes, the pickle says 48"),
           "short entry: %s", scivec_last_error());
     free(b.d);
 }
@@ -155,18 +186,38 @@ static void test_zip_views(void) {
 /* Legacy container with a storage view (view_metadata) and a shared key. */
 static void test_legacy_views(void) {
     pk b = {0};
-    static const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
-                                    0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
+    static const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                    0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
     put(&b, magic, sizeof magic);
-    op(&b, 0x80); op(&b, 2); op(&b, 'M'); op(&b, 0xe9); op(&b, 0x03); op(&b, '.');
-    op(&b, 0x80); op(&b, 2); op(&b, '}'); str(&b, "little_endian"); op(&b, 0x88); op(&b, 's'); op(&b, '.');
-    op(&b, 0x80); op(&b, 2); op(&b, '}'); op(&b, '(');
+    op(&b, 0x80);
+    op(&b, 2);
+    op(&b, 'M');
+    op(&b, 0xe9);
+    op(&b, 0x03);
+    op(&b, '.');
+    op(&b, 0x80);
+    op(&b, 2);
+    op(&b, '}');
+    str(&b, "little_endian");
+    op(&b, 0x88);
+    op(&b, 's');
+    op(&b, '.');
+    op(&b, 0x80);
+    op(&b, 2);
+    op(&b, '}');
+    op(&b, '(');
     str(&b, "whole");
     tensor(&b, "FloatStorage", "k0", 12, 0, 1, (int[]){12}, (int[]){1}, NULL);
-    str(&b, "viewed");   /* storage view from element 4, tensor offset 1: elements 5, 6, 7 */
+    str(&b, "viewed"); /* storage view from element 4, tensor offset 1: elements 5, 6, 7 */
     tensor(&b, "FloatStorage", "k0", 12, 1, 1, (int[]){3}, (int[]){1}, (int[]){4, 8});
-    op(&b, 'u'); op(&b, '.');
-    op(&b, 0x80); op(&b, 2); op(&b, ']'); str(&b, "k0"); op(&b, 'a'); op(&b, '.');
+    op(&b, 'u');
+    op(&b, '.');
+    op(&b, 0x80);
+    op(&b, 2);
+    op(&b, ']');
+    str(&b, "k0");
+    op(&b, 'a');
+    op(&b, '.');
     uint8_t count[8] = {12};
     put(&b, count, 8);
     float data[12];
@@ -208,26 +259,38 @@ static void test_hostile(void) {
 
     /* os.system with an argument: refused at the GLOBAL, before any REDUCE. */
     remove("/tmp/sv_pwned_pickle");
-    op(&b, 0x80); op(&b, 2);
+    op(&b, 0x80);
+    op(&b, 2);
     global(&b, "os", "system");
     str(&b, "touch /tmp/sv_pwned_pickle");
-    op(&b, 0x85); op(&b, 'R'); op(&b, '.');
+    op(&b, 0x85);
+    op(&b, 'R');
+    op(&b, '.');
     int rc = load(&b, &p);
     CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("refusing global 'os.system'") &&
-          error_has("nothing was executed") && error_has("test.pkl"), "os.system: %s", scivec_last_error());
+              error_has("nothing was executed") && error_has("test.pkl"),
+          "os.system: %s", scivec_last_error());
     CHECK(!sv_file_exists("/tmp/sv_pwned_pickle"), "os.system ran!");
     sv_pickle_free(p);
 
     /* builtins.eval through protocol 4's STACK_GLOBAL. */
     b.n = 0;
-    op(&b, 0x80); op(&b, 4);
-    op(&b, 0x8c); op(&b, 8); put(&b, "builtins", 8);
-    op(&b, 0x8c); op(&b, 4); put(&b, "eval", 4);
+    op(&b, 0x80);
+    op(&b, 4);
+    op(&b, 0x8c);
+    op(&b, 8);
+    put(&b, "builtins", 8);
+    op(&b, 0x8c);
+    op(&b, 4);
+    put(&b, "eval", 4);
     op(&b, 0x93);
     str(&b, "__import__('os').system('touch /tmp/sv_pwned_pickle')");
-    op(&b, 0x85); op(&b, 'R'); op(&b, '.');
+    op(&b, 0x85);
+    op(&b, 'R');
+    op(&b, '.');
     rc = load(&b, &p);
-    CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("'builtins.eval'"), "eval: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("'builtins.eval'"), "eval: %s",
+          scivec_last_error());
     CHECK(!sv_file_exists("/tmp/sv_pwned_pickle"), "eval ran!");
 
     /* A torch name that is not on the list (torch.load would run it). */
@@ -235,7 +298,8 @@ static void test_hostile(void) {
     global(&b, "torch", "load");
     op(&b, '.');
     rc = load(&b, &p);
-    CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("'torch.load'"), "torch.load: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("'torch.load'"), "torch.load: %s",
+          scivec_last_error());
 
     /* Recursion bombs: 100000 MARKs, and lists nested 100000 deep. */
     b.n = 0;
@@ -249,20 +313,28 @@ static void test_hostile(void) {
     for (int i = 0; i < 99999; i++) op(&b, 'a');
     op(&b, '.');
     rc = load(&b, &p);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("nested deeper than"), "list bomb: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EFORMAT && error_has("nested deeper than"), "list bomb: %s",
+          scivec_last_error());
     /* Nested tuples via TUPLE1. */
     b.n = 0;
     op(&b, 'N');
     for (int i = 0; i < 100000; i++) op(&b, 0x85);
     op(&b, '.');
     rc = load(&b, &p);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("nested deeper than"), "tuple bomb: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EFORMAT && error_has("nested deeper than"), "tuple bomb: %s",
+          scivec_last_error());
 
     /* Truncations and malformed programs. */
-    static const struct { const char *bytes; size_t n; const char *message; } bad[] = {
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *message;
+    } bad[] = {
         {"", 0, "no STOP"},
         {"\x80\x02}", 3, "no STOP"},
-        {"X\xff\xff\xff\x7f" "abc.", 9, "truncated"},
+        {"X\xff\xff\xff\x7f"
+         "abc.",
+         9, "truncated"},
         {"\x8d\xff\xff\xff\xff\xff\xff\xff\xff.", 10, "longer than the pickle"},
         {"h\x05.", 3, "memo entry 5 was never stored"},
         {"r\x00\x00\x00\x7f.", 6, "memo store on an empty stack"},
@@ -280,46 +352,84 @@ static void test_hostile(void) {
     };
     for (size_t i = 0; i < SV_ARRAY_LEN(bad); i++) {
         rc = sv_pickle_load((const uint8_t *)bad[i].bytes, bad[i].n, "bad.pkl", &p, NULL);
-        CHECK(rc < 0 && error_has(bad[i].message) && error_has("bad.pkl"), "bad[%zu]: rc %d, message: %s",
-              i, rc, scivec_last_error());
+        CHECK(rc < 0 && error_has(bad[i].message) && error_has("bad.pkl"),
+              "bad[%zu]: rc %d, message: %s", i, rc, scivec_last_error());
         if (rc == 0) sv_pickle_free(p);
     }
 
     /* A persistent id naming a non-storage, and a tensor with a bad offset. */
     b.n = 0;
-    op(&b, '('); str(&b, "storage"); global(&b, "collections", "OrderedDict"); str(&b, "0");
-    str(&b, "cpu"); int_(&b, 4); op(&b, 't'); op(&b, 'Q'); op(&b, '.');
+    op(&b, '(');
+    str(&b, "storage");
+    global(&b, "collections", "OrderedDict");
+    str(&b, "0");
+    str(&b, "cpu");
+    int_(&b, 4);
+    op(&b, 't');
+    op(&b, 'Q');
+    op(&b, '.');
     rc = load(&b, &p);
     CHECK(rc == SCIVEC_EFORMAT && error_has("storage type"), "bad persid: %s", scivec_last_error());
     b.n = 0;
-    op(&b, '('); str(&b, "storage"); global(&b, "torch", "FloatStorage"); str(&b, "../../etc/passwd");
-    str(&b, "cpu"); int_(&b, 4); op(&b, 't'); op(&b, 'Q'); op(&b, '.');
+    op(&b, '(');
+    str(&b, "storage");
+    global(&b, "torch", "FloatStorage");
+    str(&b, "../../etc/passwd");
+    str(&b, "cpu");
+    int_(&b, 4);
+    op(&b, 't');
+    op(&b, 'Q');
+    op(&b, '.');
     rc = load(&b, &p);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("not a plain name"), "path key: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EFORMAT && error_has("not a plain name"), "path key: %s",
+          scivec_last_error());
     b.n = 0;
     tensor(&b, "FloatStorage", "0", 4, -1, 1, (int[]){2}, (int[]){1}, NULL);
     op(&b, '.');
     rc = load(&b, &p);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("negative storage offset"), "neg offset: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EFORMAT && error_has("negative storage offset"), "neg offset: %s",
+          scivec_last_error());
     free(b.d);
 }
 
 /* Good pickles that exercise memo, protocol 4 and the value accessors. */
 static void test_values(void) {
     pk b = {0};
-    op(&b, 0x80); op(&b, 4);
-    op(&b, 0x95); for (int i = 0; i < 8; i++) op(&b, 0);   /* FRAME */
-    op(&b, '}'); op(&b, 0x94);
-    op(&b, 0x8c); op(&b, 1); op(&b, 'x'); op(&b, 0x8a); op(&b, 2); op(&b, 0xff); op(&b, 0x7f); op(&b, 's');
-    op(&b, 0x8c); op(&b, 1); op(&b, 'y'); op(&b, 'h'); op(&b, 0); op(&b, 's');   /* y -> the dict itself */
-    op(&b, 0x8c); op(&b, 1); op(&b, 'z'); op(&b, 0x8a); op(&b, 1); op(&b, 0xfe); op(&b, 's');
+    op(&b, 0x80);
+    op(&b, 4);
+    op(&b, 0x95);
+    for (int i = 0; i < 8; i++) op(&b, 0); /* FRAME */
+    op(&b, '}');
+    op(&b, 0x94);
+    op(&b, 0x8c);
+    op(&b, 1);
+    op(&b, 'x');
+    op(&b, 0x8a);
+    op(&b, 2);
+    op(&b, 0xff);
+    op(&b, 0x7f);
+    op(&b, 's');
+    op(&b, 0x8c);
+    op(&b, 1);
+    op(&b, 'y');
+    op(&b, 'h');
+    op(&b, 0);
+    op(&b, 's'); /* y -> the dict itself */
+    op(&b, 0x8c);
+    op(&b, 1);
+    op(&b, 'z');
+    op(&b, 0x8a);
+    op(&b, 1);
+    op(&b, 0xfe);
+    op(&b, 's');
     op(&b, '.');
     sv_pickle *p;
     int rc = load(&b, &p);
     CHECK(rc == 0, "values: %s", scivec_last_error());
     if (rc == 0) {
         const sv_pv *root = sv_pickle_root(p);
-        const sv_pv *x = sv_pv_dict_get(root, "x"), *y = sv_pv_dict_get(root, "y"), *z = sv_pv_dict_get(root, "z");
+        const sv_pv *x = sv_pv_dict_get(root, "x"), *y = sv_pv_dict_get(root, "y"),
+                    *z = sv_pv_dict_get(root, "z");
         CHECK(x && x->type == SV_PV_INT && x->u.i == 32767, "LONG1 0x7fff");
         CHECK(z && z->type == SV_PV_INT && z->u.i == -2, "LONG1 -2");
         CHECK(y == root, "memo self reference");
@@ -328,7 +438,8 @@ static void test_values(void) {
     /* A state dict with no tensors is not a checkpoint. */
     sv_checkpoint *ck = sv_checkpoint_new("empty-state.pkl");
     b.n = 0;
-    op(&b, '}'); op(&b, '.');
+    op(&b, '}');
+    op(&b, '.');
     rc = load(&b, &p);
     CHECK(rc == 0, "empty dict");
     rc = sv_pickle_state_dict_into(p, ck);
@@ -339,7 +450,10 @@ static void test_values(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); return 2; }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
     test_zip_views();
     test_legacy_views();
     test_hostile();

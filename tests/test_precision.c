@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/model.h"
 #include "check.h"
 #include "corpus/jsonl.h"
 #include "nn/lowp.h"
+#include "nn/model.h"
 #include "scivec.h"
 
-#define TINY SV_FIXTURES "/models/tiny-scibert"
+#define TINY      SV_FIXTURES "/models/tiny-scibert"
 #define MAX_TEXTS 400
 
 static int load_texts(char **texts) {
@@ -58,16 +58,15 @@ static int encode(scivec_model *model, int n, char **texts, int one_by_one, int 
         return scivec_model_encode_texts(model, &ep, n, (const char *const *)texts, NULL, out,
                                          NULL);
     for (int i = 0; i < n; i++) {
-        int status = scivec_model_encode_texts(model, &ep, 1, (const char *const *)&texts[i],
-                                               NULL, out + (size_t)i * hidden, NULL);
+        int status = scivec_model_encode_texts(model, &ep, 1, (const char *const *)&texts[i], NULL,
+                                               out + (size_t)i * hidden, NULL);
         if (status) return status;
     }
     return SCIVEC_OK;
 }
 
-static void check_precision(scivec_precision precision, int n, char **texts,
-                            const float *fp32, double min_cos_bound,
-                            double invariance_bound) {
+static void check_precision(scivec_precision precision, int n, char **texts, const float *fp32,
+                            double min_cos_bound, double invariance_bound) {
     const char *name = scivec_precision_name(precision);
     const char *why = sv_lowp_unsupported(precision);
     if (why) {
@@ -75,8 +74,8 @@ static void check_precision(scivec_precision precision, int n, char **texts,
         mp.precision = precision;
         scivec_model *model = NULL;
         int status = scivec_model_load(TINY, &mp, &model);
-        CHECK(status == SCIVEC_EUNSUPPORTED && !model, "%s on a CPU without it: status %d",
-              name, status);
+        CHECK(status == SCIVEC_EUNSUPPORTED && !model, "%s on a CPU without it: status %d", name,
+              status);
         CHECK(strstr(scivec_last_error(), "lacks") != NULL, "%s: reason: %s", name,
               scivec_last_error());
         printf("%s refused here: %s\n", name, scivec_last_error());
@@ -84,7 +83,11 @@ static void check_precision(scivec_precision precision, int n, char **texts,
         return;
     }
     scivec_model *one = load(precision, 1), *two = load(precision, 2);
-    if (!one || !two) { scivec_model_free(one); scivec_model_free(two); return; }
+    if (!one || !two) {
+        scivec_model_free(one);
+        scivec_model_free(two);
+        return;
+    }
     CHECK(scivec_model_precision(one) == precision, "%s: scivec_model_precision", name);
     int hidden = scivec_model_hidden_size(one);
     size_t count = (size_t)n * hidden;
@@ -97,7 +100,9 @@ static void check_precision(scivec_precision precision, int n, char **texts,
         const float *a = fp32 + (size_t)i * hidden, *b = ref + (size_t)i * hidden;
         double dot = 0, na = 0, nb = 0;
         for (int d = 0; d < hidden; d++) {
-            dot += (double)a[d] * b[d]; na += (double)a[d] * a[d]; nb += (double)b[d] * b[d];
+            dot += (double)a[d] * b[d];
+            na += (double)a[d] * a[d];
+            nb += (double)b[d] * b[d];
             if (fabs(a[d] - b[d]) > max_diff) max_diff = fabs(a[d] - b[d]);
         }
         double cos = dot / sqrt(na * nb);
@@ -107,24 +112,30 @@ static void check_precision(scivec_precision precision, int n, char **texts,
     printf("%s vs fp32 (%d texts): cosine mean %.7f min %.7f, max abs diff %.3g\n", name, n,
            sum_cos / n, min_cos, max_diff);
     CHECK(min_cos >= min_cos_bound, "%s: min cosine %.7f < %.4f", name, min_cos, min_cos_bound);
-    CHECK(max_diff > 1e-5, "%s: vectors equal fp32's (%.3g): the reduced path did not run",
-          name, max_diff);
+    CHECK(max_diff > 1e-5, "%s: vectors equal fp32's (%.3g): the reduced path did not run", name,
+          max_diff);
     // the same vector whatever the batch, budget and threads: bitwise
-    struct { scivec_model *model; int one_by_one, budget; const char *what; } runs[] = {
+    struct {
+        scivec_model *model;
+        int one_by_one, budget;
+        const char *what;
+    } runs[] = {
         {one, 1, SV_BATCH_TOKENS, "one by one, 1 thread"},
         {two, 0, SV_BATCH_TOKENS, "one call, 2 threads"},
         {two, 0, 300, "budget 300, 2 threads"},
         {one, 0, 77, "budget 77, 1 thread"},
     };
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
-        CHECK(encode(runs[r].model, n, texts, runs[r].one_by_one, runs[r].budget, got) ==
-              SCIVEC_OK, "%s %s: %s", name, runs[r].what, scivec_last_error());
+        CHECK(encode(runs[r].model, n, texts, runs[r].one_by_one, runs[r].budget, got) == SCIVEC_OK,
+              "%s %s: %s", name, runs[r].what, scivec_last_error());
         double diff = 0.0;
         for (size_t i = 0; i < count; i++)
             if (fabs(got[i] - ref[i]) > diff) diff = fabs(got[i] - ref[i]);
         printf("%s %-22s vs one call, 1 thread: max abs diff %.3g\n", name, runs[r].what, diff);
-        CHECK(diff <= invariance_bound, "%s: %s differs from one call with 1 thread by %.3g "
-              "(bound %.3g)", name, runs[r].what, diff, invariance_bound);
+        CHECK(diff <= invariance_bound,
+              "%s: %s differs from one call with 1 thread by %.3g "
+              "(bound %.3g)",
+              name, runs[r].what, diff, invariance_bound);
     }
     free(ref);
     free(got);
@@ -134,9 +145,11 @@ static void check_precision(scivec_precision precision, int n, char **texts,
 
 int main(void) {
     scivec_precision p;
-    CHECK(scivec_precision_parse("int8", &p) == SCIVEC_OK && p == SCIVEC_PRECISION_INT8, "parse int8");
+    CHECK(scivec_precision_parse("int8", &p) == SCIVEC_OK && p == SCIVEC_PRECISION_INT8,
+          "parse int8");
     CHECK(scivec_precision_parse("fp16", &p) == SCIVEC_EINVAL &&
-          strstr(scivec_last_error(), "fp16"), "fp16 refused: %s", scivec_last_error());
+              strstr(scivec_last_error(), "fp16"),
+          "fp16 refused: %s", scivec_last_error());
     scivec_model_params mp = scivec_model_default_params();
     CHECK(mp.precision == SCIVEC_PRECISION_FP32, "default precision");
     mp.precision = (scivec_precision)7;

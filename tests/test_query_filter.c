@@ -9,12 +9,15 @@ int main(void) {
 
     memset(&f, 0, sizeof f);
     CHECK(sv_filter_parse_year("2024", &f) == SCIVEC_OK && f.has_year && f.year_min == 2024 &&
-          f.year_max == 2024, "single year");
+              f.year_max == 2024,
+          "single year");
     memset(&f, 0, sizeof f);
     CHECK(sv_filter_parse_year("2020-2024", &f) == SCIVEC_OK && f.year_min == 2020 &&
-          f.year_max == 2024, "range");
-    const char *bad[] = {"", "x", "2024-", "-2024", "2024-2020", "2020-2024-2025", "2024 ", "20 24",
-                         "2024x", " 2024", "+2024", "99999999999", "2020-99999999999", "2020--2024"};
+              f.year_max == 2024,
+          "range");
+    const char *bad[] = {
+        "",      "x",     "2024-", "-2024", "2024-2020",   "2020-2024-2025",   "2024 ",
+        "20 24", "2024x", " 2024", "+2024", "99999999999", "2020-99999999999", "2020--2024"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sv_filter g = {0};
         CHECK(sv_filter_parse_year(bad[i], &g) == SCIVEC_EINVAL, "'%s' refused", bad[i]);
@@ -29,8 +32,10 @@ int main(void) {
 
     /* Years: inclusive, unknown years never match. */
     sv_filter_parse_year("2020-2022", &f);
-    CHECK(sv_filter_match(&f, "cs.CL", 1, 2020) && sv_filter_match(&f, "cs.CL", 1, 2022), "inclusive");
-    CHECK(!sv_filter_match(&f, "cs.CL", 1, 2019) && !sv_filter_match(&f, "cs.CL", 1, 2023), "outside");
+    CHECK(sv_filter_match(&f, "cs.CL", 1, 2020) && sv_filter_match(&f, "cs.CL", 1, 2022),
+          "inclusive");
+    CHECK(!sv_filter_match(&f, "cs.CL", 1, 2019) && !sv_filter_match(&f, "cs.CL", 1, 2023),
+          "outside");
     CHECK(!sv_filter_match(&f, "cs.CL", 0, 0), "unknown year excluded");
 
     /* Categories: any listed one, exact, or the archive of a dotless filter. */

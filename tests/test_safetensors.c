@@ -8,14 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "nn/config.h"
 #include "nn/weights.h"
-#include "check.h"
 #include "weights/checkpoint.h"
 #include "weights/checkpoint_open.h"
 #include "weights/safetensors.h"
-#include "core/error.h"
-#include "core/files.h"
 
 static char tmp_dir[] = "/tmp/sv_test_safetensors_XXXXXX";
 
@@ -23,7 +23,10 @@ static int error_has(const char *needle) { return strstr(scivec_last_error(), ne
 
 static void write_file(const char *path, const void *data, size_t size) {
     FILE *f = fopen(path, "wb");
-    if (!f) { perror(path); exit(2); }
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
     fwrite(data, 1, size, f);
     fclose(f);
 }
@@ -64,7 +67,8 @@ static size_t original_data_size;
 static void read_original(void) {
     char *file;
     size_t size;
-    if (sv_read_file(SV_FIXTURES "/models/tiny-scibert/model.safetensors", &file, &size) != 0) exit(2);
+    if (sv_read_file(SV_FIXTURES "/models/tiny-scibert/model.safetensors", &file, &size) != 0)
+        exit(2);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | (uint8_t)file[i];
     original_header = cJSON_ParseWithLength(file + 8, n);
@@ -144,9 +148,10 @@ static int representable_in_f16(float x) {
     double ax = fabs((double)x);
     if (ax == 0) return 1;
     if (ax > 65504) return 0;
-    if (ax < ldexp(1, -14)) return ax * ldexp(1, 24) == floor(ax * ldexp(1, 24));   /* subnormal grid */
+    if (ax < ldexp(1, -14))
+        return ax * ldexp(1, 24) == floor(ax * ldexp(1, 24)); /* subnormal grid */
     int e;
-    double m = frexp(ax, &e);                       /* ax = m * 2^e, m in [0.5, 1) */
+    double m = frexp(ax, &e); /* ax = m * 2^e, m in [0.5, 1) */
     return m * 2048 == floor(m * 2048);
 }
 
@@ -173,7 +178,8 @@ static void test_fixture_f32(void) {
     CHECK(mismatches == 0, "word embedding values differ from file bytes (%d)", mismatches);
     e = cJSON_GetObjectItem(original_header, "encoder.layer.1.output.dense.weight");
     begin = cJSON_GetArrayItem(cJSON_GetObjectItem(e, "data_offsets"), 0)->valueint;
-    CHECK(memcmp(b->layers[1].ffn_out_w, original_data + begin, 64 * 128 * 4) == 0, "ffn_out_w bytes");
+    CHECK(memcmp(b->layers[1].ffn_out_w, original_data + begin, 64 * 128 * 4) == 0,
+          "ffn_out_w bytes");
     sv_weights_free(w);
 
     /* Zero copy: the F32 tensor pointer lies inside the file mapping. */
@@ -185,7 +191,8 @@ static void test_fixture_f32(void) {
     const float *p = NULL;
     CHECK(t && sv_checkpoint_f32(ck, t, &p) == 0, "f32 view");
     const char *map = ck->maps[0].addr;
-    CHECK((const char *)p > map && (const char *)p < map + ck->maps[0].size, "F32 view is not zero-copy");
+    CHECK((const char *)p > map && (const char *)p < map + ck->maps[0].size,
+          "F32 view is not zero-copy");
     CHECK(ck->n_buffers == 0, "F32 load made %d copies", ck->n_buffers);
     sv_checkpoint_free(ck);
 }
@@ -197,7 +204,11 @@ static void test_fixture_f16(void) {
     int rc = sv_weights_load(SV_FIXTURES "/models/tiny-scibert-f16", &cfg, &w16);
     CHECK(rc == SCIVEC_OK, "tiny-scibert-f16: %s", scivec_last_error());
     rc |= sv_weights_load(SV_FIXTURES "/models/tiny-scibert", &cfg, &w32);
-    if (rc) { sv_weights_free(w16); sv_weights_free(w32); return; }
+    if (rc) {
+        sv_weights_free(w16);
+        sv_weights_free(w32);
+        return;
+    }
     const sv_bert_weights *a = sv_weights_bert(w16), *b = sv_weights_bert(w32);
     /* The F16 file is the F32 one rounded: within half precision's error and
      * every value exactly representable in f16. */
@@ -297,12 +308,14 @@ static void test_hostile(void) {
 
     /* Truncated data: the last tensors point past the end. */
     rc = load_edited("truncated", edit_nothing, original_data_size - 1000);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("point past the end of the file") && error_has("tensor "),
+    CHECK(rc == SCIVEC_EFORMAT && error_has("point past the end of the file") &&
+              error_has("tensor "),
           "truncated: %s", scivec_last_error());
 
     rc = load_edited("past-end", edit_past_end, 0);
     CHECK(rc == SCIVEC_EFORMAT && error_has("tensor pooler.dense.bias: data_offsets") &&
-          error_has("past the end"), "past end: %s", scivec_last_error());
+              error_has("past the end"),
+          "past end: %s", scivec_last_error());
 
     rc = load_edited("overlap", edit_overlap, 0);
     CHECK(rc == SCIVEC_EFORMAT && error_has("overlaps") && error_has("embeddings.LayerNorm"),
@@ -310,16 +323,19 @@ static void test_hostile(void) {
 
     rc = load_edited("missing", edit_drop_query, 0);
     CHECK(rc == SCIVEC_ENOTFOUND &&
-          error_has("tensor encoder.layer.1.attention.self.query.weight is missing") &&
-          error_has("model.safetensors"), "missing: %s", scivec_last_error());
+              error_has("tensor encoder.layer.1.attention.self.query.weight is missing") &&
+              error_has("model.safetensors"),
+          "missing: %s", scivec_last_error());
 
     rc = load_edited("wrong-shape", edit_wrong_shape, 0);
     CHECK(rc == SCIVEC_EFORMAT &&
-          error_has("tensor encoder.layer.0.intermediate.dense.weight has shape [64, 128] but "
-                    "config.json implies [128, 64]"), "wrong shape: %s", scivec_last_error());
+              error_has("tensor encoder.layer.0.intermediate.dense.weight has shape [64, 128] but "
+                        "config.json implies [128, 64]"),
+          "wrong shape: %s", scivec_last_error());
 
     rc = load_edited("unknown-dtype", edit_unknown_dtype, 0);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("tensor embeddings.LayerNorm.bias: unknown dtype \"F8_E9M9\""),
+    CHECK(rc == SCIVEC_EFORMAT &&
+              error_has("tensor embeddings.LayerNorm.bias: unknown dtype \"F8_E9M9\""),
           "dtype: %s", scivec_last_error());
 
     rc = load_edited("size-mismatch", edit_size_mismatch, 0);
@@ -357,7 +373,8 @@ static void test_hostile(void) {
     snprintf(cmd, sizeof cmd, "touch '%s/tf_model.h5'", dir);
     if (system(cmd) != 0) exit(2);
     rc = sv_weights_load(dir, &cfg, &w);
-    CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("only tf_model.h5 found"), "tf only: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("only tf_model.h5 found"), "tf only: %s",
+          scivec_last_error());
 }
 
 /* Sharded: tiny-scibert split in two shards + model.safetensors.index.json
@@ -419,18 +436,21 @@ static void test_sharded(void) {
         const sv_bert_weights *a = sv_weights_bert(sharded), *b = sv_weights_bert(single);
         CHECK(memcmp(a->word_emb, b->word_emb, 31090 * 64 * 4) == 0, "sharded word embeddings");
         CHECK(memcmp(a->layers[1].ffn_out_w, b->layers[1].ffn_out_w, 64 * 128 * 4) == 0 &&
-              memcmp(a->pooler_w, b->pooler_w, 64 * 64 * 4) == 0, "sharded layer 1 / pooler");
+                  memcmp(a->pooler_w, b->pooler_w, 64 * 64 * 4) == 0,
+              "sharded layer 1 / pooler");
     }
     sv_weights_free(sharded);
     sv_weights_free(single);
 
     /* An index naming a tensor no shard has, and one escaping the folder. */
-    cJSON_AddStringToObject(weight_map, "encoder.layer.9.output.dense.bias", "model-00001-of-00002.safetensors");
+    cJSON_AddStringToObject(weight_map, "encoder.layer.9.output.dense.bias",
+                            "model-00001-of-00002.safetensors");
     json = cJSON_Print(index);
     write_file(path, json, strlen(json));
     free(json);
     rc = sv_weights_load(dir, &cfg, &sharded);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("tensor encoder.layer.9.output.dense.bias: listed in the index"),
+    CHECK(rc == SCIVEC_EFORMAT &&
+              error_has("tensor encoder.layer.9.output.dense.bias: listed in the index"),
           "index extra: %s", scivec_last_error());
     cJSON_DeleteItemFromObject(weight_map, "encoder.layer.9.output.dense.bias");
     cJSON_AddStringToObject(weight_map, "x", "../../etc/passwd");
@@ -438,7 +458,8 @@ static void test_sharded(void) {
     write_file(path, json, strlen(json));
     free(json);
     rc = sv_weights_load(dir, &cfg, &sharded);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("tensor x: shard must be a file name in the same folder"),
+    CHECK(rc == SCIVEC_EFORMAT &&
+              error_has("tensor x: shard must be a file name in the same folder"),
           "index escape: %s", scivec_last_error());
     write_file(path, "{\"weight_map\": 3}", 17);
     rc = sv_weights_load(dir, &cfg, &sharded);
@@ -472,7 +493,8 @@ static void test_conversions(void) {
     int64_t shape[2] = {2, 2}, stride[2] = {1, 2};
     CHECK(sv_checkpoint_add_tensor(ck, "mt", SV_DT_F32, 2, shape, stride, 0, s) == 0, "add");
     CHECK(sv_checkpoint_f32(ck, sv_checkpoint_find(ck, "mt"), &p) == 0 && p[0] == 1 && p[1] == 3 &&
-          p[2] == 2 && p[3] == 4, "transpose");
+              p[2] == 2 && p[3] == 4,
+          "transpose");
     /* A view reaching past its storage is refused. */
     int64_t shape3[1] = {3};
     CHECK(sv_checkpoint_add_tensor(ck, "off", SV_DT_F32, 1, shape3, NULL, 2, s) == 0, "add off");
@@ -484,7 +506,10 @@ static void test_conversions(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); return 2; }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
     read_original();
     test_fixture_f32();
     test_fixture_f16();

@@ -5,19 +5,19 @@
  * while the model is busy run together in one call, a full queue refuses at
  * once, a timed-out request comes back in time and the batcher goes on.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 
 #include "batcher.h"
 #include "check.h"
 #include "scivec.h"
 
-#define TINY SV_FIXTURES "/models/tiny-scibert"
+#define TINY      SV_FIXTURES "/models/tiny-scibert"
 #define N_THREADS 8
-#define BIG 64    /* texts of the request that keeps the worker busy */
+#define BIG       64 /* texts of the request that keeps the worker busy */
 
 static const char *texts[N_THREADS] = {
     "Attention is all you need",
@@ -35,11 +35,11 @@ static const char *big_texts[BIG];
 
 typedef struct client {
     sv_batcher *b;
-    int         which;     /* -1: the big request */
-    int         normalize;
-    int         timeout_ms;
-    int         status;
-    float      *out;
+    int which; /* -1: the big request */
+    int normalize;
+    int timeout_ms;
+    int status;
+    float *out;
 } client;
 
 static void *run_client(void *arg) {
@@ -78,7 +78,8 @@ int main(void) {
         unit.normalize = 1;
         CHECK(scivec_model_encode_texts(model, &ep, 1, &texts[i], NULL, want[i], NULL) == SCIVEC_OK,
               "encode %d", i);
-        CHECK(scivec_model_encode_texts(model, &unit, 1, &texts[i], NULL, want_unit[i], NULL) == SCIVEC_OK,
+        CHECK(scivec_model_encode_texts(model, &unit, 1, &texts[i], NULL, want_unit[i], NULL) ==
+                  SCIVEC_OK,
               "encode unit %d", i);
     }
     size_t big_len = 1500;
@@ -110,15 +111,19 @@ int main(void) {
         CHECK(big.status == SCIVEC_OK, "big request: %d", big.status);
         for (int i = 0; i < N_THREADS; i++) {
             pthread_join(threads[i], NULL);
-            CHECK(clients[i].status == SCIVEC_OK, "client %d: %d %s", i, clients[i].status, scivec_last_error());
+            CHECK(clients[i].status == SCIVEC_OK, "client %d: %d %s", i, clients[i].status,
+                  scivec_last_error());
             float d = max_diff(outs[i], i % 2 ? want_unit[i] : want[i], dim);
-            CHECK(d <= 1e-6f, "client %d (normalize %d): differs from encode_texts by %g", i, i % 2, d);
+            CHECK(d <= 1e-6f, "client %d (normalize %d): differs from encode_texts by %g", i, i % 2,
+                  d);
         }
         sv_batcher_get_stats(b, &after);
-        int64_t requests = after.n_requests - before.n_requests, batches = after.n_batches - before.n_batches;
+        int64_t requests = after.n_requests - before.n_requests,
+                batches = after.n_batches - before.n_batches;
         CHECK(requests == N_THREADS + 1, "round %d: %lld requests", round, (long long)requests);
         coalesced = batches < requests;
-        printf("round %d: %lld requests in %lld model calls\n", round, (long long)requests, (long long)batches);
+        printf("round %d: %lld requests in %lld model calls\n", round, (long long)requests,
+               (long long)batches);
     }
     CHECK(coalesced, "requests queued behind a busy model never ran together");
     /* The big request runs alone (above the budget); histograms add up. */
@@ -126,8 +131,8 @@ int main(void) {
     sv_batcher_get_stats(b, &s);
     int64_t total = 0;
     for (int i = 0; i < 10; i++) total += s.texts_hist[i];
-    CHECK(total == s.n_batches && s.queue_depth == 0, "histogram %lld of %lld batches", (long long)total,
-          (long long)s.n_batches);
+    CHECK(total == s.n_batches && s.queue_depth == 0, "histogram %lld of %lld batches",
+          (long long)total, (long long)s.n_batches);
     sv_batcher_stop(b);
 
     /* 2. A queue of one: while the model is busy with one request and one
@@ -151,7 +156,8 @@ int main(void) {
                 n_ok += clients[i].status == SCIVEC_OK;
                 n_full += clients[i].status == SV_EQUEUE_FULL;
             }
-            CHECK(n_ok >= 1 && n_ok + n_full == 3, "queue of 1: %d ok, %d refused, others failed", n_ok, n_full);
+            CHECK(n_ok >= 1 && n_ok + n_full == 3, "queue of 1: %d ok, %d refused, others failed",
+                  n_ok, n_full);
             n_full_total += n_full;
             if (n_full) refused_round = round;
         }
@@ -172,7 +178,8 @@ int main(void) {
     int64_t n_tokens = 0;
     rc = sv_batcher_embed(b, 1, &texts[0], NULL, 0, 60000, one, &n_tokens);
     CHECK(rc == SCIVEC_OK && max_diff(one, want[0], dim) <= 1e-6f, "after a timeout: %d", rc);
-    CHECK(n_tokens == 7, "'%s' is 7 tokens with [CLS] and [SEP] (got %lld)", texts[0], (long long)n_tokens);
+    CHECK(n_tokens == 7, "'%s' is 7 tokens with [CLS] and [SEP] (got %lld)", texts[0],
+          (long long)n_tokens);
     sv_batcher_get_stats(b, &s);
     CHECK(s.n_timed_out == 1, "timed out count %lld", (long long)s.n_timed_out);
     sv_batcher_stop(b);

@@ -29,10 +29,10 @@ static scivec_tokenizer *load_basic(const char *config) {
     return tok;
 }
 
-#define CHECK_TOKENS(tok, text, want)                                              \
-    do {                                                                           \
-        const char *got_ = tokens_of(tok, text);                                   \
-        CHECK(!strcmp(got_, want), "%s: got \"%s\", want \"%s\"", #text, got_, want); \
+#define CHECK_TOKENS(tok, text, want)                                                              \
+    do {                                                                                           \
+        const char *got_ = tokens_of(tok, text);                                                   \
+        CHECK(!strcmp(got_, want), "%s: got \"%s\", want \"%s\"", #text, got_, want);              \
     } while (0)
 
 static void test_basic_tokenizer(void) {
@@ -93,7 +93,10 @@ static void test_basic_tokenizer(void) {
 static void test_wordpiece(void) {
     /* test_wordpiece_tokenizer (both suites) */
     char dir[256];
-    if (!make_temp_dir(dir, sizeof dir, "tokwp")) { CHECK(0, "mkdtemp"); return; }
+    if (!make_temp_dir(dir, sizeof dir, "tokwp")) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     write_text_file(dir, "vocab.txt",
                     "[UNK]\n[CLS]\n[SEP]\nwant\n##want\n##ed\nwa\nun\nrunn\n##ing\n,\n");
     scivec_tokenizer *tok = NULL;
@@ -105,7 +108,8 @@ static void test_wordpiece(void) {
     CHECK_TOKENS(tok, "unwantedX running", "[UNK] runn ##ing");
     /* google test_full_tokenizer: ids [7, 4, 5, 10, 8, 9] */
     scivec_encoding enc;
-    const char *text = "UNwant\xc3\xa9" "d,running";
+    const char *text = "UNwant\xc3\xa9"
+                       "d,running";
     CHECK(scivec_tokenize(tok, text, strlen(text), NULL, 0, 0, &enc) == SCIVEC_OK, "tokenize");
     static const int32_t want_ids[] = {1, 7, 4, 5, 10, 8, 9, 2};
     CHECK(enc.n_tokens == 8, "n_tokens %d", enc.n_tokens);
@@ -119,15 +123,22 @@ static void test_wordpiece(void) {
     scivec_tokenizer_free(tok);
 
     /* HF test_full_tokenizer and test_clean_text with their setUp vocab */
-    if (!make_temp_dir(dir, sizeof dir, "tokwp2")) { CHECK(0, "mkdtemp"); return; }
+    if (!make_temp_dir(dir, sizeof dir, "tokwp2")) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     write_text_file(dir, "vocab.txt",
-                    "[UNK]\n[CLS]\n[SEP]\n[PAD]\n[MASK]\nwant\n##want\n##ed\nwa\nun\nrunn\n##ing\n,\nlow\nlowest\n");
+                    "[UNK]\n[CLS]\n[SEP]\n[PAD]\n[MASK]\nwant\n##want\n##ed\nwa\nun\nrunn\n##ing\n,"
+                    "\nlow\nlowest\n");
     CHECK(scivec_tokenizer_load(dir, &tok) == SCIVEC_OK, "load: %s", scivec_last_error());
     remove_temp_dir(dir);
     if (!tok) return;
-    CHECK_TOKENS(tok, "UNwant\xc3\xa9" "d,running", "un ##want ##ed , runn ##ing");
+    CHECK_TOKENS(tok,
+                 "UNwant\xc3\xa9"
+                 "d,running",
+                 "un ##want ##ed , runn ##ing");
     CHECK_TOKENS(tok, "Test", "[UNK]");
-    CHECK_TOKENS(tok, "\xc2\xad", "");       /* soft hyphen is Cf: dropped */
+    CHECK_TOKENS(tok, "\xc2\xad", ""); /* soft hyphen is Cf: dropped */
     CHECK_TOKENS(tok, "test", "[UNK]");
     CHECK_TOKENS(tok, "lowest low", "lowest low");
     scivec_tokenizer_free(tok);
@@ -135,7 +146,10 @@ static void test_wordpiece(void) {
 
 static void test_max_input_chars_per_word(void) {
     char dir[256];
-    if (!make_temp_dir(dir, sizeof dir, "toklong")) { CHECK(0, "mkdtemp"); return; }
+    if (!make_temp_dir(dir, sizeof dir, "toklong")) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
     write_text_file(dir, "vocab.txt", "[UNK]\n[CLS]\n[SEP]\na\n##a\n");
     scivec_tokenizer *tok = NULL;
     CHECK(scivec_tokenizer_load(dir, &tok) == SCIVEC_OK, "load: %s", scivec_last_error());
@@ -157,31 +171,35 @@ static void test_max_input_chars_per_word(void) {
 static void test_character_classes(void) {
     /* test_is_whitespace */
     CHECK(sv_is_whitespace(' ') && sv_is_whitespace('\t') && sv_is_whitespace('\r') &&
-          sv_is_whitespace('\n') && sv_is_whitespace(0xA0), "whitespace");
+              sv_is_whitespace('\n') && sv_is_whitespace(0xA0),
+          "whitespace");
     CHECK(!sv_is_whitespace('A') && !sv_is_whitespace('-'), "not whitespace");
     /* test_is_control */
     CHECK(sv_is_control(0x05), "U+0005 is control");
     CHECK(!sv_is_control('A') && !sv_is_control(' ') && !sv_is_control('\t') &&
-          !sv_is_control('\r'), "not control");
+              !sv_is_control('\r'),
+          "not control");
     CHECK(!sv_is_control(0x1F4A9), "U+1F4A9 is not control");
     CHECK(sv_is_control(0xAD) && sv_is_control(0x200B) && sv_is_control(0xE000),
           "Cf and Co are control");
     CHECK(!sv_is_control(0x1D549), "unassigned is not control (fast tokenizer)");
     /* test_is_punctuation */
     CHECK(sv_is_punctuation('-') && sv_is_punctuation('$') && sv_is_punctuation('`') &&
-          sv_is_punctuation('.'), "punctuation");
+              sv_is_punctuation('.'),
+          "punctuation");
     CHECK(!sv_is_punctuation('A') && !sv_is_punctuation(' '), "not punctuation");
     CHECK(sv_is_punctuation(0x201C) && sv_is_punctuation(0x2014) && !sv_is_punctuation(0x221E),
           "unicode punctuation P* only");
-    CHECK(sv_is_chinese_char(0x535A) && sv_is_chinese_char(0x20000) && !sv_is_chinese_char(0x3042) &&
-          !sv_is_chinese_char(0xAC00), "CJK ranges");
+    CHECK(sv_is_chinese_char(0x535A) && sv_is_chinese_char(0x20000) &&
+              !sv_is_chinese_char(0x3042) && !sv_is_chinese_char(0xAC00),
+          "CJK ranges");
 }
 
 static void test_utf8_decode(void) {
     /* Python: b"caf\xc3 \xe2\x82x\xed\xa0\x80\xf0\x9f\x98\x80".decode("utf-8", "replace") */
     const char *s = "caf\xc3 \xe2\x82x\xed\xa0\x80\xf0\x9f\x98\x80";
-    static const uint32_t want[] = {'c', 'a', 'f', 0xFFFD, ' ', 0xFFFD, 'x',
-                                    0xFFFD, 0xFFFD, 0xFFFD, 0x1F600};
+    static const uint32_t want[] = {'c', 'a',    'f',    0xFFFD, ' ',    0xFFFD,
+                                    'x', 0xFFFD, 0xFFFD, 0xFFFD, 0x1F600};
     size_t pos = 0, len = strlen(s), n = 0;
     int n_invalid = 0, ok = 1;
     while (pos < len) {

@@ -49,8 +49,8 @@ static int same_ids(const scivec_encoding *enc, const cJSON *ids, const cJSON *t
     for (int i = 0; i < n; i++) {
         int want = (int)cJSON_GetArrayItem(ids, i)->valuedouble;
         if (enc->input_ids[i] != want) {
-            fprintf(stderr, "%s %s: token %d is %d, expected %d\n", what, id, i,
-                    enc->input_ids[i], want);
+            fprintf(stderr, "%s %s: token %d is %d, expected %d\n", what, id, i, enc->input_ids[i],
+                    want);
             return 0;
         }
         if (types && cJSON_GetArraySize(types) == n) {
@@ -72,8 +72,11 @@ static int same_ids(const scivec_encoding *enc, const cJSON *ids, const cJSON *t
 static size_t restore_nuls(char *s) {
     size_t n = strlen(s), k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i + 3 <= n && !memcmp(s + i, NUL_MARK, 3)) { s[k++] = '\0'; i += 2; }
-        else s[k++] = s[i];
+        if (i + 3 <= n && !memcmp(s + i, NUL_MARK, 3)) {
+            s[k++] = '\0';
+            i += 2;
+        } else
+            s[k++] = s[i];
     }
     s[k] = '\0';
     return k;
@@ -95,12 +98,14 @@ int main(void) {
     int status = scivec_tokenizer_load(SV_FIXTURES "/models/tiny-scibert", &tok);
     CHECK(status == SCIVEC_OK, "load: %s", scivec_last_error());
     if (status) return check_report();
-    CHECK(scivec_tokenizer_vocab_size(tok) == 31090, "vocab size %d", scivec_tokenizer_vocab_size(tok));
+    CHECK(scivec_tokenizer_vocab_size(tok) == 31090, "vocab size %d",
+          scivec_tokenizer_vocab_size(tok));
     CHECK(scivec_tokenizer_model_max_length(tok) == 512, "model_max_length");
     CHECK(scivec_tokenizer_warning(tok) == NULL, "no warning expected");
 
     char *text;
-    CHECK(sv_read_file(GOLDEN "/tokenizer_crosscheck_fast_rust.json", &text, NULL) == 0, "read crosscheck");
+    CHECK(sv_read_file(GOLDEN "/tokenizer_crosscheck_fast_rust.json", &text, NULL) == 0,
+          "read crosscheck");
     fast_overrides = cJSON_Parse(text);
     free(text);
     CHECK(fast_overrides != NULL, "parse crosscheck");
@@ -116,18 +121,27 @@ int main(void) {
         cJSON *obj = parse_line(line);
         const char *id = str_field(obj, "id");
         char *t = (char *)str_field(obj, "text");
-        if (!obj || !id || !t) { CHECK(0, "bad golden line"); cJSON_Delete(obj); continue; }
+        if (!obj || !id || !t) {
+            CHECK(0, "bad golden line");
+            cJSON_Delete(obj);
+            continue;
+        }
         size_t t_len = restore_nuls(t);
         const cJSON *want = fast_ids_for("texts", id);
-        if (want) n_fast++;
-        else want = cJSON_GetObjectItemCaseSensitive(obj, "input_ids");
+        if (want)
+            n_fast++;
+        else
+            want = cJSON_GetObjectItemCaseSensitive(obj, "input_ids");
         scivec_encoding enc;
         status = scivec_tokenize(tok, t, t_len, NULL, 0, 512, &enc);
         CHECK(status == 0, "%s: %s", id, scivec_last_error());
         n_text++;
-        n_text_ok += !status && same_ids(&enc, want, cJSON_GetObjectItemCaseSensitive(obj, "token_type_ids"), "text", id);
+        n_text_ok +=
+            !status && same_ids(&enc, want, cJSON_GetObjectItemCaseSensitive(obj, "token_type_ids"),
+                                "text", id);
         const cJSON *untrunc = cJSON_GetObjectItemCaseSensitive(obj, "n_tokens_untruncated");
-        if (!status && (!cJSON_IsNumber(untrunc) || want != cJSON_GetObjectItemCaseSensitive(obj, "input_ids") ||
+        if (!status && (!cJSON_IsNumber(untrunc) ||
+                        want != cJSON_GetObjectItemCaseSensitive(obj, "input_ids") ||
                         enc.n_tokens_untruncated == (int)untrunc->valuedouble))
             n_untrunc_ok++;
         else
@@ -152,15 +166,18 @@ int main(void) {
             continue;
         }
         const cJSON *want = fast_ids_for("pair", id);
-        if (want) n_fast++;
-        else want = cJSON_GetObjectItemCaseSensitive(pair, "input_ids");
+        if (want)
+            n_fast++;
+        else
+            want = cJSON_GetObjectItemCaseSensitive(pair, "input_ids");
         scivec_encoding enc;
         status = scivec_tokenize(tok, title, strlen(title), abstract, strlen(abstract), 512, &enc);
         CHECK(status == 0, "%s: %s", id, scivec_last_error());
         n_pair++;
         /* The fast ids carry no type ids: derive them from the [SEP] position. */
         const cJSON *types = want == cJSON_GetObjectItemCaseSensitive(pair, "input_ids")
-                                 ? cJSON_GetObjectItemCaseSensitive(pair, "token_type_ids") : NULL;
+                                 ? cJSON_GetObjectItemCaseSensitive(pair, "token_type_ids")
+                                 : NULL;
         n_pair_ok += !status && same_ids(&enc, want, types, "pair", id);
         if (!status && !types) {
             int first_sep = -1;
@@ -179,7 +196,8 @@ int main(void) {
         memcpy(joined + n_title, "[SEP]", 5);
         memcpy(joined + n_title + 5, abstract, n_abstract + 1);
         const char *sep_text = str_field(obj, "single_sep_text");
-        CHECK(sep_text && !strcmp(sep_text, joined), "%s: single_sep_text is title + [SEP] + abstract", id);
+        CHECK(sep_text && !strcmp(sep_text, joined),
+              "%s: single_sep_text is title + [SEP] + abstract", id);
         status = scivec_tokenize(tok, joined, n_title + 5 + n_abstract, NULL, 0, 512, &enc);
         CHECK(status == 0, "%s: %s", id, scivec_last_error());
         n_sep++;

@@ -8,13 +8,13 @@
 
 #include "check.h"
 
-#define HF SV_FIXTURES "/hf-produced"
+#define HF      SV_FIXTURES "/hf-produced"
 #define SCIBERT SV_FIXTURES "/models/tiny-scibert"
 
-#define CHECK_TOKENS(tok, text, want)                                              \
-    do {                                                                           \
-        const char *got_ = tokens_of(tok, text);                                   \
-        CHECK(!strcmp(got_, want), "%s: got \"%s\", want \"%s\"", #text, got_, want); \
+#define CHECK_TOKENS(tok, text, want)                                                              \
+    do {                                                                                           \
+        const char *got_ = tokens_of(tok, text);                                                   \
+        CHECK(!strcmp(got_, want), "%s: got \"%s\", want \"%s\"", #text, got_, want);              \
     } while (0)
 
 static scivec_tokenizer *load(const char *dir) {
@@ -29,7 +29,8 @@ static void test_hf_produced(void) {
      * tokenizer just reads the vocab), cased vocab but do_lower_case true */
     scivec_tokenizer *tok = load(HF "/camphr-ner-bert-tf4.8.2");
     if (tok) {
-        CHECK(scivec_tokenizer_vocab_size(tok) == 405, "camphr-ner vocab %d", scivec_tokenizer_vocab_size(tok));
+        CHECK(scivec_tokenizer_vocab_size(tok) == 405, "camphr-ner vocab %d",
+              scivec_tokenizer_vocab_size(tok));
         CHECK(scivec_tokenizer_warning(tok) == NULL, "camphr-ner has a config: no warning");
         CHECK_TOKENS(tok, "A b!", "a b !");
         CHECK_TOKENS(tok, "ab", "[UNK]");
@@ -38,8 +39,10 @@ static void test_hf_produced(void) {
     /* camphr-bert-ja: do_lower_case false, tokenize_chinese_chars false */
     tok = load(HF "/camphr-bert-ja-legacy-torch");
     if (tok) {
-        CHECK(scivec_tokenizer_vocab_size(tok) == 32006, "camphr-ja vocab %d", scivec_tokenizer_vocab_size(tok));
-        CHECK_TOKENS(tok, "\xe8\xbb\x8d\xe4\xb8\x8a", "\xe8\xbb\x8d ##\xe4\xb8\x8a"); /* 軍上 -> 軍 ##上 */
+        CHECK(scivec_tokenizer_vocab_size(tok) == 32006, "camphr-ja vocab %d",
+              scivec_tokenizer_vocab_size(tok));
+        CHECK_TOKENS(tok, "\xe8\xbb\x8d\xe4\xb8\x8a",
+                     "\xe8\xbb\x8d ##\xe4\xb8\x8a"); /* 軍上 -> 軍 ##上 */
         CHECK_TOKENS(tok, "\xe8\xbb\x8d \xe4\xb8\x8a", "\xe8\xbb\x8d \xe4\xb8\x8a");
         CHECK(scivec_tokenizer_model_max_length(tok) == INT32_MAX, "no model_max_length");
         scivec_tokenizer_free(tok);
@@ -47,19 +50,22 @@ static void test_hf_produced(void) {
     /* jammi: tokenizer.json only; Lowercase + StripAccents, Whitespace pre-tokenizer */
     tok = load(HF "/jammi-tiny-bert");
     if (tok) {
-        CHECK(scivec_tokenizer_vocab_size(tok) == 256, "jammi vocab %d", scivec_tokenizer_vocab_size(tok));
+        CHECK(scivec_tokenizer_vocab_size(tok) == 256, "jammi vocab %d",
+              scivec_tokenizer_vocab_size(tok));
         CHECK_TOKENS(tok, "The Quantum model's results!", "the quantum model ' s results !");
         CHECK_TOKENS(tok, "what?! THE", "what [UNK] the"); /* "?!" is one piece */
         scivec_encoding enc;
         CHECK(scivec_tokenize(tok, "the", 3, NULL, 0, 0, &enc) == 0 && enc.n_tokens == 3 &&
-              enc.input_ids[0] == 2 && enc.input_ids[2] == 3, "jammi [CLS]=2 [SEP]=3");
+                  enc.input_ids[0] == 2 && enc.input_ids[2] == 3,
+              "jammi [CLS]=2 [SEP]=3");
         scivec_encoding_clear(&enc);
         scivec_tokenizer_free(tok);
     }
     /* coldfire: tokenizer.json (no normalizer, Whitespace) and vocab.txt */
     tok = load(HF "/coldfire-tiny-bert-st");
     if (tok) {
-        CHECK(scivec_tokenizer_vocab_size(tok) == 256, "coldfire vocab %d", scivec_tokenizer_vocab_size(tok));
+        CHECK(scivec_tokenizer_vocab_size(tok) == 256, "coldfire vocab %d",
+              scivec_tokenizer_vocab_size(tok));
         CHECK(scivec_tokenizer_model_max_length(tok) == 128, "coldfire model_max_length");
         CHECK_TOKENS(tok, "t5 t6,t7", "t5 t6 [UNK] t7");
         CHECK_TOKENS(tok, "T5", "[UNK]"); /* no lowercasing */
@@ -80,15 +86,18 @@ static scivec_tokenizer *load_files(const char *tag, const char *vocab, const ch
                                     const char *tokenizer_json, const char *special_map,
                                     int expect_status) {
     char dir[256];
-    if (!make_temp_dir(dir, sizeof dir, tag)) { CHECK(0, "mkdtemp"); return NULL; }
+    if (!make_temp_dir(dir, sizeof dir, tag)) {
+        CHECK(0, "mkdtemp");
+        return NULL;
+    }
     if (vocab) write_text_file(dir, "vocab.txt", vocab);
     if (config) write_text_file(dir, "tokenizer_config.json", config);
     if (tokenizer_json) write_text_file(dir, "tokenizer.json", tokenizer_json);
     if (special_map) write_text_file(dir, "special_tokens_map.json", special_map);
     scivec_tokenizer *tok = NULL;
     int status = scivec_tokenizer_load(dir, &tok);
-    CHECK(status == expect_status, "%s: status %d, expected %d (%s)", tag, status,
-          expect_status, scivec_last_error());
+    CHECK(status == expect_status, "%s: status %d, expected %d (%s)", tag, status, expect_status,
+          scivec_last_error());
     if (status && status == expect_status)
         CHECK(strstr(scivec_last_error(), dir) != NULL, "%s: message names the dir: %s", tag,
               scivec_last_error());
@@ -119,7 +128,8 @@ static void test_config_handling(void) {
     scivec_tokenizer_free(tok);
 
     /* model_max_length: SPECTER2's 1e30 clamps to INT32_MAX */
-    tok = load_files("mml", uncased_vocab, "{\"model_max_length\": 1000000000000000019884624838656}", NULL, NULL, 0);
+    tok = load_files("mml", uncased_vocab,
+                     "{\"model_max_length\": 1000000000000000019884624838656}", NULL, NULL, 0);
     CHECK(tok && scivec_tokenizer_model_max_length(tok) == INT32_MAX, "1e30 -> INT32_MAX");
     scivec_tokenizer_free(tok);
     tok = load_files("mml", uncased_vocab, "{\"model_max_length\": 512}", NULL, NULL, 0);
@@ -133,14 +143,16 @@ static void test_config_handling(void) {
 
     /* Special tokens from the config and special_tokens_map.json; added tokens */
     tok = load_files("special", "<unk>\n<s>\n</s>\nthe\n<ent>\n",
-                     "{\"unk_token\": \"<unk>\", \"cls_token\": {\"content\": \"<s>\", \"__type\": \"AddedToken\"},"
+                     "{\"unk_token\": \"<unk>\", \"cls_token\": {\"content\": \"<s>\", \"__type\": "
+                     "\"AddedToken\"},"
                      " \"sep_token\": \"</s>\", \"do_lower_case\": true}",
                      NULL, "{\"additional_special_tokens\": [\"<ent>\"]}", 0);
     if (tok) {
         CHECK_TOKENS(tok, "the<ent>The <s> x", "the <ent> the <s> <unk>");
         scivec_encoding enc;
         CHECK(scivec_tokenize(tok, "the", 3, NULL, 0, 0, &enc) == 0 && enc.n_tokens == 3 &&
-              enc.input_ids[0] == 1 && enc.input_ids[2] == 2, "<s> the </s>");
+                  enc.input_ids[0] == 1 && enc.input_ids[2] == 2,
+              "<s> the </s>");
         scivec_encoding_clear(&enc);
     }
     scivec_tokenizer_free(tok);
@@ -154,12 +166,16 @@ static void test_config_handling(void) {
         " \"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true,"
         "   \"handle_chinese_chars\": true, \"strip_accents\": null, \"lowercase\": true},"
         " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
-        " \"post_processor\": {\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 3], \"cls\": [\"[CLS]\", 2]},"
-        " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\","
+        " \"post_processor\": {\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 3], \"cls\": "
+        "[\"[CLS]\", 2]},"
+        " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+        "\"continuing_subword_prefix\": \"##\","
         "   \"max_input_chars_per_word\": 100,"
-        "   \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, \"The\": 4, \"<chem>\": 5, \"the\": 6,"
+        "   \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, \"The\": 4, "
+        "\"<chem>\": 5, \"the\": 6,"
         "     \"-\": 7, \"x\": 8}}}";
-    tok = load_files("json", NULL, "{\"do_lower_case\": false, \"tokenizer_class\": \"BertTokenizer\"}",
+    tok = load_files("json", NULL,
+                     "{\"do_lower_case\": false, \"tokenizer_class\": \"BertTokenizer\"}",
                      bert_json, NULL, 0);
     if (tok) {
         CHECK_TOKENS(tok, "The the<chem>", "The the <chem>");
@@ -178,15 +194,17 @@ static void test_config_handling(void) {
     /* Refusals, each naming the directory */
     tok = load_files("nounk", "[CLS]\n[SEP]\nthe\n", NULL, NULL, NULL, SCIVEC_EFORMAT);
     scivec_tokenizer_free(tok);
-    tok = load_files("badjson", uncased_vocab, "{\"do_lower_case\": tru", NULL, NULL, SCIVEC_EFORMAT);
+    tok =
+        load_files("badjson", uncased_vocab, "{\"do_lower_case\": tru", NULL, NULL, SCIVEC_EFORMAT);
     scivec_tokenizer_free(tok);
     tok = load_files("novocab", NULL, "{}", NULL, NULL, SCIVEC_ENOTFOUND);
     scivec_tokenizer_free(tok);
     tok = load_files("bpe", NULL, NULL, "{\"model\": {\"type\": \"BPE\", \"vocab\": {}}}", NULL,
                      SCIVEC_EUNSUPPORTED);
     scivec_tokenizer_free(tok);
-    tok = load_files("badvocab", NULL, NULL, "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": -3}}}",
-                     NULL, SCIVEC_EFORMAT);
+    tok = load_files("badvocab", NULL, NULL,
+                     "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": -3}}}", NULL,
+                     SCIVEC_EFORMAT);
     scivec_tokenizer_free(tok);
     tok = NULL;
     CHECK(scivec_tokenizer_load(SV_FIXTURES "/no/such/dir", &tok) == SCIVEC_ENOTFOUND && !tok,
@@ -213,7 +231,8 @@ static void check_same_ids(const scivec_tokenizer *tok, const char *text, size_t
 }
 
 static void test_invalid_utf8(const scivec_tokenizer *tok) {
-    const char bad1[] = "caf\xc3" "\xff\xfe abc";
+    const char bad1[] = "caf\xc3"
+                        "\xff\xfe abc";
     check_same_ids(tok, bad1, sizeof bad1 - 1, "caf abc", 3);
     const char bad2[] = "proto\xe2\x82ns and \xed\xa0\x80quarks\xf4\x90\x80\x80!";
     check_same_ids(tok, bad2, sizeof bad2 - 1, "protons and quarks!", 1 + 3 + 4);
@@ -249,12 +268,14 @@ static void check_pair_split(const scivec_tokenizer *tok, int n_a, int n_b, int 
             got_b += enc.input_ids[i] == 6;
             types_ok &= enc.token_type_ids[i] == (i > got_a + 1);
         }
-        CHECK(got_a == want_a && got_b == want_b, "pair %d+%d max %d: got %d+%d, want %d+%d",
-              n_a, n_b, max_length, got_a, got_b, want_a, want_b);
+        CHECK(got_a == want_a && got_b == want_b, "pair %d+%d max %d: got %d+%d, want %d+%d", n_a,
+              n_b, max_length, got_a, got_b, want_a, want_b);
         CHECK(types_ok, "token types 0 then 1");
-        CHECK(enc.n_tokens_untruncated == n_a + n_b + 3, "untruncated %d", enc.n_tokens_untruncated);
+        CHECK(enc.n_tokens_untruncated == n_a + n_b + 3, "untruncated %d",
+              enc.n_tokens_untruncated);
         CHECK(enc.input_ids[0] == 2 && enc.input_ids[got_a + 1] == 3 &&
-              enc.input_ids[enc.n_tokens - 1] == 3, "[CLS] a [SEP] b [SEP]");
+                  enc.input_ids[enc.n_tokens - 1] == 3,
+              "[CLS] a [SEP] b [SEP]");
     }
     scivec_encoding_clear(&enc);
     free(a);
@@ -280,20 +301,23 @@ static void test_truncation(void) {
     char *text = repeat_words("the", 20);
     scivec_encoding enc;
     CHECK(scivec_tokenize(tok, text, strlen(text), NULL, 0, 10, &enc) == 0 && enc.n_tokens == 10 &&
-          enc.n_tokens_untruncated == 22 && enc.input_ids[9] == 3 && enc.input_ids[8] == 5,
+              enc.n_tokens_untruncated == 22 && enc.input_ids[9] == 3 && enc.input_ids[8] == 5,
           "single truncated to 10");
     scivec_encoding_clear(&enc);
     CHECK(scivec_tokenize(tok, text, strlen(text), NULL, 0, 2, &enc) == 0 && enc.n_tokens == 2,
           "single max_length 2");
     scivec_encoding_clear(&enc);
     CHECK(scivec_tokenize(tok, text, strlen(text), NULL, 0, 1, &enc) == SCIVEC_EINVAL &&
-          !enc.input_ids, "max_length 1 is refused");
+              !enc.input_ids,
+          "max_length 1 is refused");
     CHECK(scivec_tokenize(tok, text, strlen(text), "x", 1, 2, &enc) == SCIVEC_EINVAL,
           "pair max_length 2 is refused");
-    CHECK(scivec_tokenize(tok, NULL, 0, NULL, 0, 0, &enc) == 0 && enc.n_tokens == 2, "NULL empty text");
+    CHECK(scivec_tokenize(tok, NULL, 0, NULL, 0, 0, &enc) == 0 && enc.n_tokens == 2,
+          "NULL empty text");
     scivec_encoding_clear(&enc);
     CHECK(scivec_tokenize(tok, "", 0, "", 0, 0, &enc) == 0 && enc.n_tokens == 3 &&
-          enc.token_type_ids[2] == 1, "empty pair");
+              enc.token_type_ids[2] == 1,
+          "empty pair");
     scivec_encoding_clear(&enc);
     free(text);
     scivec_tokenizer_free(tok);

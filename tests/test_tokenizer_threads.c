@@ -17,7 +17,7 @@
 #define N_THREADS 4
 
 static const scivec_tokenizer *tok;
-static char **texts, **pairs;  /* pairs[i] NULL for single texts */
+static char **texts, **pairs; /* pairs[i] NULL for single texts */
 static scivec_encoding *reference;
 static int n_inputs;
 
@@ -33,11 +33,15 @@ static void *worker(void *arg) {
         for (int k = 0; k < n_inputs; k++) {
             int i = (k + offset * 97) % n_inputs; /* threads start at different texts */
             scivec_encoding enc;
-            if (encode(i, &enc)) { n_bad++; continue; }
+            if (encode(i, &enc)) {
+                n_bad++;
+                continue;
+            }
             const scivec_encoding *want = &reference[i];
             if (enc.n_tokens != want->n_tokens ||
                 memcmp(enc.input_ids, want->input_ids, enc.n_tokens * sizeof *enc.input_ids) ||
-                memcmp(enc.token_type_ids, want->token_type_ids, enc.n_tokens * sizeof *enc.token_type_ids))
+                memcmp(enc.token_type_ids, want->token_type_ids,
+                       enc.n_tokens * sizeof *enc.token_type_ids))
                 n_bad++;
             scivec_encoding_clear(&enc);
         }
@@ -49,7 +53,8 @@ static void read_inputs(void) {
     int cap = 2048;
     texts = calloc(cap, sizeof *texts);
     pairs = calloc(cap, sizeof *pairs);
-    const char *files[] = {SV_FIXTURES "/golden/tokens.jsonl", SV_FIXTURES "/golden/tokens_pair.jsonl"};
+    const char *files[] = {SV_FIXTURES "/golden/tokens.jsonl",
+                           SV_FIXTURES "/golden/tokens_pair.jsonl"};
     char *line = NULL;
     size_t line_cap = 0;
     for (int f = 0; f < 2; f++) {

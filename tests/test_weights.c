@@ -8,13 +8,13 @@
 #include <string.h>
 #include <zip.h>
 
-#include "nn/config.h"
-#include "nn/weights.h"
 #include "check.h"
-#include "weights/checkpoint.h"
-#include "weights/checkpoint_open.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "nn/config.h"
+#include "nn/weights.h"
+#include "weights/checkpoint.h"
+#include "weights/checkpoint_open.h"
 
 static int error_has(const char *needle) { return strstr(scivec_last_error(), needle) != NULL; }
 
@@ -41,10 +41,12 @@ static void compare_all(const char *what, const sv_bert_weights *a, const sv_ber
         bad += compare(x->q_w, y->q_w, h * h) + compare(x->q_b, y->q_b, h);
         bad += compare(x->k_w, y->k_w, h * h) + compare(x->k_b, y->k_b, h);
         bad += compare(x->v_w, y->v_w, h * h) + compare(x->v_b, y->v_b, h);
-        bad += compare(x->attn_out_w, y->attn_out_w, h * h) + compare(x->attn_out_b, y->attn_out_b, h);
+        bad +=
+            compare(x->attn_out_w, y->attn_out_w, h * h) + compare(x->attn_out_b, y->attn_out_b, h);
         bad += compare(x->attn_ln_g, y->attn_ln_g, h) + compare(x->attn_ln_b, y->attn_ln_b, h);
         bad += compare(x->ffn_in_w, y->ffn_in_w, ffn * h) + compare(x->ffn_in_b, y->ffn_in_b, ffn);
-        bad += compare(x->ffn_out_w, y->ffn_out_w, h * ffn) + compare(x->ffn_out_b, y->ffn_out_b, h);
+        bad +=
+            compare(x->ffn_out_w, y->ffn_out_w, h * ffn) + compare(x->ffn_out_b, y->ffn_out_b, h);
         bad += compare(x->ffn_ln_g, y->ffn_ln_g, h) + compare(x->ffn_ln_b, y->ffn_ln_b, h);
     }
     CHECK((a->pooler_w != NULL) == (b->pooler_w != NULL), "%s: pooler presence differs", what);
@@ -73,7 +75,8 @@ static void test_tiny_formats(void) {
     /* Directory lookup picks safetensors first. */
     sv_weights *w = NULL;
     CHECK(sv_weights_load(SV_FIXTURES "/models/tiny-scibert", &tiny_cfg, &w) == 0 &&
-          strstr(sv_weights_path(w), "model.safetensors"), "dir prefers safetensors");
+              strstr(sv_weights_path(w), "model.safetensors"),
+          "dir prefers safetensors");
     sv_weights_free(w);
 
     /* bert. prefix, LayerNorm gamma/beta, cls.* head, position_ids buffer. */
@@ -110,7 +113,8 @@ static void test_prefixed_names(void) {
         CHECK(dec->storage == word->storage, "decoder weight shares the word embedding storage");
         const float *a, *b;
         CHECK(sv_checkpoint_f32(ck, word, &a) == 0 && sv_checkpoint_f32(ck, dec, &b) == 0 &&
-              compare(a, b, 31090L * 64) == 0, "shared storage values");
+                  compare(a, b, 31090L * 64) == 0,
+              "shared storage values");
     }
     /* position_ids is int64: asking for floats is refused, naming it. */
     const float *p;
@@ -121,9 +125,14 @@ static void test_prefixed_names(void) {
 }
 
 static void test_hf_produced(void) {
-    static const struct { const char *dir; int has_pooler; } ok[] = {
-        {"coldfire-tiny-bert-st", 0}, {"jammi-tiny-bert", 0},
-        {"camphr-ner-bert-tf4.8.2", 0}, {"camphr-bert-ja-legacy-torch", 1},
+    static const struct {
+        const char *dir;
+        int has_pooler;
+    } ok[] = {
+        {"coldfire-tiny-bert-st", 0},
+        {"jammi-tiny-bert", 0},
+        {"camphr-ner-bert-tf4.8.2", 0},
+        {"camphr-bert-ja-legacy-torch", 1},
     };
     for (size_t i = 0; i < SV_ARRAY_LEN(ok); i++) {
         char path[512];
@@ -151,12 +160,14 @@ static void test_hf_produced(void) {
     sv_weights *w = NULL;
     if (sv_config_load(SV_FIXTURES "/hf-produced/camphr-ner-bert-tf4.8.2/config.json", &cfg) == 0 &&
         sv_weights_load(SV_FIXTURES "/hf-produced/camphr-ner-bert-tf4.8.2", &cfg, &w) == 0) {
-        zip_t *z = zip_open(SV_FIXTURES "/hf-produced/camphr-ner-bert-tf4.8.2/pytorch_model.bin", ZIP_RDONLY, NULL);
+        zip_t *z = zip_open(SV_FIXTURES "/hf-produced/camphr-ner-bert-tf4.8.2/pytorch_model.bin",
+                            ZIP_RDONLY, NULL);
         zip_file_t *f = z ? zip_fopen(z, "archive/data/1", 0) : NULL;
         static float raw[402 * 16];
         zip_int64_t got = f ? zip_fread(f, raw, sizeof raw) : -1;
         CHECK(got == (zip_int64_t)sizeof raw, "read archive/data/1");
-        CHECK(memcmp(raw, sv_weights_bert(w)->word_emb, sizeof raw) == 0, "camphr word embeddings != entry bytes");
+        CHECK(memcmp(raw, sv_weights_bert(w)->word_emb, sizeof raw) == 0,
+              "camphr word embeddings != entry bytes");
         if (f) zip_fclose(f);
         if (z) zip_discard(z);
     }
@@ -174,7 +185,10 @@ static const char *write_tmp(const char *name, const void *data, size_t size) {
     static char path[600];
     snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
     FILE *f = fopen(path, "wb");
-    if (!f) { perror(path); exit(2); }
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
     fwrite(data, 1, size, f);
     fclose(f);
     return path;
@@ -183,14 +197,17 @@ static const char *write_tmp(const char *name, const void *data, size_t size) {
 static void test_hostile_bin(void) {
     char *legacy;
     size_t legacy_size;
-    if (sv_read_file(SV_FIXTURES "/models/tiny-scibert-legacy/pytorch_model.bin", &legacy, &legacy_size)) exit(2);
+    if (sv_read_file(SV_FIXTURES "/models/tiny-scibert-legacy/pytorch_model.bin", &legacy,
+                     &legacy_size))
+        exit(2);
     sv_weights *w = NULL;
 
     /* Truncated legacy file: the storages run past the end. */
     const char *path = write_tmp("legacy-truncated.bin", legacy, legacy_size - 5000);
     int rc = sv_weights_load_file(path, &tiny_cfg, &w);
     CHECK(rc == SCIVEC_EFORMAT && error_has("legacy-truncated.bin") && error_has("storage") &&
-          error_has("past the end"), "legacy truncated: %s", scivec_last_error());
+              error_has("past the end"),
+          "legacy truncated: %s", scivec_last_error());
 
     /* Truncated inside the state-dict pickle. */
     path = write_tmp("legacy-cut.bin", legacy, 600);
@@ -202,10 +219,12 @@ static void test_hostile_bin(void) {
     /* Truncated zip. */
     char *zip;
     size_t zip_size;
-    if (sv_read_file(SV_FIXTURES "/models/tiny-scibert/pytorch_model.bin", &zip, &zip_size)) exit(2);
+    if (sv_read_file(SV_FIXTURES "/models/tiny-scibert/pytorch_model.bin", &zip, &zip_size))
+        exit(2);
     path = write_tmp("zip-truncated.bin", zip, zip_size / 2);
     rc = sv_weights_load_file(path, &tiny_cfg, &w);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("zip-truncated.bin"), "zip truncated: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EFORMAT && error_has("zip-truncated.bin"), "zip truncated: %s",
+          scivec_last_error());
     free(zip);
 
     path = write_tmp("empty.bin", "", 0);
@@ -214,22 +233,29 @@ static void test_hostile_bin(void) {
 
     path = write_tmp("text.bin", "hello world", 11);
     rc = sv_weights_load_file(path, &tiny_cfg, &w);
-    CHECK(rc == SCIVEC_EFORMAT && error_has("not a PyTorch checkpoint"), "text bin: %s", scivec_last_error());
+    CHECK(rc == SCIVEC_EFORMAT && error_has("not a PyTorch checkpoint"), "text bin: %s",
+          scivec_last_error());
 
     /* A "checkpoint" whose pickle calls os.system: refused by name, never run. */
-    static const uint8_t evil[] = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.\x80\x02M\xe9\x03."
-                                  "\x80\x02}X\x0d\x00\x00\x00little_endian\x88s."
-                                  "\x80\x02" "cos\nsystem\nX\x1a\x00\x00\x00touch /tmp/sv_pwned_legacy\x85R.";
+    static const uint8_t evil[] =
+        "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.\x80\x02M\xe9\x03."
+        "\x80\x02}X\x0d\x00\x00\x00little_endian\x88s."
+        "\x80\x02"
+        "cos\nsystem\nX\x1a\x00\x00\x00touch /tmp/sv_pwned_legacy\x85R.";
     remove("/tmp/sv_pwned_legacy");
     path = write_tmp("evil-legacy.bin", evil, sizeof evil - 1);
     rc = sv_weights_load_file(path, &tiny_cfg, &w);
     CHECK(rc == SCIVEC_EUNSUPPORTED && error_has("refusing global 'os.system'") &&
-          error_has("evil-legacy.bin"), "evil legacy: %s", scivec_last_error());
+              error_has("evil-legacy.bin"),
+          "evil legacy: %s", scivec_last_error());
     CHECK(!sv_file_exists("/tmp/sv_pwned_legacy"), "os.system was executed!");
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); return 2; }
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
     if (sv_config_load(SV_FIXTURES "/models/tiny-scibert/config.json", &tiny_cfg)) return 2;
     test_tiny_formats();
     test_prefixed_names();

@@ -30,9 +30,8 @@ static inline char *make_temp_dir(char *buf, size_t size, const char *tag) {
 }
 
 static inline void remove_temp_dir(const char *dir) {
-    static const char *const names[] = {"vocab.txt", "tokenizer_config.json",
-                                        "tokenizer.json", "special_tokens_map.json",
-                                        "added_tokens.json"};
+    static const char *const names[] = {"vocab.txt", "tokenizer_config.json", "tokenizer.json",
+                                        "special_tokens_map.json", "added_tokens.json"};
     char path[1024];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);

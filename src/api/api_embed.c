@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "corpus/shard.h"
 #include "outputs/embed.h"
 #include "outputs/recipe.h"
-#include "corpus/shard.h"
 #include "scivec.h"
 
 const char *scivec_recipe_name(scivec_recipe recipe) { return sv_recipe_name((sv_recipe)recipe); }
@@ -40,13 +40,12 @@ scivec_embed_params scivec_embed_default_params(void) {
 /* What the internal callbacks need to reach the caller's. */
 typedef struct bridge {
     const scivec_embed_params *params;
-    volatile sig_atomic_t     *stop;
+    volatile sig_atomic_t *stop;
 } bridge;
 
 static void bridge_progress(int64_t done, int64_t total, void *user) {
     bridge *b = user;
-    if (b->params->progress && b->params->progress(done, total, b->params->user))
-        *b->stop = 1;
+    if (b->params->progress && b->params->progress(done, total, b->params->user)) *b->stop = 1;
 }
 
 static void bridge_index_progress(const char *stage, int64_t done, int64_t total, void *user) {
@@ -95,7 +94,8 @@ static void copy_result(const sv_embed_result *r, scivec_embed_result *out) {
 }
 
 int scivec_embed(const scivec_embed_params *params, scivec_embed_result *result) {
-    if (!params || !result) return sv_error(SCIVEC_EINVAL, "scivec_embed: params and result are required");
+    if (!params || !result)
+        return sv_error(SCIVEC_EINVAL, "scivec_embed: params and result are required");
     volatile sig_atomic_t own_stop = 0;
     bridge b = {params, params->stop ? params->stop : &own_stop};
 

@@ -7,13 +7,13 @@
  */
 #include <stdlib.h>
 
-#include "nn/bert.h"
-#include "nn/model.h"
-#include "hub/model_dir.h"
 #include "core/error.h"
-#include "nn/gemm.h"
-#include "hub/hub.h"
 #include "core/l2norm.h"
+#include "hub/hub.h"
+#include "hub/model_dir.h"
+#include "nn/bert.h"
+#include "nn/gemm.h"
+#include "nn/model.h"
 #include "outputs/query.h"
 
 _Static_assert(SCIVEC_DEFAULT_BATCH_TOKENS == SV_BATCH_TOKENS,
@@ -22,7 +22,8 @@ _Static_assert(SCIVEC_DEFAULT_BATCH_TOKENS == SV_BATCH_TOKENS,
 void scivec_free(void *p) { free(p); }
 
 int scivec_model_resolve(const char *model, int refresh, char **dir) {
-    if (!model || !dir) return sv_error(SCIVEC_EINVAL, "scivec_model_resolve: model and dir are required");
+    if (!model || !dir)
+        return sv_error(SCIVEC_EINVAL, "scivec_model_resolve: model and dir are required");
     *dir = NULL;
     return sv_resolve_model_dir_ex(model, refresh != 0, dir);
 }
@@ -47,7 +48,8 @@ int scivec_model_set_batch_tokens(scivec_model *model, int n_tokens) {
 int scivec_model_tokenize(const scivec_model *model, const scivec_encode_params *params,
                           const char *text, size_t text_len, scivec_encoding *out) {
     if (!model || !params || !text || !out)
-        return sv_error(SCIVEC_EINVAL, "scivec_model_tokenize: model, params, text and out are required");
+        return sv_error(SCIVEC_EINVAL,
+                        "scivec_model_tokenize: model, params, text and out are required");
     return sv_model_tokenize(model, params, text, text_len, out);
 }
 

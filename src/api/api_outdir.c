@@ -30,14 +30,16 @@ static int wrap(sv_outdir *inner, scivec_outdir **out) {
 }
 
 int scivec_outdir_open(const char *dir, scivec_outdir **out) {
-    if (!dir || !out) return sv_error(SCIVEC_EINVAL, "scivec_outdir_open: dir and out are required");
+    if (!dir || !out)
+        return sv_error(SCIVEC_EINVAL, "scivec_outdir_open: dir and out are required");
     sv_outdir *inner;
     int rc = sv_outdir_open(dir, &inner);
     return rc != SCIVEC_OK ? rc : wrap(inner, out);
 }
 
 int scivec_outdir_check(const char *dir, int full_check, scivec_outdir **out) {
-    if (!dir || !out) return sv_error(SCIVEC_EINVAL, "scivec_outdir_check: dir and out are required");
+    if (!dir || !out)
+        return sv_error(SCIVEC_EINVAL, "scivec_outdir_check: dir and out are required");
     sv_outdir *inner;
     int rc = sv_outdir_load(dir, full_check ? SV_CHECK_FULL : SV_CHECK_SAMPLE, &inner);
     return rc != SCIVEC_OK ? rc : wrap(inner, out);
@@ -49,7 +51,7 @@ void scivec_outdir_free(scivec_outdir *od) {
     for (int i = 0; i < od->n_notes; i++) free(od->notes[i]);
     free(od->notes);
     if (od->is_reader) {
-        sv_api_reader_close(od->od);   /* the parent owns the rest, metadata_text too */
+        sv_api_reader_close(od->od); /* the parent owns the rest, metadata_text too */
     } else {
         free(od->metadata_text);
         sv_outdir_close(od->od);
@@ -97,7 +99,8 @@ int64_t scivec_outdir_db_rows(const scivec_outdir *od) {
 }
 
 int scivec_outdir_find(const scivec_outdir *od, const char *paper_id, int64_t *row) {
-    if (!paper_id || !row) return sv_error(SCIVEC_EINVAL, "scivec_outdir_find: paper_id and row are required");
+    if (!paper_id || !row)
+        return sv_error(SCIVEC_EINVAL, "scivec_outdir_find: paper_id and row are required");
     return sv_outdir_find_paper(od->od, paper_id, row);
 }
 
@@ -127,7 +130,8 @@ void scivec_paper_clear(scivec_paper *paper) {
 }
 
 int scivec_filter_parse_year(const char *text, scivec_filter *f) {
-    if (!text || !f) return sv_error(SCIVEC_EINVAL, "scivec_filter_parse_year: text and f are required");
+    if (!text || !f)
+        return sv_error(SCIVEC_EINVAL, "scivec_filter_parse_year: text and f are required");
     sv_filter inner;
     memset(&inner, 0, sizeof inner);
     int rc = sv_filter_parse_year(text, &inner);
@@ -151,16 +155,18 @@ const sv_filter *sv_api_filter(const scivec_filter *f, sv_filter *inner) {
 
 /* sv_hit and scivec_hit are one layout; the queries write scivec_hits directly. */
 _Static_assert(sizeof(sv_hit) == sizeof(scivec_hit) &&
-               offsetof(sv_hit, row) == offsetof(scivec_hit, row) &&
-               offsetof(sv_hit, score) == offsetof(scivec_hit, score), "sv_hit = scivec_hit");
+                   offsetof(sv_hit, row) == offsetof(scivec_hit, row) &&
+                   offsetof(sv_hit, score) == offsetof(scivec_hit, score),
+               "sv_hit = scivec_hit");
 
 /* Queries need a folder whose files agree: always so after _open, not
  * necessarily after _check (a file may be missing altogether). */
 static int check_query_args(const scivec_outdir *od, const char *fn, int64_t k,
                             const scivec_hit *hits, const int64_t *n_hits) {
     if (!od || k < 1 || !hits || !n_hits)
-        return sv_error(SCIVEC_EINVAL, "%s: k must be >= 1 (got %lld) and od, hits and n_hits given",
-                        fn, (long long)k);
+        return sv_error(SCIVEC_EINVAL,
+                        "%s: k must be >= 1 (got %lld) and od, hits and n_hits given", fn,
+                        (long long)k);
     if (od->od->n_problems > 0)
         return sv_error(SCIVEC_EFORMAT, "%s: %s", od->od->dir, od->od->problems[0]);
     return SCIVEC_OK;
@@ -169,15 +175,15 @@ static int check_query_args(const scivec_outdir *od, const char *fn, int64_t k,
 int scivec_outdir_set_search(scivec_outdir *od, int nprobe, int ef_search) {
     if (!od || nprobe < 0 || ef_search < 0)
         return sv_error(SCIVEC_EINVAL, "scivec_outdir_set_search: od is required, nprobe and "
-                        "ef_search must not be negative");
+                                       "ef_search must not be negative");
     od->search.nprobe = nprobe;
     od->search.ef_search = ef_search;
     return SCIVEC_OK;
 }
 
 int scivec_outdir_nearest(const scivec_outdir *od, const float *query, int64_t k,
-                          int64_t exclude_row, const scivec_filter *filter,
-                          scivec_hit *hits, int64_t *n_hits) {
+                          int64_t exclude_row, const scivec_filter *filter, scivec_hit *hits,
+                          int64_t *n_hits) {
     int rc = check_query_args(od, "scivec_outdir_nearest", k, hits, n_hits);
     if (rc != SCIVEC_OK) return rc;
     if (!query) return sv_error(SCIVEC_EINVAL, "scivec_outdir_nearest: query is required");
@@ -193,28 +199,28 @@ int scivec_outdir_similar(const scivec_outdir *od, const char *paper_id, int64_t
     int64_t row;
     if ((rc = scivec_outdir_find(od, paper_id, &row)) != SCIVEC_OK) return rc;
     /* The paper's own row vector is the query, as a Python client would do. */
-    return scivec_outdir_nearest(od, od->od->vectors + row * od->od->n_cols, k, row, filter,
-                                 hits, n_hits);
+    return scivec_outdir_nearest(od, od->od->vectors + row * od->od->n_cols, k, row, filter, hits,
+                                 n_hits);
 }
 
 static int find_rows(const scivec_outdir *od, const char *const *ids, int n, int64_t *rows) {
     for (int i = 0; i < n; i++) {
-        if (!ids[i]) return sv_error(SCIVEC_EINVAL, "scivec_outdir_recommend: paper id %d is NULL", i);
+        if (!ids[i])
+            return sv_error(SCIVEC_EINVAL, "scivec_outdir_recommend: paper id %d is NULL", i);
         int rc = scivec_outdir_find(od, ids[i], &rows[i]);
         if (rc != SCIVEC_OK) return rc;
     }
     return SCIVEC_OK;
 }
 
-int scivec_outdir_recommend(const scivec_outdir *od,
-                            const char *const *positive, int n_positive,
+int scivec_outdir_recommend(const scivec_outdir *od, const char *const *positive, int n_positive,
                             const char *const *negative, int n_negative, int64_t k,
                             const scivec_filter *filter, scivec_hit *hits, int64_t *n_hits) {
     int rc = check_query_args(od, "scivec_outdir_recommend", k, hits, n_hits);
     if (rc != SCIVEC_OK) return rc;
     if (n_positive < 1 || !positive || n_negative < 0 || (n_negative > 0 && !negative))
         return sv_error(SCIVEC_EINVAL, "scivec_outdir_recommend: at least one positive paper id is "
-                        "required");
+                                       "required");
     int n_rows = n_positive + n_negative;
     int64_t *rows = malloc((size_t)n_rows * sizeof *rows);
     float *query = malloc((size_t)od->od->n_cols * sizeof *query);

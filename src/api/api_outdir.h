@@ -10,17 +10,17 @@
 
 struct scivec_outdir {
     sv_outdir *od;
-    char      *metadata_text;   /* metadata.json printed, NULL when unreadable */
+    char *metadata_text; /* metadata.json printed, NULL when unreadable */
     /* The model free-text queries are embedded with (api_search.c), loaded
      * on the first search, and how it encodes. */
-    scivec_model        *query_model;
+    scivec_model *query_model;
     scivec_encode_params query_params;
-    char               **notes;
-    int                  n_notes;
-    sv_search_params     search;      /* scivec_outdir_set_search; 0 = as built */
+    char **notes;
+    int n_notes;
+    sv_search_params search; /* scivec_outdir_set_search; 0 = as built */
     /* A scivec_outdir_open_reader handle: od is a shallow copy whose
      * vectors, index and metadata belong to the parent; only od->db is its own. */
-    int                  is_reader;
+    int is_reader;
 };
 
 

@@ -17,7 +17,8 @@
 #include "outputs/npy.h"
 
 int scivec_outdir_open_reader(const scivec_outdir *od, scivec_outdir **out) {
-    if (!od || !out) return sv_error(SCIVEC_EINVAL, "scivec_outdir_open_reader: od and out are required");
+    if (!od || !out)
+        return sv_error(SCIVEC_EINVAL, "scivec_outdir_open_reader: od and out are required");
     *out = NULL;
     const sv_outdir *inner = od->od;
     char *db_path = sv_path_join(inner->dir, "papers.db");
@@ -32,8 +33,8 @@ int scivec_outdir_open_reader(const scivec_outdir *od, scivec_outdir **out) {
      * read-only once opened: shared. Only the connection is the reader's. */
     *copy = *inner;
     copy->db = NULL;
-    if (sqlite3_open_v2(db_path, &copy->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)
-        != SQLITE_OK) {
+    if (sqlite3_open_v2(db_path, &copy->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         rc = sv_error(SCIVEC_EIO, "%s: cannot open another connection: %s", db_path,
                       copy->db ? sqlite3_errmsg(copy->db) : "out of memory");
         goto done;
@@ -81,11 +82,14 @@ static int db_error(const scivec_outdir *od) {
 int scivec_outdir_paper_column(const scivec_outdir *od, int64_t row, const char *name,
                                char **value) {
     if (!od || !name || !value)
-        return sv_error(SCIVEC_EINVAL, "scivec_outdir_paper_column: od, name and value are required");
+        return sv_error(SCIVEC_EINVAL,
+                        "scivec_outdir_paper_column: od, name and value are required");
     *value = NULL;
     sqlite3_stmt *st;
-    if (!od->od->db || sqlite3_prepare_v2(od->od->db, "SELECT value FROM paper_columns "
-                                          "WHERE row = ? AND name = ?", -1, &st, NULL) != SQLITE_OK)
+    if (!od->od->db || sqlite3_prepare_v2(od->od->db,
+                                          "SELECT value FROM paper_columns "
+                                          "WHERE row = ? AND name = ?",
+                                          -1, &st, NULL) != SQLITE_OK)
         return db_error(od);
     sqlite3_bind_int64(st, 1, row);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -100,10 +104,13 @@ int scivec_outdir_paper_column(const scivec_outdir *od, int64_t row, const char 
 int scivec_outdir_paper_columns(const scivec_outdir *od, int64_t row,
                                 void (*fn)(const char *name, const char *value, void *user),
                                 void *user) {
-    if (!od || !fn) return sv_error(SCIVEC_EINVAL, "scivec_outdir_paper_columns: od and fn are required");
+    if (!od || !fn)
+        return sv_error(SCIVEC_EINVAL, "scivec_outdir_paper_columns: od and fn are required");
     sqlite3_stmt *st;
-    if (!od->od->db || sqlite3_prepare_v2(od->od->db, "SELECT name, value FROM paper_columns "
-                                          "WHERE row = ? ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+    if (!od->od->db || sqlite3_prepare_v2(od->od->db,
+                                          "SELECT name, value FROM paper_columns "
+                                          "WHERE row = ? ORDER BY name",
+                                          -1, &st, NULL) != SQLITE_OK)
         return db_error(od);
     sqlite3_bind_int64(st, 1, row);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -118,10 +125,13 @@ int scivec_outdir_paper_columns(const scivec_outdir *od, int64_t row,
 int scivec_outdir_each_paper(const scivec_outdir *od,
                              int (*fn)(int64_t row, const scivec_paper *paper, void *user),
                              void *user) {
-    if (!od || !fn) return sv_error(SCIVEC_EINVAL, "scivec_outdir_each_paper: od and fn are required");
+    if (!od || !fn)
+        return sv_error(SCIVEC_EINVAL, "scivec_outdir_each_paper: od and fn are required");
     sqlite3_stmt *st;
-    if (!od->od->db || sqlite3_prepare_v2(od->od->db, "SELECT row, paper_id, title, categories, "
-                                          "year FROM papers ORDER BY row", -1, &st, NULL) != SQLITE_OK)
+    if (!od->od->db || sqlite3_prepare_v2(od->od->db,
+                                          "SELECT row, paper_id, title, categories, "
+                                          "year FROM papers ORDER BY row",
+                                          -1, &st, NULL) != SQLITE_OK)
         return db_error(od);
     int rc = SCIVEC_OK;
     for (int64_t expect = 0; rc == SCIVEC_OK && sqlite3_step(st) == SQLITE_ROW; expect++) {
@@ -157,7 +167,8 @@ int scivec_map_read(const char *dir, float **xy, int64_t *n_rows, int64_t *n_col
 }
 
 int scivec_map_record(const char *dir, char **json) {
-    if (!dir || !json) return sv_error(SCIVEC_EINVAL, "scivec_map_record: dir and json are required");
+    if (!dir || !json)
+        return sv_error(SCIVEC_EINVAL, "scivec_map_record: dir and json are required");
     *json = NULL;
     char *path = sv_path_join(dir, "metadata.json"), *text = NULL;
     size_t size;

@@ -33,8 +33,7 @@ const char *scivec_outdir_note(const scivec_outdir *od, int i) {
     return i >= 0 && i < od->n_notes ? od->notes[i] : NULL;
 }
 
-static int add_note(scivec_outdir *od, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int add_note(scivec_outdir *od, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int add_note(scivec_outdir *od, const char *fmt, ...) {
     char line[1024];
@@ -67,12 +66,15 @@ static int check_weights(scivec_outdir *od, scivec_model *model, int verify) {
     if (verify) {
         char hex[65];
         if (!o->model_sha256 || !used)
-            return sv_error(SCIVEC_EINVAL, "--verify-model: %s/metadata.json records no model.sha256", o->dir);
+            return sv_error(SCIVEC_EINVAL,
+                            "--verify-model: %s/metadata.json records no model.sha256", o->dir);
         int rc = sv_sha256_file(used, hex);
         if (rc != SCIVEC_OK) return rc;
         if (strcmp(hex, o->model_sha256) != 0)
-            return sv_error(SCIVEC_EINVAL, "--verify-model: %s has sha256 %s but %s was embedded "
-                            "with weights of sha256 %s", used, hex, o->dir, o->model_sha256);
+            return sv_error(SCIVEC_EINVAL,
+                            "--verify-model: %s has sha256 %s but %s was embedded "
+                            "with weights of sha256 %s",
+                            used, hex, o->dir, o->model_sha256);
     } else if (cJSON_IsString(recorded) && used && !same_file(recorded->valuestring, used)) {
         return add_note(od, "warning: the query is embedded with %s but %s was embedded with %s",
                         used, o->dir, recorded->valuestring);
@@ -85,9 +87,9 @@ static int load_query_model(scivec_outdir *od, const scivec_search_params *param
     scivec_model *model = NULL;
     scivec_encode_params ep;
     char note[1024];
-    int rc = scivec_query_model_load_as(od->od->dir, params->model, params->n_threads,
-                                        params->precision, params->force_precision, &model, &ep,
-                                        note, sizeof note);
+    int rc =
+        scivec_query_model_load_as(od->od->dir, params->model, params->n_threads, params->precision,
+                                   params->force_precision, &model, &ep, note, sizeof note);
     if (rc == SCIVEC_OK && note[0]) rc = add_note(od, "%s", note);
     if (rc == SCIVEC_OK) rc = check_weights(od, model, params->verify_model);
     if (rc != SCIVEC_OK) {
@@ -102,7 +104,8 @@ static int load_query_model(scivec_outdir *od, const scivec_search_params *param
 int scivec_outdir_embed_query(scivec_outdir *od, const scivec_search_params *params,
                               const char *text, float *query) {
     if (!od || !text || !query)
-        return sv_error(SCIVEC_EINVAL, "scivec_outdir_embed_query: od, text and query are required");
+        return sv_error(SCIVEC_EINVAL,
+                        "scivec_outdir_embed_query: od, text and query are required");
     int rc = sv_query_text_check(text, strlen(text));
     if (rc != SCIVEC_OK) return rc;
     if (!od->query_model) {
@@ -112,19 +115,22 @@ int scivec_outdir_embed_query(scivec_outdir *od, const scivec_search_params *par
     }
     const char *texts[1] = {text};
     scivec_encode_stats stats = {0};
-    rc = scivec_model_encode_texts(od->query_model, &od->query_params, 1, texts, NULL, query, &stats);
+    rc = scivec_model_encode_texts(od->query_model, &od->query_params, 1, texts, NULL, query,
+                                   &stats);
     if (rc == SCIVEC_OK && stats.n_truncated) {
         int limit = od->query_params.max_length > 0 ? od->query_params.max_length
                                                     : scivec_model_max_length(od->query_model);
-        rc = add_note(od, "the query is longer than %d tokens, the limit the papers of %s were "
-                      "embedded with: only its first %d tokens were used", limit, od->od->dir, limit);
+        rc = add_note(od,
+                      "the query is longer than %d tokens, the limit the papers of %s were "
+                      "embedded with: only its first %d tokens were used",
+                      limit, od->od->dir, limit);
     }
     return rc;
 }
 
-int scivec_outdir_search(scivec_outdir *od, const scivec_search_params *params,
-                         const char *text, int64_t k, const scivec_filter *filter,
-                         scivec_hit *hits, int64_t *n_hits) {
+int scivec_outdir_search(scivec_outdir *od, const scivec_search_params *params, const char *text,
+                         int64_t k, const scivec_filter *filter, scivec_hit *hits,
+                         int64_t *n_hits) {
     if (!od) return sv_error(SCIVEC_EINVAL, "scivec_outdir_search: od is required");
     float *query = malloc((size_t)(od->od->n_cols > 0 ? od->od->n_cols : 1) * sizeof *query);
     if (!query) return sv_error(SCIVEC_ENOMEM, "out of memory");

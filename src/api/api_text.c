@@ -20,7 +20,7 @@
 
 struct scivec_text_reader {
     sv_jsonl *in;
-    cJSON    *obj;     /* the record the last strings point into */
+    cJSON *obj; /* the record the last strings point into */
 };
 
 int scivec_text_reader_open(const char *path, scivec_text_reader **out) {
@@ -125,8 +125,8 @@ static int encode_stream(scivec_model *model, const scivec_encode_params *ep,
                                            (const char *const *)c->pair, vecs, stats);
         if (status) {
             // "inputs i..j: input k: ..." -> name the first line of the chunk too
-            sv_error_prefix(status, "%s: lines %ld..%ld", scivec_text_reader_path(in),
-                            c->line[0], c->line[c->n - 1]);
+            sv_error_prefix(status, "%s: lines %ld..%ld", scivec_text_reader_path(in), c->line[0],
+                            c->line[c->n - 1]);
             break;
         }
         if ((status = sv_npy_writer_append(w, vecs, c->n))) break;
@@ -144,7 +144,7 @@ int scivec_model_encode_jsonl(scivec_model *model, const scivec_encode_params *p
                               scivec_encode_stats *stats) {
     if (!model || !params || !out_path || !n_rows)
         return sv_error(SCIVEC_EINVAL, "scivec_model_encode_jsonl: model, params, out_path and "
-                        "n_rows are required");
+                                       "n_rows are required");
     *n_rows = 0;
     scivec_text_reader *in = NULL;
     sv_npy_writer *w = NULL;
@@ -159,8 +159,10 @@ int scivec_model_encode_jsonl(scivec_model *model, const scivec_encode_params *p
     if ((status = scivec_text_reader_open(input, &in))) goto done;
     if ((status = sv_npy_writer_open(tmp_path, scivec_model_dim(model), &w))) goto done;
     status = encode_stream(model, params, in, w, n_rows, stats);
-    if (status) sv_npy_writer_abort(w);
-    else status = sv_npy_writer_close(w);
+    if (status)
+        sv_npy_writer_abort(w);
+    else
+        status = sv_npy_writer_close(w);
     w = NULL;
     if (!status && rename(tmp_path, out_path))
         status = sv_error(SCIVEC_EIO, "%s: cannot rename to %s: %s", tmp_path, out_path,

@@ -5,8 +5,8 @@
 #include <blis.h>
 #include <stddef.h>
 
-#include "core/error.h"
 #include "core/cpu.h"
+#include "core/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -30,8 +30,10 @@ static void detect(sv_cpu *cpu) {
     int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl");
-    if (v4) cpu->isa = SV_ISA_AVX512;
-    else if (v3) cpu->isa = SV_ISA_AVX2;
+    if (v4)
+        cpu->isa = SV_ISA_AVX512;
+    else if (v3)
+        cpu->isa = SV_ISA_AVX2;
     unsigned eax, ebx, ecx, edx;
     if (__get_cpuid(0, &eax, &ebx, &ecx, &edx)) {
         cpu->amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;   /* AuthenticAMD */
@@ -70,9 +72,9 @@ const sv_cpu *sv_cpu_get(void) {
 
 const char *sv_isa_name(sv_isa isa) {
     switch (isa) {
-    case SV_ISA_AVX512: return "avx512";
-    case SV_ISA_AVX2:   return "avx2";
-    default:            return "generic";
+        case SV_ISA_AVX512: return "avx512";
+        case SV_ISA_AVX2: return "avx2";
+        default: return "generic";
     }
 }
 

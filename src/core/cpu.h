@@ -10,18 +10,18 @@
 #define SV_CPU_H
 
 typedef enum sv_isa {
-    SV_ISA_GENERIC,  /* x86-64 (SSE2): never chosen by a loaded model      */
-    SV_ISA_AVX2,     /* x86-64-v3: AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE    */
-    SV_ISA_AVX512,   /* x86-64-v4: v3 + AVX-512 F, BW, CD, DQ, VL           */
+    SV_ISA_GENERIC, /* x86-64 (SSE2): never chosen by a loaded model      */
+    SV_ISA_AVX2,    /* x86-64-v3: AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE    */
+    SV_ISA_AVX512,  /* x86-64-v4: v3 + AVX-512 F, BW, CD, DQ, VL           */
 } sv_isa;
 
 typedef struct sv_cpu {
     sv_isa isa;
     int amd, intel;
-    unsigned family;       /* cpuid family, extended family added          */
-    int avx512_bf16;       /* vdpbf16ps                                    */
-    int avx512_vnni;       /* vpdpbusd on 512-bit registers                */
-    int avx_vnni;          /* vpdpbusd on 256-bit registers (VEX)          */
+    unsigned family; /* cpuid family, extended family added          */
+    int avx512_bf16; /* vdpbf16ps                                    */
+    int avx512_vnni; /* vpdpbusd on 512-bit registers                */
+    int avx_vnni;    /* vpdpbusd on 256-bit registers (VEX)          */
     int amx_bf16, amx_int8;
 } sv_cpu;
 

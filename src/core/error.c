@@ -21,15 +21,15 @@ const char *scivec_version(void) { return SCIVEC_VERSION; }
 
 const char *scivec_status_string(int status) {
     switch (status) {
-    case SCIVEC_OK:           return "ok";
-    case SCIVEC_EINVAL:       return "invalid argument";
-    case SCIVEC_EIO:          return "input/output error";
-    case SCIVEC_EFORMAT:      return "malformed file";
-    case SCIVEC_ENOMEM:       return "out of memory";
-    case SCIVEC_EUNSUPPORTED: return "unsupported";
-    case SCIVEC_ENOTFOUND:    return "not found";
-    case SCIVEC_ETOOLONG:     return "input too long";
-    default:                  return "unknown error";
+        case SCIVEC_OK: return "ok";
+        case SCIVEC_EINVAL: return "invalid argument";
+        case SCIVEC_EIO: return "input/output error";
+        case SCIVEC_EFORMAT: return "malformed file";
+        case SCIVEC_ENOMEM: return "out of memory";
+        case SCIVEC_EUNSUPPORTED: return "unsupported";
+        case SCIVEC_ENOTFOUND: return "not found";
+        case SCIVEC_ETOOLONG: return "input too long";
+        default: return "unknown error";
     }
 }
 
@@ -52,7 +52,10 @@ int sv_error_prefix(int status, const char *fmt, ...) {
     size_t n_prefix = strlen(prefix), n_rest = strlen(rest), cap = sizeof last_error - 1;
     size_t at = n_prefix < cap ? n_prefix : cap;
     memcpy(last_error, prefix, at);
-    if (at + 2 <= cap) { memcpy(last_error + at, ": ", 2); at += 2; }
+    if (at + 2 <= cap) {
+        memcpy(last_error + at, ": ", 2);
+        at += 2;
+    }
     size_t n_copy = n_rest < cap - at ? n_rest : cap - at;
     memcpy(last_error + at, rest, n_copy);
     last_error[at + n_copy] = '\0';

@@ -13,13 +13,11 @@
 /* Records a one-line message for scivec_last_error() on this thread and
  * returns status, so that failures read as
  *     return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: ...", path, name);     */
-int sv_error(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int sv_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes the current message with "prefix: " (to add the file or row an
  * inner call did not know about) and returns status unchanged. */
-int sv_error_prefix(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int sv_error_prefix(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void sv_clear_error(void);
 

@@ -15,8 +15,9 @@ int sv_read_file(const char *path, char **data, size_t *size) {
     *data = NULL;
     if (size) *size = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
-                            "%s: %s", path, strerror(errno));
+    if (!f)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                        strerror(errno));
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -25,7 +26,11 @@ int sv_read_file(const char *path, char **data, size_t *size) {
         if (got == 0) break;
         if (len + 1 == cap) {
             char *bigger = realloc(buf, cap * 2);
-            if (!bigger) { free(buf); buf = NULL; break; }
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
             buf = bigger;
             cap *= 2;
         }
@@ -33,7 +38,10 @@ int sv_read_file(const char *path, char **data, size_t *size) {
     int failed = ferror(f);
     fclose(f);
     if (!buf) return sv_error(SCIVEC_ENOMEM, "%s: out of memory reading file", path);
-    if (failed) { free(buf); return sv_error(SCIVEC_EIO, "%s: read error", path); }
+    if (failed) {
+        free(buf);
+        return sv_error(SCIVEC_EIO, "%s: read error", path);
+    }
     buf[len] = '\0';
     *data = buf;
     if (size) *size = len;

@@ -9,6 +9,6 @@ void sv_l2_normalize(float *x, int n) {
     double sq = 0.0;
     for (int i = 0; i < n; i++) sq += (double)x[i] * x[i];
     double norm = sqrt(sq);
-    if (norm < 1e-12) norm = 1e-12;   // F.normalize's eps: a zero vector stays zero
+    if (norm < 1e-12) norm = 1e-12; // F.normalize's eps: a zero vector stays zero
     for (int i = 0; i < n; i++) x[i] = (float)(x[i] / norm);
 }

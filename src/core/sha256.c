@@ -23,7 +23,9 @@ void sv_sha256(const void *data, size_t len, uint8_t digest[32]) {
 int sv_sha256_file(const char *path, char hex[65]) {
     hex[0] = '\0';
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path, strerror(errno));
+    if (!f)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                        strerror(errno));
     enum { CHUNK = 1 << 20 };
     uint8_t *buf = malloc(CHUNK);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -34,11 +36,20 @@ int sv_sha256_file(const char *path, char hex[65]) {
     }
     size_t got;
     while ((got = fread(buf, 1, CHUNK, f)) > 0)
-        if (!EVP_DigestUpdate(ctx, buf, got)) { rc = sv_error(SCIVEC_EIO, "%s: SHA-256 failed", path); goto done; }
-    if (ferror(f)) { rc = sv_error(SCIVEC_EIO, "%s: read error", path); goto done; }
+        if (!EVP_DigestUpdate(ctx, buf, got)) {
+            rc = sv_error(SCIVEC_EIO, "%s: SHA-256 failed", path);
+            goto done;
+        }
+    if (ferror(f)) {
+        rc = sv_error(SCIVEC_EIO, "%s: read error", path);
+        goto done;
+    }
     uint8_t digest[32];
     unsigned int n = 0;
-    if (!EVP_DigestFinal_ex(ctx, digest, &n) || n != 32) { rc = sv_error(SCIVEC_EIO, "%s: SHA-256 failed", path); goto done; }
+    if (!EVP_DigestFinal_ex(ctx, digest, &n) || n != 32) {
+        rc = sv_error(SCIVEC_EIO, "%s: SHA-256 failed", path);
+        goto done;
+    }
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 done:
     EVP_MD_CTX_free(ctx);
@@ -46,4 +57,3 @@ done:
     fclose(f);
     return rc;
 }
-

@@ -15,12 +15,12 @@
 #define MAX_LINE_BYTES ((size_t)64 << 20)
 
 struct sv_jsonl {
-    FILE  *file;
-    int    owns_file;      /* stdin is not closed                      */
-    char  *path;
-    char  *line;           /* the current line, buffer reused           */
+    FILE *file;
+    int owns_file; /* stdin is not closed                      */
+    char *path;
+    char *line; /* the current line, buffer reused           */
     size_t line_cap;
-    long   line_no;
+    long line_no;
 };
 
 int sv_jsonl_open(const char *path, sv_jsonl **out) {
@@ -29,14 +29,17 @@ int sv_jsonl_open(const char *path, sv_jsonl **out) {
     sv_jsonl *r = calloc(1, sizeof *r);
     if (!r) return sv_error(SCIVEC_ENOMEM, "out of memory");
     r->path = strdup(is_stdin ? "<stdin>" : path);
-    if (!r->path) { free(r); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (!r->path) {
+        free(r);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     if (is_stdin) {
         r->file = stdin;
     } else {
         r->file = fopen(path, "rb");
         if (!r->file) {
-            int status = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
-                                  "%s: %s", path, strerror(errno));
+            int status = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                                  strerror(errno));
             free(r->path);
             free(r);
             return status;
@@ -98,15 +101,15 @@ int sv_jsonl_next(sv_jsonl *r, cJSON **obj) {
         size_t n = 0;
         int got = read_line(r, &n);
         if (ferror(r->file))
-            return sv_error(SCIVEC_EIO, "%s:%ld: read error: %s", r->path,
-                            r->line_no + 1, strerror(errno ? errno : EIO));
+            return sv_error(SCIVEC_EIO, "%s:%ld: read error: %s", r->path, r->line_no + 1,
+                            strerror(errno ? errno : EIO));
         if (got == SCIVEC_ENOMEM)
             return sv_error(SCIVEC_ENOMEM, "%s:%ld: out of memory", r->path, r->line_no + 1);
         if (got == 0) return 0;
         r->line_no++;
         if (got == 2)
-            return sv_error(SCIVEC_EFORMAT, "%s:%ld: line longer than %zu MiB, skipped",
-                            r->path, r->line_no, MAX_LINE_BYTES >> 20);
+            return sv_error(SCIVEC_EFORMAT, "%s:%ld: line longer than %zu MiB, skipped", r->path,
+                            r->line_no, MAX_LINE_BYTES >> 20);
         char *text = r->line;
         size_t len = (size_t)n;
         if (r->line_no == 1 && len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
@@ -119,8 +122,8 @@ int sv_jsonl_next(sv_jsonl *r, cJSON **obj) {
         const char *end = NULL;
         cJSON *parsed = cJSON_ParseWithLengthOpts(text, len, &end, 0);
         if (!parsed)
-            return sv_error(SCIVEC_EFORMAT, "%s:%ld: not valid JSON (near byte %ld)",
-                            r->path, r->line_no,
+            return sv_error(SCIVEC_EFORMAT, "%s:%ld: not valid JSON (near byte %ld)", r->path,
+                            r->line_no,
                             (long)((cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : text) - text));
         if (end && !is_blank(end, len - (size_t)(end - text))) {
             cJSON_Delete(parsed);
@@ -152,8 +155,7 @@ int sv_json_get_string(const cJSON *obj, const char *key, const char **out) {
     *out = NULL;
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!item || cJSON_IsNull(item)) return SCIVEC_OK;
-    if (!cJSON_IsString(item))
-        return sv_error(SCIVEC_EFORMAT, "\"%s\" is not a string", key);
+    if (!cJSON_IsString(item)) return sv_error(SCIVEC_EFORMAT, "\"%s\" is not a string", key);
     *out = item->valuestring;
     return SCIVEC_OK;
 }

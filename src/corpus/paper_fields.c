@@ -13,7 +13,9 @@
 /* ------------------------------------------------------------------------ */
 /* Categories                                                                */
 
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 /* Appends s[0..n) to out (separated by one space). out has room: the result
  * is never longer than the input. */
@@ -45,7 +47,10 @@ int sv_normalize_categories(const char *text, size_t len, char **out) {
                 while (i < len && text[i] != c) i += text[i] == '\\' ? 2 : 1;
                 size_t end = i < len ? i : len;
                 char *decoded = malloc(end - start + 1);
-                if (!decoded) { free(result); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+                if (!decoded) {
+                    free(result);
+                    return sv_error(SCIVEC_ENOMEM, "out of memory");
+                }
                 for (size_t j = start; j < end; j++) {
                     char ch = text[j];
                     if (ch == '\\' && j + 1 < end) {
@@ -79,7 +84,10 @@ int sv_normalize_categories(const char *text, size_t len, char **out) {
             append_word(result, &n, text + start, i - start);
         }
     }
-    if (n == 0) { free(result); return SCIVEC_OK; }
+    if (n == 0) {
+        free(result);
+        return SCIVEC_OK;
+    }
     result[n] = '\0';
     *out = result;
     return SCIVEC_OK;
@@ -92,7 +100,10 @@ static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int sv_year_in_text(const char *text, size_t len) {
     for (size_t i = 0; i < len;) {
-        if (!is_digit(text[i])) { i++; continue; }
+        if (!is_digit(text[i])) {
+            i++;
+            continue;
+        }
         size_t start = i;
         while (i < len && is_digit(text[i])) i++;
         if (i - start == 4) {
@@ -108,7 +119,8 @@ int sv_year_from_versions(const char *json, size_t len) {
     cJSON *versions = cJSON_ParseWithLength(json, len);
     int year = 0;
     const cJSON *first = cJSON_IsArray(versions) ? cJSON_GetArrayItem(versions, 0) : NULL;
-    const cJSON *created = cJSON_IsObject(first) ? cJSON_GetObjectItemCaseSensitive(first, "created") : NULL;
+    const cJSON *created =
+        cJSON_IsObject(first) ? cJSON_GetObjectItemCaseSensitive(first, "created") : NULL;
     if (cJSON_IsString(created) && created->valuestring)
         year = sv_year_in_text(created->valuestring, strlen(created->valuestring));
     cJSON_Delete(versions);
@@ -124,13 +136,17 @@ static int all_digits(const char *s, size_t n) {
 }
 
 int sv_year_from_arxiv_id(const char *id, size_t len) {
-    if (len >= 6 && !strncmp(id, "arXiv:", 6)) { id += 6; len -= 6; }
+    if (len >= 6 && !strncmp(id, "arXiv:", 6)) {
+        id += 6;
+        len -= 6;
+    }
     /* Drop a version suffix "v12". */
     size_t end = len;
     while (end > 0 && is_digit(id[end - 1])) end--;
     if (end > 0 && end < len && id[end - 1] == 'v') len = end - 1;
     /* New style: YYMM.NNNN (2007-2014) or YYMM.NNNNN (2015 on). */
-    if ((len == 9 || len == 10) && id[4] == '.' && all_digits(id, 4) && all_digits(id + 5, len - 5)) {
+    if ((len == 9 || len == 10) && id[4] == '.' && all_digits(id, 4) &&
+        all_digits(id + 5, len - 5)) {
         int yy = two_digits(id), mm = two_digits(id + 2);
         if (yy >= 7 && mm >= 1 && mm <= 12) return 2000 + yy;
         return 0;
@@ -144,4 +160,3 @@ int sv_year_from_arxiv_id(const char *id, size_t len) {
     }
     return 0;
 }
-

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
 #include <cjson/cJSON.h>
+#include <csv.h>
 
 #include "core/error.h"
 #include "corpus/jsonl.h"
@@ -25,10 +25,10 @@ enum { READ_BLOCK = 1 << 16, MAX_PEEK_ERRORS = 100 };
 
 /* A growing list of fields stored back to back, each NUL-terminated. */
 typedef struct {
-    char   *text;
-    size_t  text_len, text_cap;
+    char *text;
+    size_t text_len, text_cap;
     size_t *starts, *lens;
-    int     n_fields, fields_cap;
+    int n_fields, fields_cap;
 } field_list;
 
 static int fields_push(field_list *fl, const char *s, size_t len) {
@@ -60,7 +60,10 @@ static int fields_push(field_list *fl, const char *s, size_t len) {
     return SCIVEC_OK;
 }
 
-static void fields_reset(field_list *fl) { fl->n_fields = 0; fl->text_len = 0; }
+static void fields_reset(field_list *fl) {
+    fl->n_fields = 0;
+    fl->text_len = 0;
+}
 
 static void fields_free(field_list *fl) {
     free(fl->text);
@@ -73,46 +76,46 @@ static void fields_free(field_list *fl) {
  * malformed while looking for the first object at open). */
 typedef struct {
     char *message;
-    long  line;
+    long line;
 } pending_error;
 
 struct sv_papers {
     sv_papers_format format;
-    char   *path;
-    char  **columns;
-    int     n_columns, columns_cap;
+    char *path;
+    char **columns;
+    int n_columns, columns_cap;
     int64_t n_records;
-    long    record_line;
+    long record_line;
 
     /* What sv_papers_next hands out. */
     const char **out_fields;
-    size_t      *out_lens;
-    int          out_cap;
+    size_t *out_lens;
+    int out_cap;
 
     /* CSV */
-    FILE  *file;
+    FILE *file;
     struct csv_parser parser;
-    int    parser_ready;
-    char  *block;               /* READ_BLOCK bytes read ahead          */
+    int parser_ready;
+    char *block; /* READ_BLOCK bytes read ahead          */
     size_t block_len, block_pos;
-    int    at_eof, finished;
-    long   line_no;             /* line of the next byte fed            */
-    long   building_line;       /* first line of the record being built */
-    size_t building_bytes;      /* bytes fed since that record began    */
-    int    between_records;     /* the next non-terminator byte starts a record */
-    int    record_ready;        /* `record` holds a complete record     */
-    int    out_of_memory;
+    int at_eof, finished;
+    long line_no;          /* line of the next byte fed            */
+    long building_line;    /* first line of the record being built */
+    size_t building_bytes; /* bytes fed since that record began    */
+    int between_records;   /* the next non-terminator byte starts a record */
+    int record_ready;      /* `record` holds a complete record     */
+    int out_of_memory;
     field_list building, record;
 
     /* JSONL */
     sv_jsonl *jsonl;
-    cJSON    *object;           /* the record being handed out          */
-    cJSON    *peeked;           /* first object, read at open           */
-    long      peeked_line;
+    cJSON *object; /* the record being handed out          */
+    cJSON *peeked; /* first object, read at open           */
+    long peeked_line;
     pending_error *pending;
-    int       n_pending, pending_next;
-    char    **printed;          /* JSON texts of non-string values      */
-    int       n_printed, printed_cap;
+    int n_pending, pending_next;
+    char **printed; /* JSON texts of non-string values      */
+    int n_printed, printed_cap;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -211,12 +214,15 @@ static int csv_feed_line(sv_papers *p) {
     }
     p->building_bytes += n;
     if (p->building_bytes > MAX_RECORD_BYTES)
-        return sv_error(SCIVEC_ETOOLONG, "%s:%ld: a record longer than %zu MiB (an unclosed quote, or not a "
-                        "CSV file?); refusing to read on", p->path, p->building_line, MAX_RECORD_BYTES >> 20);
+        return sv_error(SCIVEC_ETOOLONG,
+                        "%s:%ld: a record longer than %zu MiB (an unclosed quote, or not a "
+                        "CSV file?); refusing to read on",
+                        p->path, p->building_line, MAX_RECORD_BYTES >> 20);
     if (csv_parse(&p->parser, start, n, on_csv_field, on_csv_record_end, p) != n)
         return sv_error(SCIVEC_ENOMEM, "%s:%ld: %s", p->path, p->line_no,
                         csv_strerror(csv_error(&p->parser)));
-    if (p->out_of_memory) return sv_error(SCIVEC_ENOMEM, "%s:%ld: out of memory", p->path, p->line_no);
+    if (p->out_of_memory)
+        return sv_error(SCIVEC_ENOMEM, "%s:%ld: out of memory", p->path, p->line_no);
     if (ends_line && start[n - 1] == '\n') p->line_no++;
     p->block_pos += n;
     return 1;
@@ -250,8 +256,9 @@ static int csv_read_record(sv_papers *p, int *unterminated_quote) {
 
 static int csv_open(sv_papers *p) {
     p->file = fopen(p->path, "rb");
-    if (!p->file) return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
-                                  "%s: %s", p->path, strerror(errno));
+    if (!p->file)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", p->path,
+                        strerror(errno));
     p->block = malloc(READ_BLOCK);
     if (!p->block) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
     if (csv_init(&p->parser, CSV_APPEND_NULL) != 0)
@@ -291,11 +298,12 @@ static int csv_next(sv_papers *p, const char *const **fields, const size_t **len
     p->n_records++;
     p->record_line = p->building_line;
     if (unterminated)
-        return sv_error(SCIVEC_EFORMAT, "%s:%ld: quoted field never closes before the end of the file",
-                        p->path, p->record_line);
+        return sv_error(SCIVEC_EFORMAT,
+                        "%s:%ld: quoted field never closes before the end of the file", p->path,
+                        p->record_line);
     if (p->record.n_fields != p->n_columns)
-        return sv_error(SCIVEC_EFORMAT, "%s:%ld: record has %d fields, the header has %d",
-                        p->path, p->record_line, p->record.n_fields, p->n_columns);
+        return sv_error(SCIVEC_EFORMAT, "%s:%ld: record has %d fields, the header has %d", p->path,
+                        p->record_line, p->record.n_fields, p->n_columns);
     if (ensure_out(p, p->n_columns)) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
     for (int i = 0; i < p->n_columns; i++) {
         p->out_fields[i] = p->record.text + p->record.starts[i];
@@ -347,7 +355,8 @@ static int jsonl_open(sv_papers *p) {
         if (rc == 1) {
             p->peeked = obj;
             p->peeked_line = sv_jsonl_line(p->jsonl);
-            if (jsonl_add_columns(p, obj)) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
+            if (jsonl_add_columns(p, obj))
+                return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
             return SCIVEC_OK;
         }
         if (rc == 0) return SCIVEC_OK;
@@ -358,7 +367,8 @@ static int jsonl_open(sv_papers *p) {
         }
         p->pending[p->n_pending].message = strdup(scivec_last_error());
         p->pending[p->n_pending].line = sv_jsonl_line(p->jsonl);
-        if (!p->pending[p->n_pending].message) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
+        if (!p->pending[p->n_pending].message)
+            return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
         p->n_pending++;
     }
     return SCIVEC_OK;
@@ -383,8 +393,12 @@ static int jsonl_next(sv_papers *p, const char *const **fields, const size_t **l
         if (rc == 0) return 0;
         if (rc != 1 && rc != SCIVEC_EFORMAT) return rc;
         p->record_line = sv_jsonl_line(p->jsonl);
-        if (rc == SCIVEC_EFORMAT) { p->n_records++; return rc; }
-        if (jsonl_add_columns(p, p->object)) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
+        if (rc == SCIVEC_EFORMAT) {
+            p->n_records++;
+            return rc;
+        }
+        if (jsonl_add_columns(p, p->object))
+            return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
     }
     p->n_records++;
     if (ensure_out(p, p->n_columns)) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", p->path);
@@ -445,8 +459,9 @@ static int detect_format(const char *path, sv_papers_format *format) {
     *format = SV_PAPERS_CSV;
     if (ends_with(path, ".csv")) return SCIVEC_OK;
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
-                            "%s: %s", path, strerror(errno));
+    if (!f)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                        strerror(errno));
     unsigned char head[4096];
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
@@ -461,10 +476,16 @@ int sv_papers_open(const char *path, sv_papers **out) {
     sv_papers *p = calloc(1, sizeof *p);
     if (!p) return sv_error(SCIVEC_ENOMEM, "out of memory");
     p->path = strdup(path);
-    if (!p->path) { free(p); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (!p->path) {
+        free(p);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     int rc = detect_format(path, &p->format);
     if (!rc) rc = p->format == SV_PAPERS_CSV ? csv_open(p) : jsonl_open(p);
-    if (rc) { sv_papers_close(p); return rc; }
+    if (rc) {
+        sv_papers_close(p);
+        return rc;
+    }
     *out = p;
     return SCIVEC_OK;
 }
@@ -502,10 +523,14 @@ void sv_papers_close(sv_papers *p) {
 
 static int count_jsonl_lines(const char *path, int64_t *n_records) {
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
-                            "%s: %s", path, strerror(errno));
+    if (!f)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                        strerror(errno));
     char *block = malloc(READ_BLOCK);
-    if (!block) { fclose(f); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (!block) {
+        fclose(f);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     int64_t n = 0;
     int line_has_text = 0, first_block = 1;
     size_t got;

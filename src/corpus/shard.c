@@ -19,8 +19,10 @@ int sv_shard_parse(const char *spec, int *k, int *n) {
     char *end;
     if (parse_part(spec, &end, &kv) || *end != '/' || parse_part(end + 1, &end, &nv) || *end ||
         nv < 1 || nv > SV_SHARD_MAX || kv < 0 || kv >= nv)
-        return sv_error(SCIVEC_EINVAL, "--shard wants K/N with 0 <= K < N (K counts from 0, "
-                        "as SLURM_ARRAY_TASK_ID), got '%s'", spec);
+        return sv_error(SCIVEC_EINVAL,
+                        "--shard wants K/N with 0 <= K < N (K counts from 0, "
+                        "as SLURM_ARRAY_TASK_ID), got '%s'",
+                        spec);
     *k = (int)kv;
     *n = (int)nv;
     return SCIVEC_OK;

@@ -57,7 +57,7 @@ static int cache_snapshot_id(const char *dir, char *out, size_t out_size) {
     if (len == 0 || len >= sizeof folder) return 0;
     memcpy(folder, start, len);
     folder[len] = '\0';
-    char *sep = strstr(folder, "--");   // huggingface_hub's "/" -> "--"
+    char *sep = strstr(folder, "--"); // huggingface_hub's "/" -> "--"
     if (sep) {
         *sep = '/';
         memmove(sep + 1, sep + 2, strlen(sep + 2) + 1);

@@ -12,10 +12,10 @@
 #include "scivec.h"
 
 typedef struct sv_family {
-    const char *name;       /* "specter2"                                    */
-    const char *base;       /* the base model's repo id                      */
-    const char *papers;     /* the adapter papers go through (proximity)    */
-    const char *queries;    /* the adapter queries go through (adhoc_query) */
+    const char *name;    /* "specter2"                                    */
+    const char *base;    /* the base model's repo id                      */
+    const char *papers;  /* the adapter papers go through (proximity)    */
+    const char *queries; /* the adapter queries go through (adhoc_query) */
 } sv_family;
 
 /* The family whose base model is exactly repo_id, else NULL. */

@@ -36,9 +36,9 @@
 #include "core/sha256.h"
 
 enum {
-    MAX_RETRIES = 4,                   /* resumed attempts after a cut transfer */
-    MAX_API_BYTES = 64 << 20,          /* a repo listing; real ones are far smaller */
-    MAX_SMALL_JSON_BYTES = 16 << 20,   /* model.safetensors.index.json */
+    MAX_RETRIES = 4,                 /* resumed attempts after a cut transfer */
+    MAX_API_BYTES = 64 << 20,        /* a repo listing; real ones are far smaller */
+    MAX_SMALL_JSON_BYTES = 16 << 20, /* model.safetensors.index.json */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -91,9 +91,12 @@ static char *hub_token(void) {
     } else {
         char *path = NULL;
         const char *p = getenv("HF_TOKEN_PATH");
-        if (p && *p) path = strdup(p);
-        else if ((p = getenv("HF_HOME")) && *p) path = sv_path_join(p, "token");
-        else if ((p = getenv("HOME")) && *p) path = sv_path_join(p, ".cache/huggingface/token");
+        if (p && *p)
+            path = strdup(p);
+        else if ((p = getenv("HF_HOME")) && *p)
+            path = sv_path_join(p, "token");
+        else if ((p = getenv("HOME")) && *p)
+            path = sv_path_join(p, ".cache/huggingface/token");
         size_t len;
         if (path && sv_file_exists(path) && sv_read_file(path, &token, &len) != SCIVEC_OK)
             token = NULL;
@@ -101,10 +104,16 @@ static char *hub_token(void) {
         sv_clear_error();
     }
     if (token) trim(token);
-    if (token && !*token) { free(token); token = NULL; }
+    if (token && !*token) {
+        free(token);
+        token = NULL;
+    }
     // a token goes into an HTTP header: no line breaks or control bytes
     for (char *c = token; c && *c; c++)
-        if ((unsigned char)*c < 0x20) { free(token); return NULL; }
+        if ((unsigned char)*c < 0x20) {
+            free(token);
+            return NULL;
+        }
     return token;
 }
 
@@ -125,7 +134,7 @@ static int safe_component(const char *s, size_t n) {
 static int safe_file_name(const char *name) {
     size_t n = strlen(name);
     if (n == 0 || n > 400) return 0;
-    for (const char *part = name; ;) {
+    for (const char *part = name;;) {
         const char *slash = strchr(part, '/');
         size_t len = slash ? (size_t)(slash - part) : strlen(part);
         if (!safe_component(part, len)) return 0;
@@ -144,15 +153,19 @@ int sv_hub_parse_ref(const char *model, sv_hub_ref *ref) {
     if (ok && slash) {
         size_t org_len = (size_t)(slash - model), name_len = id_len - org_len - 1;
         ok = safe_component(model, org_len) && safe_component(slash + 1, name_len);
-        if (ok) snprintf(ref->folder, sizeof ref->folder, "models--%.*s--%.*s", (int)org_len,
-                         model, (int)name_len, slash + 1);
+        if (ok)
+            snprintf(ref->folder, sizeof ref->folder, "models--%.*s--%.*s", (int)org_len, model,
+                     (int)name_len, slash + 1);
     } else if (ok) {
         // old un-namespaced repos ("bert-base-uncased")
         ok = safe_component(model, id_len);
         if (ok) snprintf(ref->folder, sizeof ref->folder, "models--%.*s", (int)id_len, model);
     }
-    if (!ok) return sv_error(SCIVEC_ENOTFOUND, "model '%s' is neither a directory nor a "
-                             "HuggingFace repo id (ORG/NAME[@REVISION])", model);
+    if (!ok)
+        return sv_error(SCIVEC_ENOTFOUND,
+                        "model '%s' is neither a directory nor a "
+                        "HuggingFace repo id (ORG/NAME[@REVISION])",
+                        model);
     snprintf(ref->repo_id, sizeof ref->repo_id, "%.*s", (int)id_len, model);
     snprintf(ref->revision, sizeof ref->revision, "%s", rev);
     return SCIVEC_OK;
@@ -173,7 +186,7 @@ static int is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int is_file(const char *path) {   /* follows symlinks: a dangling one is no file */
+static int is_file(const char *path) { /* follows symlinks: a dangling one is no file */
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -197,9 +210,11 @@ static int shards_present(const char *dir) {
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(index, "weight_map"), *item;
     ok = cJSON_IsObject(map);
     if (!ok) map = NULL;
-    cJSON_ArrayForEach(item, map)
-        if (!cJSON_IsString(item) || !safe_file_name(item->valuestring) ||
-            !has_file(dir, item->valuestring)) { ok = 0; break; }
+    cJSON_ArrayForEach(item, map) if (!cJSON_IsString(item) || !safe_file_name(item->valuestring) ||
+                                      !has_file(dir, item->valuestring)) {
+        ok = 0;
+        break;
+    }
     cJSON_Delete(index);
     free(text);
     free(index_path);
@@ -212,8 +227,8 @@ static int snapshot_complete(const char *dir) {
     int model_weights = has_file(dir, "model.safetensors") ||
                         (has_file(dir, "model.safetensors.index.json") && shards_present(dir)) ||
                         has_file(dir, "pytorch_model.bin");
-    int adapter_weights = has_file(dir, "pytorch_adapter.bin") ||
-                          has_file(dir, "adapter.safetensors");
+    int adapter_weights =
+        has_file(dir, "pytorch_adapter.bin") || has_file(dir, "adapter.safetensors");
     return (has_file(dir, "config.json") && model_weights) ||
            (has_file(dir, "adapter_config.json") && adapter_weights);
 }
@@ -226,16 +241,22 @@ char *sv_hub_cached_snapshot(const char *cache, const sv_hub_ref *ref, int *comp
     size_t len = 0;
     if (sv_read_file(ref_path, &commit, &len) == SCIVEC_OK) {
         trim(commit);
-        if (!safe_component(commit, strlen(commit))) { free(commit); commit = NULL; }
+        if (!safe_component(commit, strlen(commit))) {
+            free(commit);
+            commit = NULL;
+        }
     } else {
-        commit = strdup(ref->revision);   // a pinned commit is its own snapshot name
+        commit = strdup(ref->revision); // a pinned commit is its own snapshot name
     }
     sv_clear_error();
     free(ref_path);
     if (!commit) return NULL;
     char *snapshot = path_fmt("%s/%s/snapshots/%s", cache, ref->folder, commit);
     free(commit);
-    if (snapshot && !is_dir(snapshot)) { free(snapshot); return NULL; }
+    if (snapshot && !is_dir(snapshot)) {
+        free(snapshot);
+        return NULL;
+    }
     if (snapshot) *complete = snapshot_complete(snapshot);
     return snapshot;
 }
@@ -245,9 +266,12 @@ static int make_parent_dirs(const char *path) {
     char *p = strdup(path);
     if (!p) return sv_error(SCIVEC_ENOMEM, "out of memory");
     char *last = strrchr(p, '/');
-    if (!last || last == p) { free(p); return SCIVEC_OK; }
+    if (!last || last == p) {
+        free(p);
+        return SCIVEC_OK;
+    }
     *last = '\0';
-    for (char *s = p + 1; ; s++) {
+    for (char *s = p + 1;; s++) {
         if (*s != '/' && *s != '\0') continue;
         char c = *s;
         *s = '\0';
@@ -283,8 +307,8 @@ typedef struct hub_ctx {
     const sv_hub_ref *ref;
     char *endpoint;
     char *token;
-    struct curl_slist *hub_headers;    /* with the token: for the hub itself */
-    struct curl_slist *cdn_headers;    /* without: for redirected downloads  */
+    struct curl_slist *hub_headers; /* with the token: for the hub itself */
+    struct curl_slist *cdn_headers; /* without: for redirected downloads  */
     int unreachable;
 } hub_ctx;
 
@@ -298,7 +322,10 @@ typedef struct hub_headers {
 static void header_value(char *dst, size_t cap, const char *value, size_t len) {
     while (len > 0 && (value[len - 1] == '\r' || value[len - 1] == '\n' || value[len - 1] == ' '))
         len--;
-    while (len > 0 && *value == ' ') { value++; len--; }
+    while (len > 0 && *value == ' ') {
+        value++;
+        len--;
+    }
     if (len >= cap) len = cap - 1;
     memcpy(dst, value, len);
     dst[len] = '\0';
@@ -307,7 +334,7 @@ static void header_value(char *dst, size_t cap, const char *value, size_t len) {
 static size_t on_header(char *line, size_t size, size_t n, void *user) {
     hub_headers *h = user;
     size_t len = size * n;
-    if (len >= 5 && !strncmp(line, "HTTP/", 5)) {   // a new response (after a redirect)
+    if (len >= 5 && !strncmp(line, "HTTP/", 5)) { // a new response (after a redirect)
         memset(h, 0, sizeof *h);
         h->linked_size = h->content_length = -1;
         return len;
@@ -319,19 +346,27 @@ static size_t on_header(char *line, size_t size, size_t n, void *user) {
     size_t value_len = len - name_len - 1;
     char buf[32];
 #define IS(name) (name_len == strlen(name) && !strncasecmp(line, name, name_len))
-    if (IS("x-repo-commit")) header_value(h->commit, sizeof h->commit, value, value_len);
-    else if (IS("etag")) header_value(h->etag, sizeof h->etag, value, value_len);
-    else if (IS("x-linked-etag")) header_value(h->linked_etag, sizeof h->linked_etag, value, value_len);
-    else if (IS("x-error-code")) header_value(h->error_code, sizeof h->error_code, value, value_len);
-    else if (IS("x-error-message")) header_value(h->error_message, sizeof h->error_message, value, value_len);
-    else if (IS("location")) header_value(h->location, sizeof h->location, value, value_len);
+    if (IS("x-repo-commit"))
+        header_value(h->commit, sizeof h->commit, value, value_len);
+    else if (IS("etag"))
+        header_value(h->etag, sizeof h->etag, value, value_len);
+    else if (IS("x-linked-etag"))
+        header_value(h->linked_etag, sizeof h->linked_etag, value, value_len);
+    else if (IS("x-error-code"))
+        header_value(h->error_code, sizeof h->error_code, value, value_len);
+    else if (IS("x-error-message"))
+        header_value(h->error_message, sizeof h->error_message, value, value_len);
+    else if (IS("location"))
+        header_value(h->location, sizeof h->location, value, value_len);
     else if (IS("x-linked-size") || IS("content-length")) {
         header_value(buf, sizeof buf, value, value_len);
         char *end;
         long long v = strtoll(buf, &end, 10);
         if (end != buf && *end == '\0' && v >= 0) {
-            if (IS("x-linked-size")) h->linked_size = v;
-            else h->content_length = v;
+            if (IS("x-linked-size"))
+                h->linked_size = v;
+            else
+                h->content_length = v;
         }
     }
 #undef IS
@@ -370,8 +405,10 @@ static int curl_failure(hub_ctx *hub, CURLcode rc, const char *url, const char *
     const char *why = curl_msg && *curl_msg ? curl_msg : curl_easy_strerror(rc);
     if (is_unreachable(rc)) {
         hub->unreachable = 1;
-        return sv_error(SCIVEC_EIO, "cannot reach the hub at %s (%s); to work offline copy the "
-                        "model folder and pass its path", hub->endpoint, why);
+        return sv_error(SCIVEC_EIO,
+                        "cannot reach the hub at %s (%s); to work offline copy the "
+                        "model folder and pass its path",
+                        hub->endpoint, why);
     }
     return sv_error(SCIVEC_EIO, "%s: %s", url, why);
 }
@@ -387,37 +424,54 @@ static int http_failure(hub_ctx *hub, long code, const hub_headers *h, const cha
         return sv_error(SCIVEC_ENOTFOUND,
                         "repository '%s' not found on the hub at %s (HTTP %ld%s%s)%s", repo,
                         hub->endpoint, code, *detail ? ": " : "", detail,
-                        hub->token ? "" : "; if it is private or gated, set HF_TOKEN to an "
-                        "access token that can read it");
+                        hub->token ? ""
+                                   : "; if it is private or gated, set HF_TOKEN to an "
+                                     "access token that can read it");
     if (!strcmp(h->error_code, "RevisionNotFound"))
-        return sv_error(SCIVEC_ENOTFOUND, "revision '%s' not found in repository '%s' on the hub "
-                        "at %s (HTTP %ld)", rev, repo, hub->endpoint, code);
+        return sv_error(SCIVEC_ENOTFOUND,
+                        "revision '%s' not found in repository '%s' on the hub "
+                        "at %s (HTTP %ld)",
+                        rev, repo, hub->endpoint, code);
     if (!strcmp(h->error_code, "EntryNotFound") || (code == 404 && file))
-        return sv_error(SCIVEC_ENOTFOUND, "file '%s' not found in repository '%s' at revision "
-                        "'%s' (HTTP %ld, %s)", file ? file : "?", repo, rev, code, url);
+        return sv_error(SCIVEC_ENOTFOUND,
+                        "file '%s' not found in repository '%s' at revision "
+                        "'%s' (HTTP %ld, %s)",
+                        file ? file : "?", repo, rev, code, url);
     if (!strcmp(h->error_code, "GatedRepo"))
-        return sv_error(SCIVEC_EIO, "repository '%s' is gated: accept its conditions on the hub "
-                        "and set HF_TOKEN to a token of that account (HTTP %ld)", repo, code);
+        return sv_error(SCIVEC_EIO,
+                        "repository '%s' is gated: accept its conditions on the hub "
+                        "and set HF_TOKEN to a token of that account (HTTP %ld)",
+                        repo, code);
     if (code == 401)
-        return sv_error(SCIVEC_EIO, hub->token
-                        ? "the hub at %s refused the token (HTTP 401 unauthorized) for '%s': "
-                          "check HF_TOKEN (or the saved token file) holds a valid access token"
-                        : "the hub at %s needs a token for '%s' (HTTP 401 unauthorized): set "
-                          "HF_TOKEN to an access token that can read it",
+        return sv_error(SCIVEC_EIO,
+                        hub->token
+                            ? "the hub at %s refused the token (HTTP 401 unauthorized) for '%s': "
+                              "check HF_TOKEN (or the saved token file) holds a valid access token"
+                            : "the hub at %s needs a token for '%s' (HTTP 401 unauthorized): set "
+                              "HF_TOKEN to an access token that can read it",
                         hub->endpoint, repo);
     if (code == 403)
-        return sv_error(SCIVEC_EIO, "the token in HF_TOKEN may not read '%s' (HTTP 403 forbidden "
-                        "from %s)%s%s", repo, hub->endpoint, *detail ? ": " : "", detail);
+        return sv_error(SCIVEC_EIO,
+                        "the token in HF_TOKEN may not read '%s' (HTTP 403 forbidden "
+                        "from %s)%s%s",
+                        repo, hub->endpoint, *detail ? ": " : "", detail);
     return sv_error(SCIVEC_EIO, "the hub answered HTTP %ld for %s%s%s", code, url,
                     *detail ? ": " : "", detail);
 }
 
-typedef struct membuf { char *data; size_t len, cap, limit; int too_big; } membuf;
+typedef struct membuf {
+    char *data;
+    size_t len, cap, limit;
+    int too_big;
+} membuf;
 
 static size_t on_body_to_memory(char *ptr, size_t size, size_t n, void *user) {
     membuf *b = user;
     size_t len = size * n;
-    if (b->len + len > b->limit) { b->too_big = 1; return 0; }
+    if (b->len + len > b->limit) {
+        b->too_big = 1;
+        return 0;
+    }
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + len + 1) cap *= 2;
@@ -433,8 +487,8 @@ static size_t on_body_to_memory(char *ptr, size_t size, size_t n, void *user) {
 }
 
 /* GET url (redirects followed) into memory; non-2xx is an error. */
-static int get_to_memory(hub_ctx *hub, const char *url, const char *file, size_t limit,
-                         char **body, size_t *len) {
+static int get_to_memory(hub_ctx *hub, const char *url, const char *file, size_t limit, char **body,
+                         size_t *len) {
     hub_headers headers;
     CURL *c = hub_easy(hub, url, 1, &headers);
     if (!c) return sv_error(SCIVEC_ENOMEM, "out of memory (curl handle)");
@@ -449,11 +503,18 @@ static int get_to_memory(hub_ctx *hub, const char *url, const char *file, size_t
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(c);
     int status = SCIVEC_OK;
-    if (buf.too_big) status = sv_error(SCIVEC_EFORMAT, "%s: answer larger than %zu bytes", url, limit);
-    else if (rc == CURLE_WRITE_ERROR) status = sv_error(SCIVEC_ENOMEM, "out of memory");
-    else if (rc != CURLE_OK) status = curl_failure(hub, rc, url, curl_msg);
-    else if (code < 200 || code > 299) status = http_failure(hub, code, &headers, url, file);
-    if (status) { free(buf.data); return status; }
+    if (buf.too_big)
+        status = sv_error(SCIVEC_EFORMAT, "%s: answer larger than %zu bytes", url, limit);
+    else if (rc == CURLE_WRITE_ERROR)
+        status = sv_error(SCIVEC_ENOMEM, "out of memory");
+    else if (rc != CURLE_OK)
+        status = curl_failure(hub, rc, url, curl_msg);
+    else if (code < 200 || code > 299)
+        status = http_failure(hub, code, &headers, url, file);
+    if (status) {
+        free(buf.data);
+        return status;
+    }
     if (!buf.data) buf.data = calloc(1, 1);
     if (!buf.data) return sv_error(SCIVEC_ENOMEM, "out of memory");
     *body = buf.data;
@@ -508,7 +569,8 @@ static int file_list_push(file_list *l, const char *name) {
  * checkpoint in 10000 shards is a hostile index, not a model). */
 static int file_list_add(file_list *l, const char *name) {
     if (file_list_has(l, name)) return SCIVEC_OK;
-    if (l->n >= 10000) return sv_error(SCIVEC_EFORMAT, "more than 10000 files to fetch ('%s')", name);
+    if (l->n >= 10000)
+        return sv_error(SCIVEC_EFORMAT, "more than 10000 files to fetch ('%s')", name);
     return file_list_push(l, name);
 }
 
@@ -523,8 +585,10 @@ int sv_hub_parse_revision(const char *json, size_t len, const char *url, char co
         strlen(sha->valuestring) >= 128 ||
         !safe_component(sha->valuestring, strlen(sha->valuestring))) {
         cJSON_Delete(info);
-        return sv_error(SCIVEC_EFORMAT, "%s: not a model revision (expected JSON with a commit "
-                        "'sha' and 'siblings')", url);
+        return sv_error(SCIVEC_EFORMAT,
+                        "%s: not a model revision (expected JSON with a commit "
+                        "'sha' and 'siblings')",
+                        url);
     }
     snprintf(commit, 128, "%s", sha->valuestring);
     int status = SCIVEC_OK;
@@ -541,8 +605,12 @@ int sv_hub_parse_revision(const char *json, size_t len, const char *url, char co
         if ((status = file_list_push(siblings, name->valuestring))) break;
     }
     cJSON_Delete(info);
-    if (status) { sv_hub_files_free(siblings); return status; }
-    if (siblings->n > 0) qsort(siblings->names, (size_t)siblings->n, sizeof *siblings->names, compare_names);
+    if (status) {
+        sv_hub_files_free(siblings);
+        return status;
+    }
+    if (siblings->n > 0)
+        qsort(siblings->names, (size_t)siblings->n, sizeof *siblings->names, compare_names);
     siblings->sorted = 1;
     return SCIVEC_OK;
 }
@@ -565,9 +633,17 @@ static int fetch_revision_info(hub_ctx *hub, char commit[128], file_list *siblin
  * sentence-transformers pooling, the adapter's config. */
 static int pick_needed(const file_list *siblings, file_list *needed) {
     static const char *const always[] = {
-        "config.json", "vocab.txt", "tokenizer_config.json", "tokenizer.json",
-        "special_tokens_map.json", "added_tokens.json", "modules.json", "1_Pooling/config.json",
-        "sentence_bert_config.json", "config_sentence_transformers.json", "adapter_config.json",
+        "config.json",
+        "vocab.txt",
+        "tokenizer_config.json",
+        "tokenizer.json",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "modules.json",
+        "1_Pooling/config.json",
+        "sentence_bert_config.json",
+        "config_sentence_transformers.json",
+        "adapter_config.json",
     };
     int status = SCIVEC_OK;
     for (size_t i = 0; !status && i < SV_ARRAY_LEN(always); i++)
@@ -581,7 +657,9 @@ static int pick_needed(const file_list *siblings, file_list *needed) {
  * adapter's. */
 static int pick_weights(const file_list *siblings, file_list *needed) {
     static const char *const model_weights[] = {
-        "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+        "model.safetensors",
+        "model.safetensors.index.json",
+        "pytorch_model.bin",
     };
     int status = SCIVEC_OK;
     for (size_t i = 0; i < SV_ARRAY_LEN(model_weights); i++)
@@ -591,7 +669,8 @@ static int pick_weights(const file_list *siblings, file_list *needed) {
         }
     static const char *const adapter_weights[] = {"adapter.safetensors", "pytorch_adapter.bin"};
     for (size_t i = 0; !status && i < SV_ARRAY_LEN(adapter_weights); i++)
-        if (file_list_has(siblings, adapter_weights[i])) status = file_list_add(needed, adapter_weights[i]);
+        if (file_list_has(siblings, adapter_weights[i]))
+            status = file_list_add(needed, adapter_weights[i]);
     return status;
 }
 
@@ -601,7 +680,10 @@ static int add_shards(const char *index_path, const file_list *siblings, file_li
     size_t len = 0;
     int status = sv_read_file(index_path, &text, &len);
     if (status) return status;
-    if (len > MAX_SMALL_JSON_BYTES) { free(text); return sv_error(SCIVEC_EFORMAT, "%s: too large", index_path); }
+    if (len > MAX_SMALL_JSON_BYTES) {
+        free(text);
+        return sv_error(SCIVEC_EFORMAT, "%s: too large", index_path);
+    }
     cJSON *index = cJSON_ParseWithLength(text, len);
     free(text);
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(index, "weight_map");
@@ -637,7 +719,8 @@ static int add_module_configs(const char *modules_path, const file_list *sibling
     const cJSON *list = cJSON_IsArray(modules) ? modules : NULL, *m;
     cJSON_ArrayForEach(m, list) {
         const cJSON *path = cJSON_GetObjectItemCaseSensitive(m, "path");
-        if (!cJSON_IsString(path) || !*path->valuestring || strlen(path->valuestring) > 200) continue;
+        if (!cJSON_IsString(path) || !*path->valuestring || strlen(path->valuestring) > 200)
+            continue;
         char name[256];
         snprintf(name, sizeof name, "%s/config.json", path->valuestring);
         // only what the repo lists, under a name that stays in the snapshot
@@ -656,18 +739,21 @@ static int add_module_configs(const char *modules_path, const file_list *sibling
 /* One file: metadata, blob download with resume, verification, link         */
 
 typedef struct file_meta {
-    char etag[256];            /* without quotes and W/                       */
-    int64_t size;              /* -1 unknown                                  */
-    char *download_url;        /* the CDN location, or the resolve URL        */
-    int from_cdn;              /* download_url is not the hub: send no token  */
-    char where[400];           /* download_url for messages: no query (CDN URLs
+    char etag[256];     /* without quotes and W/                       */
+    int64_t size;       /* -1 unknown                                  */
+    char *download_url; /* the CDN location, or the resolve URL        */
+    int from_cdn;       /* download_url is not the hub: send no token  */
+    char where[400];    /* download_url for messages: no query (CDN URLs
                                   carry long signatures there)                */
 } file_meta;
 
 static void normalize_etag(const char *raw, char *out, size_t cap) {
     if (!strncmp(raw, "W/", 2)) raw += 2;
     size_t n = strlen(raw);
-    if (n >= 2 && raw[0] == '"' && raw[n - 1] == '"') { raw++; n -= 2; }
+    if (n >= 2 && raw[0] == '"' && raw[n - 1] == '"') {
+        raw++;
+        n -= 2;
+    }
     if (n >= cap) n = cap - 1;
     memcpy(out, raw, n);
     out[n] = '\0';
@@ -696,10 +782,13 @@ static int head_file(hub_ctx *hub, const char *commit, const char *file, file_me
     char *url = path_fmt("%s/%s/resolve/%s/%s", hub->endpoint, hub->ref->repo_id, commit, file);
     if (!url) return sv_error(SCIVEC_ENOMEM, "out of memory");
     int status = SCIVEC_OK;
-    for (int hops = 0; ; hops++) {
+    for (int hops = 0;; hops++) {
         hub_headers h;
         CURL *c = hub_easy(hub, url, 1, &h);
-        if (!c) { status = sv_error(SCIVEC_ENOMEM, "out of memory (curl handle)"); break; }
+        if (!c) {
+            status = sv_error(SCIVEC_ENOMEM, "out of memory (curl handle)");
+            break;
+        }
         char curl_msg[CURL_ERROR_SIZE] = "";
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_msg);
@@ -710,9 +799,13 @@ static int head_file(hub_ctx *hub, const char *commit, const char *file, file_me
         curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redirect);
         char *next = dup_or_null(redirect);
         curl_easy_cleanup(c);
-        if (rc != CURLE_OK) { free(next); status = curl_failure(hub, rc, url, curl_msg); break; }
+        if (rc != CURLE_OK) {
+            free(next);
+            status = curl_failure(hub, rc, url, curl_msg);
+            break;
+        }
         if (code >= 300 && code < 400 && h.location[0] == '/' && next && hops < 5) {
-            free(url);   // same host, new path: ask there
+            free(url); // same host, new path: ask there
             url = next;
             continue;
         }
@@ -725,23 +818,28 @@ static int head_file(hub_ctx *hub, const char *commit, const char *file, file_me
         meta->size = h.linked_size >= 0 ? h.linked_size : h.content_length;
         if (!meta->etag[0] || !safe_component(meta->etag, strlen(meta->etag))) {
             free(next);
-            status = sv_error(SCIVEC_EFORMAT, "%s: the hub sent no usable ETag ('%s')", url, meta->etag);
+            status =
+                sv_error(SCIVEC_EFORMAT, "%s: the hub sent no usable ETag ('%s')", url, meta->etag);
             break;
         }
         if (h.commit[0] && strcmp(h.commit, commit)) {
             free(next);
-            status = sv_error(SCIVEC_EFORMAT, "%s: X-Repo-Commit %s differs from the revision's "
-                              "commit %s", url, h.commit, commit);
+            status = sv_error(SCIVEC_EFORMAT,
+                              "%s: X-Repo-Commit %s differs from the revision's "
+                              "commit %s",
+                              url, h.commit, commit);
             break;
         }
         if (code >= 300) {
             meta->download_url = next;
             meta->from_cdn = !same_origin(next, hub->endpoint);
             free(url);
+        } else {
+            free(next);
+            meta->download_url = url;
         }
-        else { free(next); meta->download_url = url; }
-        snprintf(meta->where, sizeof meta->where, "%.*s",
-                 (int)strcspn(meta->download_url, "?"), meta->download_url);
+        snprintf(meta->where, sizeof meta->where, "%.*s", (int)strcspn(meta->download_url, "?"),
+                 meta->download_url);
         return SCIVEC_OK;
     }
     free(url);
@@ -751,10 +849,10 @@ static int head_file(hub_ctx *hub, const char *commit, const char *file, file_me
 typedef struct blob_sink {
     FILE *f;
     CURL *c;
-    int64_t offset;            /* bytes already in the file when this GET began */
+    int64_t offset; /* bytes already in the file when this GET began */
     int64_t received, total;
-    int checked_status;        /* the response code was looked at             */
-    long bad_code;             /* non-2xx: the body is not written            */
+    int checked_status; /* the response code was looked at             */
+    long bad_code;      /* non-2xx: the body is not written            */
     int write_errno;
     const char *path, *name;
 } blob_sink;
@@ -768,14 +866,20 @@ static size_t on_blob_body(char *ptr, size_t size, size_t n, void *user) {
         curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &code);
         if (code == 200 && s->offset > 0) {
             // the server ignored the Range: start the file over
-            if (ftruncate(fileno(s->f), 0) != 0) { s->write_errno = errno; return 0; }
+            if (ftruncate(fileno(s->f), 0) != 0) {
+                s->write_errno = errno;
+                return 0;
+            }
             s->offset = 0;
         } else if (code != 200 && code != 206) {
             s->bad_code = code;
         }
     }
-    if (s->bad_code) return len;   // an error page: drop it
-    if (fwrite(ptr, 1, len, s->f) != len) { s->write_errno = errno ? errno : EIO; return 0; }
+    if (s->bad_code) return len; // an error page: drop it
+    if (fwrite(ptr, 1, len, s->f) != len) {
+        s->write_errno = errno ? errno : EIO;
+        return 0;
+    }
     s->received += (int64_t)len;
     if (progress_fn) progress_fn(progress_ctx, s->name, s->offset + s->received, s->total);
     return len;
@@ -794,8 +898,10 @@ static int64_t file_size(const char *path) {
 
 static int write_failure(const char *path, int err) {
     if (err == ENOSPC || err == EDQUOT)
-        return sv_error(SCIVEC_EIO, "disk full while writing %s (%s); free some space (or point "
-                        "HF_HUB_CACHE elsewhere) and run again to resume", path, strerror(err));
+        return sv_error(SCIVEC_EIO,
+                        "disk full while writing %s (%s); free some space (or point "
+                        "HF_HUB_CACHE elsewhere) and run again to resume",
+                        path, strerror(err));
     return sv_error(SCIVEC_EIO, "cannot write %s: %s", path, strerror(err));
 }
 
@@ -804,29 +910,39 @@ static int write_failure(const char *path, int err) {
  * the file holds). */
 static int download_to_partial(hub_ctx *hub, const file_meta *meta, const char *file,
                                const char *partial) {
-    for (int attempt = 0; ; attempt++) {
+    for (int attempt = 0;; attempt++) {
         FILE *f = fopen(partial, "ab");
         if (!f) return write_failure(partial, errno);
         int64_t have = file_size(partial);
         if (have < 0) have = 0;
-        if (meta->size >= 0 && have > meta->size) {   // not this file's start: begin again
-            if (ftruncate(fileno(f), 0) != 0) { int e = errno; fclose(f); return write_failure(partial, e); }
+        if (meta->size >= 0 && have > meta->size) { // not this file's start: begin again
+            if (ftruncate(fileno(f), 0) != 0) {
+                int e = errno;
+                fclose(f);
+                return write_failure(partial, e);
+            }
             have = 0;
         }
-        if (meta->size >= 0 && have == meta->size) { fclose(f); return SCIVEC_OK; }
+        if (meta->size >= 0 && have == meta->size) {
+            fclose(f);
+            return SCIVEC_OK;
+        }
 
         hub_headers h;
         CURL *c = hub_easy(hub, meta->download_url, !meta->from_cdn, &h);
-        if (!c) { fclose(f); return sv_error(SCIVEC_ENOMEM, "out of memory (curl handle)"); }
-        blob_sink sink = {.f = f, .c = c, .offset = have, .total = meta->size,
-                          .path = partial, .name = file};
+        if (!c) {
+            fclose(f);
+            return sv_error(SCIVEC_ENOMEM, "out of memory (curl handle)");
+        }
+        blob_sink sink = {
+            .f = f, .c = c, .offset = have, .total = meta->size, .path = partial, .name = file};
         char curl_msg[CURL_ERROR_SIZE] = "", range[48];
         snprintf(range, sizeof range, "%lld-", (long long)have);
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_blob_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_msg);
-        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);   // the bytes as stored
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL); // the bytes as stored
         if (have > 0) curl_easy_setopt(c, CURLOPT_RANGE, range);
         CURLcode rc = curl_easy_perform(c);
         long code = 0;
@@ -854,9 +970,10 @@ static int download_to_partial(hub_ctx *hub, const file_meta *meta, const char *
         }
         int64_t held = file_size(partial);
         if (is_unreachable(rc) && held <= 0) return curl_failure(hub, rc, meta->where, curl_msg);
-        return sv_error(SCIVEC_EIO, "download of %s from %s stopped after %lld of %lld bytes "
-                        "(%s); run again to resume from %s", file, meta->where,
-                        (long long)held, (long long)meta->size,
+        return sv_error(SCIVEC_EIO,
+                        "download of %s from %s stopped after %lld of %lld bytes "
+                        "(%s); run again to resume from %s",
+                        file, meta->where, (long long)held, (long long)meta->size,
                         curl_msg[0] ? curl_msg : curl_easy_strerror(rc), partial);
     }
 }
@@ -871,14 +988,16 @@ static int link_into_snapshot(const char *snapshot, const char *file, const char
     for (const char *p = file; *p; p++) depth += *p == '/';
     char target[1400];
     size_t pos = 0;
-    for (size_t i = 0; i < depth + 2 && pos + 3 < sizeof target; i++) pos += (size_t)snprintf(target + pos, sizeof target - pos, "../");
+    for (size_t i = 0; i < depth + 2 && pos + 3 < sizeof target; i++)
+        pos += (size_t)snprintf(target + pos, sizeof target - pos, "../");
     snprintf(target + pos, sizeof target - pos, "blobs/%s", etag);
     char *tmp = path_fmt("%s.tmp.%ld", link, (long)getpid());
     if (!status && !tmp) status = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!status) {
         unlink(tmp);
         if (symlink(target, tmp) != 0 || rename(tmp, link) != 0) {
-            status = sv_error(SCIVEC_EIO, "cannot link %s -> %s: %s", link, target, strerror(errno));
+            status =
+                sv_error(SCIVEC_EIO, "cannot link %s -> %s: %s", link, target, strerror(errno));
             unlink(tmp);
         }
     }
@@ -897,7 +1016,10 @@ static int lock_blob(hub_ctx *hub, const char *etag) {
     if (make_parent_dirs(path) == SCIVEC_OK) fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     sv_clear_error();
     free(path);
-    if (fd >= 0 && flock(fd, LOCK_EX) != 0) { close(fd); fd = -1; }
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
     return fd;
 }
 
@@ -908,7 +1030,10 @@ static int fetch_file(hub_ctx *hub, const char *commit, const char *snapshot, co
     char *repo_dir = sv_path_join(hub->cache, hub->ref->folder);
     char *blob = repo_dir ? path_fmt("%s/blobs/%s", repo_dir, meta.etag) : NULL;
     char *partial = blob ? path_fmt("%s.incomplete", blob) : NULL;
-    if (!partial) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
+    if (!partial) {
+        status = sv_error(SCIVEC_ENOMEM, "out of memory");
+        goto done;
+    }
     if ((status = make_parent_dirs(blob))) goto done;
     int lock_fd = lock_blob(hub, meta.etag);
     if (!is_file(blob)) {
@@ -916,21 +1041,26 @@ static int fetch_file(hub_ctx *hub, const char *commit, const char *snapshot, co
         int64_t got = file_size(partial);
         if (!status && meta.size >= 0 && got != meta.size) {
             unlink(partial);
-            status = sv_error(SCIVEC_EIO, "%s: received %lld bytes but the hub announced %lld; "
-                              "the download was discarded, run again", file, (long long)got,
-                              (long long)meta.size);
+            status = sv_error(SCIVEC_EIO,
+                              "%s: received %lld bytes but the hub announced %lld; "
+                              "the download was discarded, run again",
+                              file, (long long)got, (long long)meta.size);
         }
         char actual[65];
         if (!status && is_sha256_hex(meta.etag) && !(status = sv_sha256_file(partial, actual)) &&
             strcasecmp(actual, meta.etag)) {
             unlink(partial);
-            status = sv_error(SCIVEC_EFORMAT, "%s: sha256 mismatch: the downloaded bytes hash to "
+            status = sv_error(SCIVEC_EFORMAT,
+                              "%s: sha256 mismatch: the downloaded bytes hash to "
                               "%s but the hub says %s (from %s); the download was discarded, "
-                              "run again", file, actual, meta.etag, meta.where);
+                              "run again",
+                              file, actual, meta.etag, meta.where);
         }
         if (!status && rename(partial, blob) != 0)
-            status = sv_error(SCIVEC_EIO, "cannot rename %s to %s: %s", partial, blob, strerror(errno));
-        if (!status && progress_fn) progress_fn(progress_ctx, file, file_size(blob), file_size(blob));
+            status =
+                sv_error(SCIVEC_EIO, "cannot rename %s to %s: %s", partial, blob, strerror(errno));
+        if (!status && progress_fn)
+            progress_fn(progress_ctx, file, file_size(blob), file_size(blob));
     }
     if (lock_fd >= 0) close(lock_fd);
     if (!status) status = link_into_snapshot(snapshot, file, meta.etag);
@@ -943,10 +1073,13 @@ done:
 }
 
 static int write_ref(hub_ctx *hub, const char *commit) {
-    if (!strcmp(hub->ref->revision, commit)) return SCIVEC_OK;   // a commit needs no ref
+    if (!strcmp(hub->ref->revision, commit)) return SCIVEC_OK; // a commit needs no ref
     char *ref = path_fmt("%s/%s/refs/%s", hub->cache, hub->ref->folder, hub->ref->revision);
     char *tmp = ref ? path_fmt("%s.tmp.%ld", ref, (long)getpid()) : NULL;
-    if (!tmp) { free(ref); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (!tmp) {
+        free(ref);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     int status = make_parent_dirs(ref);
     FILE *f = status ? NULL : fopen(tmp, "wb");
     if (!status) {
@@ -990,7 +1123,8 @@ int sv_hub_download(const char *cache, const sv_hub_ref *ref, char **snapshot, i
     int i = 0;
     for (int phase = 0; !status && phase < 2; phase++) {
         if (phase == 1 && !(status = pick_weights(&siblings, &needed)) && needed.n == 0)
-            status = sv_error(SCIVEC_ENOTFOUND, "repository '%s' (revision '%s') has none of the "
+            status = sv_error(SCIVEC_ENOTFOUND,
+                              "repository '%s' (revision '%s') has none of the "
                               "files scivec reads (config.json, weights, adapter_config.json)",
                               ref->repo_id, ref->revision);
         for (; !status && i < needed.n; i++) {
@@ -1000,7 +1134,7 @@ int sv_hub_download(const char *cache, const sv_hub_ref *ref, char **snapshot, i
             int is_index = !strcmp(file, "model.safetensors.index.json");
             if (!status && (is_index || !strcmp(file, "modules.json"))) {
                 char *path = sv_path_join(dir, file);
-                status = !path ? sv_error(SCIVEC_ENOMEM, "out of memory")
+                status = !path      ? sv_error(SCIVEC_ENOMEM, "out of memory")
                          : is_index ? add_shards(path, &siblings, &needed)
                                     : add_module_configs(path, &siblings, &needed);
                 free(path);
@@ -1015,7 +1149,10 @@ int sv_hub_download(const char *cache, const sv_hub_ref *ref, char **snapshot, i
     curl_slist_free_all(hub.hub_headers);
     free(hub.endpoint);
     free(hub.token);
-    if (status) { free(dir); return status; }
+    if (status) {
+        free(dir);
+        return status;
+    }
     *snapshot = dir;
     return SCIVEC_OK;
 }

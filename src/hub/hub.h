@@ -24,9 +24,9 @@
 
 /* A repo id with its revision, checked to be safe as cache path parts. */
 typedef struct sv_hub_ref {
-    char repo_id[256];       /* "ORG/NAME" (or "NAME")                     */
-    char revision[256];      /* "main" unless @REV was given              */
-    char folder[300];        /* "models--ORG--NAME"                        */
+    char repo_id[256];  /* "ORG/NAME" (or "NAME")                     */
+    char revision[256]; /* "main" unless @REV was given              */
+    char folder[300];   /* "models--ORG--NAME"                        */
 } sv_hub_ref;
 
 /* Parses ORG/NAME[@REV]. Returns 0, or SCIVEC_ENOTFOUND for anything that
@@ -49,8 +49,7 @@ char *sv_hub_cached_snapshot(const char *cache, const sv_hub_ref *ref, int *comp
  * needs that the cache lacks and writes refs/<rev>; *snapshot = the snapshot
  * folder. *unreachable (may be NULL) is set when the hub could not be
  * reached at all (DNS, connection, proxy), as opposed to refusing. */
-int sv_hub_download(const char *cache, const sv_hub_ref *ref, char **snapshot,
-                    int *unreachable);
+int sv_hub_download(const char *cache, const sv_hub_ref *ref, char **snapshot, int *unreachable);
 
 /* Byte progress of one file's download (total -1 when unknown). Called with
  * done == total when a file is complete. The library prints nothing itself:
@@ -62,7 +61,7 @@ void sv_hub_set_progress(sv_hub_progress_fn fn, void *ctx);
 typedef struct sv_hub_files {
     char **names;
     int n, cap;
-    int sorted;              /* names are in strcmp order (lookups bisect) */
+    int sorted; /* names are in strcmp order (lookups bisect) */
 } sv_hub_files;
 void sv_hub_files_free(sv_hub_files *files);
 

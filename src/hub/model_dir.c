@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "hub/model_dir.h"
 #include "core/error.h"
 #include "hub/hub.h"
+#include "hub/model_dir.h"
 
 static int is_dir(const char *path) {
     struct stat st;
@@ -45,7 +45,8 @@ int sv_resolve_model_dir_ex(const char *model, int refresh, char **dir) {
         status = sv_error(SCIVEC_ENOTFOUND,
                           "model '%s' is neither a directory nor in the HuggingFace cache at %s "
                           "(revision '%s'); pass the folder of a downloaded model (HF_HUB_OFFLINE "
-                          "is set: nothing is downloaded)", model, cache, ref.revision);
+                          "is set: nothing is downloaded)",
+                          model, cache, ref.revision);
         free(cache);
         return status;
     }
@@ -73,7 +74,8 @@ int sv_resolve_model_dir_ex(const char *model, int refresh, char **dir) {
         status = sv_error(SCIVEC_ENOTFOUND,
                           "model '%s' is neither a directory nor in the HuggingFace cache at %s "
                           "(revision '%s'), and %s (pass the folder of a downloaded model as "
-                          "--model)", model, cache, ref.revision, hub_message);
+                          "--model)",
+                          model, cache, ref.revision, hub_message);
     } else {
         status = sv_error_prefix(status, "model '%s'", model);
     }

@@ -9,12 +9,12 @@
 #include "core/error.h"
 #include "map/map_ab.h"
 
-#define AB_POINTS 300
+#define AB_POINTS         300
 #define AB_MAX_ITERATIONS 200
 
 /* Sum of squared residuals at (a, b); grad/JtJ filled when given. */
-static double residuals(const double *x, const double *y, double a, double b,
-                        double grad[2], double jtj[3]) {
+static double residuals(const double *x, const double *y, double a, double b, double grad[2],
+                        double jtj[3]) {
     double sse = 0;
     if (grad) grad[0] = grad[1] = jtj[0] = jtj[1] = jtj[2] = 0;
     for (int i = 0; i < AB_POINTS; i++) {
@@ -36,11 +36,13 @@ static double residuals(const double *x, const double *y, double a, double b,
 
 int sv_map_find_ab(double spread, double min_dist, double *a_out, double *b_out) {
     if (!(spread > 0) || !(min_dist >= 0) || min_dist > spread)
-        return sv_error(SCIVEC_EINVAL, "map: min_dist must be in [0, spread] and spread > 0 "
-                        "(got min_dist %g, spread %g)", min_dist, spread);
+        return sv_error(SCIVEC_EINVAL,
+                        "map: min_dist must be in [0, spread] and spread > 0 "
+                        "(got min_dist %g, spread %g)",
+                        min_dist, spread);
     double x[AB_POINTS], y[AB_POINTS];
     for (int i = 0; i < AB_POINTS; i++) {
-        x[i] = spread * 3 * i / (AB_POINTS - 1);   /* np.linspace(0, spread * 3, 300) */
+        x[i] = spread * 3 * i / (AB_POINTS - 1); /* np.linspace(0, spread * 3, 300) */
         y[i] = x[i] < min_dist ? 1.0 : exp(-(x[i] - min_dist) / spread);
     }
     double a = 1, b = 1, lambda = 1e-3;
@@ -67,7 +69,8 @@ int sv_map_find_ab(double spread, double min_dist, double *a_out, double *b_out)
         }
     }
     if (!isfinite(a) || !isfinite(b))
-        return sv_error(SCIVEC_EINVAL, "map: no curve fits min_dist %g, spread %g", min_dist, spread);
+        return sv_error(SCIVEC_EINVAL, "map: no curve fits min_dist %g, spread %g", min_dist,
+                        spread);
     *a_out = a;
     *b_out = b;
     return SCIVEC_OK;

@@ -12,8 +12,8 @@
 #include "map/map_graph.h"
 
 /* umap-learn's constants of the same names */
-#define SMOOTH_K_TOLERANCE 1e-5
-#define MIN_K_DIST_SCALE 1e-3
+#define SMOOTH_K_TOLERANCE  1e-5
+#define MIN_K_DIST_SCALE    1e-3
 #define SMOOTH_K_ITERATIONS 64
 
 void sv_map_graph_free(sv_map_graph *g) {
@@ -23,9 +23,9 @@ void sv_map_graph_free(sv_map_graph *g) {
     memset(g, 0, sizeof *g);
 }
 
-void sv_map_smooth_knn(const float *dist, int k, double local_connectivity,
-                       double mean_all, float *rho_out, float *sigma_out) {
-    double target = log2((double)k);   /* bandwidth 1 */
+void sv_map_smooth_knn(const float *dist, int k, double local_connectivity, double mean_all,
+                       float *rho_out, float *sigma_out) {
+    double target = log2((double)k); /* bandwidth 1 */
     double rho = 0, lo = 0, hi = INFINITY, mid = 1.0;
 
     /* rho: the distance to the local_connectivity-th nonzero neighbour */
@@ -63,7 +63,7 @@ void sv_map_smooth_knn(const float *dist, int k, double local_connectivity,
             mid = isinf(hi) ? mid * 2 : (lo + hi) / 2.0;
         }
     }
-    double mean_row = 0;   /* over the slots found (an HNSW search may leave some empty: inf) */
+    double mean_row = 0; /* over the slots found (an HNSW search may leave some empty: inf) */
     int n_found = 0;
     for (int j = 0; j < k; j++)
         if (isfinite(dist[j])) mean_row += dist[j], n_found++;
@@ -77,7 +77,7 @@ void sv_map_smooth_knn(const float *dist, int k, double local_connectivity,
 /* (head, tail) order, as scipy's canonical COO */
 typedef struct edge {
     int32_t head, tail;
-    float   weight;
+    float weight;
 } edge;
 
 static int cmp_edge(const void *pa, const void *pb) {
@@ -101,7 +101,7 @@ static int sort_edges(edge *edges, int64_t n_edges, int64_t n) {
     for (int64_t e = 0; e < n_edges; e++) start[edges[e].head + 1]++;
     for (int64_t i = 0; i < n; i++) start[i + 1] += start[i];
     for (int64_t e = 0; e < n_edges; e++) sorted[start[edges[e].head]++] = edges[e];
-    for (int64_t i = n; i > 0; i--) start[i] = start[i - 1];   /* back to each head's first */
+    for (int64_t i = n; i > 0; i--) start[i] = start[i - 1]; /* back to each head's first */
     start[0] = 0;
     for (int64_t i = 0; i < n; i++) {
         edge *run = sorted + start[i];
@@ -119,15 +119,15 @@ static int sort_edges(edge *edges, int64_t n_edges, int64_t n) {
     return SCIVEC_OK;
 }
 
-int sv_map_fuzzy_graph(int64_t n, int k, const int32_t *idx, const float *dist,
-                       sv_map_graph *out) {
+int sv_map_fuzzy_graph(int64_t n, int k, const int32_t *idx, const float *dist, sv_map_graph *out) {
     memset(out, 0, sizeof *out);
     int rc = SCIVEC_OK;
     float *rho = malloc((size_t)n * sizeof *rho), *sigma = malloc((size_t)n * sizeof *sigma);
     /* every directed edge twice: as (i, j) and as its transpose (j, i) */
     edge *edges = malloc((size_t)n * (size_t)k * 2 * sizeof *edges);
     if (!rho || !sigma || !edges) {
-        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory building the graph of %lld rows", (long long)n);
+        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory building the graph of %lld rows",
+                      (long long)n);
         goto done;
     }
     double mean_all = 0;
@@ -140,7 +140,7 @@ int sv_map_fuzzy_graph(int64_t n, int k, const int32_t *idx, const float *dist,
     for (int64_t i = 0; i < n; i++) {
         for (int j = 0; j < k; j++) {
             int32_t t = idx[i * k + j];
-            if (t < 0 || t == i) continue;   /* self: membership 0, dropped */
+            if (t < 0 || t == i) continue; /* self: membership 0, dropped */
             double d = dist[i * k + j] - rho[i];
             float w = d <= 0 || sigma[i] == 0 ? 1.0f : (float)exp(-(d / sigma[i]));
             if (w == 0) continue;
@@ -153,7 +153,8 @@ int sv_map_fuzzy_graph(int64_t n, int k, const int32_t *idx, const float *dist,
     for (int64_t e = 0; e < n_directed; e++)
         edges[n_directed + e] = (edge){edges[e].tail, edges[e].head, edges[e].weight};
     if (sort_edges(edges, 2 * n_directed, n)) {
-        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory building the graph of %lld rows", (long long)n);
+        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory building the graph of %lld rows",
+                      (long long)n);
         goto done;
     }
 
@@ -175,7 +176,8 @@ int sv_map_fuzzy_graph(int64_t n, int k, const int32_t *idx, const float *dist,
     out->weight = malloc((size_t)(n_edges ? n_edges : 1) * sizeof *out->weight);
     if (!out->head || !out->tail || !out->weight) {
         sv_map_graph_free(out);
-        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory building the graph of %lld rows", (long long)n);
+        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory building the graph of %lld rows",
+                      (long long)n);
         goto done;
     }
     for (int64_t e = 0; e < n_edges; e++) {

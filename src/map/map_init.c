@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "nn/gemm.h"
 #include "map/map_init.h"
+#include "nn/gemm.h"
 
 /* LAPACK (linked for FAISS): eigenvalues ascending, vectors in columns. */
-extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a,
-                   const int *lda, double *w, double *work, const int *lwork, int *info);
+extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+                   double *w, double *work, const int *lwork, int *info);
 
 #define COV_BLOCK 256
 
@@ -70,17 +70,20 @@ int sv_map_pca_init(const float *vectors, int64_t n, int dim, float *layout) {
     }
     dsyev_("V", "U", &dim, cov, &dim, eigval, work, &lwork, &info);
     if (info != 0) {
-        rc = sv_error(SCIVEC_EINVAL, "map: the PCA of the vectors did not converge (LAPACK dsyev info %d)", info);
+        rc = sv_error(SCIVEC_EINVAL,
+                      "map: the PCA of the vectors did not converge (LAPACK dsyev info %d)", info);
         goto done;
     }
     /* the two largest are the last two columns; each sign fixed so that its
      * largest coefficient is positive (sklearn's svd_flip does the like) */
     const double *axis[2];
     for (int a = 0; a < 2; a++) {
-        double *v = cov + (size_t)(dim - 1 - a) * dim;   /* dim >= 2 (scivec_map_compute) */
+        double *v = cov + (size_t)(dim - 1 - a) * dim; /* dim >= 2 (scivec_map_compute) */
         int biggest = 0;
-        for (int c = 1; c < dim; c++) if (fabs(v[c]) > fabs(v[biggest])) biggest = c;
-        if (v[biggest] < 0) for (int c = 0; c < dim; c++) v[c] = -v[c];
+        for (int c = 1; c < dim; c++)
+            if (fabs(v[c]) > fabs(v[biggest])) biggest = c;
+        if (v[biggest] < 0)
+            for (int c = 0; c < dim; c++) v[c] = -v[c];
         axis[a] = v;
     }
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
@@ -96,7 +99,8 @@ int sv_map_pca_init(const float *vectors, int64_t n, int dim, float *layout) {
     for (int64_t i = 0; i < n; i++)
         for (int a = 0; a < 2; a++) {
             double range = hi[a] - lo[a];
-            layout[i * 2 + a] = range > 0 ? (float)(10.0 * (layout[i * 2 + a] - lo[a]) / range) : 5.0f;
+            layout[i * 2 + a] =
+                range > 0 ? (float)(10.0 * (layout[i * 2 + a] - lo[a]) / range) : 5.0f;
         }
 done:
     free(mean);

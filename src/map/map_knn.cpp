@@ -26,22 +26,23 @@ extern "C" {
 
 /* HNSW: 32 links per node and a search beam well above k keep recall of the
  * 15 nearest near 0.99 on embedding-like data (docs/MAP.md). */
-#define SV_MAP_HNSW_M 32
+#define SV_MAP_HNSW_M               32
 #define SV_MAP_HNSW_EF_CONSTRUCTION 80
 
-extern "C" int sv_map_knn(const float *base, int64_t n, int dim, const float *queries,
-                          int64_t nq, int k, scivec_map_knn method, int n_threads,
-                          int32_t *idx, float *dist, const char **used) {
+extern "C" int sv_map_knn(const float *base, int64_t n, int dim, const float *queries, int64_t nq,
+                          int k, scivec_map_knn method, int n_threads, int32_t *idx, float *dist,
+                          const char **used) {
     if (n <= 0 || dim <= 0 || k <= 0 || nq < 0)
         return sv_error(SCIVEC_EINVAL, "map: bad neighbour search (%lld rows, dim %d, k %d)",
                         (long long)n, dim, k);
-    int own = queries == base && nq == n;   /* a map's rows, not new rows */
+    int own = queries == base && nq == n; /* a map's rows, not new rows */
     if (own && n >= SV_MAP_IVF_FLOOR_ROWS &&
-        (method == SCIVEC_MAP_KNN_IVF || (method == SCIVEC_MAP_KNN_AUTO && n > SV_MAP_IVF_MIN_ROWS))) {
+        (method == SCIVEC_MAP_KNN_IVF ||
+         (method == SCIVEC_MAP_KNN_AUTO && n > SV_MAP_IVF_MIN_ROWS))) {
         if (used) *used = "ivf";
         return sv_map_knn_ivf(base, n, dim, k, n_threads, idx, dist);
     }
-    if (method == SCIVEC_MAP_KNN_IVF) method = SCIVEC_MAP_KNN_EXACT;   /* new rows, or too few */
+    if (method == SCIVEC_MAP_KNN_IVF) method = SCIVEC_MAP_KNN_EXACT; /* new rows, or too few */
     int hnsw = method == SCIVEC_MAP_KNN_HNSW ||
                (method == SCIVEC_MAP_KNN_AUTO && n > SV_MAP_EXACT_MAX_ROWS);
     if (used) *used = hnsw ? "hnsw" : "exact";
@@ -74,12 +75,11 @@ extern "C" int sv_map_knn(const float *base, int64_t n, int dim, const float *qu
             dist[i] = labels[i] < 0 ? INFINITY : std::sqrt(dist[i] > 0 ? dist[i] : 0.0f);
         }
     } catch (const std::bad_alloc &) {
-        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory searching neighbours of %lld rows", (long long)n);
+        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory searching neighbours of %lld rows",
+                      (long long)n);
     } catch (const std::exception &e) {
         rc = sv_error(SCIVEC_EINVAL, "map: neighbour search failed: %s", e.what());
-    } catch (...) {
-        rc = sv_error(SCIVEC_EINVAL, "map: neighbour search failed");
-    }
+    } catch (...) { rc = sv_error(SCIVEC_EINVAL, "map: neighbour search failed"); }
     omp_set_num_threads(saved_threads);
     delete[] labels;
     return rc;

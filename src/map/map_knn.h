@@ -32,9 +32,8 @@ extern "C" {
  * every answer, does not depend on how threads interleave. *used names the
  * search run ("exact" | "hnsw" | "ivf"). The rows' own neighbours
  * (queries == base) go to sv_map_knn_ivf as method and n say. */
-int sv_map_knn(const float *base, int64_t n, int dim, const float *queries,
-               int64_t nq, int k, scivec_map_knn method, int n_threads,
-               int32_t *idx, float *dist, const char **used);
+int sv_map_knn(const float *base, int64_t n, int dim, const float *queries, int64_t nq, int k,
+               scivec_map_knn method, int n_threads, int32_t *idx, float *dist, const char **used);
 
 #ifdef __cplusplus
 }

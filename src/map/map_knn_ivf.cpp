@@ -62,8 +62,8 @@ inline void keep_nearest(float *best_d, int32_t *best_i, int k, float d, int32_t
 
 struct cells {
     int n_cells;
-    std::vector<float> centroids;        /* [n_cells, dim] */
-    std::vector<int64_t> start;          /* rows of cell c: members[start[c] .. start[c + 1]) */
+    std::vector<float> centroids; /* [n_cells, dim] */
+    std::vector<int64_t> start;   /* rows of cell c: members[start[c] .. start[c + 1]) */
     std::vector<int32_t> members;
 };
 
@@ -73,7 +73,7 @@ void build_cells(const float *x, int64_t n, int dim, int n_threads, cells *out) 
     int n_cells = (int)std::lround(std::sqrt((double)n));
     faiss::ClusteringParameters cp;
     cp.niter = 10;
-    cp.max_points_per_centroid = 64;   /* a seeded sample of 64 rows a cell trains */
+    cp.max_points_per_centroid = 64; /* a seeded sample of 64 rows a cell trains */
     cp.seed = 1234;
     cp.verbose = false;
     faiss::Clustering km(dim, n_cells, cp);
@@ -109,18 +109,20 @@ std::vector<int32_t> probe_cells(const cells &c, int dim, int probe) {
 
 /* the k nearest of cell c's rows among its probe cells' rows (squared
  * distances) */
-void search_cell(const float *x, int dim, int k, const cells &cl, const int32_t *probes,
-                 int probe, int c, const float *sq_norm, int32_t *idx, float *dist) {
+void search_cell(const float *x, int dim, int k, const cells &cl, const int32_t *probes, int probe,
+                 int c, const float *sq_norm, int32_t *idx, float *dist) {
     std::vector<int32_t> cand;
     for (int p = 0; p < probe; p++) {
         int32_t pc = probes[p];
         if (pc < 0) continue;
-        cand.insert(cand.end(), cl.members.begin() + cl.start[pc], cl.members.begin() + cl.start[pc + 1]);
+        cand.insert(cand.end(), cl.members.begin() + cl.start[pc],
+                    cl.members.begin() + cl.start[pc + 1]);
     }
     int64_t n_cand = (int64_t)cand.size();
     std::vector<float> cand_x((size_t)n_cand * dim);
     for (int64_t j = 0; j < n_cand; j++)
-        std::memcpy(&cand_x[(size_t)j * dim], x + (size_t)cand[j] * dim, (size_t)dim * sizeof(float));
+        std::memcpy(&cand_x[(size_t)j * dim], x + (size_t)cand[j] * dim,
+                    (size_t)dim * sizeof(float));
     const int32_t *rows = cl.members.data() + cl.start[c];
     int64_t n_rows = cl.start[c + 1] - cl.start[c];
     std::vector<float> q((size_t)SV_MAP_IVF_BLOCK * dim);
@@ -128,8 +130,10 @@ void search_cell(const float *x, int dim, int k, const cells &cl, const int32_t 
     for (int64_t r0 = 0; r0 < n_rows; r0 += SV_MAP_IVF_BLOCK) {
         int m = (int)std::min<int64_t>(SV_MAP_IVF_BLOCK, n_rows - r0);
         for (int r = 0; r < m; r++)
-            std::memcpy(&q[(size_t)r * dim], x + (size_t)rows[r0 + r] * dim, (size_t)dim * sizeof(float));
-        sv_gemm_nt(m, (int)n_cand, dim, 1.0f, q.data(), dim, cand_x.data(), dim, dot.data(), (int)n_cand);
+            std::memcpy(&q[(size_t)r * dim], x + (size_t)rows[r0 + r] * dim,
+                        (size_t)dim * sizeof(float));
+        sv_gemm_nt(m, (int)n_cand, dim, 1.0f, q.data(), dim, cand_x.data(), dim, dot.data(),
+                   (int)n_cand);
         for (int r = 0; r < m; r++) {
             int32_t row = rows[r0 + r];
             float *best_d = dist + (size_t)row * k;
@@ -202,9 +206,7 @@ void refine(const float *x, int64_t n, int dim, int k, int n_threads, const int3
                 int32_t j = a < k ? idx_in[(size_t)i * k + a] : rev[(size_t)i * k + a - k];
                 if (j < 0) continue;
                 consider(j);
-                for (int b = 0; b < k; b++) {
-                    consider(idx_in[(size_t)j * k + b]);
-                }
+                for (int b = 0; b < k; b++) { consider(idx_in[(size_t)j * k + b]); }
             }
         }
     }
@@ -217,7 +219,7 @@ void refine(const float *x, int64_t n, int dim, int k, int n_threads, const int3
  * scattered they missed the caches: 3x the time). */
 void refine_rounds(const float *x, int64_t n, int dim, int k, int n_threads, const cells &cl,
                    int32_t *idx, float *dist) {
-    const std::vector<int32_t> &row_at = cl.members;   /* position -> row */
+    const std::vector<int32_t> &row_at = cl.members; /* position -> row */
     std::vector<int32_t> at_row((size_t)n);
     for (int64_t p = 0; p < n; p++) at_row[row_at[p]] = (int32_t)p;
     std::vector<float> xs((size_t)n * dim);
@@ -243,10 +245,10 @@ void refine_rounds(const float *x, int64_t n, int dim, int k, int n_threads, con
         }
 }
 
-}  // namespace
+} // namespace
 
 extern "C" int sv_map_knn_ivf(const float *x, int64_t n, int dim, int k, int n_threads,
-                                int32_t *idx, float *dist) {
+                              int32_t *idx, float *dist) {
     if (n <= 0 || dim <= 0 || k <= 0 || n > INT32_MAX)
         return sv_error(SCIVEC_EINVAL, "map: bad neighbour search (%lld rows, dim %d, k %d)",
                         (long long)n, dim, k);
@@ -264,12 +266,13 @@ extern "C" int sv_map_knn_ivf(const float *x, int64_t n, int dim, int k, int n_t
             for (int j = 0; j < dim; j++) s += x[(size_t)i * dim + j] * x[(size_t)i * dim + j];
             sq_norm[i] = s;
         }
-        sv_gemm_set_blas_threads(1);   /* one product per cell, the cells over threads */
+        sv_gemm_set_blas_threads(1); /* one product per cell, the cells over threads */
         int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int c = 0; c < cl.n_cells; c++) {
             try {
-                search_cell(x, dim, k, cl, &probes[(size_t)c * probe], probe, c, sq_norm.data(), idx, dist);
+                search_cell(x, dim, k, cl, &probes[(size_t)c * probe], probe, c, sq_norm.data(),
+                            idx, dist);
             } catch (...) {
 #pragma omp atomic write
                 failed = 1;
@@ -277,15 +280,13 @@ extern "C" int sv_map_knn_ivf(const float *x, int64_t n, int dim, int k, int n_t
         }
         if (failed) throw std::bad_alloc();
         if (SV_MAP_IVF_ROUNDS > 0) refine_rounds(x, n, dim, k, threads, cl, idx, dist);
-        for (int64_t i = 0; i < n * k; i++)
-            dist[i] = idx[i] < 0 ? INFINITY : std::sqrt(dist[i]);
+        for (int64_t i = 0; i < n * k; i++) dist[i] = idx[i] < 0 ? INFINITY : std::sqrt(dist[i]);
     } catch (const std::bad_alloc &) {
-        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory searching neighbours of %lld rows", (long long)n);
+        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory searching neighbours of %lld rows",
+                      (long long)n);
     } catch (const std::exception &e) {
         rc = sv_error(SCIVEC_EINVAL, "map: neighbour search failed: %s", e.what());
-    } catch (...) {
-        rc = sv_error(SCIVEC_EINVAL, "map: neighbour search failed");
-    }
+    } catch (...) { rc = sv_error(SCIVEC_EINVAL, "map: neighbour search failed"); }
     omp_set_num_threads(saved_threads);
     return rc;
 }

@@ -16,8 +16,8 @@ extern "C" {
  * compared with the rows of its nearest cells by matrix products. Same
  * output as sv_map_knn (Euclidean, nearest first, -1 / inf where fewer than
  * k rows were compared). The same answer for any n_threads. */
-int sv_map_knn_ivf(const float *x, int64_t n, int dim, int k, int n_threads,
-                   int32_t *idx, float *dist);
+int sv_map_knn_ivf(const float *x, int64_t n, int dim, int k, int n_threads, int32_t *idx,
+                   float *dist);
 
 #ifdef __cplusplus
 }

@@ -43,8 +43,8 @@ int32_t sv_map_tau_rand_int(int64_t state[3]) {
  * power and a division, which were on the SGD's critical path (the power
  * by libm's powf: a third of its time before the tables). Outside
  * [2^-20, 2^20], rare, the formula itself. */
-#define COEF_EXP_LO (127 - 20)
-#define COEF_EXP_HI (127 + 20)
+#define COEF_EXP_LO     (127 - 20)
+#define COEF_EXP_HI     (127 + 20)
 #define COEF_TABLE_SIZE ((uint32_t)((COEF_EXP_HI - COEF_EXP_LO) << 7) + 1)
 
 typedef struct coef_tables {
@@ -65,7 +65,10 @@ static void coef_tables_fill(coef_tables *t, double a, double b, double gamma) {
     t->b = b;
     t->gamma = gamma;
     for (uint32_t i = 0; i < COEF_TABLE_SIZE; i++) {
-        union { uint32_t u; float f; } x = {((uint32_t)COEF_EXP_LO << 23) + (i << 16)};
+        union {
+            uint32_t u;
+            float f;
+        } x = {((uint32_t)COEF_EXP_LO << 23) + (i << 16)};
         t->attract[i] = attract_exact(t, x.f);
         t->repel[i] = repel_exact(t, x.f);
     }
@@ -73,16 +76,17 @@ static void coef_tables_fill(coef_tables *t, double a, double b, double gamma) {
 
 /* d > 0 */
 static inline float coef_lookup(const coef_tables *t, const float *table, int repel, float d) {
-    union { float f; uint32_t u; } v = {d};
+    union {
+        float f;
+        uint32_t u;
+    } v = {d};
     uint32_t i = (v.u >> 16) - ((uint32_t)COEF_EXP_LO << 7);
     if (i >= COEF_TABLE_SIZE - 1) return repel ? repel_exact(t, d) : attract_exact(t, d);
     float lo = table[i], hi = table[i + 1];
     return lo + (hi - lo) * (float)(v.u & 0xFFFFu) * (1.0f / 65536.0f);
 }
 
-static inline float clip4(float v) {
-    return v > 4.0f ? 4.0f : v < -4.0f ? -4.0f : v;
-}
+static inline float clip4(float v) { return v > 4.0f ? 4.0f : v < -4.0f ? -4.0f : v; }
 
 /* Python's % (never negative) of an int32 by n_rows, without a division:
  * Lemire's fastmod (exact for every 32-bit operand) on x, or on -(x + 1)
@@ -90,12 +94,12 @@ static inline float clip4(float v) {
  * plus n. The divide was a good part of each negative sample's cost. */
 typedef struct row_mod {
     uint32_t n;
-    uint64_t m;   /* 2^64 / n rounded up */
+    uint64_t m; /* 2^64 / n rounded up */
 } row_mod;
 
 static inline int32_t draw_row(sv_map_rng *rng, const row_mod *mod) {
     int32_t x = sv_map_rng_next(rng);
-    uint32_t neg = (uint32_t)(x >> 31);   /* all ones when negative */
+    uint32_t neg = (uint32_t)(x >> 31); /* all ones when negative */
     uint32_t u = (uint32_t)x ^ neg;
     uint64_t low = mod->m * u;
     uint32_t r = (uint32_t)(((unsigned __int128)low * mod->n) >> 64);
@@ -107,12 +111,12 @@ static inline int32_t draw_row(sv_map_rng *rng, const row_mod *mod) {
  * at 100k rows the loads of random rows' positions, missing the caches,
  * were a third of the SGD's time. The rows come out in the order drawn, as
  * without the queue. Likewise the two ends of the edge PREFETCH_EDGES on. */
-#define ROWS_AHEAD 64
+#define ROWS_AHEAD     64
 #define PREFETCH_EDGES 8
 
 typedef struct rows_ahead {
     int32_t row[ROWS_AHEAD];
-    unsigned next;   /* the oldest, next to be used */
+    unsigned next; /* the oldest, next to be used */
 } rows_ahead;
 
 static inline int32_t next_row(rows_ahead *q, const float *tail_emb, sv_map_rng *rng,
@@ -174,7 +178,7 @@ static int interleave_edges(const sv_map_graph *g, int32_t *head, int32_t *tail,
     }
     for (int64_t e = 0; e < n_edges; e++) start[rank[e] + 1]++;
     for (int32_t r = 0; r <= max_rank; r++) start[r + 1] += start[r];
-    for (int64_t e = 0; e < n_edges; e++) {   /* stable: heads ascending within a rank */
+    for (int64_t e = 0; e < n_edges; e++) { /* stable: heads ascending within a rank */
         int64_t to = start[rank[e]]++;
         head[to] = g->head[e];
         tail[to] = g->tail[e];
@@ -185,8 +189,8 @@ static int interleave_edges(const sv_map_graph *g, int32_t *head, int32_t *tail,
     return 0;
 }
 
-int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
-                    const sv_map_graph *g, const sv_map_sgd *sgd) {
+int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail, const sv_map_graph *g,
+                    const sv_map_sgd *sgd) {
     int64_t n_edges = g->n_edges;
     size_t n_alloc = (size_t)(n_edges ? n_edges : 1);
     /* float32 schedule: next_sample alone is read for every edge every
@@ -200,14 +204,15 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
     float *weight = malloc(n_alloc * sizeof *weight);
     int64_t *due = malloc(n_alloc * sizeof *due);
     int rc = SCIVEC_OK;
-    if (!epochs_per_sample || !next_sample || !per_negative || !next_negative || !coef ||
-        !head || !tail || !weight || !due || interleave_edges(g, head, tail, weight)) {
+    if (!epochs_per_sample || !next_sample || !per_negative || !next_negative || !coef || !head ||
+        !tail || !weight || !due || interleave_edges(g, head, tail, weight)) {
         rc = sv_error(SCIVEC_ENOMEM, "map: out of memory for %lld edges", (long long)n_edges);
         goto done;
     }
     /* make_epochs_per_sample: the heaviest edge every epoch */
     float w_max = 0;
-    for (int64_t e = 0; e < n_edges; e++) if (weight[e] > w_max) w_max = weight[e];
+    for (int64_t e = 0; e < n_edges; e++)
+        if (weight[e] > w_max) w_max = weight[e];
     for (int64_t e = 0; e < n_edges; e++) {
         double n_samples = (double)sgd->n_epochs * (weight[e] / w_max);
         double every = n_samples > 0 ? (double)sgd->n_epochs / n_samples : -1.0;
@@ -219,7 +224,7 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
     }
 
     coef_tables_fill(coef, sgd->a, sgd->b, sgd->gamma);
-    const int32_t n_rows = (int32_t)n_tail;   /* < 2^31 (scivec_map_compute): 32-bit % */
+    const int32_t n_rows = (int32_t)n_tail; /* < 2^31 (scivec_map_compute): 32-bit % */
     const int move_other = sgd->move_other;
     sv_map_rng rng;
     sv_map_rng_init(&rng, sgd->rng_state);
@@ -258,7 +263,7 @@ int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
                 other[0] -= gx * alpha;
                 other[1] -= gy * alpha;
             }
-            current[0] = cx;   /* the head may be drawn as its own negative sample */
+            current[0] = cx; /* the head may be drawn as its own negative sample */
             current[1] = cy;
             next_sample[e] += epochs_per_sample[e];
 

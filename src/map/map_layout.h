@@ -21,14 +21,14 @@ extern "C" {
  * rng_state: umap-learn's three tau_rand_int words. */
 typedef struct sv_map_sgd {
     double a, b, gamma, alpha;
-    int    n_epochs, negative_sample_rate, move_other;
+    int n_epochs, negative_sample_rate, move_other;
     int64_t rng_state[3];
     scivec_map_progress_fn progress;
-    void  *progress_user;
+    void *progress_user;
 } sv_map_sgd;
 
-int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail,
-                    const sv_map_graph *g, const sv_map_sgd *sgd);
+int sv_map_optimize(float *head_emb, float *tail_emb, int64_t n_tail, const sv_map_graph *g,
+                    const sv_map_sgd *sgd);
 
 /* umap-learn's tau_rand_int on a 3-word state. */
 int32_t sv_map_tau_rand_int(int64_t state[3]);
@@ -44,7 +44,7 @@ typedef struct sv_map_rng {
 } sv_map_rng;
 
 static inline void sv_map_rng_init(sv_map_rng *r, const int64_t state[3]) {
-    const uint32_t fill[3] = {0xFFFFE000u, 0xFFFFFF80u, 0xFFE00000u};   /* >> 19, 25, 11 */
+    const uint32_t fill[3] = {0xFFFFE000u, 0xFFFFFF80u, 0xFFE00000u}; /* >> 19, 25, 11 */
     for (int i = 0; i < 3; i++) {
         r->word[i] = (uint32_t)state[i];
         r->fill[i] = state[i] < 0 ? fill[i] : 0;

@@ -49,7 +49,8 @@ static void measure_row(const float *vectors, int64_t n, int dim, const float *l
     *kept = 0;
     for (int a = 0; a < k; a++) {
         int shared = 0;
-        for (int b = 0; b < k; b++) if (low[a] == high[b]) shared = 1;
+        for (int b = 0; b < k; b++)
+            if (low[a] == high[b]) shared = 1;
         if (shared) {
             (*kept)++;
             continue;
@@ -63,13 +64,13 @@ static void measure_row(const float *vectors, int64_t n, int dim, const float *l
     }
 }
 
-int scivec_map_quality(const float *vectors, int64_t n, int dim,
-                       const float *layout, int k, int sample, uint64_t seed,
-                       int n_threads, double *trustworthiness,
+int scivec_map_quality(const float *vectors, int64_t n, int dim, const float *layout, int k,
+                       int sample, uint64_t seed, int n_threads, double *trustworthiness,
                        double *knn_preservation) {
     if (k < 1 || 2 * n - 3 * (int64_t)k - 1 <= 0 || dim < 1 || sample < 1)
-        return sv_error(SCIVEC_EINVAL, "map: quality needs k >= 1 and n > 1.5 k + 0.5 (k %d, n %lld)",
-                        k, (long long)n);
+        return sv_error(SCIVEC_EINVAL,
+                        "map: quality needs k >= 1 and n > 1.5 k + 0.5 (k %d, n %lld)", k,
+                        (long long)n);
     int64_t m = sample < n ? sample : n;
     int64_t *rows = malloc((size_t)n * sizeof *rows);
     double *penalty = malloc((size_t)m * sizeof *penalty);
@@ -89,7 +90,9 @@ int scivec_map_quality(const float *vectors, int64_t n, int dim,
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
         z ^= z >> 31;
         int64_t j = i + (int64_t)(z % (uint64_t)(n - i));
-        int64_t t = rows[i]; rows[i] = rows[j]; rows[j] = t;
+        int64_t t = rows[i];
+        rows[i] = rows[j];
+        rows[j] = t;
     }
     int threads = n_threads > 0 ? n_threads : omp_get_max_threads();
     /* each thread's distances from its row to every row, both spaces */
@@ -97,7 +100,7 @@ int scivec_map_quality(const float *vectors, int64_t n, int dim,
         rc = sv_error(SCIVEC_ENOMEM, "map: out of memory for the quality sample");
         goto done;
     }
-    #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
     for (int64_t s = 0; s < m; s++) {
         float *d_high = scratch + (size_t)omp_get_thread_num() * 2 * (size_t)n;
         measure_row(vectors, n, dim, layout, k, rows[s], d_high, d_high + n, &penalty[s], &kept[s]);

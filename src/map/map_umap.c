@@ -20,10 +20,10 @@
 #include <time.h>
 
 #include "core/error.h"
-#include "map/map_knn.h"
-#include "map/map_graph.h"
 #include "map/map_ab.h"
+#include "map/map_graph.h"
 #include "map/map_init.h"
+#include "map/map_knn.h"
 #include "map/map_layout.h"
 
 scivec_map_params scivec_map_default_params(void) {
@@ -61,7 +61,7 @@ static void seed_rng(uint64_t seed, uint64_t stream, int64_t state[3]) {
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
         z ^= z >> 31;
         state[i] = (int32_t)(uint32_t)z;
-        if (state[i] == 0) state[i] = 1;   /* a zero word of a xorshift stays zero */
+        if (state[i] == 0) state[i] = 1; /* a zero word of a xorshift stays zero */
     }
 }
 
@@ -69,16 +69,19 @@ static int check_params(const scivec_map_params *p) {
     if (p->n_neighbors < 2 || p->n_neighbors > 1000)
         return sv_error(SCIVEC_EINVAL, "map: n_neighbors must be 2..1000, got %d", p->n_neighbors);
     if (p->n_epochs < 0 || p->n_epochs > 100000)
-        return sv_error(SCIVEC_EINVAL, "map: n_epochs must be 0 (auto)..100000, got %d", p->n_epochs);
+        return sv_error(SCIVEC_EINVAL, "map: n_epochs must be 0 (auto)..100000, got %d",
+                        p->n_epochs);
     if (!(p->learning_rate > 0) || !isfinite(p->learning_rate))
         return sv_error(SCIVEC_EINVAL, "map: learning_rate must be > 0, got %g", p->learning_rate);
     if (!(p->repulsion_strength >= 0) || !isfinite(p->repulsion_strength))
-        return sv_error(SCIVEC_EINVAL, "map: repulsion_strength must be >= 0, got %g", p->repulsion_strength);
+        return sv_error(SCIVEC_EINVAL, "map: repulsion_strength must be >= 0, got %g",
+                        p->repulsion_strength);
     if (p->negative_sample_rate < 0 || p->negative_sample_rate > 1000)
         return sv_error(SCIVEC_EINVAL, "map: negative_sample_rate must be 0..1000, got %d",
                         p->negative_sample_rate);
     if (p->quality_sample < 0)
-        return sv_error(SCIVEC_EINVAL, "map: quality_sample must be >= 0, got %d", p->quality_sample);
+        return sv_error(SCIVEC_EINVAL, "map: quality_sample must be >= 0, got %d",
+                        p->quality_sample);
     if ((unsigned)p->knn > SCIVEC_MAP_KNN_IVF)
         return sv_error(SCIVEC_EINVAL, "map: unknown neighbour search %d", (int)p->knn);
     return SCIVEC_OK;
@@ -87,8 +90,8 @@ static int check_params(const scivec_map_params *p) {
 static int check_vectors(const char *what, const float *v, int64_t n, int dim) {
     for (int64_t i = 0; i < n * dim; i++)
         if (!isfinite(v[i]))
-            return sv_error(SCIVEC_EINVAL, "map: %s row %lld holds a NaN or infinity",
-                            what, (long long)(i / dim));
+            return sv_error(SCIVEC_EINVAL, "map: %s row %lld holds a NaN or infinity", what,
+                            (long long)(i / dim));
     return SCIVEC_OK;
 }
 
@@ -99,8 +102,12 @@ static void self_first(int64_t n, int k, int32_t *idx, float *dist) {
     for (int64_t i = 0; i < n; i++) {
         int32_t *row = idx + i * k;
         float *d = dist + i * k;
-        int at = k - 1;   /* not found: self displaces the farthest */
-        for (int j = 0; j < k; j++) if (row[j] == i) { at = j; break; }
+        int at = k - 1; /* not found: self displaces the farthest */
+        for (int j = 0; j < k; j++)
+            if (row[j] == i) {
+                at = j;
+                break;
+            }
         for (int j = at; j > 0; j--) {
             row[j] = row[j - 1];
             d[j] = d[j - 1];
@@ -113,7 +120,8 @@ static void self_first(int64_t n, int k, int32_t *idx, float *dist) {
 /* simplicial_set_embedding drops edges too light to be sampled once */
 static void prune_light_edges(sv_map_graph *g, int n_epochs) {
     float w_max = 0;
-    for (int64_t e = 0; e < g->n_edges; e++) if (g->weight[e] > w_max) w_max = g->weight[e];
+    for (int64_t e = 0; e < g->n_edges; e++)
+        if (g->weight[e] > w_max) w_max = g->weight[e];
     float cut = w_max / (float)n_epochs;
     int64_t kept = 0;
     for (int64_t e = 0; e < g->n_edges; e++) {
@@ -126,9 +134,8 @@ static void prune_light_edges(sv_map_graph *g, int n_epochs) {
     g->n_edges = kept;
 }
 
-int scivec_map_compute(const float *vectors, int64_t n, int dim,
-                       const scivec_map_params *params, float *layout,
-                       scivec_map_stats *stats) {
+int scivec_map_compute(const float *vectors, int64_t n, int dim, const scivec_map_params *params,
+                       float *layout, scivec_map_stats *stats) {
     scivec_map_stats local;
     if (!stats) stats = &local;
     memset(stats, 0, sizeof *stats);
@@ -136,8 +143,9 @@ int scivec_map_compute(const float *vectors, int64_t n, int dim,
     int rc = check_params(params);
     if (rc) return rc;
     if (n < 3 || dim < 2)
-        return sv_error(SCIVEC_EINVAL, "map: needs at least 3 rows of dim >= 2 (got %lld of dim %d)",
-                        (long long)n, dim);
+        return sv_error(SCIVEC_EINVAL,
+                        "map: needs at least 3 rows of dim >= 2 (got %lld of dim %d)", (long long)n,
+                        dim);
     if (n > INT32_MAX) return sv_error(SCIVEC_EINVAL, "map: more than 2^31 rows");
     if ((rc = check_vectors("vector", vectors, n, dim))) return rc;
 
@@ -146,13 +154,15 @@ int scivec_map_compute(const float *vectors, int64_t n, int dim,
     float *dist = malloc((size_t)n * k * sizeof *dist);
     sv_map_graph graph = {0};
     if (!idx || !dist) {
-        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory for the neighbours of %lld rows", (long long)n);
+        rc = sv_error(SCIVEC_ENOMEM, "map: out of memory for the neighbours of %lld rows",
+                      (long long)n);
         goto done;
     }
     double t0 = now_seconds();
     report(params, "neighbours", 0, 1);
-    if ((rc = sv_map_knn(vectors, n, dim, vectors, n, k, params->knn, params->n_threads,
-                         idx, dist, &stats->knn))) goto done;
+    if ((rc = sv_map_knn(vectors, n, dim, vectors, n, k, params->knn, params->n_threads, idx, dist,
+                         &stats->knn)))
+        goto done;
     self_first(n, k, idx, dist);
     report(params, "neighbours", 1, 1);
     double t1 = now_seconds();
@@ -167,10 +177,15 @@ int scivec_map_compute(const float *vectors, int64_t n, int dim,
     double t2 = now_seconds();
 
     sv_map_sgd sgd = {
-        .a = stats->a, .b = stats->b, .gamma = params->repulsion_strength,
-        .alpha = params->learning_rate, .n_epochs = n_epochs,
-        .negative_sample_rate = params->negative_sample_rate, .move_other = 1,
-        .progress = params->progress, .progress_user = params->progress_user,
+        .a = stats->a,
+        .b = stats->b,
+        .gamma = params->repulsion_strength,
+        .alpha = params->learning_rate,
+        .n_epochs = n_epochs,
+        .negative_sample_rate = params->negative_sample_rate,
+        .move_other = 1,
+        .progress = params->progress,
+        .progress_user = params->progress_user,
     };
     seed_rng(params->seed, 0, sgd.rng_state);
     if ((rc = sv_map_optimize(layout, layout, n, &graph, &sgd))) goto done;
@@ -181,8 +196,9 @@ int scivec_map_compute(const float *vectors, int64_t n, int dim,
     if (params->quality_sample > 0) {
         report(params, "quality", 0, 1);
         if ((rc = scivec_map_quality(vectors, n, dim, layout, 10, params->quality_sample,
-                                     params->seed, params->n_threads,
-                                     &stats->trustworthiness, &stats->knn_preservation))) goto done;
+                                     params->seed, params->n_threads, &stats->trustworthiness,
+                                     &stats->knn_preservation)))
+            goto done;
         stats->quality_rows = params->quality_sample < n ? params->quality_sample : n;
         report(params, "quality", 1, 1);
     }
@@ -227,9 +243,8 @@ static void place_at_neighbours(int64_t n_new, int k, const int32_t *idx, const 
     }
 }
 
-int scivec_map_transform(const float *vectors, int64_t n, int dim,
-                         const float *layout, const float *new_vectors,
-                         int64_t n_new, const scivec_map_params *params,
+int scivec_map_transform(const float *vectors, int64_t n, int dim, const float *layout,
+                         const float *new_vectors, int64_t n_new, const scivec_map_params *params,
                          float *layout_new) {
     int rc = check_params(params);
     if (rc) return rc;
@@ -254,7 +269,8 @@ int scivec_map_transform(const float *vectors, int64_t n, int dim,
     }
     report(params, "neighbours", 0, 1);
     if ((rc = sv_map_knn(vectors, n, dim, new_vectors, n_new, k, params->knn, params->n_threads,
-                         idx, dist, NULL))) goto done;
+                         idx, dist, NULL)))
+        goto done;
     report(params, "neighbours", 1, 1);
 
     /* memberships with local_connectivity - 1 = 0 (rho 0), no self edges:
@@ -267,11 +283,12 @@ int scivec_map_transform(const float *vectors, int64_t n, int dim,
         sv_map_smooth_knn(dist + i * k, k, 0.0, mean_all, &rho, &sigma);
         for (int j = 0; j < k; j++) {
             double d = dist[i * k + j] - rho;
-            float w = idx[i * k + j] < 0 ? 0.0f
-                      : d <= 0 || sigma == 0 ? 1.0f : (float)exp(-(d / sigma));
+            float w = idx[i * k + j] < 0     ? 0.0f
+                      : d <= 0 || sigma == 0 ? 1.0f
+                                             : (float)exp(-(d / sigma));
             graph.head[graph.n_edges] = (int32_t)i;
             graph.tail[graph.n_edges] = idx[i * k + j];
-            graph.weight[graph.n_edges++] = w;   /* zeros go with the pruning */
+            graph.weight[graph.n_edges++] = w; /* zeros go with the pruning */
         }
     }
     place_at_neighbours(n_new, k, idx, graph.weight, layout, layout_new);
@@ -284,9 +301,13 @@ int scivec_map_transform(const float *vectors, int64_t n, int dim,
     /* negative samples come from the old rows, which must not move: a copy */
     memcpy(fixed, layout, (size_t)n * 2 * sizeof *fixed);
     sv_map_sgd sgd = {
-        .a = a, .b = b, .gamma = params->repulsion_strength,
-        .alpha = params->learning_rate / 4.0, .n_epochs = n_epochs,
-        .negative_sample_rate = params->negative_sample_rate, .move_other = 0,
+        .a = a,
+        .b = b,
+        .gamma = params->repulsion_strength,
+        .alpha = params->learning_rate / 4.0,
+        .n_epochs = n_epochs,
+        .negative_sample_rate = params->negative_sample_rate,
+        .move_other = 0,
         .progress = NULL,
     };
     seed_rng(params->seed, 1, sgd.rng_state);

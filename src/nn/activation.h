@@ -37,8 +37,8 @@ static inline float sv_exp2_int(float n) {
 static inline float sv_exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
     float n = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - n * 0.693359375f;       // ln2 high part, exact in n * it
-    r = r - n * -2.12194440e-4f;          // ln2 low part
+    float r = x - n * 0.693359375f; // ln2 high part, exact in n * it
+    r = r - n * -2.12194440e-4f;    // ln2 low part
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;

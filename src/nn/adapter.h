@@ -16,8 +16,8 @@
 
 #include <stdint.h>
 
-#include "nn/config.h"
 #include "nn/bert.h"
+#include "nn/config.h"
 
 typedef struct sv_adapter sv_adapter;
 
@@ -27,8 +27,8 @@ typedef struct sv_adapter sv_adapter;
  * leftover or misshapen tensor, naming it. model_id is the base model's repo
  * id (family.h; "" or NULL when unknown): an adapter whose adapter_config.json
  * "model_name" names another model is refused, naming both. */
-int  sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg,
-                     const char *model_id, sv_adapter **out);
+int sv_adapter_load(const char *adapter_dir, const sv_bert_config *cfg, const char *model_id,
+                    sv_adapter **out);
 void sv_adapter_free(sv_adapter *ad);
 /* The adapter's name as its tensors spell it (e.g. "proximity", "[PRX]"). */
 const char *sv_adapter_name(const sv_adapter *ad);
@@ -36,7 +36,7 @@ const char *sv_adapter_name(const sv_adapter *ad);
 const char *sv_adapter_config_name(const sv_adapter *ad);
 const char *sv_adapter_dir(const sv_adapter *ad);
 const char *sv_adapter_weights_path(const sv_adapter *ad);
-int  sv_adapter_bottleneck(const sv_adapter *ad);
+int sv_adapter_bottleneck(const sv_adapter *ad);
 
 /* The feed-forward output of encoder layer `layer` with the adapter:
  * x [n_tokens, hidden] holds a on entry and y on return; dense holds
@@ -45,10 +45,9 @@ int  sv_adapter_bottleneck(const sv_adapter *ad);
  * [n_tokens, hidden] scratch too (the bottleneck is never wider than hidden).
  * Works sequence by sequence (each with its own single-threaded SGEMMs on
  * n_threads OpenMP threads), so a text's numbers do not depend on its batch. */
-void sv_adapter_ffn_output(const sv_adapter *ad, int layer, float *x,
-                           const float *dense, const float *bias,
-                           const float *gamma, const float *beta, float eps,
-                           float *t, float *u, float *down, int n_seqs,
-                           const int *seq_start, int hidden, int n_threads);
+void sv_adapter_ffn_output(const sv_adapter *ad, int layer, float *x, const float *dense,
+                           const float *bias, const float *gamma, const float *beta, float eps,
+                           float *t, float *u, float *down, int n_seqs, const int *seq_start,
+                           int hidden, int n_threads);
 
 #endif /* SV_ADAPTER_H */

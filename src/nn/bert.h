@@ -14,18 +14,18 @@
  * reused across calls: they only grow, so a steady stream of batches
  * allocates nothing. Zero-initialise before first use. */
 typedef struct sv_bert_workspace {
-    int64_t cap_tokens;      /* token rows every [n_tokens, *] buffer holds   */
-    int64_t cap_scores;      /* floats in scores                             */
-    float *x;                /* [n_tokens, hidden] residual stream; after the
+    int64_t cap_tokens; /* token rows every [n_tokens, *] buffer holds   */
+    int64_t cap_scores; /* floats in scores                             */
+    float *x;           /* [n_tokens, hidden] residual stream; after the
                                 forward, the last hidden state               */
-    float *q, *k, *v;        /* [n_tokens, hidden] projections, heads side by side */
-    float *ctx;              /* [n_tokens, hidden] attention output (pre-dense) */
-    float *tmp;              /* [n_tokens, hidden] dense output before residual+LN */
-    float *ffn;              /* [n_tokens, intermediate]                     */
-    int   *tok_seq;          /* [n_tokens] which sequence each token belongs to */
-    int   *row_start;        /* [n_tokens + 1] 0, 1, 2, ...: one-row "sequences"
+    float *q, *k, *v;   /* [n_tokens, hidden] projections, heads side by side */
+    float *ctx;         /* [n_tokens, hidden] attention output (pre-dense) */
+    float *tmp;         /* [n_tokens, hidden] dense output before residual+LN */
+    float *ffn;         /* [n_tokens, intermediate]                     */
+    int *tok_seq;       /* [n_tokens] which sequence each token belongs to */
+    int *row_start;     /* [n_tokens + 1] 0, 1, 2, ...: one-row "sequences"
                                 for the [CLS]-only last layer                */
-    float *scores;           /* per thread: [longest, longest] attention scores */
+    float *scores;      /* per thread: [longest, longest] attention scores */
 } sv_bert_workspace;
 
 void sv_bert_workspace_free(sv_bert_workspace *ws);
@@ -36,17 +36,16 @@ const char *sv_bert_kernels(void);
 
 /* out[n] = LayerNorm(inp[n]) * gamma + beta for one row (out may alias inp),
  * mean and variance in double: the forward's and the adapters' LayerNorm. */
-void sv_layernorm_row(float *out, const float *inp, const float *gamma,
-                      const float *beta, int n, float eps);
+void sv_layernorm_row(float *out, const float *inp, const float *gamma, const float *beta, int n,
+                      float eps);
 
 /* Runs the encoder over n_seqs sequences packed back to back without padding:
  * sequence s is tokens seq_start[s] .. seq_start[s+1]-1 of ids / type_ids
  * (seq_start has n_seqs + 1 entries, seq_start[0] = 0). Every id, type id and
  * length is checked against cfg. On success ws->x holds the last hidden state
  * [seq_start[n_seqs], hidden]. n_threads >= 1 OpenMP threads (gemm.c products). */
-int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
-                    sv_bert_workspace *ws, int n_threads, int n_seqs,
-                    const int *seq_start, const int32_t *ids,
+int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w, sv_bert_workspace *ws,
+                    int n_threads, int n_seqs, const int *seq_start, const int32_t *ids,
                     const int32_t *type_ids);
 
 /* The same with a bottleneck adapter (adapter.h) at every layer's
@@ -54,9 +53,9 @@ int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
  * been loaded for this cfg (sv_adapter_load checks layers and sizes). */
 typedef struct sv_adapter sv_adapter;
 int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
-                            const sv_adapter *adapter, sv_bert_workspace *ws,
-                            int n_threads, int n_seqs, const int *seq_start,
-                            const int32_t *ids, const int32_t *type_ids);
+                            const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads,
+                            int n_seqs, const int *seq_start, const int32_t *ids,
+                            const int32_t *type_ids);
 
 /* The same (adapter may be NULL), but the last layer computes its query,
  * attention, attention output and feed-forward for each sequence's first
@@ -65,8 +64,7 @@ int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
  * rows seq_start[s] of ws->x are the last hidden state; the other rows hold
  * the previous layer's output. */
 int sv_bert_forward_cls(const sv_bert_config *cfg, const sv_bert_weights *w,
-                        const sv_adapter *adapter, sv_bert_workspace *ws,
-                        int n_threads, int n_seqs, const int *seq_start,
-                        const int32_t *ids, const int32_t *type_ids);
+                        const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads, int n_seqs,
+                        const int *seq_start, const int32_t *ids, const int32_t *type_ids);
 
 #endif /* SV_BERT_H */

@@ -9,51 +9,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
+#include "nn/bert.h"
 #include "nn/config.h"
 #include "nn/weights.h"
-#include "nn/bert.h"
-#include "core/cpu.h"
 
-#define SV_DECLARE_VARIANT(isa)                                                        \
-    void sv_bert_workspace_free_##isa(sv_bert_workspace *ws);                          \
-    void sv_layernorm_row_##isa(float *out, const float *inp, const float *gamma,      \
-                                const float *beta, int n, float eps);                  \
-    int sv_bert_forward_##isa(const sv_bert_config *cfg, const sv_bert_weights *w,     \
-                              sv_bert_workspace *ws, int n_threads, int n_seqs,        \
-                              const int *seq_start, const int32_t *ids,                \
-                              const int32_t *type_ids);                                \
-    int sv_bert_forward_adapter_##isa(const sv_bert_config *cfg, const sv_bert_weights *w, \
-                                      const sv_adapter *adapter, sv_bert_workspace *ws, \
-                                      int n_threads, int n_seqs, const int *seq_start, \
-                                      const int32_t *ids, const int32_t *type_ids);    \
-    int sv_bert_forward_cls_##isa(const sv_bert_config *cfg, const sv_bert_weights *w, \
-                                  const sv_adapter *adapter, sv_bert_workspace *ws,    \
-                                  int n_threads, int n_seqs, const int *seq_start,     \
-                                  const int32_t *ids, const int32_t *type_ids);
+#define SV_DECLARE_VARIANT(isa)                                                                    \
+    void sv_bert_workspace_free_##isa(sv_bert_workspace *ws);                                      \
+    void sv_layernorm_row_##isa(float *out, const float *inp, const float *gamma,                  \
+                                const float *beta, int n, float eps);                              \
+    int sv_bert_forward_##isa(const sv_bert_config *cfg, const sv_bert_weights *w,                 \
+                              sv_bert_workspace *ws, int n_threads, int n_seqs,                    \
+                              const int *seq_start, const int32_t *ids, const int32_t *type_ids);  \
+    int sv_bert_forward_adapter_##isa(const sv_bert_config *cfg, const sv_bert_weights *w,         \
+                                      const sv_adapter *adapter, sv_bert_workspace *ws,            \
+                                      int n_threads, int n_seqs, const int *seq_start,             \
+                                      const int32_t *ids, const int32_t *type_ids);                \
+    int sv_bert_forward_cls_##isa(const sv_bert_config *cfg, const sv_bert_weights *w,             \
+                                  const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads, \
+                                  int n_seqs, const int *seq_start, const int32_t *ids,            \
+                                  const int32_t *type_ids);
 SV_DECLARE_VARIANT(generic)
 SV_DECLARE_VARIANT(avx2)
 SV_DECLARE_VARIANT(avx512)
 
 typedef struct bert_variant {
     void (*workspace_free)(sv_bert_workspace *ws);
-    void (*layernorm_row)(float *out, const float *inp, const float *gamma,
-                          const float *beta, int n, float eps);
-    int (*forward)(const sv_bert_config *cfg, const sv_bert_weights *w,
-                   sv_bert_workspace *ws, int n_threads, int n_seqs,
-                   const int *seq_start, const int32_t *ids, const int32_t *type_ids);
+    void (*layernorm_row)(float *out, const float *inp, const float *gamma, const float *beta,
+                          int n, float eps);
+    int (*forward)(const sv_bert_config *cfg, const sv_bert_weights *w, sv_bert_workspace *ws,
+                   int n_threads, int n_seqs, const int *seq_start, const int32_t *ids,
+                   const int32_t *type_ids);
     int (*forward_adapter)(const sv_bert_config *cfg, const sv_bert_weights *w,
-                           const sv_adapter *adapter, sv_bert_workspace *ws,
-                           int n_threads, int n_seqs, const int *seq_start,
-                           const int32_t *ids, const int32_t *type_ids);
+                           const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads,
+                           int n_seqs, const int *seq_start, const int32_t *ids,
+                           const int32_t *type_ids);
     int (*forward_cls)(const sv_bert_config *cfg, const sv_bert_weights *w,
-                       const sv_adapter *adapter, sv_bert_workspace *ws,
-                       int n_threads, int n_seqs, const int *seq_start,
-                       const int32_t *ids, const int32_t *type_ids);
+                       const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads, int n_seqs,
+                       const int *seq_start, const int32_t *ids, const int32_t *type_ids);
 } bert_variant;
 
-#define SV_VARIANT(isa)                                                                \
-    {sv_bert_workspace_free_##isa, sv_layernorm_row_##isa, sv_bert_forward_##isa,      \
-     sv_bert_forward_adapter_##isa, sv_bert_forward_cls_##isa}
+#define SV_VARIANT(isa)                                                                            \
+    {                                                                                              \
+        sv_bert_workspace_free_##isa, sv_layernorm_row_##isa, sv_bert_forward_##isa,               \
+            sv_bert_forward_adapter_##isa, sv_bert_forward_cls_##isa                               \
+    }
 static const bert_variant variants[] = {
     [SV_ISA_GENERIC] = SV_VARIANT(generic),
     [SV_ISA_AVX2] = SV_VARIANT(avx2),
@@ -83,29 +83,27 @@ const char *sv_bert_kernels(void) { return sv_isa_name((sv_isa)(variant() - vari
 
 void sv_bert_workspace_free(sv_bert_workspace *ws) { variant()->workspace_free(ws); }
 
-void sv_layernorm_row(float *out, const float *inp, const float *gamma,
-                      const float *beta, int n, float eps) {
+void sv_layernorm_row(float *out, const float *inp, const float *gamma, const float *beta, int n,
+                      float eps) {
     variant()->layernorm_row(out, inp, gamma, beta, n, eps);
 }
 
-int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w,
-                    sv_bert_workspace *ws, int n_threads, int n_seqs,
-                    const int *seq_start, const int32_t *ids, const int32_t *type_ids) {
+int sv_bert_forward(const sv_bert_config *cfg, const sv_bert_weights *w, sv_bert_workspace *ws,
+                    int n_threads, int n_seqs, const int *seq_start, const int32_t *ids,
+                    const int32_t *type_ids) {
     return variant()->forward(cfg, w, ws, n_threads, n_seqs, seq_start, ids, type_ids);
 }
 
 int sv_bert_forward_adapter(const sv_bert_config *cfg, const sv_bert_weights *w,
-                            const sv_adapter *adapter, sv_bert_workspace *ws,
-                            int n_threads, int n_seqs, const int *seq_start,
-                            const int32_t *ids, const int32_t *type_ids) {
-    return variant()->forward_adapter(cfg, w, adapter, ws, n_threads, n_seqs, seq_start,
-                                      ids, type_ids);
+                            const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads,
+                            int n_seqs, const int *seq_start, const int32_t *ids,
+                            const int32_t *type_ids) {
+    return variant()->forward_adapter(cfg, w, adapter, ws, n_threads, n_seqs, seq_start, ids,
+                                      type_ids);
 }
 
 int sv_bert_forward_cls(const sv_bert_config *cfg, const sv_bert_weights *w,
-                        const sv_adapter *adapter, sv_bert_workspace *ws,
-                        int n_threads, int n_seqs, const int *seq_start,
-                        const int32_t *ids, const int32_t *type_ids) {
-    return variant()->forward_cls(cfg, w, adapter, ws, n_threads, n_seqs, seq_start, ids,
-                                  type_ids);
+                        const sv_adapter *adapter, sv_bert_workspace *ws, int n_threads, int n_seqs,
+                        const int *seq_start, const int32_t *ids, const int32_t *type_ids) {
+    return variant()->forward_cls(cfg, w, adapter, ws, n_threads, n_seqs, seq_start, ids, type_ids);
 }

@@ -9,13 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/config.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "nn/config.h"
 
 /* Reads an integer key into *out if present, checking lo <= value <= hi. */
-static int get_int(const cJSON *root, const char *name, const char *key, int lo, int hi,
-                   int *out) {
+static int get_int(const cJSON *root, const char *name, const char *key, int lo, int hi, int *out) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!item || cJSON_IsNull(item)) return SCIVEC_OK;
     if (!cJSON_IsNumber(item) || item->valuedouble != floor(item->valuedouble))
@@ -32,7 +31,8 @@ static int get_string(const cJSON *root, const char *name, const char *key, cons
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
     *out = NULL;
     if (!item || cJSON_IsNull(item)) return SCIVEC_OK;
-    if (!cJSON_IsString(item)) return sv_error(SCIVEC_EFORMAT, "%s: \"%s\" must be a string", name, key);
+    if (!cJSON_IsString(item))
+        return sv_error(SCIVEC_EFORMAT, "%s: \"%s\" must be a string", name, key);
     *out = item->valuestring;
     return SCIVEC_OK;
 }
@@ -56,22 +56,25 @@ static int check_architecture(const cJSON *root, const char *name) {
     if (!model_type && cJSON_IsArray(architectures) && cJSON_GetArraySize(architectures) > 0) {
         const cJSON *arch;
         int any_bert = 0;
-        cJSON_ArrayForEach(arch, architectures)
-            if (cJSON_IsString(arch) && strncmp(arch->valuestring, "Bert", 4) == 0) any_bert = 1;
+        cJSON_ArrayForEach(arch, architectures) if (cJSON_IsString(arch) &&
+                                                    strncmp(arch->valuestring, "Bert", 4) == 0)
+            any_bert = 1;
         if (!any_bert) {
             const cJSON *first = cJSON_GetArrayItem(architectures, 0);
-            return sv_error(SCIVEC_EUNSUPPORTED,
-                            "%s: architecture \"%.60s\" is not supported: scivec runs BERT models only",
-                            name, cJSON_IsString(first) ? first->valuestring : "?");
+            return sv_error(
+                SCIVEC_EUNSUPPORTED,
+                "%s: architecture \"%.60s\" is not supported: scivec runs BERT models only", name,
+                cJSON_IsString(first) ? first->valuestring : "?");
         }
     }
     const char *position_type;
     rc = get_string(root, name, "position_embedding_type", &position_type);
     if (rc < 0) return rc;
     if (position_type && strcmp(position_type, "absolute") != 0)
-        return sv_error(SCIVEC_EUNSUPPORTED,
-                        "%s: position_embedding_type \"%.60s\" is not supported (only \"absolute\")",
-                        name, position_type);
+        return sv_error(
+            SCIVEC_EUNSUPPORTED,
+            "%s: position_embedding_type \"%.60s\" is not supported (only \"absolute\")", name,
+            position_type);
     if (is_true(root, "is_decoder") || is_true(root, "add_cross_attention"))
         return sv_error(SCIVEC_EUNSUPPORTED,
                         "%s: decoder / cross-attention BERT is not supported (encoder only)", name);
@@ -80,15 +83,20 @@ static int check_architecture(const cJSON *root, const char *name) {
 
 static int parse_activation(const cJSON *root, const char *name, sv_activation *act) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
-    if (!item || cJSON_IsNull(item)) { *act = SV_ACT_GELU; return SCIVEC_OK; }
+    if (!item || cJSON_IsNull(item)) {
+        *act = SV_ACT_GELU;
+        return SCIVEC_OK;
+    }
     if (!cJSON_IsString(item))
         return sv_error(SCIVEC_EUNSUPPORTED, "%s: \"hidden_act\" must be an activation name", name);
     const char *s = item->valuestring;
-    if (strcmp(s, "gelu") == 0) *act = SV_ACT_GELU;
+    if (strcmp(s, "gelu") == 0)
+        *act = SV_ACT_GELU;
     else if (strcmp(s, "gelu_new") == 0 || strcmp(s, "gelu_pytorch_tanh") == 0 ||
              strcmp(s, "gelu_fast") == 0)
         *act = SV_ACT_GELU_TANH;
-    else if (strcmp(s, "relu") == 0) *act = SV_ACT_RELU;
+    else if (strcmp(s, "relu") == 0)
+        *act = SV_ACT_RELU;
     else
         return sv_error(SCIVEC_EUNSUPPORTED,
                         "%s: hidden_act \"%.60s\" is not supported (gelu, gelu_new, "
@@ -101,9 +109,15 @@ int sv_config_parse(const char *json, size_t len, const char *name, sv_bert_conf
     if (!name) name = "config.json";
     /* transformers.BertConfig defaults. */
     sv_bert_config c = {
-        .vocab_size = 30522, .hidden = 768, .n_layers = 12, .n_heads = 12,
-        .intermediate = 3072, .max_position = 512, .type_vocab_size = 2,
-        .layer_norm_eps = 1e-12f, .act = SV_ACT_GELU,
+        .vocab_size = 30522,
+        .hidden = 768,
+        .n_layers = 12,
+        .n_heads = 12,
+        .intermediate = 3072,
+        .max_position = 512,
+        .type_vocab_size = 2,
+        .layer_norm_eps = 1e-12f,
+        .act = SV_ACT_GELU,
     };
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root) return sv_error(SCIVEC_EFORMAT, "%s: not valid JSON", name);
@@ -129,7 +143,8 @@ int sv_config_parse(const char *json, size_t len, const char *name, sv_bert_conf
         /* Checked as the float the forward uses: 1e-51 would round to 0. */
         if (!cJSON_IsNumber(eps) || !((float)eps->valuedouble > 0 && eps->valuedouble < 1)) {
             rc = sv_error(SCIVEC_EFORMAT,
-                          "%s: \"layer_norm_eps\" must be a number in (0, 1) that a float can hold", name);
+                          "%s: \"layer_norm_eps\" must be a number in (0, 1) that a float can hold",
+                          name);
             goto done;
         }
         c.layer_norm_eps = (float)eps->valuedouble;

@@ -38,17 +38,17 @@ static void single_thread_packed(rntm_t *rntm) {
     bli_rntm_disable_l3_sup(rntm);
 }
 
-void sv_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda,
-                const float *w, int ldw, float *c, int ldc) {
+void sv_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *w, int ldw,
+                float *c, int ldc) {
     rntm_t rntm;
     single_thread_packed(&rntm);
     float beta = 0.0f;
-    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, m, n, k, &alpha, (float *)a, lda, 1,
-                 (float *)w, ldw, 1, &beta, c, ldc, 1, NULL, &rntm);
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, m, n, k, &alpha, (float *)a, lda, 1, (float *)w,
+                 ldw, 1, &beta, c, ldc, 1, NULL, &rntm);
 }
 
-void sv_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b,
-                int ldb, float *c, int ldc) {
+void sv_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                int ldc) {
     rntm_t rntm;
     single_thread_packed(&rntm);
     float one = 1.0f, zero = 0.0f;
@@ -56,9 +56,7 @@ void sv_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b,
                  (float *)b, ldb, 1, &zero, c, ldc, 1, NULL, &rntm);
 }
 
-void sv_gemm_set_blas_threads(int n_threads) {
-    bli_thread_set_num_threads(n_threads);
-}
+void sv_gemm_set_blas_threads(int n_threads) { bli_thread_set_num_threads(n_threads); }
 
 const char *sv_gemm_arch(void) {
     // BLIS 0.9 aborts when BLIS_ARCH_TYPE is set and the configuration is

@@ -19,12 +19,12 @@
 
 /* C[m, n] = alpha * A[m, k] @ W[n, k]^T: a linear layer with PyTorch's
  * [out, in] weight layout. Row-major, leading dims. */
-void sv_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda,
-                const float *w, int ldw, float *c, int ldc);
+void sv_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *w, int ldw,
+                float *c, int ldc);
 
 /* C[m, n] = A[m, k] @ B[k, n]. Row-major, leading dims. */
-void sv_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b,
-                int ldb, float *c, int ldc);
+void sv_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                int ldc);
 
 /* Threads for the BLAS calls others make through the sgemm_ / cblas_sgemm
  * that BLIS provides (FAISS's k-means when an index is trained): n_threads,

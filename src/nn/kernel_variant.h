@@ -11,8 +11,8 @@
 #define SV_KERNEL_VARIANT_H
 
 #ifdef SV_ISA
-#define SV_ISA_CAT2(name, isa) name##_##isa
-#define SV_ISA_CAT(name, isa) SV_ISA_CAT2(name, isa)
+#define SV_ISA_CAT2(name, isa)  name##_##isa
+#define SV_ISA_CAT(name, isa)   SV_ISA_CAT2(name, isa)
 #define sv_bert_workspace_free  SV_ISA_CAT(sv_bert_workspace_free, SV_ISA)
 #define sv_layernorm_row        SV_ISA_CAT(sv_layernorm_row, SV_ISA)
 #define sv_bert_forward         SV_ISA_CAT(sv_bert_forward, SV_ISA)

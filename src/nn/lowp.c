@@ -1,24 +1,24 @@
 /*
  * lowp.c - bf16 and int8 dense layers on oneDNN's matmul (see lowp.h).
  */
-#include <oneapi/dnnl/dnnl.h>
 #include <math.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
 #include "core/cpu.h"
+#include "core/error.h"
 #include "nn/lowp.h"
 
 /* One thread's oneDNN stream and buffers, reused by every call. */
 typedef struct lowp_thread {
     dnnl_stream_t stream;
-    void *act;                /* [cap_values] int8 or bf16 activations      */
-    float *row_scale;         /* [cap_rows] int8 token scales               */
+    void *act;        /* [cap_values] int8 or bf16 activations      */
+    float *row_scale; /* [cap_rows] int8 token scales               */
     size_t cap_values;
     int cap_rows;
-    void *scratchpad;         /* the primitives' scratch (user-managed, so
+    void *scratchpad; /* the primitives' scratch (user-managed, so
                                  threads may run primitives concurrently)   */
     size_t cap_scratchpad;
 } lowp_thread;
@@ -29,16 +29,20 @@ struct sv_lowp {
     int n_threads;
     lowp_thread *threads;
     /* one primitive per weight shape (BERT has two: [h, h] and the FFN's) */
-    struct lowp_shape { int n_out, n_in; dnnl_primitive_t primitive; size_t scratch; } *shapes;
+    struct lowp_shape {
+        int n_out, n_in;
+        dnnl_primitive_t primitive;
+        size_t scratch;
+    } * shapes;
     int n_shapes;
-    int failed;               /* a failing matmul's dnnl_status_t, else 0   */
+    int failed; /* a failing matmul's dnnl_status_t, else 0   */
 };
 
 const char *scivec_precision_name(scivec_precision precision) {
     switch (precision) {
-    case SCIVEC_PRECISION_BF16: return "bf16";
-    case SCIVEC_PRECISION_INT8: return "int8";
-    default:                    return "fp32";
+        case SCIVEC_PRECISION_BF16: return "bf16";
+        case SCIVEC_PRECISION_INT8: return "int8";
+        default: return "fp32";
     }
 }
 
@@ -77,23 +81,36 @@ int sv_lowp_create(scivec_precision precision, int n_threads, sv_lowp **out) {
     if (precision == SCIVEC_PRECISION_FP32 || n_threads < 1)
         return sv_error(SCIVEC_EINVAL, "lowp: bad precision or thread count");
     const char *why = sv_lowp_unsupported(precision);
-    if (why) return sv_error(SCIVEC_EUNSUPPORTED, "--precision %s: %s",
-                             scivec_precision_name(precision), why);
+    if (why)
+        return sv_error(SCIVEC_EUNSUPPORTED, "--precision %s: %s", scivec_precision_name(precision),
+                        why);
     sv_lowp *lp = calloc(1, sizeof *lp);
     if (!lp) return sv_error(SCIVEC_ENOMEM, "out of memory");
     lp->precision = precision;
     lp->n_threads = n_threads;
     int status = SCIVEC_OK;
     dnnl_status_t s = dnnl_engine_create(&lp->engine, dnnl_cpu, 0);
-    if (s != dnnl_success) { status = dnnl_fail(s, "engine"); goto done; }
+    if (s != dnnl_success) {
+        status = dnnl_fail(s, "engine");
+        goto done;
+    }
     lp->threads = calloc((size_t)n_threads, sizeof *lp->threads);
-    if (!lp->threads) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
+    if (!lp->threads) {
+        status = sv_error(SCIVEC_ENOMEM, "out of memory");
+        goto done;
+    }
     for (int t = 0; t < n_threads; t++) {
         s = dnnl_stream_create(&lp->threads[t].stream, lp->engine, dnnl_stream_default_flags);
-        if (s != dnnl_success) { status = dnnl_fail(s, "stream"); goto done; }
+        if (s != dnnl_success) {
+            status = dnnl_fail(s, "stream");
+            goto done;
+        }
         // a scratchpad of size 0 would be an empty memory object; start at 64 B
         lp->threads[t].scratchpad = malloc(64);
-        if (!lp->threads[t].scratchpad) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
+        if (!lp->threads[t].scratchpad) {
+            status = sv_error(SCIVEC_ENOMEM, "out of memory");
+            goto done;
+        }
         lp->threads[t].cap_scratchpad = 64;
     }
 
@@ -127,9 +144,7 @@ static dnnl_data_type_t act_type(const sv_lowp *lp) {
     return lp->precision == SCIVEC_PRECISION_INT8 ? dnnl_s8 : dnnl_bf16;
 }
 
-static size_t act_size(const sv_lowp *lp) {
-    return lp->precision == SCIVEC_PRECISION_INT8 ? 1 : 2;
-}
+static size_t act_size(const sv_lowp *lp) { return lp->precision == SCIVEC_PRECISION_INT8 ? 1 : 2; }
 
 /* The matmul for [M, n_in] x [n_in, n_out] with M a run-time dimension,
  * weights read as the transpose of PyTorch's [n_out, n_in] (strides 1,
@@ -166,7 +181,8 @@ static int create_primitive(sv_lowp *lp, int n_out, int n_in, struct lowp_shape 
     s = dnnl_primitive_desc_create(&pd, &md, attr, lp->engine, NULL);
     omp_set_num_threads(max_threads);
     if (s) goto done;
-    const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    const dnnl_memory_desc_t *scratch =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     shape->scratch = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
     what = "matmul primitive";
     s = dnnl_primitive_create(&shape->primitive, pd);
@@ -223,7 +239,7 @@ static uint16_t to_bf16(float f) {
 static int quantize_row(const float *restrict row, int n, int8_t *restrict q,
                         float *restrict scale_out) {
     float max_abs = 0.0f, probe = 0.0f;
-    #pragma omp simd reduction(max : max_abs) reduction(+ : probe)
+#pragma omp simd reduction(max : max_abs) reduction(+ : probe)
     for (int i = 0; i < n; i++) {
         float a = row[i] < 0.0f ? -row[i] : row[i];
         max_abs = a > max_abs ? a : max_abs;
@@ -232,14 +248,14 @@ static int quantize_row(const float *restrict row, int n, int8_t *restrict q,
     if (probe != 0.0f || probe != probe) return 0;
     float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
     *scale_out = scale;
-    const float round_magic = 12582912.0f;   /* 1.5 * 2^23 */
-    #pragma omp simd
+    const float round_magic = 12582912.0f; /* 1.5 * 2^23 */
+#pragma omp simd
     for (int i = 0; i < n; i++) q[i] = (int8_t)(int)((row[i] / scale + round_magic) - round_magic);
     return 1;
 }
 
-int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in,
-                           const char *name, sv_lowp_weight *out) {
+int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in, const char *name,
+                           sv_lowp_weight *out) {
     memset(out, 0, sizeof *out);
     out->n_out = n_out;
     out->n_in = n_in;
@@ -265,8 +281,10 @@ int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in,
         if (!quantize_row(w + (size_t)r * n_in, n_in, (int8_t *)out->data + (size_t)r * n_in,
                           &out->scale[r])) {
             sv_lowp_weight_free(out);
-            return sv_error(SCIVEC_EFORMAT, "%s: row %d holds NaN/Inf, which int8 cannot "
-                            "quantise", name, r);
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: row %d holds NaN/Inf, which int8 cannot "
+                            "quantise",
+                            name, r);
         }
     return SCIVEC_OK;
 }
@@ -303,8 +321,7 @@ void *sv_lowp_act(sv_lowp *lp, int thread, float **row_scale) {
     return lp->threads[thread].act;
 }
 
-int sv_lowp_matmul(sv_lowp *lp, int thread, const sv_lowp_weight *w, int m, float *c,
-                   int ldc) {
+int sv_lowp_matmul(sv_lowp *lp, int thread, const sv_lowp_weight *w, int m, float *c, int ldc) {
     lowp_thread *th = &lp->threads[thread];
     dnnl_memory_desc_t a_md, b_md, c_md, s_md;
     dnnl_dims_t a_dims = {m, w->n_in}, b_dims = {w->n_in, w->n_out}, b_strides = {1, w->n_in};
@@ -325,8 +342,10 @@ int sv_lowp_matmul(sv_lowp *lp, int thread, const sv_lowp_weight *w, int m, floa
         (s = dnnl_memory_create(&mem[2], &c_md, lp->engine, c)) ||
         (s = dnnl_memory_create(&mem[3], &s_md, lp->engine, th->scratchpad)))
         goto done;
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]},
-                               {DNNL_ARG_DST, mem[2]}, {DNNL_ARG_SCRATCHPAD, mem[3]}};
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem[0]},
+                               {DNNL_ARG_WEIGHTS, mem[1]},
+                               {DNNL_ARG_DST, mem[2]},
+                               {DNNL_ARG_SCRATCHPAD, mem[3]}};
     n_args = 4;
     if (w->scale) {
         dnnl_memory_desc_t scale_md;
@@ -341,8 +360,8 @@ done:
     for (int i = 0; i < 5; i++)
         if (mem[i]) dnnl_memory_destroy(mem[i]);
     if (s == dnnl_success) return SCIVEC_OK;
-    // the message is made by sv_lowp_failed, on the thread that reports it
-    #pragma omp atomic write
+// the message is made by sv_lowp_failed, on the thread that reports it
+#pragma omp atomic write
     lp->failed = (int)s;
     return SCIVEC_EUNSUPPORTED;
 }

@@ -33,10 +33,10 @@ typedef struct sv_lowp sv_lowp;
 /* One dense layer's weights in the model's precision. */
 typedef struct sv_lowp_weight {
     int n_out, n_in;
-    void *data;          /* int8_t or uint16_t (bf16) [n_out, n_in]          */
-    float *scale;        /* int8: [n_out] per-channel scales; bf16: NULL      */
-    void *primitive;     /* the shape's matmul primitive (owned by sv_lowp)   */
-    sv_lowp *owner;      /* the engine, its threads' streams and buffers      */
+    void *data;      /* int8_t or uint16_t (bf16) [n_out, n_in]          */
+    float *scale;    /* int8: [n_out] per-channel scales; bf16: NULL      */
+    void *primitive; /* the shape's matmul primitive (owned by sv_lowp)   */
+    sv_lowp *owner;  /* the engine, its threads' streams and buffers      */
 } sv_lowp_weight;
 
 /* Why precision cannot run fast on this CPU (a one-line reason), or NULL
@@ -44,19 +44,19 @@ typedef struct sv_lowp_weight {
 const char *sv_lowp_unsupported(scivec_precision precision);
 
 /* An engine for precision (bf16 or int8) used by n_threads threads. */
-int  sv_lowp_create(scivec_precision precision, int n_threads, sv_lowp **out);
+int sv_lowp_create(scivec_precision precision, int n_threads, sv_lowp **out);
 void sv_lowp_free(sv_lowp *lp);
 scivec_precision sv_lowp_precision(const sv_lowp *lp);
 
 /* Converts / quantises w[n_out, n_in] into *out (freed with
  * sv_lowp_weight_free). name is for messages. */
-int  sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in,
-                            const char *name, sv_lowp_weight *out);
+int sv_lowp_weight_prepare(sv_lowp *lp, const float *w, int n_out, int n_in, const char *name,
+                           sv_lowp_weight *out);
 void sv_lowp_weight_free(sv_lowp_weight *w);
 
 /* Makes every thread's activation buffer hold rows x n_in values. Call
  * before a forward, outside its parallel region. */
-int  sv_lowp_reserve(sv_lowp *lp, int rows, int n_in);
+int sv_lowp_reserve(sv_lowp *lp, int rows, int n_in);
 
 /* Thread thread's activation buffer (int8_t or bf16) and its [rows] token
  * scales (int8), filled by the caller (bert.c) before sv_lowp_matmul. */
@@ -66,9 +66,8 @@ void *sv_lowp_act(sv_lowp *lp, int thread, float **row_scale);
  * per-channel weight scale applied (the caller applies the token scales).
  * Runs on the calling thread only. Returns a status; on failure the error
  * is also remembered for sv_lowp_failed (calls come from parallel regions). */
-int  sv_lowp_matmul(sv_lowp *lp, int thread, const sv_lowp_weight *w, int m, float *c,
-                    int ldc);
+int sv_lowp_matmul(sv_lowp *lp, int thread, const sv_lowp_weight *w, int m, float *c, int ldc);
 /* SCIVEC_OK, or the error of a failed sv_lowp_matmul (then cleared). */
-int  sv_lowp_failed(sv_lowp *lp);
+int sv_lowp_failed(sv_lowp *lp);
 
 #endif

@@ -13,9 +13,8 @@
 typedef struct sv_lowp_bert sv_lowp_bert;
 struct sv_bert_config;
 struct sv_bert_weights;
-int  sv_lowp_bert_create(scivec_precision precision, int n_threads,
-                         const struct sv_bert_config *cfg,
-                         const struct sv_bert_weights *base, sv_lowp_bert **out);
+int sv_lowp_bert_create(scivec_precision precision, int n_threads, const struct sv_bert_config *cfg,
+                        const struct sv_bert_weights *base, sv_lowp_bert **out);
 const struct sv_bert_weights *sv_lowp_bert_weights(const sv_lowp_bert *lb);
 void sv_lowp_bert_free(sv_lowp_bert *lb);
 

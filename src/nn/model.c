@@ -14,32 +14,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/adapter.h"
-#include "nn/config.h"
-#include "nn/weights.h"
-#include "nn/bert.h"
-#include "nn/pooling.h"
-#include "nn/model.h"
-#include "hub/model_dir.h"
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/files.h"
-#include "core/cpu.h"
-#include "hub/family.h"
 #include "core/l2norm.h"
+#include "hub/family.h"
+#include "hub/model_dir.h"
+#include "nn/adapter.h"
+#include "nn/bert.h"
+#include "nn/config.h"
 #include "nn/lowp.h"
 #include "nn/lowp_bert.h"
+#include "nn/model.h"
+#include "nn/pooling.h"
 #include "nn/st_modules.h"
+#include "nn/weights.h"
 #include "text/tokenizer.h"
 
 struct scivec_model {
     char *dir;
-    char repo_id[256];              /* what the model stands for (family.h), "" unknown */
+    char repo_id[256]; /* what the model stands for (family.h), "" unknown */
     sv_bert_config cfg;
     scivec_tokenizer *tok;
     sv_weights *weights;
     const sv_bert_weights *w;
     scivec_precision precision;
-    sv_lowp_bert *lowp;             /* bf16 / int8 dense layers; NULL: fp32  */
+    sv_lowp_bert *lowp; /* bf16 / int8 dense layers; NULL: fp32  */
     int n_threads;
     int batch_tokens;               /* token budget of one packed forward    */
     int max_length;                 /* min(tokenizer, max_position_embeddings) */
@@ -89,18 +89,18 @@ static int resolve_threads(int n_threads) {
     return n > 0 ? n : 1;
 }
 
-int scivec_model_load(const char *model, const scivec_model_params *params,
-                      scivec_model **out) {
+int scivec_model_load(const char *model, const scivec_model_params *params, scivec_model **out) {
     if (!model || !out) return sv_error(SCIVEC_EINVAL, "model_load: model is NULL");
     *out = NULL;
     if (sv_cpu_check()) return SCIVEC_EUNSUPPORTED;
-    if (params && (params->precision < SCIVEC_PRECISION_FP32 ||
-                   params->precision > SCIVEC_PRECISION_INT8))
-        return sv_error(SCIVEC_EINVAL, "model_load: precision %d is not one of fp32, bf16, "
-                        "int8", (int)params->precision);
+    if (params &&
+        (params->precision < SCIVEC_PRECISION_FP32 || params->precision > SCIVEC_PRECISION_INT8))
+        return sv_error(SCIVEC_EINVAL,
+                        "model_load: precision %d is not one of fp32, bf16, "
+                        "int8",
+                        (int)params->precision);
     if (params && params->n_threads < 0)
-        return sv_error(SCIVEC_EINVAL, "model_load: n_threads %d is negative",
-                        params->n_threads);
+        return sv_error(SCIVEC_EINVAL, "model_load: n_threads %d is negative", params->n_threads);
     scivec_model *m = calloc(1, sizeof *m);
     if (!m) return sv_error(SCIVEC_ENOMEM, "out of memory");
     m->n_threads = resolve_threads(params ? params->n_threads : 0);
@@ -109,7 +109,10 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     int status = sv_resolve_model_dir(model, &m->dir);
     if (status) goto done;
     char *config_path = sv_path_join(m->dir, "config.json");
-    if (!config_path) { status = sv_error(SCIVEC_ENOMEM, "out of memory"); goto done; }
+    if (!config_path) {
+        status = sv_error(SCIVEC_ENOMEM, "out of memory");
+        goto done;
+    }
     status = sv_config_load(config_path, &m->cfg);
     free(config_path);
     if (status) goto done;
@@ -132,8 +135,8 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
         status = sv_error(SCIVEC_EFORMAT,
                           "%s: the tokenizer has %d tokens but the word embeddings "
                           "have only %d rows (config vocab_size); ids %d..%d would "
-                          "have no embedding", m->dir, vocab, m->cfg.vocab_size,
-                          m->cfg.vocab_size, vocab - 1);
+                          "have no embedding",
+                          m->dir, vocab, m->cfg.vocab_size, m->cfg.vocab_size, vocab - 1);
         goto done;
     }
     int tok_max = scivec_tokenizer_model_max_length(m->tok);
@@ -144,21 +147,22 @@ int scivec_model_load(const char *model, const scivec_model_params *params,
     m->dim = sv_st_output_dim(&m->st, m->cfg.hidden);
     if (!m->st.is_st) {
         m->default_pooling = SCIVEC_POOL_MEAN;
-        snprintf(m->default_reason, sizeof m->default_reason,
-                 "sentence-transformers default");
+        snprintf(m->default_reason, sizeof m->default_reason, "sentence-transformers default");
     } else {
         m->default_pooling = m->st.pooling;
         snprintf(m->default_reason, sizeof m->default_reason, "%s", m->st.reason);
     }
     // sentence-transformers truncates at max_seq_length when the folder sets it
     if (m->st.max_seq_length > 0)
-        m->max_length = m->st.max_seq_length < m->cfg.max_position ? m->st.max_seq_length
-                                                                   : m->cfg.max_position;
+        m->max_length =
+            m->st.max_seq_length < m->cfg.max_position ? m->st.max_seq_length : m->cfg.max_position;
     // do_lower_case lower-cases each text first: the same as a lower-casing
     // tokenizer does, anything else scivec does not implement
     if (m->st.do_lower_case && !m->tok->lowercase) {
-        status = sv_error(SCIVEC_EUNSUPPORTED, "%s/sentence_bert_config.json: do_lower_case "
-                          "true with a tokenizer that keeps case is not supported", m->dir);
+        status = sv_error(SCIVEC_EUNSUPPORTED,
+                          "%s/sentence_bert_config.json: do_lower_case "
+                          "true with a tokenizer that keeps case is not supported",
+                          m->dir);
         goto done;
     }
 
@@ -201,9 +205,7 @@ int scivec_model_max_length(const scivec_model *m) { return m->max_length; }
 const scivec_tokenizer *scivec_model_tokenizer(const scivec_model *m) { return m->tok; }
 const char *scivec_model_dir(const scivec_model *m) { return m->dir; }
 const char *sv_model_repo_id(const scivec_model *m) { return m->repo_id; }
-const char *scivec_model_weights_path(const scivec_model *m) {
-    return sv_weights_path(m->weights);
-}
+const char *scivec_model_weights_path(const scivec_model *m) { return sv_weights_path(m->weights); }
 
 const char *scivec_model_warning(const scivec_model *m) {
     const char *w = sv_weights_warning(m->weights);
@@ -226,9 +228,11 @@ int scivec_model_add_adapter(scivec_model *m, const char *adapter, int *adapter_
     const sv_family *adapter_family = sv_family_of_adapter(adapter);
     const sv_family *model_family = sv_family_of_base(m->repo_id);
     if (adapter_family && model_family && adapter_family != model_family)
-        return sv_error(SCIVEC_EINVAL, "adapter %s belongs to %s but the model is %s (use %s "
-                        "and %s with it)", adapter, adapter_family->base, m->repo_id,
-                        model_family->papers, model_family->queries);
+        return sv_error(SCIVEC_EINVAL,
+                        "adapter %s belongs to %s but the model is %s (use %s "
+                        "and %s with it)",
+                        adapter, adapter_family->base, m->repo_id, model_family->papers,
+                        model_family->queries);
     char *dir = NULL;
     int status = sv_resolve_model_dir(adapter, &dir);
     if (status) return sv_error_prefix(status, "adapter %s", adapter);
@@ -264,9 +268,10 @@ static int find_adapter(const scivec_model *m, int adapter_id, const sv_adapter 
     *adapter = NULL;
     if (adapter_id == 0) return SCIVEC_OK;
     if (adapter_id < 0 || adapter_id > m->n_adapters)
-        return sv_error(SCIVEC_EINVAL, "adapter_id %d: the model has %d adapter%s (ids 1..%d, "
-                        "0 = none)", adapter_id, m->n_adapters, m->n_adapters == 1 ? "" : "s",
-                        m->n_adapters);
+        return sv_error(SCIVEC_EINVAL,
+                        "adapter_id %d: the model has %d adapter%s (ids 1..%d, "
+                        "0 = none)",
+                        adapter_id, m->n_adapters, m->n_adapters == 1 ? "" : "s", m->n_adapters);
     *adapter = m->adapters[adapter_id - 1];
     return SCIVEC_OK;
 }
@@ -294,8 +299,7 @@ static int resolve_pooling(const scivec_model *m, scivec_pooling requested,
 }
 
 /* Copies seqs[0..n) into the model's packed batch arrays. */
-static int pack_batch(scivec_model *m, int n, const scivec_encoding *seqs,
-                      int64_t n_tokens) {
+static int pack_batch(scivec_model *m, int n, const scivec_encoding *seqs, int64_t n_tokens) {
     if (n_tokens > m->cap_ids) {
         int32_t *ids = realloc(m->ids, (size_t)n_tokens * sizeof *ids);
         if (ids) m->ids = ids;
@@ -331,8 +335,8 @@ static int check_sequence(const scivec_model *m, int index, const scivec_encodin
     if (seq->n_tokens > m->cfg.max_position)
         return sv_error(SCIVEC_ETOOLONG,
                         "encode: sequence %d has %d tokens, more than the model's "
-                        "max_position_embeddings %d", index, seq->n_tokens,
-                        m->cfg.max_position);
+                        "max_position_embeddings %d",
+                        index, seq->n_tokens, m->cfg.max_position);
     return SCIVEC_OK;
 }
 
@@ -344,8 +348,8 @@ static int grow_pooled(scivec_model *m, int n) {
         if (m->st.dense[l].out > widest) widest = m->st.dense[l].out;
     float *pooled = realloc(m->pooled, (size_t)n * m->cfg.hidden * sizeof *pooled);
     if (pooled) m->pooled = pooled;
-    float *scratch = pooled ? realloc(m->dense_scratch, (size_t)2 * n * widest * sizeof *scratch)
-                            : NULL;
+    float *scratch =
+        pooled ? realloc(m->dense_scratch, (size_t)2 * n * widest * sizeof *scratch) : NULL;
     if (scratch) m->dense_scratch = scratch;
     if (!pooled || !scratch) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
     m->cap_pooled = n;
@@ -364,7 +368,7 @@ static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooli
     status = (first_rows ? sv_bert_forward_cls : sv_bert_forward_adapter)(
         &m->cfg, m->w, adapter, &m->ws, m->n_threads, n, m->seq_start, m->ids, m->type_ids);
     if (status) return status;
-    normalize = normalize || m->st.normalize;   // a Normalize module always runs
+    normalize = normalize || m->st.normalize; // a Normalize module always runs
     if (!m->st.n_dense)
         return sv_bert_pool(&m->cfg, m->w, pooling, normalize, m->ws.x, n, m->seq_start, out);
     // Pooling -> Dense... -> Normalize, as the modules run in sentence-transformers
@@ -378,8 +382,8 @@ static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooli
     return SCIVEC_OK;
 }
 
-int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *params,
-                               int n, const scivec_encoding *seqs, float *out) {
+int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *params, int n,
+                               const scivec_encoding *seqs, float *out) {
     if (!m || !params || n < 0 || (n > 0 && (!seqs || !out)))
         return sv_error(SCIVEC_EINVAL, "encode_tokens: bad arguments");
     scivec_pooling pooling = SCIVEC_POOL_MEAN;
@@ -388,7 +392,7 @@ int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *para
     const sv_adapter *adapter = NULL;
     status = find_adapter(m, params->adapter_id, &adapter);
     if (status) return status;
-    int hidden = m->dim;   // the width of an output row
+    int hidden = m->dim; // the width of an output row
     int first = 0;
     int64_t n_tokens = 0;
     for (int i = 0; i < n; i++) {
@@ -428,9 +432,11 @@ static int prompt_for(const scivec_model *m, const scivec_encode_params *params,
     if (status) return status;
     if (*prompt && !**prompt) *prompt = NULL;
     if (*prompt && !m->st.include_prompt)
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: the Pooling module's include_prompt is false "
+        return sv_error(SCIVEC_EUNSUPPORTED,
+                        "%s: the Pooling module's include_prompt is false "
                         "(pooling without the prompt's tokens is not supported); pass an "
-                        "empty prompt to run without one", m->dir);
+                        "empty prompt to run without one",
+                        m->dir);
     return SCIVEC_OK;
 }
 
@@ -440,8 +446,8 @@ static int tokenize_prompted(const scivec_model *m, const char *prompt, const ch
                              size_t text_len, const char *pair, int max_length,
                              scivec_encoding *enc) {
     if (!prompt)
-        return scivec_tokenize(m->tok, text, text_len, pair, pair ? strlen(pair) : 0,
-                               max_length, enc);
+        return scivec_tokenize(m->tok, text, text_len, pair, pair ? strlen(pair) : 0, max_length,
+                               enc);
     size_t prompt_len = strlen(prompt);
     char *joined = malloc(prompt_len + text_len + 1);
     if (!joined) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
@@ -454,8 +460,8 @@ static int tokenize_prompted(const scivec_model *m, const char *prompt, const ch
     return status;
 }
 
-int sv_model_tokenize(const scivec_model *m, const scivec_encode_params *params,
-                      const char *text, size_t text_len, scivec_encoding *enc) {
+int sv_model_tokenize(const scivec_model *m, const scivec_encode_params *params, const char *text,
+                      size_t text_len, scivec_encoding *enc) {
     const char *prompt = NULL;
     int status = prompt_for(m, params, &prompt);
     if (status) return status;
@@ -483,8 +489,8 @@ static int tokenize_chunk(const scivec_model *m, const scivec_encode_params *par
         if (status) return sv_error_prefix(status, "input %d", i);
         int truncated = enc->n_tokens_untruncated > enc->n_tokens;
         if (truncated && params->truncate_error)
-            return sv_error(SCIVEC_ETOOLONG, "input %d: %d tokens, more than max_length %d",
-                            i, enc->n_tokens_untruncated, max_length);
+            return sv_error(SCIVEC_ETOOLONG, "input %d: %d tokens, more than max_length %d", i,
+                            enc->n_tokens_untruncated, max_length);
         if (stats) {
             stats->n_truncated += truncated;
             stats->n_invalid_utf8 += enc->n_invalid_utf8 > 0;
@@ -494,9 +500,8 @@ static int tokenize_chunk(const scivec_model *m, const scivec_encode_params *par
     return SCIVEC_OK;
 }
 
-int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *params,
-                              int n, const char *const *texts,
-                              const char *const *pairs, float *out,
+int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *params, int n,
+                              const char *const *texts, const char *const *pairs, float *out,
                               scivec_encode_stats *stats) {
     if (!m || !params || n < 0 || (n > 0 && (!texts || !out)))
         return sv_error(SCIVEC_EINVAL, "encode_texts: bad arguments");
@@ -516,11 +521,11 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     if (chunk && !encs) return sv_error(SCIVEC_ENOMEM, "encode: out of memory");
     for (int first = 0; first < n && !status; first += chunk) {
         int n_chunk = n - first < chunk ? n - first : chunk;
-        status = tokenize_chunk(m, params, prompt, max_length, texts, pairs, first, n_chunk,
-                                encs, stats);
+        status = tokenize_chunk(m, params, prompt, max_length, texts, pairs, first, n_chunk, encs,
+                                stats);
         if (!status) {
-            status = scivec_model_encode_tokens(m, params, n_chunk, encs,
-                                                out + (size_t)first * m->dim);
+            status =
+                scivec_model_encode_tokens(m, params, n_chunk, encs, out + (size_t)first * m->dim);
             if (status)
                 status = sv_error_prefix(status, "inputs %d..%d", first, first + n_chunk - 1);
         }
@@ -537,13 +542,12 @@ int sv_model_set_batch_tokens(scivec_model *m, int n_tokens) {
     return SCIVEC_OK;
 }
 
-int sv_model_last_hidden_state(scivec_model *m, const scivec_encoding *seq,
-                               const float **hidden) {
+int sv_model_last_hidden_state(scivec_model *m, const scivec_encoding *seq, const float **hidden) {
     return sv_model_last_hidden_state_adapter(m, 0, seq, hidden);
 }
 
-int sv_model_last_hidden_state_adapter(scivec_model *m, int adapter_id,
-                                       const scivec_encoding *seq, const float **hidden) {
+int sv_model_last_hidden_state_adapter(scivec_model *m, int adapter_id, const scivec_encoding *seq,
+                                       const float **hidden) {
     if (!m || !seq || !hidden) return sv_error(SCIVEC_EINVAL, "last_hidden_state: bad arguments");
     const sv_adapter *adapter = NULL;
     int status = find_adapter(m, adapter_id, &adapter);
@@ -552,8 +556,8 @@ int sv_model_last_hidden_state_adapter(scivec_model *m, int adapter_id,
     if (status) return status;
     status = pack_batch(m, 1, seq, seq->n_tokens);
     if (status) return status;
-    status = sv_bert_forward_adapter(&m->cfg, m->w, adapter, &m->ws, m->n_threads, 1,
-                                     m->seq_start, m->ids, m->type_ids);
+    status = sv_bert_forward_adapter(&m->cfg, m->w, adapter, &m->ws, m->n_threads, 1, m->seq_start,
+                                     m->ids, m->type_ids);
     if (status) return status;
     *hidden = m->ws.x;
     return SCIVEC_OK;

@@ -26,16 +26,16 @@ int sv_model_last_hidden_state_adapter(scivec_model *model, int adapter_id,
 int sv_model_set_batch_tokens(scivec_model *model, int n_tokens);
 
 /* sv_st_prompt for a loaded model (model.c). */
-int  sv_model_prompt(const scivec_model *model, const char *name, const char **text,
-                     const char **resolved);
+int sv_model_prompt(const scivec_model *model, const char *name, const char **text,
+                    const char **resolved);
 
 /* Tokenizes one text as scivec_model_encode_texts does: params' prompt
  * before it, truncated to params' max_length (the model's when <= 0). */
-int  sv_model_tokenize(const scivec_model *model, const scivec_encode_params *params,
-                       const char *text, size_t text_len, scivec_encoding *enc);
+int sv_model_tokenize(const scivec_model *model, const scivec_encode_params *params,
+                      const char *text, size_t text_len, scivec_encoding *enc);
 
 /* Whether the model's modules end in Normalize (its vectors are always unit length). */
-int  sv_model_st_normalize(const scivec_model *model);
+int sv_model_st_normalize(const scivec_model *model);
 
 /* The identity scivec_model_load found for the model ("" when none). */
 const char *sv_model_repo_id(const scivec_model *model);

@@ -20,29 +20,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/config.h"
-#include "nn/weights.h"
-#include "nn/pooling.h"
 #include "core/error.h"
 #include "core/l2norm.h"
+#include "nn/config.h"
+#include "nn/pooling.h"
+#include "nn/weights.h"
 
 const char *scivec_pooling_name(scivec_pooling pooling) {
     switch (pooling) {
-    case SCIVEC_POOL_DEFAULT: return "default";
-    case SCIVEC_POOL_CLS:     return "cls";
-    case SCIVEC_POOL_MEAN:    return "mean";
-    case SCIVEC_POOL_MAX:     return "max";
-    case SCIVEC_POOL_POOLER:  return "pooler";
-    case SCIVEC_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len_tokens";
-    case SCIVEC_POOL_WEIGHTEDMEAN:  return "weightedmean";
-    case SCIVEC_POOL_LASTTOKEN:     return "lasttoken";
+        case SCIVEC_POOL_DEFAULT: return "default";
+        case SCIVEC_POOL_CLS: return "cls";
+        case SCIVEC_POOL_MEAN: return "mean";
+        case SCIVEC_POOL_MAX: return "max";
+        case SCIVEC_POOL_POOLER: return "pooler";
+        case SCIVEC_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len_tokens";
+        case SCIVEC_POOL_WEIGHTEDMEAN: return "weightedmean";
+        case SCIVEC_POOL_LASTTOKEN: return "lasttoken";
     }
     return "unknown";
 }
 
 int scivec_pooling_parse(const char *name, scivec_pooling *out) {
-    static const scivec_pooling all[] = {SCIVEC_POOL_CLS, SCIVEC_POOL_MEAN,
-                                         SCIVEC_POOL_MAX, SCIVEC_POOL_POOLER,
+    static const scivec_pooling all[] = {SCIVEC_POOL_CLS,           SCIVEC_POOL_MEAN,
+                                         SCIVEC_POOL_MAX,           SCIVEC_POOL_POOLER,
                                          SCIVEC_POOL_MEAN_SQRT_LEN, SCIVEC_POOL_WEIGHTEDMEAN,
                                          SCIVEC_POOL_LASTTOKEN};
     for (size_t i = 0; name && i < SV_ARRAY_LEN(all); i++)
@@ -50,7 +50,8 @@ int scivec_pooling_parse(const char *name, scivec_pooling *out) {
             *out = all[i];
             return SCIVEC_OK;
         }
-    return sv_error(SCIVEC_EINVAL, "unknown pooling '%s' (expected cls, mean, max, pooler, "
+    return sv_error(SCIVEC_EINVAL,
+                    "unknown pooling '%s' (expected cls, mean, max, pooler, "
                     "mean_sqrt_len_tokens, weightedmean or lasttoken)",
                     name ? name : "(null)");
 }
@@ -96,8 +97,7 @@ static void max_rows(float *out, const float *h, int n, int hidden) {
 
 /* out[hidden] = tanh(W[hidden, hidden] @ cls + b), double dot products so
  * the result is the same whichever batch the sequence is in. */
-static void pooler_row(float *out, const float *cls, const float *w, const float *b,
-                       int hidden) {
+static void pooler_row(float *out, const float *cls, const float *w, const float *b, int hidden) {
     for (int o = 0; o < hidden; o++) {
         const float *w_row = w + (size_t)o * hidden;
         double dot = 0.0;
@@ -106,9 +106,9 @@ static void pooler_row(float *out, const float *cls, const float *w, const float
     }
 }
 
-int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w,
-                 scivec_pooling pooling, int normalize, const float *hidden_states,
-                 int n_seqs, const int *seq_start, float *out) {
+int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w, scivec_pooling pooling,
+                 int normalize, const float *hidden_states, int n_seqs, const int *seq_start,
+                 float *out) {
     int hidden = cfg->hidden;
     if (pooling == SCIVEC_POOL_POOLER && (!w->pooler_w || !w->pooler_b))
         return sv_error(SCIVEC_ENOTFOUND,
@@ -120,17 +120,16 @@ int sv_bert_pool(const sv_bert_config *cfg, const sv_bert_weights *w,
         int n = seq_start[s + 1] - seq_start[s];
         float *vec = out + (size_t)s * hidden;
         switch (pooling) {
-        case SCIVEC_POOL_CLS:    memcpy(vec, h, (size_t)hidden * sizeof(float)); break;
-        case SCIVEC_POOL_MEAN:   mean_rows(vec, h, n, hidden); break;
-        case SCIVEC_POOL_MAX:    max_rows(vec, h, n, hidden); break;
-        case SCIVEC_POOL_POOLER: pooler_row(vec, h, w->pooler_w, w->pooler_b, hidden); break;
-        case SCIVEC_POOL_MEAN_SQRT_LEN: mean_sqrt_len_rows(vec, h, n, hidden); break;
-        case SCIVEC_POOL_WEIGHTEDMEAN:  weightedmean_rows(vec, h, n, hidden); break;
-        case SCIVEC_POOL_LASTTOKEN:
-            memcpy(vec, h + (size_t)(n - 1) * hidden, (size_t)hidden * sizeof(float));
-            break;
-        default:
-            return sv_error(SCIVEC_EINVAL, "pooling: unknown pooling %d", (int)pooling);
+            case SCIVEC_POOL_CLS: memcpy(vec, h, (size_t)hidden * sizeof(float)); break;
+            case SCIVEC_POOL_MEAN: mean_rows(vec, h, n, hidden); break;
+            case SCIVEC_POOL_MAX: max_rows(vec, h, n, hidden); break;
+            case SCIVEC_POOL_POOLER: pooler_row(vec, h, w->pooler_w, w->pooler_b, hidden); break;
+            case SCIVEC_POOL_MEAN_SQRT_LEN: mean_sqrt_len_rows(vec, h, n, hidden); break;
+            case SCIVEC_POOL_WEIGHTEDMEAN: weightedmean_rows(vec, h, n, hidden); break;
+            case SCIVEC_POOL_LASTTOKEN:
+                memcpy(vec, h + (size_t)(n - 1) * hidden, (size_t)hidden * sizeof(float));
+                break;
+            default: return sv_error(SCIVEC_EINVAL, "pooling: unknown pooling %d", (int)pooling);
         }
         if (normalize) sv_l2_normalize(vec, hidden);
     }

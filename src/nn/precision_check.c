@@ -33,7 +33,10 @@ static void top_k(const float *v, int n, int dim, int i, int k, int *top) {
         while (at > 0 && best[at - 1] < s) at--;
         if (at >= k) continue;
         int last = found < k ? found : k - 1;
-        for (int m = last; m > at; m--) { best[m] = best[m - 1]; top[m] = top[m - 1]; }
+        for (int m = last; m > at; m--) {
+            best[m] = best[m - 1];
+            top[m] = top[m - 1];
+        }
         best[at] = s;
         top[at] = j;
         if (found < k) found++;
@@ -55,10 +58,9 @@ static double overlap(const float *a, const float *b, int n, int dim) {
     return sum / n;
 }
 
-int sv_precision_compare(scivec_model *fp32_model, int fp32_adapter,
-                         scivec_model *reduced_model, int reduced_adapter,
-                         const scivec_encode_params *ep, int n, const char *const *texts,
-                         sv_precision_quality *out) {
+int sv_precision_compare(scivec_model *fp32_model, int fp32_adapter, scivec_model *reduced_model,
+                         int reduced_adapter, const scivec_encode_params *ep, int n,
+                         const char *const *texts, sv_precision_quality *out) {
     memset(out, 0, sizeof *out);
     if (n < 1) return sv_error(SCIVEC_EINVAL, "precision check: no texts to compare");
     int dim = scivec_model_hidden_size(fp32_model);

@@ -45,9 +45,15 @@ static int read_pooling(const char *dir, const char *rel, int hidden, sv_st_modu
     cJSON *config;
     int status = read_optional_object(dir, rel, &config);
     if (status) return status;
-    if (!config) return sv_error(SCIVEC_ENOTFOUND, "%s/%s: missing (the Pooling module's "
-                                 "config)", dir, rel);
-    static const struct { const char *key; scivec_pooling pooling; } modes[] = {
+    if (!config)
+        return sv_error(SCIVEC_ENOTFOUND,
+                        "%s/%s: missing (the Pooling module's "
+                        "config)",
+                        dir, rel);
+    static const struct {
+        const char *key;
+        scivec_pooling pooling;
+    } modes[] = {
         {"pooling_mode_cls_token", SCIVEC_POOL_CLS},
         {"pooling_mode_mean_tokens", SCIVEC_POOL_MEAN},
         {"pooling_mode_max_tokens", SCIVEC_POOL_MAX},
@@ -57,8 +63,10 @@ static int read_pooling(const char *dir, const char *rel, int hidden, sv_st_modu
     };
     const cJSON *dim = cJSON_GetObjectItemCaseSensitive(config, "word_embedding_dimension");
     if (cJSON_IsNumber(dim) && dim->valuedouble != hidden) {
-        status = sv_error(SCIVEC_EFORMAT, "%s/%s: word_embedding_dimension %g, but the "
-                          "transformer's hidden_size is %d", dir, rel, dim->valuedouble, hidden);
+        status = sv_error(SCIVEC_EFORMAT,
+                          "%s/%s: word_embedding_dimension %g, but the "
+                          "transformer's hidden_size is %d",
+                          dir, rel, dim->valuedouble, hidden);
         cJSON_Delete(config);
         return status;
     }
@@ -79,8 +87,10 @@ static int read_pooling(const char *dir, const char *rel, int hidden, sv_st_modu
         // sentence-transformers concatenates several modes into one wider
         // vector; scivec's vectors are one pooling wide, so the default
         // refuses (an explicit pooling still works)
-        snprintf(st->reason, sizeof st->reason, "%s: %s; scivec runs exactly one pooling mode, "
-                 "pick --pooling explicitly", rel, n_on ? on : "no pooling mode is on");
+        snprintf(st->reason, sizeof st->reason,
+                 "%s: %s; scivec runs exactly one pooling mode, "
+                 "pick --pooling explicitly",
+                 rel, n_on ? on : "no pooling mode is on");
         st->pooling = SCIVEC_POOL_DEFAULT;
     } else {
         snprintf(st->reason, sizeof st->reason, "%s", rel);
@@ -92,18 +102,26 @@ static int read_pooling(const char *dir, const char *rel, int hidden, sv_st_modu
 /* Dense                                                                     */
 
 static int parse_activation(const char *path, const cJSON *v, sv_dense_activation *act) {
-    static const struct { const char *name; sv_dense_activation act; } known[] = {
+    static const struct {
+        const char *name;
+        sv_dense_activation act;
+    } known[] = {
         {"Identity", SV_DENSE_IDENTITY}, {"Tanh", SV_DENSE_TANH}, {"ReLU", SV_DENSE_RELU},
-        {"Sigmoid", SV_DENSE_SIGMOID}, {"GELU", SV_DENSE_GELU},
+        {"Sigmoid", SV_DENSE_SIGMOID},   {"GELU", SV_DENSE_GELU},
     };
     // Dense.py's default is torch.nn.Tanh; the file names the class in full
     const char *full = cJSON_IsString(v) ? v->valuestring : "torch.nn.modules.activation.Tanh";
     const char *cls = strrchr(full, '.');
     cls = cls ? cls + 1 : full;
     for (size_t i = 0; i < SV_ARRAY_LEN(known); i++)
-        if (!strcmp(cls, known[i].name)) { *act = known[i].act; return SCIVEC_OK; }
-    return sv_error(SCIVEC_EUNSUPPORTED, "%s: activation_function %s is not supported "
-                    "(scivec runs Identity, Tanh, ReLU, Sigmoid and GELU)", path, full);
+        if (!strcmp(cls, known[i].name)) {
+            *act = known[i].act;
+            return SCIVEC_OK;
+        }
+    return sv_error(SCIVEC_EUNSUPPORTED,
+                    "%s: activation_function %s is not supported "
+                    "(scivec runs Identity, Tanh, ReLU, Sigmoid and GELU)",
+                    path, full);
 }
 
 /* Points dense at "linear.weight" / "linear.bias" of the module's weights. */
@@ -112,11 +130,17 @@ static int bind_dense(sv_st_dense *dense, const char *module_dir, int has_bias) 
     char *bin_path = sv_path_join(module_dir, "pytorch_model.bin");
     int status = SCIVEC_OK;
     const char *path = NULL;
-    if (!st_path || !bin_path) status = sv_error(SCIVEC_ENOMEM, "out of memory");
-    else if (sv_file_exists(st_path)) path = st_path;
-    else if (sv_file_exists(bin_path)) path = bin_path;
-    else status = sv_error(SCIVEC_ENOTFOUND, "%s: Dense module without model.safetensors or "
-                           "pytorch_model.bin", module_dir);
+    if (!st_path || !bin_path)
+        status = sv_error(SCIVEC_ENOMEM, "out of memory");
+    else if (sv_file_exists(st_path))
+        path = st_path;
+    else if (sv_file_exists(bin_path))
+        path = bin_path;
+    else
+        status = sv_error(SCIVEC_ENOTFOUND,
+                          "%s: Dense module without model.safetensors or "
+                          "pytorch_model.bin",
+                          module_dir);
     if (!status) status = sv_checkpoint_open(path, &dense->ck);
     const char *names[2] = {"linear.weight", "linear.bias"};
     const float **dst[2] = {&dense->w, &dense->b};
@@ -128,9 +152,10 @@ static int bind_dense(sv_st_dense *dense, const char *module_dir, int has_bias) 
             status = sv_error(SCIVEC_ENOTFOUND, "%s: no tensor %s", path, names[k]);
         } else if (t->n_dims != want_dims || t->shape[0] != want[k][0] ||
                    (want_dims == 2 && t->shape[1] != want[k][1])) {
-            status = sv_error(SCIVEC_EFORMAT, "%s: tensor %s does not have the shape "
-                              "config.json's in_features %d / out_features %d give", path,
-                              names[k], dense->in, dense->out);
+            status = sv_error(SCIVEC_EFORMAT,
+                              "%s: tensor %s does not have the shape "
+                              "config.json's in_features %d / out_features %d give",
+                              path, names[k], dense->in, dense->out);
         } else {
             status = sv_checkpoint_f32(dense->ck, t, dst[k]);
         }
@@ -149,26 +174,31 @@ static int read_dense(const char *dir, const char *module_path, int in_dim, sv_s
     char *module_dir = sv_path_join(dir, module_path);
     char *config_path = module_dir ? sv_path_join(module_dir, "config.json") : NULL;
     cJSON *config = NULL;
-    int status = config_path ? sv_json_read(config_path, &config)
-                             : sv_error(SCIVEC_ENOMEM, "out of memory");
+    int status =
+        config_path ? sv_json_read(config_path, &config) : sv_error(SCIVEC_ENOMEM, "out of memory");
     if (status) goto done;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(config, "in_features");
     const cJSON *out = cJSON_GetObjectItemCaseSensitive(config, "out_features");
     if (!cJSON_IsNumber(in) || !cJSON_IsNumber(out) || out->valuedouble < 1 ||
         out->valuedouble > 1 << 20) {
-        status = sv_error(SCIVEC_EFORMAT, "%s: in_features / out_features missing or out of "
-                          "range", config_path);
+        status = sv_error(SCIVEC_EFORMAT,
+                          "%s: in_features / out_features missing or out of "
+                          "range",
+                          config_path);
         goto done;
     }
     if (in->valuedouble != in_dim) {
-        status = sv_error(SCIVEC_EFORMAT, "%s: in_features %g, but the vectors reaching it are "
-                          "%d wide", config_path, in->valuedouble, in_dim);
+        status = sv_error(SCIVEC_EFORMAT,
+                          "%s: in_features %g, but the vectors reaching it are "
+                          "%d wide",
+                          config_path, in->valuedouble, in_dim);
         goto done;
     }
     dense->in = in_dim;
     dense->out = out->valueint;
-    status = parse_activation(config_path, cJSON_GetObjectItemCaseSensitive(config,
-                              "activation_function"), &dense->activation);
+    status = parse_activation(config_path,
+                              cJSON_GetObjectItemCaseSensitive(config, "activation_function"),
+                              &dense->activation);
     if (status) goto done;
     status = bind_dense(dense, module_dir,
                         !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(config, "bias")));
@@ -181,11 +211,11 @@ done:
 
 static float activate(sv_dense_activation act, double x) {
     switch (act) {
-    case SV_DENSE_IDENTITY: return (float)x;
-    case SV_DENSE_TANH:     return (float)tanh(x);
-    case SV_DENSE_RELU:     return (float)(x > 0 ? x : 0);
-    case SV_DENSE_SIGMOID:  return (float)(1.0 / (1.0 + exp(-x)));
-    case SV_DENSE_GELU:     return (float)(0.5 * x * (1.0 + erf(x / sqrt(2.0))));
+        case SV_DENSE_IDENTITY: return (float)x;
+        case SV_DENSE_TANH: return (float)tanh(x);
+        case SV_DENSE_RELU: return (float)(x > 0 ? x : 0);
+        case SV_DENSE_SIGMOID: return (float)(1.0 / (1.0 + exp(-x)));
+        case SV_DENSE_GELU: return (float)(0.5 * x * (1.0 + erf(x / sqrt(2.0))));
     }
     return (float)x;
 }
@@ -246,25 +276,28 @@ static int read_prompts(const char *dir, sv_st_modules *st) {
         status = sv_error(SCIVEC_ENOMEM, "out of memory");
     const cJSON *p;
     if (!status) cJSON_ArrayForEach(p, prompts) {
-        if (!cJSON_IsString(p)) {
-            status = sv_error(SCIVEC_EFORMAT, "%s/config_sentence_transformers.json: prompt "
-                              "'%s' is not a string", dir, p->string);
-            break;
+            if (!cJSON_IsString(p)) {
+                status = sv_error(SCIVEC_EFORMAT,
+                                  "%s/config_sentence_transformers.json: prompt "
+                                  "'%s' is not a string",
+                                  dir, p->string);
+                break;
+            }
+            sv_st_prompt_entry *dst = &st->prompts[st->n_prompts];
+            if (!(dst->name = strdup(p->string)) || !(dst->text = strdup(p->valuestring))) {
+                free(dst->name);
+                status = sv_error(SCIVEC_ENOMEM, "out of memory");
+                break;
+            }
+            if (cJSON_IsString(default_name) && !strcmp(p->string, default_name->valuestring))
+                st->default_prompt = st->n_prompts;
+            st->n_prompts++;
         }
-        sv_st_prompt_entry *dst = &st->prompts[st->n_prompts];
-        if (!(dst->name = strdup(p->string)) || !(dst->text = strdup(p->valuestring))) {
-            free(dst->name);
-            status = sv_error(SCIVEC_ENOMEM, "out of memory");
-            break;
-        }
-        if (cJSON_IsString(default_name) && !strcmp(p->string, default_name->valuestring))
-            st->default_prompt = st->n_prompts;
-        st->n_prompts++;
-    }
     if (!status && cJSON_IsString(default_name) && st->default_prompt < 0)
-        status = sv_error(SCIVEC_EFORMAT, "%s/config_sentence_transformers.json: "
-                          "default_prompt_name '%s' is not one of its prompts", dir,
-                          default_name->valuestring);
+        status = sv_error(SCIVEC_EFORMAT,
+                          "%s/config_sentence_transformers.json: "
+                          "default_prompt_name '%s' is not one of its prompts",
+                          dir, default_name->valuestring);
     cJSON_Delete(config);
     return status;
 }
@@ -318,38 +351,42 @@ int sv_st_modules_load(const char *dir, int hidden, sv_st_modules *st) {
     int index = 0, have_pooling = 0;
     const cJSON *m;
     if (!status) cJSON_ArrayForEach(m, modules) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
-        const cJSON *path = cJSON_GetObjectItemCaseSensitive(m, "path");
-        const char *type_s = cJSON_IsString(type) ? type->valuestring : "(no type)";
-        const char *path_s = cJSON_IsString(path) ? path->valuestring : "";
-        const char *cls = strncmp(type_s, ST_PREFIX, strlen(ST_PREFIX)) ? "" : type_s + strlen(ST_PREFIX);
-        if (strstr(path_s, "..") || path_s[0] == '/') {
-            status = sv_error(SCIVEC_EFORMAT, "%s: module %d path '%s' leaves the model folder",
-                              modules_path, index, path_s);
-        } else if (!strcmp(cls, "Transformer") && index == 0) {
-            at = AT_TRANSFORMER;
-        } else if (!strcmp(cls, "Pooling") && at == AT_TRANSFORMER && index == 1) {
-            char rel[300];
-            snprintf(rel, sizeof rel, "%s/config.json", path_s);
-            status = read_pooling(dir, rel, hidden, st);
-            at = AT_POOLING;
-            have_pooling = 1;
-        } else if (!strcmp(cls, "Dense") && (at == AT_POOLING || at == AT_DENSE)) {
-            status = read_dense(dir, path_s, sv_st_output_dim(st, hidden), st);
-            at = AT_DENSE;
-        } else if (!strcmp(cls, "Normalize") && at != AT_TRANSFORMER && at != AT_NORMALIZE) {
-            st->normalize = 1;
-            at = AT_NORMALIZE;
-        } else {
-            status = sv_error(SCIVEC_EUNSUPPORTED, "%s: module %d '%s' (%s) is not one scivec "
-                              "runs there (it runs Transformer, Pooling, Dense..., Normalize, "
-                              "in that order)", modules_path, index, path_s, type_s);
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
+            const cJSON *path = cJSON_GetObjectItemCaseSensitive(m, "path");
+            const char *type_s = cJSON_IsString(type) ? type->valuestring : "(no type)";
+            const char *path_s = cJSON_IsString(path) ? path->valuestring : "";
+            const char *cls =
+                strncmp(type_s, ST_PREFIX, strlen(ST_PREFIX)) ? "" : type_s + strlen(ST_PREFIX);
+            if (strstr(path_s, "..") || path_s[0] == '/') {
+                status = sv_error(SCIVEC_EFORMAT, "%s: module %d path '%s' leaves the model folder",
+                                  modules_path, index, path_s);
+            } else if (!strcmp(cls, "Transformer") && index == 0) {
+                at = AT_TRANSFORMER;
+            } else if (!strcmp(cls, "Pooling") && at == AT_TRANSFORMER && index == 1) {
+                char rel[300];
+                snprintf(rel, sizeof rel, "%s/config.json", path_s);
+                status = read_pooling(dir, rel, hidden, st);
+                at = AT_POOLING;
+                have_pooling = 1;
+            } else if (!strcmp(cls, "Dense") && (at == AT_POOLING || at == AT_DENSE)) {
+                status = read_dense(dir, path_s, sv_st_output_dim(st, hidden), st);
+                at = AT_DENSE;
+            } else if (!strcmp(cls, "Normalize") && at != AT_TRANSFORMER && at != AT_NORMALIZE) {
+                st->normalize = 1;
+                at = AT_NORMALIZE;
+            } else {
+                status = sv_error(SCIVEC_EUNSUPPORTED,
+                                  "%s: module %d '%s' (%s) is not one scivec "
+                                  "runs there (it runs Transformer, Pooling, Dense..., Normalize, "
+                                  "in that order)",
+                                  modules_path, index, path_s, type_s);
+            }
+            if (status) break;
+            index++;
         }
-        if (status) break;
-        index++;
-    }
     if (!status && !have_pooling)
-        snprintf(st->reason, sizeof st->reason, "modules.json has no Pooling module; pick "
+        snprintf(st->reason, sizeof st->reason,
+                 "modules.json has no Pooling module; pick "
                  "--pooling explicitly");
     if (!status) status = read_bert_config(dir, st);
     if (!status) status = read_prompts(dir, st);

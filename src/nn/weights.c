@@ -11,19 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
+#include "core/files.h"
 #include "nn/config.h"
 #include "nn/weights.h"
 #include "weights/checkpoint.h"
 #include "weights/checkpoint_open.h"
-#include "core/error.h"
-#include "core/files.h"
 
 struct sv_weights {
     sv_checkpoint *ck;
     sv_bert_weights bert;
     sv_bert_layer *layers;
     char *path;
-    char warning[512];      /* NaN/Inf found in the weights, or "" */
+    char warning[512]; /* NaN/Inf found in the weights, or "" */
 };
 
 /* The tensor for an HF parameter name, trying the variants HF accepts. */
@@ -52,14 +52,15 @@ static const sv_tensor *find_variant(const sv_checkpoint *ck, const char *name) 
 static void format_shape(char *buf, size_t size, int n_dims, const int64_t *shape) {
     size_t used = (size_t)snprintf(buf, size, "[");
     for (int d = 0; d < n_dims && used < size; d++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "", (long long)shape[d]);
+        used +=
+            (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "", (long long)shape[d]);
     if (used < size) snprintf(buf + used, size - used, "]");
 }
 
 /* Float view of tensor `name`, which must have shape [rows] (cols == 0) or
  * [rows, cols]. optional: a missing tensor gives *out = NULL, not an error. */
-static int get_tensor(sv_checkpoint *ck, const char *name, int64_t rows, int64_t cols,
-                      int optional, const float **out) {
+static int get_tensor(sv_checkpoint *ck, const char *name, int64_t rows, int64_t cols, int optional,
+                      const float **out) {
     *out = NULL;
     const sv_tensor *t = find_variant(ck, name);
     if (!t) {
@@ -85,10 +86,10 @@ static int load_layer(sv_checkpoint *ck, const sv_bert_config *cfg, int i, sv_be
     int64_t h = cfg->hidden, ffn = cfg->intermediate;
     char name[160];
     int rc;
-#define GET(field, suffix, rows, cols)                                              \
-    do {                                                                            \
-        snprintf(name, sizeof name, "encoder.layer.%d.%s", i, suffix);              \
-        if ((rc = get_tensor(ck, name, rows, cols, 0, &L->field)) < 0) return rc;   \
+#define GET(field, suffix, rows, cols)                                                             \
+    do {                                                                                           \
+        snprintf(name, sizeof name, "encoder.layer.%d.%s", i, suffix);                             \
+        if ((rc = get_tensor(ck, name, rows, cols, 0, &L->field)) < 0) return rc;                  \
     } while (0)
     GET(q_w, "attention.self.query.weight", h, h);
     GET(q_b, "attention.self.query.bias", h, 0);
@@ -120,11 +121,14 @@ static int load_bert(sv_weights *w, const sv_bert_config *cfg) {
     const sv_tensor *word = find_variant(ck, "embeddings.word_embeddings.weight");
     if (word && word->n_dims == 2 && word->shape[1] == h && word->shape[0] != cfg->vocab_size)
         return sv_error(SCIVEC_EFORMAT,
-                        "%s: tensor %s has %lld rows but config.json says vocab_size %d",
-                        ck->path, word->name, (long long)word->shape[0], cfg->vocab_size);
-    if ((rc = get_tensor(ck, "embeddings.word_embeddings.weight", cfg->vocab_size, h, 0, &b->word_emb)) < 0 ||
-        (rc = get_tensor(ck, "embeddings.position_embeddings.weight", cfg->max_position, h, 0, &b->pos_emb)) < 0 ||
-        (rc = get_tensor(ck, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size, h, 0, &b->type_emb)) < 0 ||
+                        "%s: tensor %s has %lld rows but config.json says vocab_size %d", ck->path,
+                        word->name, (long long)word->shape[0], cfg->vocab_size);
+    if ((rc = get_tensor(ck, "embeddings.word_embeddings.weight", cfg->vocab_size, h, 0,
+                         &b->word_emb)) < 0 ||
+        (rc = get_tensor(ck, "embeddings.position_embeddings.weight", cfg->max_position, h, 0,
+                         &b->pos_emb)) < 0 ||
+        (rc = get_tensor(ck, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size, h, 0,
+                         &b->type_emb)) < 0 ||
         (rc = get_tensor(ck, "embeddings.LayerNorm.weight", h, 0, 0, &b->emb_ln_g)) < 0 ||
         (rc = get_tensor(ck, "embeddings.LayerNorm.bias", h, 0, 0, &b->emb_ln_b)) < 0)
         return rc;
@@ -137,14 +141,17 @@ static int load_bert(sv_weights *w, const sv_bert_config *cfg) {
     char extra[64];
     snprintf(extra, sizeof extra, "encoder.layer.%d.attention.self.query.weight", cfg->n_layers);
     if (find_variant(ck, extra))
-        return sv_error(SCIVEC_EFORMAT, "%s: tensor %s exists but config.json says num_hidden_layers %d",
-                        ck->path, extra, cfg->n_layers);
+        return sv_error(SCIVEC_EFORMAT,
+                        "%s: tensor %s exists but config.json says num_hidden_layers %d", ck->path,
+                        extra, cfg->n_layers);
     if ((rc = get_tensor(ck, "pooler.dense.weight", h, h, 1, &b->pooler_w)) < 0 ||
         (rc = get_tensor(ck, "pooler.dense.bias", h, 0, 1, &b->pooler_b)) < 0)
         return rc;
     if (!b->pooler_w != !b->pooler_b)
-        return sv_error(SCIVEC_ENOTFOUND, "%s: tensor pooler.dense.%s is missing (the other pooler tensor is present)",
-                        ck->path, b->pooler_w ? "bias" : "weight");
+        return sv_error(
+            SCIVEC_ENOTFOUND,
+            "%s: tensor pooler.dense.%s is missing (the other pooler tensor is present)", ck->path,
+            b->pooler_w ? "bias" : "weight");
     return SCIVEC_OK;
 }
 
@@ -165,7 +172,11 @@ static int64_t count_nonfinite(const float *x, int64_t n) {
 static void find_nonfinite(sv_weights *w, const sv_bert_config *cfg) {
     const sv_bert_weights *b = &w->bert;
     int64_t h = cfg->hidden, ffn = cfg->intermediate;
-    struct { const char *name; const float *x; int64_t n; } top[] = {
+    struct {
+        const char *name;
+        const float *x;
+        int64_t n;
+    } top[] = {
         {"embeddings.word_embeddings.weight", b->word_emb, (int64_t)cfg->vocab_size * h},
         {"embeddings.position_embeddings.weight", b->pos_emb, (int64_t)cfg->max_position * h},
         {"embeddings.token_type_embeddings.weight", b->type_emb, (int64_t)cfg->type_vocab_size * h},
@@ -174,16 +185,28 @@ static void find_nonfinite(sv_weights *w, const sv_bert_config *cfg) {
         {"pooler.dense.weight", b->pooler_w, h * h},
         {"pooler.dense.bias", b->pooler_b, h},
     };
-    static const struct { const char *name; size_t offset; int rows_ffn, cols; } per_layer[] = {
+    static const struct {
+        const char *name;
+        size_t offset;
+        int rows_ffn, cols;
+    } per_layer[] = {
 #define F(field, name, rows_ffn, cols) {name, offsetof(sv_bert_layer, field), rows_ffn, cols}
-        F(q_w, "attention.self.query.weight", 0, 1), F(q_b, "attention.self.query.bias", 0, 0),
-        F(k_w, "attention.self.key.weight", 0, 1), F(k_b, "attention.self.key.bias", 0, 0),
-        F(v_w, "attention.self.value.weight", 0, 1), F(v_b, "attention.self.value.bias", 0, 0),
-        F(attn_out_w, "attention.output.dense.weight", 0, 1), F(attn_out_b, "attention.output.dense.bias", 0, 0),
-        F(attn_ln_g, "attention.output.LayerNorm.weight", 0, 0), F(attn_ln_b, "attention.output.LayerNorm.bias", 0, 0),
-        F(ffn_in_w, "intermediate.dense.weight", 1, 1), F(ffn_in_b, "intermediate.dense.bias", 1, 0),
-        F(ffn_out_w, "output.dense.weight", 0, 2), F(ffn_out_b, "output.dense.bias", 0, 0),
-        F(ffn_ln_g, "output.LayerNorm.weight", 0, 0), F(ffn_ln_b, "output.LayerNorm.bias", 0, 0),
+        F(q_w, "attention.self.query.weight", 0, 1),
+        F(q_b, "attention.self.query.bias", 0, 0),
+        F(k_w, "attention.self.key.weight", 0, 1),
+        F(k_b, "attention.self.key.bias", 0, 0),
+        F(v_w, "attention.self.value.weight", 0, 1),
+        F(v_b, "attention.self.value.bias", 0, 0),
+        F(attn_out_w, "attention.output.dense.weight", 0, 1),
+        F(attn_out_b, "attention.output.dense.bias", 0, 0),
+        F(attn_ln_g, "attention.output.LayerNorm.weight", 0, 0),
+        F(attn_ln_b, "attention.output.LayerNorm.bias", 0, 0),
+        F(ffn_in_w, "intermediate.dense.weight", 1, 1),
+        F(ffn_in_b, "intermediate.dense.bias", 1, 0),
+        F(ffn_out_w, "output.dense.weight", 0, 2),
+        F(ffn_out_b, "output.dense.bias", 0, 0),
+        F(ffn_ln_g, "output.LayerNorm.weight", 0, 0),
+        F(ffn_ln_b, "output.LayerNorm.bias", 0, 0),
 #undef F
     };
     int64_t n_bad = 0;
@@ -197,12 +220,14 @@ static void find_nonfinite(sv_weights *w, const sv_bert_config *cfg) {
     }
     for (int l = 0; l < cfg->n_layers; l++) {
         for (size_t i = 0; i < SV_ARRAY_LEN(per_layer); i++) {
-            const float *x = *(const float *const *)((const char *)&b->layers[l] + per_layer[i].offset);
+            const float *x =
+                *(const float *const *)((const char *)&b->layers[l] + per_layer[i].offset);
             int64_t rows = per_layer[i].rows_ffn ? ffn : h;
             int64_t cols = per_layer[i].cols == 0 ? 1 : per_layer[i].cols == 1 ? h : ffn;
             int64_t bad = count_nonfinite(x, rows * cols);
             if (!bad) continue;
-            if (!n_tensors++) snprintf(first, sizeof first, "encoder.layer.%d.%s", l, per_layer[i].name);
+            if (!n_tensors++)
+                snprintf(first, sizeof first, "encoder.layer.%d.%s", l, per_layer[i].name);
             n_bad += bad;
         }
     }
@@ -221,7 +246,10 @@ int sv_weights_load_file(const char *weights_path, const sv_bert_config *cfg, sv
     }
     int rc = sv_checkpoint_open(weights_path, &w->ck);
     if (rc == SCIVEC_OK) rc = load_bert(w, cfg);
-    if (rc < 0) { sv_weights_free(w); return rc; }
+    if (rc < 0) {
+        sv_weights_free(w);
+        return rc;
+    }
     find_nonfinite(w, cfg);
     *out = w;
     return SCIVEC_OK;
@@ -231,7 +259,9 @@ int sv_weights_load(const char *model_dir, const sv_bert_config *cfg, sv_weights
     *out = NULL;
     /* transformers' preference order. */
     static const char *const candidates[] = {
-        "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+        "model.safetensors",
+        "model.safetensors.index.json",
+        "pytorch_model.bin",
     };
     for (size_t i = 0; i < SV_ARRAY_LEN(candidates); i++) {
         char *path = sv_path_join(model_dir, candidates[i]);
@@ -245,7 +275,10 @@ int sv_weights_load(const char *model_dir, const sv_bert_config *cfg, sv_weights
     }
     /* Weights scivec cannot read: say what was found rather than "nothing". */
     static const char *const unsupported[] = {
-        "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack", "model.ckpt.index",
+        "pytorch_model.bin.index.json",
+        "tf_model.h5",
+        "flax_model.msgpack",
+        "model.ckpt.index",
     };
     for (size_t i = 0; i < SV_ARRAY_LEN(unsupported); i++) {
         char *path = sv_path_join(model_dir, unsupported[i]);
@@ -253,11 +286,12 @@ int sv_weights_load(const char *model_dir, const sv_bert_config *cfg, sv_weights
         int found = sv_file_exists(path);
         free(path);
         if (found)
-            return sv_error(SCIVEC_EUNSUPPORTED,
-                            "%s: only %s found, which scivec cannot read; it reads model.safetensors "
-                            "(also sharded) and single-file pytorch_model.bin (convert with "
-                            "transformers' save_pretrained(..., safe_serialization=True))",
-                            model_dir, unsupported[i]);
+            return sv_error(
+                SCIVEC_EUNSUPPORTED,
+                "%s: only %s found, which scivec cannot read; it reads model.safetensors "
+                "(also sharded) and single-file pytorch_model.bin (convert with "
+                "transformers' save_pretrained(..., safe_serialization=True))",
+                model_dir, unsupported[i]);
     }
     return sv_error(SCIVEC_ENOTFOUND,
                     "%s: no weights found (looked for model.safetensors, "

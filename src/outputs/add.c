@@ -40,28 +40,29 @@
 #include "core/files.h"
 #include "core/json.h"
 #include "core/l2norm.h"
+#include "core/sha256.h"
 #include "outputs/embed.h"
-#include "outputs/recipe.h"
 #include "outputs/faiss_add.h"
 #include "outputs/faiss_shim.h"
 #include "outputs/index_build.h"
 #include "outputs/map_update.h"
 #include "outputs/metadata.h"
-#include "core/sha256.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
+#include "outputs/recipe.h"
 #include "outputs/update_undo.h"
 
 typedef struct {
     char *work, *new_dir;
-    char *npy, *db, *index, *metadata, *map;              /* built in work     */
-    char *npy_dir, *db_dir, *index_dir, *metadata_dir;    /* DIR's             */
-    char *npy_new, *db_new;                               /* the new papers'   */
+    char *npy, *db, *index, *metadata, *map;           /* built in work     */
+    char *npy_dir, *db_dir, *index_dir, *metadata_dir; /* DIR's             */
+    char *npy_new, *db_new;                            /* the new papers'   */
 } add_paths;
 
 static int paths_init(add_paths *p, const char *dir) {
     memset(p, 0, sizeof *p);
-    if (!(p->work = sv_path_join(dir, SV_UPDATE_DIR)) || !(p->new_dir = sv_path_join(p->work, "new")))
+    if (!(p->work = sv_path_join(dir, SV_UPDATE_DIR)) ||
+        !(p->new_dir = sv_path_join(p->work, "new")))
         return SCIVEC_ENOMEM;
     p->npy = sv_path_join(p->work, "embeddings.npy");
     p->db = sv_path_join(p->work, "papers.db");
@@ -74,16 +75,20 @@ static int paths_init(add_paths *p, const char *dir) {
     p->metadata_dir = sv_path_join(dir, "metadata.json");
     p->npy_new = sv_path_join(p->new_dir, "embeddings.npy");
     p->db_new = sv_path_join(p->new_dir, "papers.db");
-    if (!p->npy || !p->db || !p->index || !p->metadata || !p->map || !p->npy_dir || !p->db_dir || !p->index_dir ||
-        !p->metadata_dir || !p->npy_new || !p->db_new)
+    if (!p->npy || !p->db || !p->index || !p->metadata || !p->map || !p->npy_dir || !p->db_dir ||
+        !p->index_dir || !p->metadata_dir || !p->npy_new || !p->db_new)
         return SCIVEC_ENOMEM;
     return SCIVEC_OK;
 }
 
 static void paths_free(add_paths *p) {
-    char **all[] = {&p->work, &p->new_dir, &p->npy, &p->db, &p->index, &p->metadata, &p->map, &p->npy_dir,
-                    &p->db_dir, &p->index_dir, &p->metadata_dir, &p->npy_new, &p->db_new};
-    for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) { free(*all[i]); *all[i] = NULL; }
+    char **all[] = {&p->work,         &p->new_dir, &p->npy,     &p->db,     &p->index,
+                    &p->metadata,     &p->map,     &p->npy_dir, &p->db_dir, &p->index_dir,
+                    &p->metadata_dir, &p->npy_new, &p->db_new};
+    for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) {
+        free(*all[i]);
+        *all[i] = NULL;
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -102,7 +107,8 @@ static int64_t meta_count(const cJSON *meta, const char *a, const char *b) {
 }
 
 static const char *adapter_path(const cJSON *meta, const char *role) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(meta, "adapters"), role);
+    const cJSON *a =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(meta, "adapters"), role);
     const cJSON *path = cJSON_GetObjectItemCaseSensitive(a, "path");
     return cJSON_IsString(path) ? path->valuestring : NULL;
 }
@@ -114,15 +120,18 @@ static int params_from_metadata(const cJSON *meta, const char *dir, sv_embed_par
     const char *pooling = meta_string(meta, "pooling", "name");
     const cJSON *fingerprint = cJSON_GetObjectItemCaseSensitive(meta, "fingerprint");
     if (!model || !recipe || !pooling)
-        return sv_error(SCIVEC_EFORMAT, "%s/metadata.json lacks model.path, recipe or pooling.name", dir);
-    if (!cJSON_IsObject(fingerprint))
-        return sv_error(SCIVEC_EINVAL, "%s/metadata.json has no fingerprint (made by an older scivec): "
-                        "papers cannot be added to it without knowing what made its vectors; embed it again",
+        return sv_error(SCIVEC_EFORMAT, "%s/metadata.json lacks model.path, recipe or pooling.name",
                         dir);
+    if (!cJSON_IsObject(fingerprint))
+        return sv_error(
+            SCIVEC_EINVAL,
+            "%s/metadata.json has no fingerprint (made by an older scivec): "
+            "papers cannot be added to it without knowing what made its vectors; embed it again",
+            dir);
     ep->model = model;
     if (sv_recipe_parse(recipe, &ep->recipe) || scivec_pooling_parse(pooling, &ep->pooling))
-        return sv_error(SCIVEC_EFORMAT, "%s/metadata.json: unknown recipe '%s' or pooling '%s'", dir, recipe,
-                        pooling);
+        return sv_error(SCIVEC_EFORMAT, "%s/metadata.json: unknown recipe '%s' or pooling '%s'",
+                        dir, recipe, pooling);
     ep->normalize = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "normalize"));
     ep->max_length = (int)meta_count(meta, "max_length", NULL);
     const char *truncate = meta_string(meta, "truncate", NULL);
@@ -135,8 +144,10 @@ static int params_from_metadata(const cJSON *meta, const char *dir, sv_embed_par
     ep->query_adapter = adapter_path(meta, "queries");
     /* the prompts and precision the papers went through ("" = no prompt;
      * metadata.json's prompts.papers is null when there was none) */
-    const char *prompt = meta_string(cJSON_GetObjectItemCaseSensitive(meta, "prompts"), "papers", "name");
-    const char *query_prompt = meta_string(cJSON_GetObjectItemCaseSensitive(meta, "prompts"), "queries", "name");
+    const char *prompt =
+        meta_string(cJSON_GetObjectItemCaseSensitive(meta, "prompts"), "papers", "name");
+    const char *query_prompt =
+        meta_string(cJSON_GetObjectItemCaseSensitive(meta, "prompts"), "queries", "name");
     ep->prompt = prompt ? prompt : "";
     ep->query_prompt = query_prompt ? query_prompt : "";
     const char *precision = meta_string(meta, "precision", NULL);
@@ -159,15 +170,18 @@ static int params_from_metadata(const cJSON *meta, const char *dir, sv_embed_par
 
 typedef struct {
     int64_t *rows;
-    size_t   n, cap;
-    int      failed;      /* out of memory while collecting */
+    size_t n, cap;
+    int failed; /* out of memory while collecting */
 } row_list;
 
 static void rows_push(row_list *l, int64_t row) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         int64_t *rows = realloc(l->rows, cap * sizeof *rows);
-        if (!rows) { l->failed = 1; return; }
+        if (!rows) {
+            l->failed = 1;
+            return;
+        }
         l->rows = rows;
         l->cap = cap;
     }
@@ -193,10 +207,10 @@ static void rows_sort_unique(row_list *l) {
 /* The papers DIR holds: looked up in its papers.db (indexed), not loaded    */
 
 typedef struct {
-    sqlite3      *db;
+    sqlite3 *db;
     sqlite3_stmt *find;
-    int           update;     /* a paper whose text changed is not skipped */
-    row_list     *changed;    /* --update: the rows of those papers        */
+    int update;        /* a paper whose text changed is not skipped */
+    row_list *changed; /* --update: the rows of those papers        */
 } id_lookup;
 
 static int has_paper(const char *paper_id, const char *text, void *user) {
@@ -221,7 +235,8 @@ static int has_paper(const char *paper_id, const char *text, void *user) {
 static int open_lookup(id_lookup *l, const char *db_path) {
     /* Folders from before paper_source: no text hashes, so no paper counts as changed. */
     static const char *const finds[] = {
-        "SELECT p.row, s.text_sha256 FROM papers p LEFT JOIN paper_source s ON s.row = p.row WHERE p.paper_id = ?",
+        "SELECT p.row, s.text_sha256 FROM papers p LEFT JOIN paper_source s ON s.row = p.row WHERE "
+        "p.paper_id = ?",
         "SELECT row, NULL FROM papers WHERE paper_id = ?",
     };
     if (sqlite3_open_v2(db_path, &l->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
@@ -245,8 +260,9 @@ static void close_lookup(id_lookup *l) {
 static int copy_file(const char *from, const char *to) {
     int in = open(from, O_RDONLY | O_CLOEXEC);
     int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    int rc = in < 0 || out < 0 ? sv_error(SCIVEC_EIO, "copying %s to %s: %s", from, to, strerror(errno))
-                               : SCIVEC_OK;
+    int rc = in < 0 || out < 0
+                 ? sv_error(SCIVEC_EIO, "copying %s to %s: %s", from, to, strerror(errno))
+                 : SCIVEC_OK;
     static char buf[1 << 20];
     ssize_t got;
     while (!rc && (got = read(in, buf, sizeof buf)) != 0) {
@@ -262,11 +278,11 @@ static int copy_file(const char *from, const char *to) {
 /* What a change does: drop some rows (sorted), append some (new_rows). */
 typedef struct {
     const row_list *drop;
-    const float    *new_rows;
-    const char     *new_db;       /* the new papers' papers.db; NULL: none */
-    int64_t         n_new;
-    int             dim;
-    int64_t         old_n;
+    const float *new_rows;
+    const char *new_db; /* the new papers' papers.db; NULL: none */
+    int64_t n_new;
+    int dim;
+    int64_t old_n;
 } change;
 
 /* DIR's rows but the dropped ones, streamed, then the new ones (without
@@ -283,8 +299,8 @@ static int write_rows(const add_paths *p, const change *c) {
     if (!rc && (!in || !row)) rc = sv_error(SCIVEC_EIO, "%s: cannot read it", p->npy_dir);
     if (!rc) rc = sv_npy_parse_header(header, got, p->npy_dir, &rows, &cols, &offset);
     if (!rc && (rows != c->old_n || cols != c->dim))
-        rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), metadata.json says (%lld, %d)", p->npy_dir,
-                      (long long)rows, (long long)cols, (long long)c->old_n, c->dim);
+        rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), metadata.json says (%lld, %d)",
+                      p->npy_dir, (long long)rows, (long long)cols, (long long)c->old_n, c->dim);
     if (!rc && fseek(in, (long)offset, SEEK_SET) != 0)
         rc = sv_error(SCIVEC_EIO, "%s: %s", p->npy_dir, strerror(errno));
     size_t next_drop = 0;
@@ -293,15 +309,20 @@ static int write_rows(const add_paths *p, const change *c) {
             rc = sv_error(SCIVEC_EIO, "%s: short read at row %lld", p->npy_dir, (long long)i);
             break;
         }
-        if (next_drop < c->drop->n && c->drop->rows[next_drop] == i) { next_drop++; continue; }
+        if (next_drop < c->drop->n && c->drop->rows[next_drop] == i) {
+            next_drop++;
+            continue;
+        }
         rc = sv_npy_writer_append(w, row, 1);
     }
     free(row);
     if (in) fclose(in);
     if (!rc) rc = sv_npy_writer_append(w, c->new_rows, c->n_new);
     if (w) {
-        if (rc) sv_npy_writer_abort(w);
-        else rc = sv_npy_writer_close(w);
+        if (rc)
+            sv_npy_writer_abort(w);
+        else
+            rc = sv_npy_writer_close(w);
     }
     return rc;
 }
@@ -322,7 +343,8 @@ static int renumber(sqlite3 *db, const char *path, int has_source) {
         if (t == 2 && !has_source) break;
         snprintf(statement, sizeof statement,
                  "DELETE FROM main.%s WHERE row IN (SELECT row FROM temp.dropped);"
-                 "UPDATE main.%s SET row = -1 - (row - (SELECT count(*) FROM temp.dropped d WHERE d.row < %s.row));"
+                 "UPDATE main.%s SET row = -1 - (row - (SELECT count(*) FROM temp.dropped d WHERE "
+                 "d.row < %s.row));"
                  "UPDATE main.%s SET row = -1 - row;",
                  tables[t], tables[t], tables[t], tables[t]);
         rc = sql(db, path, statement);
@@ -334,7 +356,7 @@ static int renumber(sqlite3 *db, const char *path, int has_source) {
  * into DIR's own otherwise (in_place: one SQLite transaction, undone by
  * recovery until the change commits, update_undo.h). */
 static int write_papers(const add_paths *p, const change *c, int in_place) {
-    int64_t old_n = c->old_n - (int64_t)c->drop->n;   /* where the new rows start */
+    int64_t old_n = c->old_n - (int64_t)c->drop->n; /* where the new rows start */
     const char *path = in_place ? p->db_dir : p->db;
     int rc = in_place ? SCIVEC_OK : copy_file(p->db_dir, p->db);
     sqlite3 *db = NULL;
@@ -343,23 +365,27 @@ static int write_papers(const add_paths *p, const change *c, int in_place) {
     /* readers (serve) hold shared locks for a query at a time */
     if (!rc) sqlite3_busy_timeout(db, 10000);
     sqlite3_stmt *st = NULL;
-    if (!rc && c->new_db && (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS new", -1, &st, NULL) != SQLITE_OK ||
-                sqlite3_bind_text(st, 1, c->new_db, -1, SQLITE_STATIC) != SQLITE_OK ||
-                sqlite3_step(st) != SQLITE_DONE))
+    if (!rc && c->new_db &&
+        (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS new", -1, &st, NULL) != SQLITE_OK ||
+         sqlite3_bind_text(st, 1, c->new_db, -1, SQLITE_STATIC) != SQLITE_OK ||
+         sqlite3_step(st) != SQLITE_DONE))
         rc = sv_error(SCIVEC_EIO, "%s: %s", c->new_db, sqlite3_errmsg(db));
     sqlite3_finalize(st);
     /* Folders written before paper_source existed get their new rows' sources only. */
-    int has_source = !rc && sqlite3_exec(db, "SELECT 1 FROM main.paper_source LIMIT 0", NULL, NULL, NULL) == SQLITE_OK;
+    int has_source = !rc && sqlite3_exec(db, "SELECT 1 FROM main.paper_source LIMIT 0", NULL, NULL,
+                                         NULL) == SQLITE_OK;
     char statement[1024];
     if (!rc) rc = sql(db, path, "BEGIN");
     if (!rc && c->drop->n) {
         rc = sql(db, path, "CREATE TEMP TABLE dropped (row INTEGER PRIMARY KEY)");
         sqlite3_stmt *ins = NULL;
-        if (!rc && sqlite3_prepare_v2(db, "INSERT INTO temp.dropped VALUES (?)", -1, &ins, NULL) != SQLITE_OK)
+        if (!rc && sqlite3_prepare_v2(db, "INSERT INTO temp.dropped VALUES (?)", -1, &ins, NULL) !=
+                       SQLITE_OK)
             rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
         for (size_t i = 0; i < c->drop->n && !rc; i++) {
             sqlite3_bind_int64(ins, 1, c->drop->rows[i]);
-            if (sqlite3_step(ins) != SQLITE_DONE) rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
             sqlite3_reset(ins);
         }
         sqlite3_finalize(ins);
@@ -374,7 +400,8 @@ static int write_papers(const add_paths *p, const change *c, int in_place) {
     if (!rc && c->new_db) rc = sql(db, path, statement);
     snprintf(statement, sizeof statement,
              "INSERT INTO main.paper_source(row, record, text_sha256) "
-             "SELECT row + %lld, record, text_sha256 FROM new.paper_source;", (long long)old_n);
+             "SELECT row + %lld, record, text_sha256 FROM new.paper_source;",
+             (long long)old_n);
     if (!rc && has_source && c->new_db) rc = sql(db, path, statement);
     if (!rc) rc = sql(db, path, "COMMIT");
     if (db) {
@@ -403,7 +430,8 @@ static int write_index(const add_paths *p, const cJSON *meta, const change *c, i
         if (!rows) return sv_error(SCIVEC_ENOMEM, "out of memory");
         memcpy(rows, c->new_rows, (size_t)c->n_new * (size_t)c->dim * sizeof *rows);
         if (!normalize) l2_normalize_rows(rows, c->n_new, c->dim);
-        int rc = sv_faiss_add_and_write(p->index_dir, c->old_n, rows, c->n_new, c->dim, n_threads, p->index);
+        int rc = sv_faiss_add_and_write(p->index_dir, c->old_n, rows, c->n_new, c->dim, n_threads,
+                                        p->index);
         free(rows);
         return rc;
     }
@@ -413,15 +441,18 @@ static int write_index(const add_paths *p, const cJSON *meta, const change *c, i
     char source[64];
     snprintf(source, sizeof source, "the folder after the change");
     int rc = sv_index_check(factory, c->dim, n, source, &need);
-    sv_index_build_params bp = {.factory = factory, .n_threads = n_threads, .normalized = normalize};
+    sv_index_build_params bp = {
+        .factory = factory, .n_threads = n_threads, .normalized = normalize};
     if (!rc) rc = sv_index_build_from_npy(p->npy, n, c->dim, &bp, p->index, built);
     return rc;
 }
 
 static void set_number(cJSON *obj, const char *key, double value) {
     cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsNumber(item)) cJSON_SetNumberValue(item, value);
-    else cJSON_AddNumberToObject(obj, key, value);
+    if (cJSON_IsNumber(item))
+        cJSON_SetNumberValue(item, value);
+    else
+        cJSON_AddNumberToObject(obj, key, value);
 }
 
 /* DIR's metadata with the change counted in: the new input's records (r,
@@ -440,19 +471,25 @@ static int write_metadata(const char *dir, const add_paths *p, const cJSON *meta
     set_number(m, "rows_read", (double)(meta_count(m, "rows_read", NULL) + r->rows_read));
     set_number(m, "n_skipped", (double)(meta_count(m, "n_skipped", NULL) + skipped));
     set_number(m, "n_truncated", (double)(meta_count(m, "n_truncated", NULL) + r->n_truncated));
-    if (c->drop->n) set_number(m, "n_removed", (double)(meta_count(m, "n_removed", NULL) + (int64_t)c->drop->n));
+    if (c->drop->n)
+        set_number(m, "n_removed",
+                   (double)(meta_count(m, "n_removed", NULL) + (int64_t)c->drop->n));
     cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "skipped");
     if (s) {
-        set_number(s, "empty_text", (double)(meta_count(meta, "skipped", "empty_text") + r->skipped_empty_text));
-        set_number(s, "malformed", (double)(meta_count(meta, "skipped", "malformed") + r->skipped_malformed));
+        set_number(s, "empty_text",
+                   (double)(meta_count(meta, "skipped", "empty_text") + r->skipped_empty_text));
+        set_number(s, "malformed",
+                   (double)(meta_count(meta, "skipped", "malformed") + r->skipped_malformed));
         set_number(s, "duplicate_id",
                    (double)(meta_count(meta, "skipped", "duplicate_id") + r->skipped_duplicate_id));
     }
     cJSON *index = cJSON_GetObjectItemCaseSensitive(m, "index");
     const char *factory = meta_string(meta, "index", "factory");
     int rc = SCIVEC_OK;
-    if (built) rc = sv_index_record(m, factory ? factory : "Flat", built, n);
-    else if (index) set_number(index, "ntotal", (double)n);
+    if (built)
+        rc = sv_index_record(m, factory ? factory : "Flat", built, n);
+    else if (index)
+        set_number(index, "ntotal", (double)n);
     char date[32];
     time_t now = time(NULL);
     struct tm utc;
@@ -462,8 +499,9 @@ static int write_metadata(const char *dir, const add_paths *p, const cJSON *meta
     cJSON_AddStringToObject(m, "date_generated", date);
     /* DIR's map (if any) keeps its points; new papers are placed on it */
     int map_updated = 0;
-    if (!rc) rc = sv_map_update(dir, meta, c->drop->rows, c->drop->n, c->new_rows, c->n_new, n_threads,
-                                p->map, m, &map_updated);
+    if (!rc)
+        rc = sv_map_update(dir, meta, c->drop->rows, c->drop->n, c->new_rows, c->n_new, n_threads,
+                           p->map, m, &map_updated);
     if (!rc) rc = sv_metadata_write_json(p->metadata, m);
     cJSON_Delete(m);
     return rc;
@@ -471,7 +509,8 @@ static int write_metadata(const char *dir, const add_paths *p, const cJSON *meta
 
 /* The folder embed wrote the new papers into: not part of the commit. */
 static void remove_new_dir(const add_paths *p) {
-    static const char *const names[] = {"embeddings.npy", "papers.index", "papers.db", "metadata.json"};
+    static const char *const names[] = {"embeddings.npy", "papers.index", "papers.db",
+                                        "metadata.json"};
     for (size_t i = 0; i < SV_ARRAY_LEN(names); i++) {
         char *path = sv_path_join(p->new_dir, names[i]);
         if (path) unlink(path);
@@ -493,7 +532,8 @@ static int build_and_commit(const char *dir, const cJSON *meta, const add_paths 
     if (!rc) rc = write_index(p, meta, c, n_threads, &built, &rebuilt);
     if (!rc) rc = write_metadata(dir, p, meta, c, r, rebuilt ? &built : NULL, n_threads);
     if (!rc && in_place) rc = sv_undo_begin(dir, c->old_n, c->dim);
-    if (!rc && in_place) rc = sv_undo_append_rows(p->npy_dir, c->dim, c->old_n, c->new_rows, c->n_new);
+    if (!rc && in_place)
+        rc = sv_undo_append_rows(p->npy_dir, c->dim, c->old_n, c->new_rows, c->n_new);
     if (!rc && in_place) rc = write_papers(p, c, 1);
     remove_new_dir(p);
     if (!rc) rc = sv_dir_commit_update(dir);
@@ -501,20 +541,24 @@ static int build_and_commit(const char *dir, const cJSON *meta, const add_paths 
 }
 
 /* Lock, finish or drop an interrupted change, read metadata.json. */
-static int open_folder(const char *dir, const char *command, const add_paths *p, int *lock_fd, cJSON **meta) {
+static int open_folder(const char *dir, const char *command, const add_paths *p, int *lock_fd,
+                       cJSON **meta) {
     int rc = sv_dir_lock(dir, command, lock_fd);
     if (!rc) rc = sv_dir_recover_locked(dir);
     if (!rc) rc = sv_json_read_object(p->metadata_dir, meta);
     if (!rc && cJSON_GetObjectItemCaseSensitive(*meta, "shard"))
-        rc = sv_error(SCIVEC_EINVAL, "%s is one shard of a split: merge the shards, then %s in the merged "
-                      "folder", dir, command);
+        rc = sv_error(SCIVEC_EINVAL,
+                      "%s is one shard of a split: merge the shards, then %s in the merged "
+                      "folder",
+                      dir, command);
     int64_t n = rc ? 0 : meta_count(*meta, "n_papers", NULL);
     if (!rc && (n < 0 || meta_count(*meta, "embedding_dim", NULL) <= 0))
         rc = sv_error(SCIVEC_EFORMAT, "%s: n_papers or embedding_dim is missing", p->metadata_dir);
     return rc;
 }
 
-int scivec_add(const char *dir, const char *input, const scivec_add_params *params, scivec_add_result *result) {
+int scivec_add(const char *dir, const char *input, const scivec_add_params *params,
+               scivec_add_result *result) {
     scivec_add_result res = {0};
     if (result) *result = res;
     if (!dir || !input) return sv_error(SCIVEC_EINVAL, "add needs a folder and an input");
@@ -534,13 +578,16 @@ int scivec_add(const char *dir, const char *input, const scivec_add_params *para
     if (!rc) rc = params_from_metadata(meta, dir, &ep);
     if (!rc) rc = open_lookup(&ids, p.db_dir);
     if (!rc) {
-        if (mkdir(p.work, 0777) != 0) rc = sv_error(SCIVEC_EIO, "%s: %s", p.work, strerror(errno));
-        else made_work = 1;
+        if (mkdir(p.work, 0777) != 0)
+            rc = sv_error(SCIVEC_EIO, "%s: %s", p.work, strerror(errno));
+        else
+            made_work = 1;
     }
     sv_embed_result er;
     memset(&er, 0, sizeof er);
     if (!rc) {
-        snprintf(context, sizeof context, "cannot add to %s: its papers were embedded differently", dir);
+        snprintf(context, sizeof context, "cannot add to %s: its papers were embedded differently",
+                 dir);
         ep.input = input;
         ep.out_dir = p.new_dir;
         ep.n_threads = params ? params->n_threads : 0;
@@ -556,7 +603,11 @@ int scivec_add(const char *dir, const char *input, const scivec_add_params *para
     if (!rc && er.n_papers > 0) rc = sv_npy_read(p.npy_new, &new_rows, &n_new, &dim);
     /* Nothing new: DIR stays as it is. */
     if (!rc && er.n_papers > 0) {
-        change c = {.drop = &changed, .new_rows = new_rows, .new_db = p.db_new, .n_new = n_new, .dim = (int)dim,
+        change c = {.drop = &changed,
+                    .new_rows = new_rows,
+                    .new_db = p.db_new,
+                    .n_new = n_new,
+                    .dim = (int)dim,
                     .old_n = meta_count(meta, "n_papers", NULL)};
         rc = build_and_commit(dir, meta, &p, &c, &er, ep.n_threads);
     }
@@ -564,7 +615,7 @@ int scivec_add(const char *dir, const char *input, const scivec_add_params *para
     res.n_updated = (int64_t)changed.n;
     res.rows_read = er.rows_read;
     res.n_skipped = er.skipped_empty_text + er.skipped_malformed + er.skipped_duplicate_id;
-    if (made_work) sv_dir_recover_locked(dir);   /* drops what is left of a failed add */
+    if (made_work) sv_dir_recover_locked(dir); /* drops what is left of a failed add */
     if (lock_fd >= 0) close(lock_fd);
     if (result) *result = res;
     free(new_rows);
@@ -588,8 +639,11 @@ int scivec_remove(const char *dir, const char *const *paper_ids, int n_ids, int 
     /* Every id must be there: a typo removes nothing. */
     for (int i = 0; i < n_ids && !rc; i++) {
         sqlite3_bind_text(ids.find, 1, paper_ids[i], -1, SQLITE_STATIC);
-        if (sqlite3_step(ids.find) == SQLITE_ROW) rows_push(&drop, sqlite3_column_int64(ids.find, 0));
-        else rc = sv_error(SCIVEC_ENOTFOUND, "%s: no paper '%s' (nothing was removed)", dir, paper_ids[i]);
+        if (sqlite3_step(ids.find) == SQLITE_ROW)
+            rows_push(&drop, sqlite3_column_int64(ids.find, 0));
+        else
+            rc = sv_error(SCIVEC_ENOTFOUND, "%s: no paper '%s' (nothing was removed)", dir,
+                          paper_ids[i]);
         sqlite3_reset(ids.find);
     }
     close_lookup(&ids);
@@ -597,7 +651,8 @@ int scivec_remove(const char *dir, const char *const *paper_ids, int n_ids, int 
     rows_sort_unique(&drop);
     if (!rc && drop.n) {
         if (mkdir(p.work, 0777) != 0) rc = sv_error(SCIVEC_EIO, "%s: %s", p.work, strerror(errno));
-        change c = {.drop = &drop, .dim = (int)meta_count(meta, "embedding_dim", NULL),
+        change c = {.drop = &drop,
+                    .dim = (int)meta_count(meta, "embedding_dim", NULL),
                     .old_n = meta_count(meta, "n_papers", NULL)};
         if (!rc) rc = build_and_commit(dir, meta, &p, &c, NULL, n_threads);
         sv_dir_recover_locked(dir);

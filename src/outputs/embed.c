@@ -29,24 +29,24 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/json.h"
-#include "outputs/embed.h"
-#include "outputs/faiss_shim.h"
+#include "core/l2norm.h"
+#include "core/sha256.h"
+#include "corpus/paper_fields.h"
+#include "corpus/papers.h"
+#include "corpus/shard.h"
 #include "hub/family.h"
 #include "nn/model.h"
+#include "outputs/embed.h"
+#include "outputs/faiss_shim.h"
 #include "outputs/fingerprint.h"
 #include "outputs/index_build.h"
-#include "core/l2norm.h"
 #include "outputs/metadata.h"
-#include "corpus/paper_fields.h"
-#include "core/sha256.h"
-#include "text/normalize.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
 #include "outputs/paper_db.h"
 #include "outputs/paper_source.h"
 #include "outputs/recipe.h"
-#include "corpus/papers.h"
-#include "corpus/shard.h"
+#include "text/normalize.h"
 
 #define WORK_DIR_NAME   ".scivec-work"
 #define PARTIAL_NAME    "embeddings.npy.partial"
@@ -99,10 +99,13 @@ static int paths_init(paths *p, const char *out_dir) {
 }
 
 static void paths_free(paths *p) {
-    char **all[] = {&p->out_dir, &p->work_dir, &p->partial, &p->checkpoint, &p->checkpoint_tmp,
-                    &p->db_tmp, &p->index_tmp, &p->metadata_tmp, &p->npy_final, &p->db_final,
-                    &p->index_final, &p->metadata_final};
-    for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) { free(*all[i]); *all[i] = NULL; }
+    char **all[] = {&p->out_dir,        &p->work_dir, &p->partial,     &p->checkpoint,
+                    &p->checkpoint_tmp, &p->db_tmp,   &p->index_tmp,   &p->metadata_tmp,
+                    &p->npy_final,      &p->db_final, &p->index_final, &p->metadata_final};
+    for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) {
+        free(*all[i]);
+        *all[i] = NULL;
+    }
 }
 
 /* The checkpoint goes last: a work dir that still has one can always be
@@ -111,7 +114,10 @@ static void remove_work_dir(const paths *p) {
     const char *files[] = {p->partial, p->checkpoint_tmp, p->db_tmp, p->index_tmp, p->metadata_tmp};
     for (size_t i = 0; i < SV_ARRAY_LEN(files); i++) unlink(files[i]);
     char *journal = sv_path_join(p->work_dir, "papers.db-journal");
-    if (journal) { unlink(journal); free(journal); }
+    if (journal) {
+        unlink(journal);
+        free(journal);
+    }
     unlink(p->checkpoint);
     rmdir(p->work_dir);
 }
@@ -136,11 +142,11 @@ static void add_file_identity(cJSON *obj, const char *prefix, const char *path) 
 
 typedef struct {
     scivec_pooling pooling;
-    const char    *pooling_reason;
-    int            max_length;
-    const char    *id_column, *text_column, *title_column;
+    const char *pooling_reason;
+    int max_length;
+    const char *id_column, *text_column, *title_column;
     /* sentence-transformers prompts (name, text; NULL = none) for papers and queries */
-    const char    *paper_prompt, *paper_prompt_text, *query_prompt, *query_prompt_text;
+    const char *paper_prompt, *paper_prompt_text, *query_prompt, *query_prompt_text;
 } resolved_options;
 
 /* Builds the run's fingerprint: hashes every model and adapter file read. */
@@ -155,7 +161,9 @@ static int make_fingerprint(const sv_embed_params *params, const resolved_option
         .pooling = scivec_pooling_name(r->pooling),
         .normalize = params->normalize,
         .max_length = r->max_length,
-        .id_column = r->id_column, .text_column = r->text_column, .title_column = r->title_column,
+        .id_column = r->id_column,
+        .text_column = r->text_column,
+        .title_column = r->title_column,
         .precision = scivec_precision_name(scivec_model_precision(model)),
         .prompt = r->paper_prompt_text,
     };
@@ -166,7 +174,11 @@ static cJSON *make_options(const sv_embed_params *params, const cJSON *fingerpri
                            const scivec_model *model) {
     cJSON *o = cJSON_CreateObject();
     cJSON *fp = cJSON_Duplicate(fingerprint, 1);
-    if (!o || !fp) { cJSON_Delete(o); cJSON_Delete(fp); return NULL; }
+    if (!o || !fp) {
+        cJSON_Delete(o);
+        cJSON_Delete(fp);
+        return NULL;
+    }
     cJSON_AddItemToObject(o, "fingerprint", fp);
     add_file_identity(o, "input", params->input);
     cJSON_AddBoolToObject(o, "truncate_error", params->truncate_error);
@@ -187,7 +199,11 @@ static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_d
                             int64_t n_truncated) {
     cJSON *root = cJSON_CreateObject();
     cJSON *copy = cJSON_Duplicate(options, 1);
-    if (!root || !copy) { cJSON_Delete(root); cJSON_Delete(copy); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (!root || !copy) {
+        cJSON_Delete(root);
+        cJSON_Delete(copy);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     cJSON_AddNumberToObject(root, "version", 2);
     cJSON_AddNumberToObject(root, "rows_done", (double)rows_done);
     cJSON_AddNumberToObject(root, "n_truncated", (double)n_truncated);
@@ -200,7 +216,8 @@ static int write_checkpoint(const paths *p, const cJSON *options, int64_t rows_d
     if (f && fclose(f) != 0) ok = 0;
     cJSON_free(text);
     if (!ok || rename(p->checkpoint_tmp, p->checkpoint) != 0)
-        return sv_error(SCIVEC_EIO, "%s: writing the checkpoint: %s", p->checkpoint, strerror(errno));
+        return sv_error(SCIVEC_EIO, "%s: writing the checkpoint: %s", p->checkpoint,
+                        strerror(errno));
     return SCIVEC_OK;
 }
 
@@ -224,12 +241,15 @@ static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_d
     }
     /* What decides a vector first: a mismatch there names every change. */
     rc = sv_fingerprint_check(cJSON_GetObjectItemCaseSensitive(saved, "fingerprint"),
-                              cJSON_GetObjectItemCaseSensitive(options, "fingerprint"), "cannot resume");
+                              cJSON_GetObjectItemCaseSensitive(options, "fingerprint"),
+                              "cannot resume");
     if (rc) {
         char why[1024];
         snprintf(why, sizeof why, "%s", scivec_last_error());
-        rc = sv_error(rc, "%s (the %lld papers embedded would not match the rest; --restart "
-                      "starts over)", why, (long long)rows->valuedouble);
+        rc = sv_error(rc,
+                      "%s (the %lld papers embedded would not match the rest; --restart "
+                      "starts over)",
+                      why, (long long)rows->valuedouble);
     }
     for (const cJSON *want = options->child; want && !rc; want = want->next) {
         if (!strcmp(want->string, "fingerprint")) continue;
@@ -253,15 +273,18 @@ static int read_checkpoint(const paths *p, const cJSON *options, int64_t *rows_d
 /* Pass 1: embedding in batches                                              */
 
 typedef struct {
-    char  **texts;
-    char  **ids;
-    long   *lines;
-    int     n, cap;
+    char **texts;
+    char **ids;
+    long *lines;
+    int n, cap;
     int64_t est_tokens;
 } batch;
 
 static void batch_clear(batch *b) {
-    for (int i = 0; i < b->n; i++) { free(b->texts[i]); free(b->ids[i]); }
+    for (int i = 0; i < b->n; i++) {
+        free(b->texts[i]);
+        free(b->ids[i]);
+    }
     b->n = 0;
     b->est_tokens = 0;
 }
@@ -307,25 +330,27 @@ static int name_too_long(scivec_model *model, const batch *b, int max_length) {
     const scivec_tokenizer *tok = scivec_model_tokenizer(model);
     for (int i = 0; i < b->n; i++) {
         scivec_encoding enc = {0};
-        if (scivec_tokenize(tok, b->texts[i], strlen(b->texts[i]), NULL, 0, max_length, &enc) != SCIVEC_OK)
+        if (scivec_tokenize(tok, b->texts[i], strlen(b->texts[i]), NULL, 0, max_length, &enc) !=
+            SCIVEC_OK)
             continue;
         int n = enc.n_tokens_untruncated;
         scivec_encoding_clear(&enc);
         if (n > max_length)
             return sv_error(SCIVEC_ETOOLONG,
                             "line %ld: paper %s has %d tokens, more than the maximum %d "
-                            "(--truncate error; the default cuts it)", b->lines[i], b->ids[i], n, max_length);
+                            "(--truncate error; the default cuts it)",
+                            b->lines[i], b->ids[i], n, max_length);
     }
-    return SCIVEC_ETOOLONG;   /* the model's own message stands */
+    return SCIVEC_ETOOLONG; /* the model's own message stands */
 }
 
 typedef struct {
-    scivec_model         *model;
-    scivec_encode_params  encode;
-    sv_npy_writer        *npy;
-    float                *vectors;     /* [MAX_BATCH_PAPERS, dim] */
-    int                   dim;
-    scivec_encode_stats   stats;
+    scivec_model *model;
+    scivec_encode_params encode;
+    sv_npy_writer *npy;
+    float *vectors; /* [MAX_BATCH_PAPERS, dim] */
+    int dim;
+    scivec_encode_stats stats;
 } embedder;
 
 static int embed_batch(embedder *e, batch *b) {
@@ -342,14 +367,14 @@ static int embed_batch(embedder *e, batch *b) {
 /* ------------------------------------------------------------------------ */
 /* Pass 2: the database, the index, metadata.json                            */
 
-static int stop_requested(const sv_embed_params *params) {
-    return params->stop && *params->stop;
-}
+static int stop_requested(const sv_embed_params *params) { return params->stop && *params->stop; }
 
 static int interrupted(sv_embed_result *res, int64_t rows_saved) {
     res->interrupted = 1;
-    return sv_error(SCIVEC_EIO, "interrupted with %lld papers embedded and saved; run the same "
-                    "command with --resume to continue", (long long)rows_saved);
+    return sv_error(SCIVEC_EIO,
+                    "interrupted with %lld papers embedded and saved; run the same "
+                    "command with --resume to continue",
+                    (long long)rows_saved);
 }
 
 static int build_db(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
@@ -361,7 +386,11 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
     char *categories = NULL;
     if (!row_vec) return sv_error(SCIVEC_ENOMEM, "out of memory");
     int rc = sv_paper_source_open(&src, params);
-    if (rc) { sv_paper_source_close(&src); free(row_vec); return rc; }
+    if (rc) {
+        sv_paper_source_close(&src);
+        free(row_vec);
+        return rc;
+    }
     if (!(npy = fopen(p->partial, "rb")) || fseek(npy, 128, SEEK_SET) != 0)
         rc = sv_error(SCIVEC_EIO, "%s: %s", p->partial, strerror(errno));
     if (!rc) rc = sv_paper_db_create(p->db_tmp, &db);
@@ -383,9 +412,13 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
         sv_sha256(src.text, strlen(src.text), digest);
         for (int i = 0; i < 32; i++) snprintf(text_sha256 + 2 * i, 3, "%02x", digest[i]);
         /* A signal stops this pass too (it may take minutes); --resume redoes it. */
-        if ((row & 1023) == 1023 && stop_requested(params)) { rc = interrupted(res, n_rows); break; }
+        if ((row & 1023) == 1023 && stop_requested(params)) {
+            rc = interrupted(res, n_rows);
+            break;
+        }
         if (row >= n_rows) {
-            rc = sv_error(SCIVEC_EFORMAT, "%s: more papers to keep than the %lld embedded: did the input change?",
+            rc = sv_error(SCIVEC_EFORMAT,
+                          "%s: more papers to keep than the %lld embedded: did the input change?",
                           params->input, (long long)n_rows);
             break;
         }
@@ -414,13 +447,18 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
         int updated_col = sv_papers_column_index(papers, "update_date");
         if (!year && updated_col >= 0 && updated_col < n_cols)
             year = sv_year_in_text(f[updated_col], l[updated_col]);
-        if (!year) year = sv_year_from_arxiv_id(sv_paper_source_id(&src), strlen(sv_paper_source_id(&src)));
+        if (!year)
+            year =
+                sv_year_from_arxiv_id(sv_paper_source_id(&src), strlen(sv_paper_source_id(&src)));
 
         const char *names[1024];
         const char *const *column_names = names;
         const char **dyn_names = NULL;
         if (n_cols > (int)SV_ARRAY_LEN(names)) {
-            if (!(dyn_names = malloc((size_t)n_cols * sizeof *dyn_names))) { rc = sv_error(SCIVEC_ENOMEM, "out of memory"); break; }
+            if (!(dyn_names = malloc((size_t)n_cols * sizeof *dyn_names))) {
+                rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+                break;
+            }
             column_names = dyn_names;
         }
         for (int i = 0; i < n_cols; i++)
@@ -446,10 +484,14 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
         row++;
     }
     if (!rc && row != n_rows)
-        rc = sv_error(SCIVEC_EFORMAT, "%s: %lld papers to keep but %lld embedded: did the input change?",
+        rc = sv_error(SCIVEC_EFORMAT,
+                      "%s: %lld papers to keep but %lld embedded: did the input change?",
                       params->input, (long long)row, (long long)n_rows);
     res->n_utf8_repaired = sv_paper_db_n_repaired(db);
-    if (!rc) { rc = sv_paper_db_finish(db); db = NULL; }
+    if (!rc) {
+        rc = sv_paper_db_finish(db);
+        db = NULL;
+    }
     sv_paper_db_abort(db);
     if (npy) fclose(npy);
     free(categories);
@@ -461,8 +503,11 @@ static int build_db(const sv_embed_params *params, const paths *p, int dim, int6
 static int build_index(const sv_embed_params *params, const paths *p, int dim, int64_t n_rows,
                        sv_index_built *built) {
     sv_index_build_params bp = {
-        .factory = params->index_factory, .n_threads = params->n_threads,
-        .normalized = params->normalize, .progress = params->index_progress, .user = params->user,
+        .factory = params->index_factory,
+        .n_threads = params->n_threads,
+        .normalized = params->normalize,
+        .progress = params->index_progress,
+        .user = params->user,
     };
     return sv_index_build_from_npy(p->partial, n_rows, dim, &bp, p->index_tmp, built);
 }
@@ -472,17 +517,23 @@ static int build_index(const sv_embed_params *params, const paths *p, int dim, i
 static int check_regular_file(const char *input) {
     struct stat st;
     if (!strcmp(input, "-"))
-        return sv_error(SCIVEC_EINVAL, "INPUT '-': reading papers from stdin is not supported: the input "
+        return sv_error(SCIVEC_EINVAL,
+                        "INPUT '-': reading papers from stdin is not supported: the input "
                         "is read more than once, so it must be a regular file (save it first: "
                         "cat > papers.jsonl)");
     if (stat(input, &st) != 0)
-        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", input, strerror(errno));
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", input,
+                        strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return sv_error(SCIVEC_EINVAL, "%s is %s, not a regular file: the input is read more than once, "
-                        "so save it to a file first (cat > papers.jsonl)", input,
-                        S_ISFIFO(st.st_mode) ? "a pipe" : S_ISDIR(st.st_mode) ? "a directory"
-                        : S_ISCHR(st.st_mode) ? "a character device" : S_ISSOCK(st.st_mode) ? "a socket"
-                        : "a special file");
+        return sv_error(SCIVEC_EINVAL,
+                        "%s is %s, not a regular file: the input is read more than once, "
+                        "so save it to a file first (cat > papers.jsonl)",
+                        input,
+                        S_ISFIFO(st.st_mode)   ? "a pipe"
+                        : S_ISDIR(st.st_mode)  ? "a directory"
+                        : S_ISCHR(st.st_mode)  ? "a character device"
+                        : S_ISSOCK(st.st_mode) ? "a socket"
+                                               : "a special file");
     return SCIVEC_OK;
 }
 
@@ -546,7 +597,8 @@ static int resolve_model_options(const sv_embed_params *params, const sv_paper_s
     r->max_length = want < model_max ? want : model_max;
     r->id_column = sv_papers_column_name(src->papers, src->id_col);
     r->text_column = sv_papers_column_name(src->papers, src->text_col);
-    r->title_column = src->title_col >= 0 ? sv_papers_column_name(src->papers, src->title_col) : NULL;
+    r->title_column =
+        src->title_col >= 0 ? sv_papers_column_name(src->papers, src->title_col) : NULL;
     return SCIVEC_OK;
 }
 
@@ -571,24 +623,26 @@ static int check_precision(const sv_embed_params *params, scivec_model *model, i
         texts[n++] = sample.text;
         sample.text = NULL;
     }
-    if (!rc && n == 0) goto done;   /* no papers: nothing to embed, nothing to compare */
+    if (!rc && n == 0) goto done; /* no papers: nothing to embed, nothing to compare */
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = params->n_threads;
     if (!rc) rc = scivec_model_load(params->model, &mp, &fp32);
     const char *adapter_dir = scivec_model_adapter_dir(model, paper_adapter);
     if (!rc && paper_adapter) rc = scivec_model_add_adapter(fp32, adapter_dir, &fp32_adapter);
-    if (!rc) rc = sv_precision_compare(fp32, fp32_adapter, model, paper_adapter, ep, n,
-                                       (const char *const *)texts, &res->precision_quality);
+    if (!rc)
+        rc = sv_precision_compare(fp32, fp32_adapter, model, paper_adapter, ep, n,
+                                  (const char *const *)texts, &res->precision_quality);
     const sv_precision_quality *q = &res->precision_quality;
     double min_cos = params->precision_min_cosine, min_overlap = params->precision_min_overlap;
     if (!rc && !params->force_precision &&
         (q->mean_cosine < min_cos || q->min_cosine < min_cos || q->top_k_overlap < min_overlap))
-        rc = sv_error(SCIVEC_EINVAL,
-                      "--precision %s changes this model's vectors too much on the first %d papers: "
-                      "cosine to fp32 mean %.7f, min %.7f (threshold %.7f), top-%d neighbour "
-                      "overlap %.3f (threshold %.2f); use fp32, or --force-precision to accept it",
-                      scivec_precision_name(params->precision), q->n, q->mean_cosine,
-                      q->min_cosine, min_cos, SV_PRECISION_TOP_K, q->top_k_overlap, min_overlap);
+        rc =
+            sv_error(SCIVEC_EINVAL,
+                     "--precision %s changes this model's vectors too much on the first %d papers: "
+                     "cosine to fp32 mean %.7f, min %.7f (threshold %.7f), top-%d neighbour "
+                     "overlap %.3f (threshold %.2f); use fp32, or --force-precision to accept it",
+                     scivec_precision_name(params->precision), q->n, q->mean_cosine, q->min_cosine,
+                     min_cos, SV_PRECISION_TOP_K, q->top_k_overlap, min_overlap);
 done:
     for (int i = 0; i < n; i++) free(texts[i]);
     scivec_model_free(fp32);
@@ -596,13 +650,19 @@ done:
     return rc;
 }
 
-static int skip_record(const sv_embed_params *params, sv_embed_result *res, sv_verdict v, const char *why) {
-    if (v == SV_SKIP_EMPTY) res->skipped_empty_text++;
-    else if (v == SV_SKIP_MALFORMED) res->skipped_malformed++;
-    else if (v == SV_SKIP_WRONG_TYPE) res->skipped_wrong_type++;
-    else res->skipped_duplicate_id++;
-    if (params->strict) return sv_error(v == SV_SKIP_MALFORMED ? SCIVEC_EFORMAT : SCIVEC_EINVAL,
-                                        "%s: %s (--strict)", params->input, why);
+static int skip_record(const sv_embed_params *params, sv_embed_result *res, sv_verdict v,
+                       const char *why) {
+    if (v == SV_SKIP_EMPTY)
+        res->skipped_empty_text++;
+    else if (v == SV_SKIP_MALFORMED)
+        res->skipped_malformed++;
+    else if (v == SV_SKIP_WRONG_TYPE)
+        res->skipped_wrong_type++;
+    else
+        res->skipped_duplicate_id++;
+    if (params->strict)
+        return sv_error(v == SV_SKIP_MALFORMED ? SCIVEC_EFORMAT : SCIVEC_EINVAL,
+                        "%s: %s (--strict)", params->input, why);
     if (params->warn) {
         char msg[700];
         snprintf(msg, sizeof msg, "%s: skipped: %s", params->input, why);
@@ -612,8 +672,8 @@ static int skip_record(const sv_embed_params *params, sv_embed_result *res, sv_v
 }
 
 static int embed_pass(const sv_embed_params *params, sv_paper_source *src, embedder *e,
-                      const paths *p, const cJSON *options, int64_t rows_done,
-                      int64_t total, sv_embed_result *res) {
+                      const paths *p, const cJSON *options, int64_t rows_done, int64_t total,
+                      sv_embed_result *res) {
     int batch_tokens = params->batch_tokens > 0 ? params->batch_tokens : DEFAULT_BATCH_TOKENS;
     batch b = {0};
     int64_t kept = 0;
@@ -629,16 +689,25 @@ static int embed_pass(const sv_embed_params *params, sv_paper_source *src, embed
             if ((rc = skip_record(params, res, v, src->why))) break;
             continue;
         }
-        if (kept++ < rows_done) continue;   /* embedded before the interruption */
-        rc = batch_push(&b, src->text, sv_paper_source_id(src), sv_papers_record_line(src->papers), e->encode.max_length);
-        if (rc) { rc = sv_error(SCIVEC_ENOMEM, "out of memory"); break; }
+        if (kept++ < rows_done) continue; /* embedded before the interruption */
+        rc = batch_push(&b, src->text, sv_paper_source_id(src), sv_papers_record_line(src->papers),
+                        e->encode.max_length);
+        if (rc) {
+            rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+            break;
+        }
         src->text = NULL;
         if (b.est_tokens >= batch_tokens || b.n == MAX_BATCH_PAPERS) {
             if ((rc = embed_batch(e, &b))) break;
             if ((rc = sv_npy_writer_flush(e->npy))) break;
-            if ((rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy), e->stats.n_truncated))) break;
+            if ((rc = write_checkpoint(p, options, sv_npy_writer_rows(e->npy),
+                                       e->stats.n_truncated)))
+                break;
             if (params->progress) params->progress(res->rows_read, total, params->user);
-            if (stop_requested(params)) { rc = interrupted(res, sv_npy_writer_rows(e->npy)); break; }
+            if (stop_requested(params)) {
+                rc = interrupted(res, sv_npy_writer_rows(e->npy));
+                break;
+            }
         }
     }
     if (!rc) rc = embed_batch(e, &b);
@@ -674,7 +743,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         return sv_error(SCIVEC_EINVAL, "embed needs an input, a model and an output directory");
     if (params->shard_n < 0 || params->shard_n > SV_SHARD_MAX ||
         (params->shard_n && (params->shard_k < 0 || params->shard_k >= params->shard_n)))
-        return sv_error(SCIVEC_EINVAL, "shard %d/%d: want 0 <= K < N", params->shard_k, params->shard_n);
+        return sv_error(SCIVEC_EINVAL, "shard %d/%d: want 0 <= K < N", params->shard_k,
+                        params->shard_n);
 
     paths p;
     sv_paper_source src;
@@ -692,19 +762,23 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc) rc = sv_dir_make(p.out_dir, &created_out_dir);
     if (!rc) rc = sv_dir_lock(p.out_dir, "embed", &lock_fd);
     if (!rc && params->resume && params->restart)
-        rc = sv_error(SCIVEC_EINVAL, "--resume continues an interrupted run and --restart discards it: "
+        rc = sv_error(SCIVEC_EINVAL,
+                      "--resume continues an interrupted run and --restart discards it: "
                       "give one of them");
     /* --restart: the interrupted run's work is dropped, nothing else. */
     if (!rc && params->restart && sv_dir_is_dir(p.work_dir)) remove_work_dir(&p);
     if (!rc && sv_dir_is_dir(p.work_dir) && !params->resume)
-        rc = sv_error(SCIVEC_EINVAL, "%s exists (an interrupted run?): pass --resume to continue it, "
-                      "or --restart to start over", p.work_dir);
+        rc = sv_error(SCIVEC_EINVAL,
+                      "%s exists (an interrupted run?): pass --resume to continue it, "
+                      "or --restart to start over",
+                      p.work_dir);
     /* Killed before its first checkpoint, or after its commit: nothing in the
      * work dir is worth keeping, so --resume starts over. */
     if (!rc && params->resume && sv_dir_is_dir(p.work_dir) && !sv_file_exists(p.checkpoint))
         remove_work_dir(&p);
     int64_t total = -1;
-    if (!rc && params->count_total && sv_papers_count(params->input, &total) != SCIVEC_OK) total = -1;
+    if (!rc && params->count_total && sv_papers_count(params->input, &total) != SCIVEC_OK)
+        total = -1;
 
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = params->n_threads;
@@ -719,11 +793,13 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         params = &effective;
     }
     if (!rc && stop_requested(params)) rc = interrupted(res, 0);
-    if (!rc && scivec_model_warning(model) && params->warn) params->warn(scivec_model_warning(model), params->user);
+    if (!rc && scivec_model_warning(model) && params->warn)
+        params->warn(scivec_model_warning(model), params->user);
     int paper_adapter = 0, query_adapter = 0;
     const char *paper_adapter_ref = NULL, *query_adapter_ref = NULL;
-    if (!rc) rc = sv_recipe_add_adapters(params, model, res, &paper_adapter, &query_adapter,
-                               &paper_adapter_ref, &query_adapter_ref);
+    if (!rc)
+        rc = sv_recipe_add_adapters(params, model, res, &paper_adapter, &query_adapter,
+                                    &paper_adapter_ref, &query_adapter_ref);
     resolved_options ro = {0};
     if (!rc) rc = resolve_model_options(params, &src, model, &ro);
     if (!rc) rc = check_index_factory(params, scivec_model_hidden_size(model));
@@ -731,7 +807,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (!rc && params->expect_fingerprint)
         rc = sv_fingerprint_check(params->expect_fingerprint, fingerprint,
                                   params->expect_context ? params->expect_context : "embed");
-    if (!rc && !(options = make_options(params, fingerprint, model))) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (!rc && !(options = make_options(params, fingerprint, model)))
+        rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc) rc = add_adapter_option(options, model, paper_adapter);
     if (!rc && params->precision != SCIVEC_PRECISION_FP32) {
         scivec_encode_params ep = scivec_encode_default_params();
@@ -751,8 +828,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
          * finished; take them back and finish again. */
         if (!rc && !sv_file_exists(p.partial) && sv_file_exists(p.npy_final) &&
             rename(p.npy_final, p.partial) != 0)
-            rc = sv_error(SCIVEC_EIO, "renaming %s back to %s: %s", p.npy_final, p.partial, strerror(errno));
-        if (!rc) rc = sv_npy_writer_open_append(p.partial, scivec_model_dim(model), rows_done, &e.npy);
+            rc = sv_error(SCIVEC_EIO, "renaming %s back to %s: %s", p.npy_final, p.partial,
+                          strerror(errno));
+        if (!rc)
+            rc = sv_npy_writer_open_append(p.partial, scivec_model_dim(model), rows_done, &e.npy);
     } else if (!rc) {
         if (mkdir(p.work_dir, 0777) != 0)
             rc = sv_error(SCIVEC_EIO, "%s: %s", p.work_dir, strerror(errno));
@@ -783,19 +862,26 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     if (e.npy) {
         /* After a failure the file stays as the last checkpoint left it; a
          * close would only replace the first error's message. */
-        if (rc) sv_npy_writer_abort(e.npy);
-        else rc = sv_npy_writer_close(e.npy);
+        if (rc)
+            sv_npy_writer_abort(e.npy);
+        else
+            rc = sv_npy_writer_close(e.npy);
         e.npy = NULL;
     }
     /* Nothing to embed is an error for a new folder; for `scivec add`
      * (skip_id) it only means the input holds no new papers. */
     if (!rc && res->n_papers == 0 && !params->skip_id)
-        rc = sv_error(SCIVEC_EINVAL, "%s: no papers to embed: %lld records read, %s", params->input,
-                      (long long)res->rows_read, res->rows_read == 0 ? "the input holds none" :
-                      "every one was skipped (see the warnings above; --strict stops at the first)");
+        rc = sv_error(
+            SCIVEC_EINVAL, "%s: no papers to embed: %lld records read, %s", params->input,
+            (long long)res->rows_read,
+            res->rows_read == 0
+                ? "the input holds none"
+                : "every one was skipped (see the warnings above; --strict stops at the first)");
     if (!rc && res->n_papers < rows_done)
-        rc = sv_error(SCIVEC_EFORMAT, "cannot resume: the checkpoint says %lld papers were embedded but "
-                      "the input now has %lld to keep", (long long)rows_done, (long long)res->n_papers);
+        rc = sv_error(SCIVEC_EFORMAT,
+                      "cannot resume: the checkpoint says %lld papers were embedded but "
+                      "the input now has %lld to keep",
+                      (long long)rows_done, (long long)res->n_papers);
 
     /* Pass 2 and metadata. */
     if (model) {
@@ -804,7 +890,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         res->n_truncated = e.stats.n_truncated;
         res->n_invalid_utf8 = e.stats.n_invalid_utf8;
         snprintf(res->pooling, sizeof res->pooling, "%s", scivec_pooling_name(ro.pooling));
-        snprintf(res->pooling_reason, sizeof res->pooling_reason, "%s", ro.pooling_reason ? ro.pooling_reason : "");
+        snprintf(res->pooling_reason, sizeof res->pooling_reason, "%s",
+                 ro.pooling_reason ? ro.pooling_reason : "");
     }
     if (!rc && stop_requested(params)) rc = interrupted(res, res->n_papers);
     if (!rc) rc = build_db(params, &p, res->dim, res->n_papers, res);
@@ -818,17 +905,21 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         snprintf(res->index_type, sizeof res->index_type, "%s", built.type);
         if (!rc && built.search.param[0])
             snprintf(res->index_search, sizeof res->index_search,
-                     "%s %d: recall@10 %.3f against exact search on %lld sample queries%s", built.search.param,
-                     built.search.value, built.search.recall_at_10, (long long)built.search.n_sample,
-                     built.search.target_met ? "" : ", below the 0.95 target at every setting (its codes "
-                     "are approximate: IVF...,Flat or HNSW reach it)");
+                     "%s %d: recall@10 %.3f against exact search on %lld sample queries%s",
+                     built.search.param, built.search.value, built.search.recall_at_10,
+                     (long long)built.search.n_sample,
+                     built.search.target_met
+                         ? ""
+                         : ", below the 0.95 target at every setting (its codes "
+                           "are approximate: IVF...,Flat or HNSW reach it)");
     }
     if (index_failed && (rc == SCIVEC_EINVAL || rc == SCIVEC_EFORMAT)) {
         /* FAISS could not build this index (not a full disk or memory): the
          * embeddings are the expensive part, keep them for a resume. */
         char why[1024];
         snprintf(why, sizeof why, "%s", scivec_last_error());
-        rc = sv_error(rc, "%s; the %lld embeddings are kept in %s: run the same command with "
+        rc = sv_error(rc,
+                      "%s; the %lld embeddings are kept in %s: run the same command with "
                       "--resume and another --index (nothing is embedded again)",
                       why, (long long)res->n_papers, p.work_dir);
         keep_work_dir = 1;
@@ -842,11 +933,14 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             paper_adapter_dir = paper_adapter_abs;
         if (query_adapter_dir && realpath(query_adapter_dir, query_adapter_abs))
             query_adapter_dir = query_adapter_abs;
-        const char *model_dir = scivec_model_dir(model), *weights = scivec_model_weights_path(model);
+        const char *model_dir = scivec_model_dir(model),
+                   *weights = scivec_model_weights_path(model);
         sv_metadata m = {
             .input_path = realpath(params->input, input_abs) ? input_abs : params->input,
             .input_format = sv_papers_get_format(src.papers) == SV_PAPERS_CSV ? "csv" : "jsonl",
-            .id_column = ro.id_column, .text_column = ro.text_column, .title_column = ro.title_column,
+            .id_column = ro.id_column,
+            .text_column = ro.text_column,
+            .title_column = ro.title_column,
             .n_papers = res->n_papers,
             .embedding_dim = res->dim,
             .model_name = params->model,
@@ -884,8 +978,10 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
             .db_vectors = params->db_vectors,
             .fingerprint = fingerprint,
             .adapter_choice = res->adapter_note,
-            .paper_prompt = ro.paper_prompt, .paper_prompt_text = ro.paper_prompt_text,
-            .query_prompt = ro.query_prompt, .query_prompt_text = ro.query_prompt_text,
+            .paper_prompt = ro.paper_prompt,
+            .paper_prompt_text = ro.paper_prompt_text,
+            .query_prompt = ro.query_prompt,
+            .query_prompt_text = ro.query_prompt_text,
             .precision = scivec_precision_name(scivec_model_precision(model)),
             .precision_quality = res->precision_quality.n ? &res->precision_quality : NULL,
             .precision_min_cosine = params->precision_min_cosine,
@@ -898,7 +994,8 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
     /* An interrupted run keeps its work dir for --resume, even a new one. */
     if (!rc || (created_work_dir && !res->interrupted && !keep_work_dir)) remove_work_dir(&p);
     /* A failed run leaves no folder it made (an interrupted one keeps its work). */
-    if (rc && !res->interrupted && !keep_work_dir) sv_dir_remove_created(p.out_dir, created_out_dir);
+    if (rc && !res->interrupted && !keep_work_dir)
+        sv_dir_remove_created(p.out_dir, created_out_dir);
     free(created_out_dir);
     if (lock_fd >= 0) close(lock_fd);
 

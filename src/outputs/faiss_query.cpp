@@ -18,12 +18,12 @@
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
-#include <faiss/VectorTransform.h>
 #include <faiss/IndexScalarQuantizer.h>
-#include <faiss/invlists/InvertedLists.h>
+#include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/InvertedLists.h>
 
 extern "C" {
 #include "core/error.h"
@@ -34,7 +34,7 @@ extern "C" {
 struct sv_fq_index {
     faiss::Index *index;
     char *path;
-    char *type_name;   /* the index class, e.g. "IndexFlatIP" (NULL if unknown) */
+    char *type_name; /* the index class, e.g. "IndexFlatIP" (NULL if unknown) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -68,17 +68,40 @@ static bool valid_sq(const faiss::ScalarQuantizer &sq, int d, char *why, size_t 
     using SQ = faiss::ScalarQuantizer;
     size_t want_trained, want_code;
     switch (sq.qtype) {
-    case SQ::QT_8bit:         want_trained = 2 * (size_t)d; want_code = d; break;
-    case SQ::QT_4bit:         want_trained = 2 * (size_t)d; want_code = (d + 1) / 2; break;
-    case SQ::QT_6bit:         want_trained = 2 * (size_t)d; want_code = (d * 6 + 7) / 8; break;
-    case SQ::QT_8bit_uniform: want_trained = 2; want_code = d; break;
-    case SQ::QT_4bit_uniform: want_trained = 2; want_code = (d + 1) / 2; break;
-    case SQ::QT_fp16:         want_trained = 0; want_code = 2 * (size_t)d; break;
-    case SQ::QT_8bit_direct:  want_trained = 0; want_code = d; break;
-    default: return fail(why, cap, "scalar quantizer type %lld is unknown", (long long)sq.qtype);
+        case SQ::QT_8bit:
+            want_trained = 2 * (size_t)d;
+            want_code = d;
+            break;
+        case SQ::QT_4bit:
+            want_trained = 2 * (size_t)d;
+            want_code = (d + 1) / 2;
+            break;
+        case SQ::QT_6bit:
+            want_trained = 2 * (size_t)d;
+            want_code = (d * 6 + 7) / 8;
+            break;
+        case SQ::QT_8bit_uniform:
+            want_trained = 2;
+            want_code = d;
+            break;
+        case SQ::QT_4bit_uniform:
+            want_trained = 2;
+            want_code = (d + 1) / 2;
+            break;
+        case SQ::QT_fp16:
+            want_trained = 0;
+            want_code = 2 * (size_t)d;
+            break;
+        case SQ::QT_8bit_direct:
+            want_trained = 0;
+            want_code = d;
+            break;
+        default:
+            return fail(why, cap, "scalar quantizer type %lld is unknown", (long long)sq.qtype);
     }
     if (sq.d != (size_t)d || sq.code_size != want_code || sq.trained.size() < want_trained)
-        return fail(why, cap, "scalar quantizer shape is inconsistent (code size %lld, %lld trained values)",
+        return fail(why, cap,
+                    "scalar quantizer shape is inconsistent (code size %lld, %lld trained values)",
                     (long long)sq.code_size, (long long)sq.trained.size());
     return true;
 }
@@ -119,8 +142,7 @@ static bool valid_hnsw(const faiss::IndexHNSW *ix, char *why, size_t cap) {
         return fail(why, cap, "HNSW storage does not hold the index's %lld vectors", ix->ntotal);
     if (!valid_index(ix->storage, why, cap)) return false;
     const std::vector<int> &cum = g.cum_nneighbor_per_level;
-    if (cum.empty() || cum[0] != 0)
-        return fail(why, cap, "HNSW level table is malformed");
+    if (cum.empty() || cum[0] != 0) return fail(why, cap, "HNSW level table is malformed");
     for (size_t l = 1; l < cum.size(); l++)
         if (cum[l] < cum[l - 1]) return fail(why, cap, "HNSW level table is not increasing");
     if (g.levels.size() != n || g.offsets.size() != n + 1 || g.offsets[0] != 0)
@@ -130,8 +152,10 @@ static bool valid_hnsw(const faiss::IndexHNSW *ix, char *why, size_t cap) {
         int level = g.levels[i];
         if (level < 1 || (size_t)level >= cum.size())
             return fail(why, cap, "HNSW node %lld has level %lld", (long long)i, level);
-        if (g.offsets[i + 1] < g.offsets[i] || g.offsets[i + 1] - g.offsets[i] != (size_t)cum[level])
-            return fail(why, cap, "HNSW node %lld has a neighbour list of the wrong size", (long long)i);
+        if (g.offsets[i + 1] < g.offsets[i] ||
+            g.offsets[i + 1] - g.offsets[i] != (size_t)cum[level])
+            return fail(why, cap, "HNSW node %lld has a neighbour list of the wrong size",
+                        (long long)i);
     }
     if (g.offsets[n] != g.neighbors.size())
         return fail(why, cap, "HNSW graph has %lld neighbour slots, its offsets say %lld",
@@ -141,7 +165,8 @@ static bool valid_hnsw(const faiss::IndexHNSW *ix, char *why, size_t cap) {
             for (size_t j = g.offsets[i] + cum[level]; j < g.offsets[i] + cum[level + 1]; j++) {
                 int nb = g.neighbors[j];
                 if (nb < -1 || nb >= (int)n || (nb >= 0 && g.levels[nb] <= level))
-                    return fail(why, cap, "HNSW node %lld links to node %lld, which is not on its level",
+                    return fail(why, cap,
+                                "HNSW node %lld links to node %lld, which is not on its level",
                                 (long long)i, nb);
             }
     if (n > 0 && (g.entry_point < 0 || (size_t)g.entry_point >= n ||
@@ -156,8 +181,10 @@ static bool valid_hnsw(const faiss::IndexHNSW *ix, char *why, size_t cap) {
 /* The coarse quantizer has one centroid per list; every list's codes and ids
  * agree, ids are rows, and the lists hold ntotal vectors together. */
 static bool valid_ivf(const faiss::IndexIVF *ix, char *why, size_t cap) {
-    if (!ix->quantizer || ix->quantizer->d != ix->d || ix->quantizer->ntotal != (faiss::Index::idx_t)ix->nlist)
-        return fail(why, cap, "IVF coarse quantizer does not hold its %lld centroids", (long long)ix->nlist);
+    if (!ix->quantizer || ix->quantizer->d != ix->d ||
+        ix->quantizer->ntotal != (faiss::Index::idx_t)ix->nlist)
+        return fail(why, cap, "IVF coarse quantizer does not hold its %lld centroids",
+                    (long long)ix->nlist);
     if (!valid_index(ix->quantizer, why, cap)) return false;
     if (const faiss::IndexIVFFlat *flat = dynamic_cast<const faiss::IndexIVFFlat *>(ix)) {
         if (flat->code_size != sizeof(float) * (size_t)ix->d)
@@ -177,19 +204,22 @@ static bool valid_ivf(const faiss::IndexIVF *ix, char *why, size_t cap) {
         dynamic_cast<const faiss::ArrayInvertedLists *>(ix->invlists);
     if (!lists || lists->nlist != ix->nlist || lists->code_size != ix->code_size ||
         lists->codes.size() != ix->nlist || lists->ids.size() != ix->nlist)
-        return fail(why, cap, "IVF inverted lists do not match its %lld lists", (long long)ix->nlist);
+        return fail(why, cap, "IVF inverted lists do not match its %lld lists",
+                    (long long)ix->nlist);
     size_t total = 0;
     for (size_t l = 0; l < ix->nlist; l++) {
         if (lists->codes[l].size() != lists->ids[l].size() * ix->code_size)
-            return fail(why, cap, "IVF list %lld has codes for a different number of ids", (long long)l);
+            return fail(why, cap, "IVF list %lld has codes for a different number of ids",
+                        (long long)l);
         for (faiss::Index::idx_t id : lists->ids[l])
             if (id < 0 || id >= ix->ntotal)
-                return fail(why, cap, "IVF list %lld holds id %lld, not a row", (long long)l, (long long)id);
+                return fail(why, cap, "IVF list %lld holds id %lld, not a row", (long long)l,
+                            (long long)id);
         total += lists->ids[l].size();
     }
     if (total != (size_t)ix->ntotal)
-        return fail(why, cap, "IVF lists hold %lld vectors, the index says %lld",
-                    (long long)total, (long long)ix->ntotal);
+        return fail(why, cap, "IVF lists hold %lld vectors, the index says %lld", (long long)total,
+                    (long long)ix->ntotal);
     return true;
 }
 
@@ -225,7 +255,8 @@ static bool valid_index(const faiss::Index *ix, char *why, size_t cap) {
         return valid_ivf(ivf, why, cap);
     if (const faiss::IndexPreTransform *pt = dynamic_cast<const faiss::IndexPreTransform *>(ix))
         return valid_pretransform(pt, why, cap);
-    return fail(why, cap, "this index type cannot be checked, so it is not used (scivec "
+    return fail(why, cap,
+                "this index type cannot be checked, so it is not used (scivec "
                 "reads Flat, PQ, SQ, HNSW and IVF indexes, with PCA/OPQ/rotation pre-transforms)");
 }
 
@@ -234,8 +265,7 @@ static bool valid_index(const faiss::Index *ix, char *why, size_t cap) {
 
 int sv_fq_read(const char *path, sv_fq_index **out) {
     *out = nullptr;
-    if (!sv_file_exists(path))
-        return sv_error(SCIVEC_ENOTFOUND, "%s: no such file", path);
+    if (!sv_file_exists(path)) return sv_error(SCIVEC_ENOTFOUND, "%s: no such file", path);
     sv_fq_index *fq = (sv_fq_index *)calloc(1, sizeof *fq);
     if (!fq || !(fq->path = strdup(path))) {
         free(fq);
@@ -317,25 +347,27 @@ int sv_fq_check_search_params(const sv_fq_index *fq, int nprobe, int ef_search) 
     const faiss::IndexIVF *ivf = faiss::ivflib::try_extract_index_ivf(fq->index);
     const faiss::IndexHNSW *hnsw = dynamic_cast<const faiss::IndexHNSW *>(fq->index);
     if (nprobe && !ivf)
-        return sv_error(SCIVEC_EINVAL, "nprobe applies to IVF indexes; %s is %s", fq->path, sv_fq_type_name(fq));
+        return sv_error(SCIVEC_EINVAL, "nprobe applies to IVF indexes; %s is %s", fq->path,
+                        sv_fq_type_name(fq));
     if (ef_search && !hnsw)
-        return sv_error(SCIVEC_EINVAL, "ef_search applies to HNSW indexes; %s is %s", fq->path, sv_fq_type_name(fq));
+        return sv_error(SCIVEC_EINVAL, "ef_search applies to HNSW indexes; %s is %s", fq->path,
+                        sv_fq_type_name(fq));
     if (nprobe < 0 || (ivf && (size_t)nprobe > ivf->nlist))
         return sv_error(SCIVEC_EINVAL, "nprobe must be from 1 to the %zu lists of %s (got %d)",
                         ivf ? ivf->nlist : (size_t)0, fq->path, nprobe);
     if (ef_search < 0 || ef_search > 1 << 20)
-        return sv_error(SCIVEC_EINVAL, "ef_search must be from 1 to %d (got %d)", 1 << 20, ef_search);
+        return sv_error(SCIVEC_EINVAL, "ef_search must be from 1 to %d (got %d)", 1 << 20,
+                        ef_search);
     return SCIVEC_OK;
 }
 
-int sv_fq_search(const sv_fq_index *fq, const float *query, int64_t k,
-                 const uint8_t *allowed, float *scores, int64_t *ids) {
+int sv_fq_search(const sv_fq_index *fq, const float *query, int64_t k, const uint8_t *allowed,
+                 float *scores, int64_t *ids) {
     return sv_fq_search_with(fq, query, k, allowed, 0, 0, scores, ids);
 }
 
-int sv_fq_search_with(const sv_fq_index *fq, const float *query, int64_t k,
-                      const uint8_t *allowed, int nprobe, int ef_search,
-                      float *scores, int64_t *ids) {
+int sv_fq_search_with(const sv_fq_index *fq, const float *query, int64_t k, const uint8_t *allowed,
+                      int nprobe, int ef_search, float *scores, int64_t *ids) {
     if (k <= 0) return sv_error(SCIVEC_EINVAL, "k must be positive (got %lld)", (long long)k);
     int rc = sv_fq_check_search_params(fq, nprobe, ef_search);
     if (rc) return rc;
@@ -389,8 +421,8 @@ int sv_fq_reconstruct(const sv_fq_index *fq, int64_t id, float *out) {
         return sv_error(SCIVEC_EUNSUPPORTED, "%s: %s keeps approximate codes, not the vectors",
                         fq->path, sv_fq_type_name(fq));
     if (id < 0 || id >= fq->index->ntotal)
-        return sv_error(SCIVEC_EINVAL, "%s: id %lld is outside the index (%lld vectors)",
-                        fq->path, (long long)id, (long long)fq->index->ntotal);
+        return sv_error(SCIVEC_EINVAL, "%s: id %lld is outside the index (%lld vectors)", fq->path,
+                        (long long)id, (long long)fq->index->ntotal);
     try {
         fq->index->reconstruct(id, out);
     } catch (const std::exception &e) {

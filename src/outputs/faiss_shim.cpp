@@ -4,8 +4,8 @@
  * escape into C.
  */
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <cxxabi.h>
 #include <memory>
@@ -16,8 +16,8 @@
 
 #include <omp.h>
 
-#include <faiss/Index.h>
 #include <faiss/IVFlib.h>
+#include <faiss/Index.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
@@ -76,24 +76,31 @@ static int64_t training_need(const faiss::Index *index) {
         int64_t need = training_need(pre->index);
         for (const faiss::VectorTransform *vt : pre->chain)
             if (dynamic_cast<const faiss::OPQMatrix *>(vt))
-                need = std::max<int64_t>(need, 256);   // OPQ trains an 8-bit PQ inside
+                need = std::max<int64_t>(need, 256); // OPQ trains an 8-bit PQ inside
             else if (auto *pca = dynamic_cast<const faiss::PCAMatrix *>(vt))
-                need = std::max<int64_t>(need, (int64_t)pca->d_out + 1);   // n points span n-1 dimensions
+                need = std::max<int64_t>(need,
+                                         (int64_t)pca->d_out + 1); // n points span n-1 dimensions
         return need > 0 ? need : 1;
     }
     int64_t need = 1;
-    if (auto *ivf = dynamic_cast<const faiss::IndexIVF *>(index)) need = std::max<int64_t>(need, (int64_t)ivf->nlist);
-    if (auto *ivfpq = dynamic_cast<const faiss::IndexIVFPQ *>(index)) need = std::max<int64_t>(need, (int64_t)ivfpq->pq.ksub);
-    if (auto *fs = dynamic_cast<const faiss::IndexIVFPQFastScan *>(index)) need = std::max<int64_t>(need, (int64_t)fs->pq.ksub);
-    if (auto *pq = dynamic_cast<const faiss::IndexPQ *>(index)) need = std::max<int64_t>(need, (int64_t)pq->pq.ksub);
-    if (auto *pqfs = dynamic_cast<const faiss::IndexPQFastScan *>(index)) need = std::max<int64_t>(need, (int64_t)pqfs->pq.ksub);
+    if (auto *ivf = dynamic_cast<const faiss::IndexIVF *>(index))
+        need = std::max<int64_t>(need, (int64_t)ivf->nlist);
+    if (auto *ivfpq = dynamic_cast<const faiss::IndexIVFPQ *>(index))
+        need = std::max<int64_t>(need, (int64_t)ivfpq->pq.ksub);
+    if (auto *fs = dynamic_cast<const faiss::IndexIVFPQFastScan *>(index))
+        need = std::max<int64_t>(need, (int64_t)fs->pq.ksub);
+    if (auto *pq = dynamic_cast<const faiss::IndexPQ *>(index))
+        need = std::max<int64_t>(need, (int64_t)pq->pq.ksub);
+    if (auto *pqfs = dynamic_cast<const faiss::IndexPQFastScan *>(index))
+        need = std::max<int64_t>(need, (int64_t)pqfs->pq.ksub);
     return need;
 }
 
 extern "C" int sv_faiss_check_factory(const char *factory, int dim, int64_t *min_train) {
     *min_train = 0;
     try {
-        std::unique_ptr<faiss::Index> index(faiss::index_factory(dim, factory, faiss::METRIC_INNER_PRODUCT));
+        std::unique_ptr<faiss::Index> index(
+            faiss::index_factory(dim, factory, faiss::METRIC_INNER_PRODUCT));
         *min_train = training_need(index.get());
     } catch (const std::bad_alloc &) {
         return sv_error(SCIVEC_ENOMEM, "--index '%s': out of memory creating the index", factory);
@@ -108,11 +115,11 @@ extern "C" int sv_faiss_check_factory(const char *factory, int dim, int64_t *min
     return SCIVEC_OK;
 }
 
-extern "C" int sv_faiss_build_and_write(const char *factory, const float *vectors,
-                                        int64_t n, int dim, int n_threads,
-                                        const char *path, char *type_name, size_t type_cap) {
-    return sv_faiss_build_and_write_progress(factory, vectors, n, dim, n_threads, path,
-                                             type_name, type_cap, nullptr, nullptr, nullptr);
+extern "C" int sv_faiss_build_and_write(const char *factory, const float *vectors, int64_t n,
+                                        int dim, int n_threads, const char *path, char *type_name,
+                                        size_t type_cap) {
+    return sv_faiss_build_and_write_progress(factory, vectors, n, dim, n_threads, path, type_name,
+                                             type_cap, nullptr, nullptr, nullptr);
 }
 
 /* Recall@k of the index's answers for the sample queries against exact
@@ -130,7 +137,8 @@ static double recall_at(faiss::Index *index, const float *vectors, int dim, cons
             faiss::Index::idx_t id = ids[(size_t)(q * k + j)];
             if (id < 0) continue;
             double dot = 0;
-            for (int c = 0; c < dim; c++) dot += (double)queries[q * dim + c] * vectors[id * dim + c];
+            for (int c = 0; c < dim; c++)
+                dot += (double)queries[q * dim + c] * vectors[id * dim + c];
             if (dot >= (double)kth - 1e-5) found++;
         }
     }
@@ -138,8 +146,8 @@ static double recall_at(faiss::Index *index, const float *vectors, int dim, cons
 }
 
 /* Chooses nprobe / efSearch (faiss_shim.h, sv_faiss_tuning) and leaves it set. */
-static void tune_search(faiss::Index *index, const float *vectors, int64_t n, int dim, sv_faiss_tuning *t,
-                        sv_faiss_progress_fn progress, void *user) {
+static void tune_search(faiss::Index *index, const float *vectors, int64_t n, int dim,
+                        sv_faiss_tuning *t, sv_faiss_progress_fn progress, void *user) {
     std::memset(t, 0, sizeof *t);
     faiss::IndexIVF *ivf = faiss::ivflib::try_extract_index_ivf(index);
     faiss::IndexHNSW *hnsw = dynamic_cast<faiss::IndexHNSW *>(index);
@@ -149,7 +157,8 @@ static void tune_search(faiss::Index *index, const float *vectors, int64_t n, in
     int64_t n_queries = std::min<int64_t>(n, 200), k = std::min<int64_t>(n, 10);
     std::vector<float> queries((size_t)(n_queries * dim));
     for (int64_t q = 0; q < n_queries; q++)
-        std::memcpy(&queries[(size_t)(q * dim)], vectors + (q * n / n_queries) * dim, (size_t)dim * sizeof(float));
+        std::memcpy(&queries[(size_t)(q * dim)], vectors + (q * n / n_queries) * dim,
+                    (size_t)dim * sizeof(float));
     faiss::IndexFlatIP exact(dim);
     exact.add(n, vectors);
     std::vector<float> exact_scores((size_t)(n_queries * k));
@@ -160,14 +169,22 @@ static void tune_search(faiss::Index *index, const float *vectors, int64_t n, in
     int best = 0;
     double best_recall = -1;
     for (int64_t value = ivf ? 1 : 16;; value = std::min(value * 2, limit)) {
-        if (ivf) ivf->nprobe = (size_t)value;
-        else hnsw->hnsw.efSearch = (int)value;
-        double recall = recall_at(index, vectors, dim, queries.data(), n_queries, k, exact_scores.data());
-        if (recall > best_recall + 1e-9) { best = (int)value; best_recall = recall; }
+        if (ivf)
+            ivf->nprobe = (size_t)value;
+        else
+            hnsw->hnsw.efSearch = (int)value;
+        double recall =
+            recall_at(index, vectors, dim, queries.data(), n_queries, k, exact_scores.data());
+        if (recall > best_recall + 1e-9) {
+            best = (int)value;
+            best_recall = recall;
+        }
         if (recall >= SV_FAISS_RECALL_TARGET || value >= limit) break;
     }
-    if (ivf) ivf->nprobe = (size_t)best;
-    else hnsw->hnsw.efSearch = best;
+    if (ivf)
+        ivf->nprobe = (size_t)best;
+    else
+        hnsw->hnsw.efSearch = best;
     std::snprintf(t->param, sizeof t->param, "%s", ivf ? "nprobe" : "efSearch");
     t->value = best;
     t->recall_at_10 = best_recall;
@@ -176,13 +193,14 @@ static void tune_search(faiss::Index *index, const float *vectors, int64_t n, in
 }
 
 extern "C" int sv_faiss_build_and_write_progress(const char *factory, const float *vectors,
-                                                 int64_t n, int dim, int n_threads, const char *path,
-                                                 char *type_name, size_t type_cap,
+                                                 int64_t n, int dim, int n_threads,
+                                                 const char *path, char *type_name, size_t type_cap,
                                                  sv_faiss_progress_fn progress, void *user,
                                                  sv_faiss_tuning *tuning) {
     if (tuning) std::memset(tuning, 0, sizeof *tuning);
     if (type_name && type_cap) type_name[0] = '\0';
-    if (dim <= 0 || n < 0) return sv_error(SCIVEC_EINVAL, "%s: bad index shape (%lld, %d)", path, (long long)n, dim);
+    if (dim <= 0 || n < 0)
+        return sv_error(SCIVEC_EINVAL, "%s: bad index shape (%lld, %d)", path, (long long)n, dim);
     int saved_threads = omp_get_max_threads();
     if (n_threads > 0) {
         omp_set_num_threads(n_threads);
@@ -209,20 +227,25 @@ extern "C" int sv_faiss_build_and_write_progress(const char *factory, const floa
             done += take;
             if (progress) progress("adding", done, n, user);
         }
-        if (index->ntotal != n) throw faiss::FaissException("index holds a different number of vectors");
+        if (index->ntotal != n)
+            throw faiss::FaissException("index holds a different number of vectors");
         stage = "tuning the search parameters of";
         if (tuning) tune_search(index.get(), vectors, n, dim, tuning, progress, user);
         stage = "writing";
         faiss::write_index(index.get(), path);
-        if (type_name && type_cap) std::snprintf(type_name, type_cap, "%s", index_type_name(index.get()).c_str());
+        if (type_name && type_cap)
+            std::snprintf(type_name, type_cap, "%s", index_type_name(index.get()).c_str());
     } catch (const std::bad_alloc &) {
         rc = sv_error(SCIVEC_ENOMEM, "%s: out of memory %s the FAISS index", path, stage);
     } catch (const faiss::FaissException &e) {
-        rc = sv_error(!std::strcmp(stage, "creating") ? SCIVEC_EINVAL
-                      : !std::strcmp(stage, "writing") ? SCIVEC_EIO : SCIVEC_EFORMAT,
-                      "%s: %s the FAISS index '%s': %s", path, stage, factory, faiss_reason(e.what()).c_str());
+        rc = sv_error(!std::strcmp(stage, "creating")  ? SCIVEC_EINVAL
+                      : !std::strcmp(stage, "writing") ? SCIVEC_EIO
+                                                       : SCIVEC_EFORMAT,
+                      "%s: %s the FAISS index '%s': %s", path, stage, factory,
+                      faiss_reason(e.what()).c_str());
     } catch (const std::exception &e) {
-        rc = sv_error(SCIVEC_EIO, "%s: %s the FAISS index '%s': %s", path, stage, factory, e.what());
+        rc =
+            sv_error(SCIVEC_EIO, "%s: %s the FAISS index '%s': %s", path, stage, factory, e.what());
     } catch (...) {
         rc = sv_error(SCIVEC_EIO, "%s: %s the FAISS index '%s' failed", path, stage, factory);
     }

@@ -20,9 +20,8 @@ extern "C" {
  * faiss::write_index to path. type_name receives the index class
  * ("IndexFlatIP", "IndexHNSWFlat", ...). n_threads > 0 caps FAISS's OpenMP
  * threads. */
-int sv_faiss_build_and_write(const char *factory, const float *vectors,
-                             int64_t n, int dim, int n_threads,
-                             const char *path, char *type_name, size_t type_cap);
+int sv_faiss_build_and_write(const char *factory, const float *vectors, int64_t n, int dim,
+                             int n_threads, const char *path, char *type_name, size_t type_cap);
 
 /* Progress of a build: stage is "training" (done 0 of total, then total of
  * total once trained: FAISS's training cannot report steps) or "adding"
@@ -36,19 +35,18 @@ typedef void (*sv_faiss_progress_fn)(const char *stage, int64_t done, int64_t to
  * faiss.read_index gets it too. param "" = nothing to choose (Flat, ...). */
 #define SV_FAISS_RECALL_TARGET 0.95
 typedef struct sv_faiss_tuning {
-    char    param[16];          /* "nprobe", "efSearch" or ""                */
-    int     value;
-    double  recall_at_10;       /* measured with value                       */
-    int64_t n_sample;           /* queries it was measured on                */
-    int     target_met;
+    char param[16]; /* "nprobe", "efSearch" or ""                */
+    int value;
+    double recall_at_10; /* measured with value                       */
+    int64_t n_sample;    /* queries it was measured on                */
+    int target_met;
 } sv_faiss_tuning;
 
 /* sv_faiss_build_and_write with progress (NULL = none) and tuning (NULL =
  * FAISS's defaults are kept). */
-int sv_faiss_build_and_write_progress(const char *factory, const float *vectors,
-                                      int64_t n, int dim, int n_threads, const char *path,
-                                      char *type_name, size_t type_cap,
-                                      sv_faiss_progress_fn progress, void *user,
+int sv_faiss_build_and_write_progress(const char *factory, const float *vectors, int64_t n, int dim,
+                                      int n_threads, const char *path, char *type_name,
+                                      size_t type_cap, sv_faiss_progress_fn progress, void *user,
                                       sv_faiss_tuning *tuning);
 
 /* Checks a factory string before any vector exists: builds the empty index

@@ -9,20 +9,28 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "outputs/fingerprint.h"
 #include "core/sha256.h"
+#include "outputs/fingerprint.h"
 
 /* Files of a model folder that can decide a vector, when present: the BERT
  * config, every tokenizer file scivec or transformers reads, and the
  * sentence-transformers configs (the module list, max_seq_length). */
 static const char *const model_files[] = {
-    "config.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json",
-    "vocab.txt", "added_tokens.json", "modules.json", "sentence_bert_config.json",
+    "config.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "tokenizer.json",
+    "vocab.txt",
+    "added_tokens.json",
+    "modules.json",
+    "sentence_bert_config.json",
     "config_sentence_transformers.json",
 };
 
 static const char *const adapter_files[] = {
-    "adapter_config.json", "adapter.safetensors", "pytorch_adapter.bin",
+    "adapter_config.json",
+    "adapter.safetensors",
+    "pytorch_adapter.bin",
 };
 
 /* Adds files[name] = sha256 of dir/name, when that file exists. */
@@ -52,7 +60,8 @@ static int hash_st_modules(cJSON *files, const char *model_dir) {
         const cJSON *list = cJSON_IsArray(modules) ? modules : NULL, *m;
         cJSON_ArrayForEach(m, list) {
             const cJSON *dir = cJSON_GetObjectItemCaseSensitive(m, "path");
-            if (!cJSON_IsString(dir) || !dir->valuestring[0] || strstr(dir->valuestring, "..")) continue;
+            if (!cJSON_IsString(dir) || !dir->valuestring[0] || strstr(dir->valuestring, ".."))
+                continue;
             /* a Dense module's weights sit in its folder beside its config */
             static const char *const module_files[] = {"config.json", "model.safetensors",
                                                        "pytorch_model.bin"};
@@ -65,7 +74,7 @@ static int hash_st_modules(cJSON *files, const char *model_dir) {
         }
         cJSON_Delete(modules);
     }
-    sv_clear_error();   /* a missing modules.json is no error here */
+    sv_clear_error(); /* a missing modules.json is no error here */
     free(text);
     free(path);
     return rc;
@@ -92,7 +101,9 @@ static int hash_weights(cJSON *files, const char *model_dir, const char *weights
     return rc;
 }
 
-static cJSON *string_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
+static cJSON *string_or_null(const char *s) {
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
 
 int sv_fingerprint_make(const sv_fingerprint_inputs *in, cJSON **out) {
     *out = NULL;
@@ -137,7 +148,10 @@ int sv_fingerprint_make(const sv_fingerprint_inputs *in, cJSON **out) {
     if (!cJSON_GetObjectItemCaseSensitive(fp, "numerics_version"))
         rc = sv_error(SCIVEC_ENOMEM, "out of memory");
 done:
-    if (rc) { cJSON_Delete(fp); return rc; }
+    if (rc) {
+        cJSON_Delete(fp);
+        return rc;
+    }
     *out = fp;
     return SCIVEC_OK;
 }
@@ -146,14 +160,17 @@ done:
 /* Comparing                                                                 */
 
 typedef struct {
-    char   text[900];
+    char text[900];
     size_t len;
-    int    n_differences;
+    int n_differences;
 } difference_list;
 
 /* A value as the message shows it: a sha256 by its first 12 digits. */
 static void show_value(const cJSON *v, char *buf, size_t cap) {
-    if (!v) { snprintf(buf, cap, "absent"); return; }
+    if (!v) {
+        snprintf(buf, cap, "absent");
+        return;
+    }
     if (cJSON_IsString(v) && strlen(v->valuestring) == 64) {
         snprintf(buf, cap, "sha256 %.12s", v->valuestring);
         return;
@@ -163,7 +180,8 @@ static void show_value(const cJSON *v, char *buf, size_t cap) {
     cJSON_free(printed);
 }
 
-static void note_difference(difference_list *d, const char *field, const cJSON *old, const cJSON *now) {
+static void note_difference(difference_list *d, const char *field, const cJSON *old,
+                            const cJSON *now) {
     char was[96], is[96];
     show_value(old, was, sizeof was);
     show_value(now, is, sizeof is);
@@ -175,27 +193,27 @@ static void note_difference(difference_list *d, const char *field, const cJSON *
     d->n_differences++;
 }
 
-static int values_equal(const cJSON *a, const cJSON *b) {
-    return a && b && cJSON_Compare(a, b, 1);
-}
+static int values_equal(const cJSON *a, const cJSON *b) { return a && b && cJSON_Compare(a, b, 1); }
 
 /* Compares two objects key by key (both ways), descending into objects so
  * that a model file is named by itself ("model file config.json"). */
-static void compare_objects(const cJSON *old, const cJSON *now, const char *prefix, difference_list *d) {
+static void compare_objects(const cJSON *old, const cJSON *now, const char *prefix,
+                            difference_list *d) {
     const cJSON *sides[2] = {now, old};
     for (int side = 0; side < 2; side++) {
         const cJSON *object = cJSON_IsObject(sides[side]) ? sides[side] : NULL, *item;
         cJSON_ArrayForEach(item, object) {
             const cJSON *other = cJSON_GetObjectItemCaseSensitive(sides[1 - side], item->string);
-            if (side == 1 && other) continue;   /* seen from the other side */
+            if (side == 1 && other) continue; /* seen from the other side */
             char field[256];
             snprintf(field, sizeof field, "%s%s", prefix, item->string);
             const cJSON *o = side == 0 ? other : item, *n = side == 0 ? item : other;
             if (cJSON_IsObject(o) && cJSON_IsObject(n)) {
                 char nested[256];
                 snprintf(nested, sizeof nested, "%s%s", prefix,
-                         !strcmp(item->string, "model_files") ? "model file " :
-                         !strcmp(item->string, "files") ? "file " : item->string);
+                         !strcmp(item->string, "model_files") ? "model file "
+                         : !strcmp(item->string, "files")     ? "file "
+                                                              : item->string);
                 if (strcmp(item->string, "model_files") && strcmp(item->string, "files"))
                     strncat(nested, ".", sizeof nested - strlen(nested) - 1);
                 compare_objects(o, n, nested, d);
@@ -208,8 +226,10 @@ static void compare_objects(const cJSON *old, const cJSON *now, const char *pref
 
 int sv_fingerprint_check(const cJSON *recorded, const cJSON *current, const char *context) {
     if (!cJSON_IsObject(recorded))
-        return sv_error(SCIVEC_EINVAL, "%s: no fingerprint recorded (made by an older scivec?), "
-                        "so what decided its vectors is unknown", context);
+        return sv_error(SCIVEC_EINVAL,
+                        "%s: no fingerprint recorded (made by an older scivec?), "
+                        "so what decided its vectors is unknown",
+                        context);
     difference_list d = {.len = 0, .n_differences = 0};
     d.text[0] = '\0';
     compare_objects(recorded, current, "", &d);

@@ -22,17 +22,17 @@
 #define SV_NUMERICS_VERSION 1
 
 typedef struct sv_fingerprint_inputs {
-    const char *model_dir;       /* the resolved model folder                 */
-    const char *weights_path;    /* the weight file loaded (index.json: + shards) */
-    const char *adapter_dir;     /* the papers' adapter folder; NULL = none   */
+    const char *model_dir;    /* the resolved model folder                 */
+    const char *weights_path; /* the weight file loaded (index.json: + shards) */
+    const char *adapter_dir;  /* the papers' adapter folder; NULL = none   */
     const char *adapter_name;
-    const char *recipe;          /* sv_recipe_name()                          */
-    const char *pooling;         /* scivec_pooling_name() of the one used     */
-    int         normalize;
-    int         max_length;      /* the resolved one                          */
-    const char *id_column, *text_column, *title_column;   /* title NULL: none */
-    const char *precision;       /* NULL: "fp32"                              */
-    const char *prompt;          /* text put before every paper; NULL = none  */
+    const char *recipe;  /* sv_recipe_name()                          */
+    const char *pooling; /* scivec_pooling_name() of the one used     */
+    int normalize;
+    int max_length; /* the resolved one                          */
+    const char *id_column, *text_column, *title_column; /* title NULL: none */
+    const char *precision; /* NULL: "fp32"                              */
+    const char *prompt;    /* text put before every paper; NULL = none  */
 } sv_fingerprint_inputs;
 
 /* Builds the fingerprint (hashes the files, so it reads the weights once).

@@ -8,8 +8,8 @@
 #include <cjson/cJSON.h>
 
 #include "core/error.h"
-#include "outputs/index_build.h"
 #include "core/l2norm.h"
+#include "outputs/index_build.h"
 #include "outputs/metadata.h"
 #include "outputs/npy.h"
 
@@ -17,7 +17,8 @@ int sv_index_check(const char *factory, int dim, int64_t n_vectors, const char *
                    int64_t *min_train) {
     int rc = sv_faiss_check_factory(factory, dim, min_train);
     if (rc || n_vectors < 0 || n_vectors >= *min_train) return rc;
-    return sv_error(SCIVEC_EINVAL, "--index '%s': training it needs at least %lld vectors (what it "
+    return sv_error(SCIVEC_EINVAL,
+                    "--index '%s': training it needs at least %lld vectors (what it "
                     "learns: IVF lists, PQ codes, PCA dimensions) but %s has %lld; choose fewer "
                     "lists or bits, or Flat or HNSW32, which need no training",
                     factory, (long long)*min_train, source, (long long)n_vectors);
@@ -40,14 +41,16 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
      * (renormalising would change their last bits), raw ones get normalised. */
     if (!params->normalized)
         for (int64_t i = 0; i < rows; i++) sv_l2_normalize(vectors + i * dim, dim);
-    rc = sv_faiss_build_and_write_progress(params->factory ? params->factory : "Flat", vectors, rows, dim,
-                                           params->n_threads, index_path, built->type, sizeof built->type,
-                                           params->progress, params->user, &built->search);
+    rc = sv_faiss_build_and_write_progress(params->factory ? params->factory : "Flat", vectors,
+                                           rows, dim, params->n_threads, index_path, built->type,
+                                           sizeof built->type, params->progress, params->user,
+                                           &built->search);
     free(vectors);
     return rc;
 }
 
-int sv_index_record(cJSON *metadata, const char *factory, const sv_index_built *built, int64_t ntotal) {
+int sv_index_record(cJSON *metadata, const char *factory, const sv_index_built *built,
+                    int64_t ntotal) {
     cJSON *index = cJSON_CreateObject();
     if (!index) return sv_error(SCIVEC_ENOMEM, "out of memory");
     cJSON_AddStringToObject(index, "factory", factory);

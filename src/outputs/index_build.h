@@ -20,16 +20,16 @@ int sv_index_check(const char *factory, int dim, int64_t n_vectors, const char *
 
 /* What was built. */
 typedef struct sv_index_built {
-    char type[64];              /* "IndexFlatIP", "IndexIVFFlat", ...        */
-    sv_faiss_tuning search;     /* nprobe / efSearch chosen (param "": none) */
+    char type[64];          /* "IndexFlatIP", "IndexIVFFlat", ...        */
+    sv_faiss_tuning search; /* nprobe / efSearch chosen (param "": none) */
 } sv_index_built;
 
 typedef struct sv_index_build_params {
-    const char *factory;        /* NULL: "Flat"                              */
-    int         n_threads;
-    int         normalized;     /* the rows are L2-normalised already        */
+    const char *factory; /* NULL: "Flat"                              */
+    int n_threads;
+    int normalized; /* the rows are L2-normalised already        */
     sv_faiss_progress_fn progress;
-    void       *user;
+    void *user;
 } sv_index_build_params;
 
 /* Reads npy_path (must hold n_rows x dim), builds the index over the

@@ -59,17 +59,17 @@ static cJSON *map_record(const scivec_map_params *p, const scivec_map_stats *s, 
              cJSON_AddNumberToObject(m, "seed", (double)p->seed) &&
              cJSON_AddNumberToObject(m, "threads", threads) &&
              cJSON_AddStringToObject(m, "knn", s->knn ? s->knn : "exact") &&
-             cJSON_AddStringToObject(m, "init", "pca") &&
-             cJSON_AddNumberToObject(m, "a", s->a) &&
+             cJSON_AddStringToObject(m, "init", "pca") && cJSON_AddNumberToObject(m, "a", s->a) &&
              cJSON_AddNumberToObject(m, "b", s->b) &&
              cJSON_AddNumberToObject(m, "n_edges", (double)s->n_edges) &&
-             (q = cJSON_AddObjectToObject(m, "quality")) &&
-             cJSON_AddNumberToObject(q, "k", 10) &&
+             (q = cJSON_AddObjectToObject(m, "quality")) && cJSON_AddNumberToObject(q, "k", 10) &&
              cJSON_AddNumberToObject(q, "sample", (double)s->quality_rows) &&
-             (s->trustworthiness < 0 ? cJSON_AddNullToObject(q, "trustworthiness") != NULL
-                                     : cJSON_AddNumberToObject(q, "trustworthiness", s->trustworthiness) != NULL) &&
-             (s->knn_preservation < 0 ? cJSON_AddNullToObject(q, "knn_preservation") != NULL
-                                      : cJSON_AddNumberToObject(q, "knn_preservation", s->knn_preservation) != NULL) &&
+             (s->trustworthiness < 0
+                  ? cJSON_AddNullToObject(q, "trustworthiness") != NULL
+                  : cJSON_AddNumberToObject(q, "trustworthiness", s->trustworthiness) != NULL) &&
+             (s->knn_preservation < 0
+                  ? cJSON_AddNullToObject(q, "knn_preservation") != NULL
+                  : cJSON_AddNumberToObject(q, "knn_preservation", s->knn_preservation) != NULL) &&
              (t = cJSON_AddObjectToObject(m, "seconds")) &&
              cJSON_AddNumberToObject(t, "knn", s->seconds_knn) &&
              cJSON_AddNumberToObject(t, "graph", s->seconds_graph) &&
@@ -137,7 +137,8 @@ int scivec_map_dir(const char *dir, const scivec_map_params *params, scivec_map_
         rc = sv_error(SCIVEC_ENOMEM, "map: out of memory for %lld rows", (long long)od->n_rows);
         goto done;
     }
-    if ((rc = scivec_map_compute(od->vectors, od->n_rows, (int)od->n_cols, params, layout, stats))) {
+    if ((rc =
+             scivec_map_compute(od->vectors, od->n_rows, (int)od->n_cols, params, layout, stats))) {
         sv_error_prefix(rc, "%s", dir);
         goto done;
     }

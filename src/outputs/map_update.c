@@ -48,7 +48,8 @@ int sv_map_update(const char *dir, const cJSON *meta, const int64_t *drop, size_
     int64_t old_n = (int64_t)number(meta, "n_papers", -1);
     char *map_path = sv_path_join(dir, "map.npy");
     if (!map_path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    if (!cJSON_IsObject(record) || (int64_t)number(record, "n_rows", -1) != old_n || !sv_file_exists(map_path)) {
+    if (!cJSON_IsObject(record) || (int64_t)number(record, "n_rows", -1) != old_n ||
+        !sv_file_exists(map_path)) {
         free(map_path);
         return SCIVEC_OK;
     }
@@ -57,15 +58,16 @@ int sv_map_update(const char *dir, const cJSON *meta, const int64_t *drop, size_
     sv_outdir *od = NULL;
     int rc = sv_npy_read(map_path, &layout, &rows, &cols);
     if (!rc && (rows != old_n || cols != 2))
-        rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), expected (%lld, 2)", map_path, (long long)rows,
-                      (long long)cols, (long long)old_n);
+        rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld), expected (%lld, 2)", map_path,
+                      (long long)rows, (long long)cols, (long long)old_n);
     /* the old vectors, memory-mapped (the folder is not changed yet) */
     if (!rc && n_new > 0) rc = sv_outdir_open(dir, &od);
     if (!rc && n_new > 0 && !(placed = malloc((size_t)n_new * 2 * sizeof *placed)))
         rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     if (!rc && n_new > 0) {
         scivec_map_params p = params_of(record, n_threads);
-        rc = scivec_map_transform(od->vectors, od->n_rows, (int)od->n_cols, layout, new_rows, n_new, &p, placed);
+        rc = scivec_map_transform(od->vectors, od->n_rows, (int)od->n_cols, layout, new_rows, n_new,
+                                  &p, placed);
         if (rc) sv_error_prefix(rc, "%s: placing the new papers on its map", dir);
     }
     int64_t n = old_n - (int64_t)n_drop + n_new, kept = 0;
@@ -73,7 +75,10 @@ int sv_map_update(const char *dir, const cJSON *meta, const int64_t *drop, size_
         rc = sv_error(SCIVEC_ENOMEM, "out of memory");
     size_t next_drop = 0;
     for (int64_t i = 0; !rc && i < old_n; i++) {
-        if (next_drop < n_drop && drop[next_drop] == i) { next_drop++; continue; }
+        if (next_drop < n_drop && drop[next_drop] == i) {
+            next_drop++;
+            continue;
+        }
         out[2 * kept] = layout[2 * i];
         out[2 * kept + 1] = layout[2 * i + 1];
         kept++;

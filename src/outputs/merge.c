@@ -17,13 +17,13 @@
  * shard, and the index being built.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,17 +44,17 @@
 
 typedef struct {
     const char *dir;
-    cJSON      *meta;
-    int         k;
-    int64_t     n_papers;
+    cJSON *meta;
+    int k;
+    int64_t n_papers;
     /* embeddings.npy, mapped */
-    void       *map;
-    size_t      map_size;
+    void *map;
+    size_t map_size;
     const float *rows;
 } shard;
 
 typedef struct {
-    char *work, *npy, *db, *index, *metadata;            /* in the work dir */
+    char *work, *npy, *db, *index, *metadata; /* in the work dir */
     char *npy_final, *db_final, *index_final, *metadata_final;
 } merge_paths;
 
@@ -91,8 +91,10 @@ static int read_shard(shard *s, const char *dir) {
     const cJSON *k = get_path(s->meta, "shard.k"), *n = get_path(s->meta, "shard.n");
     const cJSON *papers = get_path(s->meta, "n_papers");
     if (!cJSON_IsNumber(k) || !cJSON_IsNumber(n))
-        return sv_error(SCIVEC_EINVAL, "%s was not made by `scivec embed --shard K/N` (its metadata.json "
-                        "has no shard)", dir);
+        return sv_error(SCIVEC_EINVAL,
+                        "%s was not made by `scivec embed --shard K/N` (its metadata.json "
+                        "has no shard)",
+                        dir);
     if (!cJSON_IsNumber(papers) || papers->valuedouble < 0)
         return sv_error(SCIVEC_EFORMAT, "%s/metadata.json: n_papers is missing", dir);
     s->k = (int)k->valuedouble;
@@ -107,10 +109,13 @@ static int check_shard_set(const shard *shards, int n_shards) {
     for (int i = 0; i < n_shards; i++) {
         int ni = (int)get_path(shards[i].meta, "shard.n")->valuedouble;
         if (ni != n)
-            return sv_error(SCIVEC_EINVAL, "%s is shard %d/%d but %s is shard %d/%d: all shards of one "
-                            "split are needed", shards[i].dir, shards[i].k, ni, shards[0].dir, shards[0].k, n);
+            return sv_error(SCIVEC_EINVAL,
+                            "%s is shard %d/%d but %s is shard %d/%d: all shards of one "
+                            "split are needed",
+                            shards[i].dir, shards[i].k, ni, shards[0].dir, shards[0].k, n);
         if (shards[i].k < 0 || shards[i].k >= n)
-            return sv_error(SCIVEC_EFORMAT, "%s: shard %d/%d is out of range", shards[i].dir, shards[i].k, n);
+            return sv_error(SCIVEC_EFORMAT, "%s: shard %d/%d is out of range", shards[i].dir,
+                            shards[i].k, n);
         for (int j = 0; j < i; j++)
             if (shards[j].k == shards[i].k)
                 return sv_error(SCIVEC_EINVAL, "%s and %s are both shard %d/%d", shards[j].dir,
@@ -122,8 +127,9 @@ static int check_shard_set(const shard *shards, int n_shards) {
             int found = 0;
             for (int i = 0; i < n_shards && !found; i++) found = shards[i].k == k;
             if (!found)
-                return sv_error(SCIVEC_EINVAL, "shard %d/%d is missing (%d of %d shard folders given)",
-                                k, n, n_shards, n);
+                return sv_error(SCIVEC_EINVAL,
+                                "shard %d/%d is missing (%d of %d shard folders given)", k, n,
+                                n_shards, n);
         }
     }
     return SCIVEC_OK;
@@ -131,21 +137,27 @@ static int check_shard_set(const shard *shards, int n_shards) {
 
 /* What decides the vectors and the rows: the same in every shard. */
 static const char *const same_in_every_shard[] = {
-    "embedding_dim", "model.sha256", "recipe", "pooling.name", "adapters.papers.name",
-    "adapters.queries.name", "normalize", "max_length", "truncate", "input.format",
-    "input.id_column", "input.text_column", "input.title_column", "index.factory", "db_vectors",
+    "embedding_dim",      "model.sha256",         "recipe",
+    "pooling.name",       "adapters.papers.name", "adapters.queries.name",
+    "normalize",          "max_length",           "truncate",
+    "input.format",       "input.id_column",      "input.text_column",
+    "input.title_column", "index.factory",        "db_vectors",
 };
 
 static int check_same_options(const shard *shards, int n_shards) {
     for (int i = 1; i < n_shards; i++) {
         /* The fingerprint names what differs (a model file, the precision...). */
-        const cJSON *fp0 = get_path(shards[0].meta, "fingerprint"), *fpi = get_path(shards[i].meta, "fingerprint");
+        const cJSON *fp0 = get_path(shards[0].meta, "fingerprint"),
+                    *fpi = get_path(shards[i].meta, "fingerprint");
         if (fp0 || fpi) {
             char context[1024];
-            snprintf(context, sizeof context, "%s and %s were embedded differently", shards[0].dir, shards[i].dir);
+            snprintf(context, sizeof context, "%s and %s were embedded differently", shards[0].dir,
+                     shards[i].dir);
             if (!fp0 || !fpi)
-                return sv_error(SCIVEC_EINVAL, "%s: only one has a fingerprint (made by different scivec "
-                                "versions?)", context);
+                return sv_error(SCIVEC_EINVAL,
+                                "%s: only one has a fingerprint (made by different scivec "
+                                "versions?)",
+                                context);
             int rc = sv_fingerprint_check(fp0, fpi, context);
             if (rc) return rc;
         }
@@ -153,12 +165,15 @@ static int check_same_options(const shard *shards, int n_shards) {
             const char *key = same_in_every_shard[f];
             const cJSON *a = get_path(shards[0].meta, key), *b = get_path(shards[i].meta, key);
             if (!a && !b) continue;
-            char *ta = a ? cJSON_PrintUnformatted(a) : NULL, *tb = b ? cJSON_PrintUnformatted(b) : NULL;
+            char *ta = a ? cJSON_PrintUnformatted(a) : NULL,
+                 *tb = b ? cJSON_PrintUnformatted(b) : NULL;
             int same = ta && tb && !strcmp(ta, tb);
             int rc = same ? SCIVEC_OK
-                          : sv_error(SCIVEC_EINVAL, "%s differs between the shards: %s in %s, %s in %s "
-                                     "(every shard needs the same options)", key, ta ? ta : "absent",
-                                     shards[0].dir, tb ? tb : "absent", shards[i].dir);
+                          : sv_error(SCIVEC_EINVAL,
+                                     "%s differs between the shards: %s in %s, %s in %s "
+                                     "(every shard needs the same options)",
+                                     key, ta ? ta : "absent", shards[0].dir, tb ? tb : "absent",
+                                     shards[i].dir);
             cJSON_free(ta);
             cJSON_free(tb);
             if (rc) return rc;
@@ -176,15 +191,19 @@ static int map_shard_npy(shard *s, int dim) {
     if (fd < 0 || fstat(fd, &st) != 0) rc = sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
     if (!rc && st.st_size > 0) {
         s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (s->map == MAP_FAILED) { s->map = NULL; rc = sv_error(SCIVEC_EIO, "%s: mmap: %s", path, strerror(errno)); }
-        else s->map_size = (size_t)st.st_size;
+        if (s->map == MAP_FAILED) {
+            s->map = NULL;
+            rc = sv_error(SCIVEC_EIO, "%s: mmap: %s", path, strerror(errno));
+        } else
+            s->map_size = (size_t)st.st_size;
     }
     int64_t rows = 0, cols = 0;
     size_t offset = 0;
     if (!rc) rc = sv_npy_parse_header(s->map, s->map_size, path, &rows, &cols, &offset);
     if (!rc && (rows != s->n_papers || cols != dim))
-        rc = sv_error(SCIVEC_EFORMAT, "%s holds (%lld, %lld) but metadata.json says %lld papers of dim %d",
-                      path, (long long)rows, (long long)cols, (long long)s->n_papers, dim);
+        rc = sv_error(SCIVEC_EFORMAT,
+                      "%s holds (%lld, %lld) but metadata.json says %lld papers of dim %d", path,
+                      (long long)rows, (long long)cols, (long long)s->n_papers, dim);
     if (!rc && offset + (size_t)rows * (size_t)cols * sizeof(float) > s->map_size)
         rc = sv_error(SCIVEC_EFORMAT, "%s is shorter than its header says", path);
     if (!rc) s->rows = (const float *)((const char *)s->map + offset);
@@ -221,8 +240,10 @@ static int exec_for_shard(sqlite3 *db, const char *sql, int k, const char *shard
 
 /* temp.map: (shard index, row there, record in the input, paper id). */
 static int collect_rows(sqlite3 *db, const shard *shards, int n_shards) {
-    if (sqlite3_exec(db, "CREATE TEMP TABLE map (shard INTEGER, old_row INTEGER, record INTEGER, "
-                     "paper_id TEXT)", NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(db,
+                     "CREATE TEMP TABLE map (shard INTEGER, old_row INTEGER, record INTEGER, "
+                     "paper_id TEXT)",
+                     NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(db, "papers.db", "temporary table");
     int rc = SCIVEC_OK;
     for (int i = 0; i < n_shards && !rc; i++) {
@@ -230,11 +251,17 @@ static int collect_rows(sqlite3 *db, const shard *shards, int n_shards) {
         if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
         if (!sv_file_exists(path)) rc = sv_error(SCIVEC_ENOTFOUND, "%s is missing", path);
         if (!rc) rc = attach(db, path);
-        if (!rc && sqlite3_exec(db, "SELECT 1 FROM shard.paper_source LIMIT 0", NULL, NULL, NULL) != SQLITE_OK)
-            rc = sv_error(SCIVEC_EFORMAT, "%s has no paper_source table (made by an older scivec?): "
-                          "embed the shard again", path);
-        if (!rc) rc = exec_for_shard(db, "INSERT INTO temp.map SELECT ?1, p.row, s.record, p.paper_id "
-                                     "FROM shard.papers p JOIN shard.paper_source s ON s.row = p.row", i, path);
+        if (!rc && sqlite3_exec(db, "SELECT 1 FROM shard.paper_source LIMIT 0", NULL, NULL, NULL) !=
+                       SQLITE_OK)
+            rc = sv_error(SCIVEC_EFORMAT,
+                          "%s has no paper_source table (made by an older scivec?): "
+                          "embed the shard again",
+                          path);
+        if (!rc)
+            rc = exec_for_shard(db,
+                                "INSERT INTO temp.map SELECT ?1, p.row, s.record, p.paper_id "
+                                "FROM shard.papers p JOIN shard.paper_source s ON s.row = p.row",
+                                i, path);
         sqlite3_exec(db, "DETACH DATABASE shard", NULL, NULL, NULL);
         free(path);
     }
@@ -257,25 +284,36 @@ static int first_text(sqlite3 *db, const char *sql, char *out, size_t cap, int64
 static int order_rows(sqlite3 *db, const shard *shards, int n_shards) {
     char what[512];
     int64_t n = 0;
-    if (first_text(db, "SELECT paper_id, count(*) FROM temp.map GROUP BY paper_id HAVING count(*) > 1 LIMIT 1",
-                   what, sizeof what, &n))
-        return sv_error(SCIVEC_EINVAL, "paper id %s is in %lld shards: shards must come from one split of "
-                        "one input", what, (long long)n);
-    if (first_text(db, "SELECT record, count(*) FROM temp.map GROUP BY record HAVING count(*) > 1 LIMIT 1",
-                   what, sizeof what, &n))
-        return sv_error(SCIVEC_EINVAL, "input record %s is in %lld shards: the shards were made from "
-                        "different inputs", what, (long long)n);
+    if (first_text(
+            db,
+            "SELECT paper_id, count(*) FROM temp.map GROUP BY paper_id HAVING count(*) > 1 LIMIT 1",
+            what, sizeof what, &n))
+        return sv_error(SCIVEC_EINVAL,
+                        "paper id %s is in %lld shards: shards must come from one split of "
+                        "one input",
+                        what, (long long)n);
+    if (first_text(
+            db, "SELECT record, count(*) FROM temp.map GROUP BY record HAVING count(*) > 1 LIMIT 1",
+            what, sizeof what, &n))
+        return sv_error(SCIVEC_EINVAL,
+                        "input record %s is in %lld shards: the shards were made from "
+                        "different inputs",
+                        what, (long long)n);
     for (int i = 0; i < n_shards; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT 'x', count(*) FROM temp.map WHERE shard = %d", i);
         if (first_text(db, sql, what, sizeof what, &n) && n != shards[i].n_papers)
-            return sv_error(SCIVEC_EFORMAT, "%s: papers.db holds %lld papers but metadata.json says %lld",
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: papers.db holds %lld papers but metadata.json says %lld",
                             shards[i].dir, (long long)n, (long long)shards[i].n_papers);
     }
-    if (sqlite3_exec(db, "CREATE TEMP TABLE ord AS SELECT row_number() OVER (ORDER BY record) - 1 AS new_row, "
-                     "shard, old_row FROM temp.map;"
-                     "CREATE INDEX temp.ord_source ON ord(shard, old_row);"
-                     "CREATE INDEX temp.ord_new ON ord(new_row);", NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(
+            db,
+            "CREATE TEMP TABLE ord AS SELECT row_number() OVER (ORDER BY record) - 1 AS new_row, "
+            "shard, old_row FROM temp.map;"
+            "CREATE INDEX temp.ord_source ON ord(shard, old_row);"
+            "CREATE INDEX temp.ord_new ON ord(new_row);",
+            NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(db, "papers.db", "ordering the rows");
     return SCIVEC_OK;
 }
@@ -287,7 +325,8 @@ static int copy_papers(sqlite3 *db, const shard *shards, int n_shards) {
         "FROM shard.papers p JOIN temp.ord o ON o.shard = ?1 AND o.old_row = p.row",
         "INSERT INTO main.paper_columns(row, name, value) SELECT o.new_row, c.name, c.value "
         "FROM shard.paper_columns c JOIN temp.ord o ON o.shard = ?1 AND o.old_row = c.row",
-        "INSERT INTO main.paper_source(row, record, text_sha256) SELECT o.new_row, s.record, s.text_sha256 "
+        "INSERT INTO main.paper_source(row, record, text_sha256) SELECT o.new_row, s.record, "
+        "s.text_sha256 "
         "FROM shard.paper_source s JOIN temp.ord o ON o.shard = ?1 AND o.old_row = s.row",
     };
     int rc = SCIVEC_OK;
@@ -295,9 +334,12 @@ static int copy_papers(sqlite3 *db, const shard *shards, int n_shards) {
         char *path = sv_path_join(shards[i].dir, "papers.db");
         if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
         rc = attach(db, path);
-        if (!rc && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) rc = sql_fail(db, path, "begin");
-        for (size_t c = 0; c < SV_ARRAY_LEN(copies) && !rc; c++) rc = exec_for_shard(db, copies[c], i, path);
-        if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = sql_fail(db, path, "commit");
+        if (!rc && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+            rc = sql_fail(db, path, "begin");
+        for (size_t c = 0; c < SV_ARRAY_LEN(copies) && !rc; c++)
+            rc = exec_for_shard(db, copies[c], i, path);
+        if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            rc = sql_fail(db, path, "commit");
         if (rc) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_exec(db, "DETACH DATABASE shard", NULL, NULL, NULL);
         free(path);
@@ -310,8 +352,8 @@ static int write_npy(sqlite3 *db, const shard *shards, int dim, const char *path
     sv_npy_writer *w = NULL;
     sqlite3_stmt *st = NULL;
     int rc = sv_npy_writer_open(path, dim, &w);
-    if (!rc && sqlite3_prepare_v2(db, "SELECT shard, old_row FROM temp.ord ORDER BY new_row", -1, &st, NULL)
-               != SQLITE_OK)
+    if (!rc && sqlite3_prepare_v2(db, "SELECT shard, old_row FROM temp.ord ORDER BY new_row", -1,
+                                  &st, NULL) != SQLITE_OK)
         rc = sql_fail(db, "papers.db", "reading the row order");
     int step;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -322,8 +364,10 @@ static int write_npy(sqlite3 *db, const shard *shards, int dim, const char *path
     if (!rc && step != SQLITE_DONE) rc = sql_fail(db, "papers.db", "reading the row order");
     sqlite3_finalize(st);
     if (w) {
-        if (rc) sv_npy_writer_abort(w);
-        else rc = sv_npy_writer_close(w);
+        if (rc)
+            sv_npy_writer_abort(w);
+        else
+            rc = sv_npy_writer_close(w);
     }
     return rc;
 }
@@ -350,8 +394,8 @@ static int merge_db_and_npy(const shard *shards, int n_shards, int dim, const me
 
 /* The one index builder (index_build.h): the factory checked against the
  * merged count, IVF's nprobe / HNSW's efSearch tuned as embed tunes them. */
-static int build_index(const char *factory, const shard *shards, int n_shards, int dim, int n_threads,
-                       const merge_paths *p, sv_index_built *built) {
+static int build_index(const char *factory, const shard *shards, int n_shards, int dim,
+                       int n_threads, const merge_paths *p, sv_index_built *built) {
     int64_t n = 0;
     for (int i = 0; i < n_shards; i++) n += shards[i].n_papers;
     char source[128];
@@ -359,7 +403,8 @@ static int build_index(const char *factory, const shard *shards, int n_shards, i
     int64_t need;
     int rc = sv_index_check(factory, dim, n, source, &need);
     sv_index_build_params bp = {
-        .factory = factory, .n_threads = n_threads,
+        .factory = factory,
+        .n_threads = n_threads,
         .normalized = cJSON_IsTrue(get_path(shards[0].meta, "normalize")),
     };
     if (!rc) rc = sv_index_build_from_npy(p->npy, n, dim, &bp, p->index, built);
@@ -368,8 +413,10 @@ static int build_index(const char *factory, const shard *shards, int n_shards, i
 
 static void set_number(cJSON *obj, const char *key, double value) {
     cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsNumber(item)) cJSON_SetNumberValue(item, value);
-    else cJSON_AddNumberToObject(obj, key, value);
+    if (cJSON_IsNumber(item))
+        cJSON_SetNumberValue(item, value);
+    else
+        cJSON_AddNumberToObject(obj, key, value);
 }
 
 static void set_string(cJSON *obj, const char *key, const char *value) {
@@ -378,8 +425,8 @@ static void set_string(cJSON *obj, const char *key, const char *value) {
 }
 
 /* Shard 0's metadata with the counts of all shards and the new index. */
-static int write_metadata(const shard *shards, int n_shards, const char *factory, const sv_index_built *built,
-                          const char *path) {
+static int write_metadata(const shard *shards, int n_shards, const char *factory,
+                          const sv_index_built *built, const char *path) {
     cJSON *m = cJSON_Duplicate(shards[0].meta, 1);
     if (!m) return sv_error(SCIVEC_ENOMEM, "out of memory");
     static const char *const top[] = {"n_papers", "rows_read", "n_skipped", "n_truncated"};
@@ -407,7 +454,8 @@ static int write_metadata(const shard *shards, int n_shards, const char *factory
     cJSON_DeleteItemFromObjectCaseSensitive(m, "shard");
     cJSON *merged = cJSON_AddObjectToObject(m, "merged");
     if (merged) cJSON_AddNumberToObject(merged, "n_shards", n_shards);
-    if (!rc) rc = merged ? sv_metadata_write_json(path, m) : sv_error(SCIVEC_ENOMEM, "out of memory");
+    if (!rc)
+        rc = merged ? sv_metadata_write_json(path, m) : sv_error(SCIVEC_ENOMEM, "out of memory");
     cJSON_Delete(m);
     return rc;
 }
@@ -430,9 +478,12 @@ static int paths_init(merge_paths *p, const char *out_dir) {
 }
 
 static void paths_free(merge_paths *p) {
-    char **all[] = {&p->work, &p->npy, &p->db, &p->index, &p->metadata,
+    char **all[] = {&p->work,      &p->npy,      &p->db,          &p->index,         &p->metadata,
                     &p->npy_final, &p->db_final, &p->index_final, &p->metadata_final};
-    for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) { free(*all[i]); *all[i] = NULL; }
+    for (size_t i = 0; i < SV_ARRAY_LEN(all); i++) {
+        free(*all[i]);
+        *all[i] = NULL;
+    }
 }
 
 /* Nothing in a merge's work dir is worth keeping: a merge starts over. */
@@ -440,7 +491,10 @@ static void clear_work_dir(const merge_paths *p) {
     const char *files[] = {p->npy, p->db, p->index, p->metadata};
     for (size_t i = 0; i < SV_ARRAY_LEN(files); i++) unlink(files[i]);
     char *journal = sv_path_join(p->work, "papers.db-journal");
-    if (journal) { unlink(journal); free(journal); }
+    if (journal) {
+        unlink(journal);
+        free(journal);
+    }
     rmdir(p->work);
 }
 
@@ -456,7 +510,8 @@ static int commit(const merge_paths *p, const char *out_dir) {
 int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shards,
                  const scivec_merge_params *params) {
     if (!out_dir || !shard_dirs || n_shards < 1)
-        return sv_error(SCIVEC_EINVAL, "merge needs an output folder and at least one shard folder");
+        return sv_error(SCIVEC_EINVAL,
+                        "merge needs an output folder and at least one shard folder");
     shard *shards = calloc((size_t)n_shards, sizeof *shards);
     merge_paths p;
     memset(&p, 0, sizeof p);
@@ -473,21 +528,27 @@ int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shard
     if (!rc) rc = sv_dir_make(out_dir, NULL);
     if (!rc) rc = sv_dir_lock(out_dir, "merge", &lock_fd);
     if (!rc && sv_file_exists(p.metadata_final))
-        rc = sv_error(SCIVEC_EINVAL, "%s already holds an output (metadata.json): merge into a new folder",
+        rc = sv_error(SCIVEC_EINVAL,
+                      "%s already holds an output (metadata.json): merge into a new folder",
                       out_dir);
     if (!rc) {
         clear_work_dir(&p);
-        if (mkdir(p.work, 0777) != 0) rc = sv_error(SCIVEC_EIO, "%s: %s", p.work, strerror(errno));
-        else made_work_dir = 1;
+        if (mkdir(p.work, 0777) != 0)
+            rc = sv_error(SCIVEC_EIO, "%s: %s", p.work, strerror(errno));
+        else
+            made_work_dir = 1;
     }
     if (!rc) rc = merge_db_and_npy(shards, n_shards, dim, &p);
 
     const cJSON *recorded = rc ? NULL : get_path(shards[0].meta, "index.factory");
     const char *factory = params && params->index_factory ? params->index_factory
-                        : cJSON_IsString(recorded) ? recorded->valuestring : "Flat";
+                          : cJSON_IsString(recorded)      ? recorded->valuestring
+                                                          : "Flat";
     sv_index_built built;
     memset(&built, 0, sizeof built);
-    if (!rc) rc = build_index(factory, shards, n_shards, dim, params ? params->n_threads : 0, &p, &built);
+    if (!rc)
+        rc =
+            build_index(factory, shards, n_shards, dim, params ? params->n_threads : 0, &p, &built);
     if (!rc) rc = write_metadata(shards, n_shards, factory, &built, p.metadata);
     if (!rc) rc = commit(&p, out_dir);
     if (made_work_dir) clear_work_dir(&p);

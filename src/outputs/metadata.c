@@ -19,10 +19,12 @@
 /* ------------------------------------------------------------------------ */
 /* metadata.json                                                             */
 
-static cJSON *string_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
+static cJSON *string_or_null(const char *s) {
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
 
-void sv_metadata_add_index_search(cJSON *index, const char *param, int value,
-                                  double recall_at_10, int64_t n_sample) {
+void sv_metadata_add_index_search(cJSON *index, const char *param, int value, double recall_at_10,
+                                  int64_t n_sample) {
     cJSON *search = cJSON_AddObjectToObject(index, "search_params");
     if (!search || !param || !*param) return;
     cJSON_AddNumberToObject(search, param, value);
@@ -40,11 +42,18 @@ static cJSON *build_metadata(const sv_metadata *m) {
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &utc);
 
     cJSON *root = cJSON_CreateObject();
-    cJSON *input = cJSON_CreateObject(), *model = cJSON_CreateObject(), *pooling = cJSON_CreateObject();
-    cJSON *skipped = cJSON_CreateObject(), *index = cJSON_CreateObject(), *files = cJSON_CreateObject();
+    cJSON *input = cJSON_CreateObject(), *model = cJSON_CreateObject(),
+          *pooling = cJSON_CreateObject();
+    cJSON *skipped = cJSON_CreateObject(), *index = cJSON_CreateObject(),
+          *files = cJSON_CreateObject();
     if (!root || !input || !model || !pooling || !skipped || !index || !files) {
-        cJSON_Delete(root); cJSON_Delete(input); cJSON_Delete(model);
-        cJSON_Delete(pooling); cJSON_Delete(skipped); cJSON_Delete(index); cJSON_Delete(files);
+        cJSON_Delete(root);
+        cJSON_Delete(input);
+        cJSON_Delete(model);
+        cJSON_Delete(pooling);
+        cJSON_Delete(skipped);
+        cJSON_Delete(index);
+        cJSON_Delete(files);
         return NULL;
     }
     cJSON_AddNumberToObject(root, "format_version", 1);
@@ -73,14 +82,20 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddItemToObject(pooling, "reason", string_or_null(m->pooling_reason));
     cJSON_AddItemToObject(root, "pooling", pooling);
     cJSON *adapters = cJSON_AddObjectToObject(root, "adapters");
-    if (!adapters) { cJSON_Delete(root); return NULL; }
+    if (!adapters) {
+        cJSON_Delete(root);
+        return NULL;
+    }
     const char *refs[2] = {m->paper_adapter_ref, m->query_adapter_ref};
     const char *paths[2] = {m->paper_adapter_path, m->query_adapter_path};
     const char *names[2] = {m->paper_adapter_name, m->query_adapter_name};
     const char *roles[2] = {"papers", "queries"};
     for (int i = 0; i < 2; i++) {
         cJSON *a = paths[i] ? cJSON_CreateObject() : cJSON_CreateNull();
-        if (!a) { cJSON_Delete(root); return NULL; }
+        if (!a) {
+            cJSON_Delete(root);
+            return NULL;
+        }
         if (paths[i]) {
             cJSON_AddItemToObject(a, "ref", string_or_null(refs[i]));
             cJSON_AddItemToObject(a, "path", string_or_null(paths[i]));
@@ -90,12 +105,18 @@ static cJSON *build_metadata(const sv_metadata *m) {
     }
     cJSON_AddItemToObject(adapters, "choice", string_or_null(m->adapter_choice));
     cJSON *prompts = cJSON_AddObjectToObject(root, "prompts");
-    if (!prompts) { cJSON_Delete(root); return NULL; }
+    if (!prompts) {
+        cJSON_Delete(root);
+        return NULL;
+    }
     const char *prompt_names[2] = {m->paper_prompt, m->query_prompt};
     const char *prompt_texts[2] = {m->paper_prompt_text, m->query_prompt_text};
     for (int i = 0; i < 2; i++) {
         cJSON *pr = prompt_names[i] ? cJSON_CreateObject() : cJSON_CreateNull();
-        if (!pr) { cJSON_Delete(root); return NULL; }
+        if (!pr) {
+            cJSON_Delete(root);
+            return NULL;
+        }
         if (prompt_names[i]) {
             cJSON_AddItemToObject(pr, "name", string_or_null(prompt_names[i]));
             cJSON_AddItemToObject(pr, "text", string_or_null(prompt_texts[i]));
@@ -108,8 +129,8 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddNumberToObject(root, "n_truncated", (double)m->n_truncated);
     cJSON_AddNumberToObject(root, "rows_read", (double)m->rows_read);
     cJSON_AddNumberToObject(root, "n_skipped",
-                            (double)(m->skipped_empty_text + m->skipped_malformed + m->skipped_duplicate_id +
-                                     m->skipped_wrong_type));
+                            (double)(m->skipped_empty_text + m->skipped_malformed +
+                                     m->skipped_duplicate_id + m->skipped_wrong_type));
     cJSON_AddNumberToObject(skipped, "empty_text", (double)m->skipped_empty_text);
     cJSON_AddNumberToObject(skipped, "malformed", (double)m->skipped_malformed);
     cJSON_AddNumberToObject(skipped, "duplicate_id", (double)m->skipped_duplicate_id);
@@ -147,13 +168,19 @@ static cJSON *build_metadata(const sv_metadata *m) {
     cJSON_AddItemToObject(root, "files", files);
     if (m->shard_n) {
         cJSON *shard = cJSON_AddObjectToObject(root, "shard");
-        if (!shard) { cJSON_Delete(root); return NULL; }
+        if (!shard) {
+            cJSON_Delete(root);
+            return NULL;
+        }
         cJSON_AddNumberToObject(shard, "k", m->shard_k);
         cJSON_AddNumberToObject(shard, "n", m->shard_n);
     }
     if (m->fingerprint) {
         cJSON *fingerprint = cJSON_Duplicate(m->fingerprint, 1);
-        if (!fingerprint) { cJSON_Delete(root); return NULL; }
+        if (!fingerprint) {
+            cJSON_Delete(root);
+            return NULL;
+        }
         cJSON_AddItemToObject(root, "fingerprint", fingerprint);
     }
     return root;
@@ -183,4 +210,3 @@ int sv_metadata_write_json(const char *path, const cJSON *root) {
     if (!ok) return sv_error(SCIVEC_EIO, "%s: write failed: %s", path, strerror(errno));
     return SCIVEC_OK;
 }
-

@@ -32,17 +32,18 @@ static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
 static void format_header(char out[NPY_HEADER_TOTAL], int64_t n_rows, int64_t n_cols) {
     char dict[NPY_HEADER_TOTAL];
-    int n = snprintf(dict, sizeof dict,
-                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%" PRId64 ", %" PRId64 "), }",
-                     n_rows, n_cols);
-    size_t dict_room = NPY_HEADER_TOTAL - 10;   /* after magic, version, length */
+    int n =
+        snprintf(dict, sizeof dict,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (%" PRId64 ", %" PRId64 "), }",
+                 n_rows, n_cols);
+    size_t dict_room = NPY_HEADER_TOTAL - 10; /* after magic, version, length */
     memcpy(out, npy_magic, 6);
     out[6] = 1;
     out[7] = 0;
     out[8] = (char)(dict_room & 0xff);
     out[9] = (char)(dict_room >> 8);
     memset(out + 10, ' ', dict_room);
-    memcpy(out + 10, dict, (size_t)n);     /* two int64 always fit: n <= 105 */
+    memcpy(out + 10, dict, (size_t)n); /* two int64 always fit: n <= 105 */
     out[NPY_HEADER_TOTAL - 1] = '\n';
 }
 
@@ -57,7 +58,10 @@ static void skip_space(cursor *c) {
 
 static int eat(cursor *c, char ch) {
     skip_space(c);
-    if (c->s < c->end && *c->s == ch) { c->s++; return 1; }
+    if (c->s < c->end && *c->s == ch) {
+        c->s++;
+        return 1;
+    }
     return 0;
 }
 
@@ -86,7 +90,7 @@ static int parse_int(cursor *c, int64_t *out) {
         v = v * 10 + (*c->s++ - '0');
         digits++;
     }
-    if (c->s < c->end && *c->s == 'L') c->s++;   /* Python 2 longs */
+    if (c->s < c->end && *c->s == 'L') c->s++; /* Python 2 longs */
     *out = v;
     return digits > 0;
 }
@@ -105,8 +109,8 @@ static int parse_shape(cursor *c, int64_t dims[2], int *ndim) {
     }
 }
 
-int sv_npy_parse_header(const void *buf, size_t size, const char *name,
-                        int64_t *n_rows, int64_t *n_cols, size_t *data_offset) {
+int sv_npy_parse_header(const void *buf, size_t size, const char *name, int64_t *n_rows,
+                        int64_t *n_cols, size_t *data_offset) {
     const unsigned char *b = buf;
     if (size < 10 || memcmp(b, npy_magic, 6) != 0)
         return sv_error(SCIVEC_EFORMAT, "%s: not a .npy file (bad magic)", name);
@@ -120,8 +124,8 @@ int sv_npy_parse_header(const void *buf, size_t size, const char *name,
         header_len = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
         preamble = 12;
     } else {
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: .npy format version %d.%d not supported",
-                        name, major, b[7]);
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: .npy format version %d.%d not supported", name,
+                        major, b[7]);
     }
     if (header_len > NPY_MAX_HEADER || header_len > size - preamble)
         return sv_error(SCIVEC_EFORMAT, "%s: .npy header length %zu runs past the file (%zu bytes)",
@@ -140,9 +144,14 @@ int sv_npy_parse_header(const void *buf, size_t size, const char *name,
         } else if (!strcmp(key, "fortran_order")) {
             skip_space(&c);
             size_t left = (size_t)(c.end - c.s);
-            if (left >= 4 && !memcmp(c.s, "True", 4)) { fortran = 1; c.s += 4; }
-            else if (left >= 5 && !memcmp(c.s, "False", 5)) { fortran = 0; c.s += 5; }
-            else goto bad;
+            if (left >= 4 && !memcmp(c.s, "True", 4)) {
+                fortran = 1;
+                c.s += 4;
+            } else if (left >= 5 && !memcmp(c.s, "False", 5)) {
+                fortran = 0;
+                c.s += 5;
+            } else
+                goto bad;
             have_order = 1;
         } else if (!strcmp(key, "shape")) {
             if (!parse_shape(&c, dims, &ndim)) goto bad;
@@ -159,14 +168,17 @@ int sv_npy_parse_header(const void *buf, size_t size, const char *name,
     while (c.s < c.end && isspace((unsigned char)*c.s)) c.s++;
     if (c.s != c.end) goto bad;
     if (!have_descr || !have_order || !have_shape)
-        return sv_error(SCIVEC_EFORMAT, "%s: .npy header lacks descr, fortran_order or shape", name);
+        return sv_error(SCIVEC_EFORMAT, "%s: .npy header lacks descr, fortran_order or shape",
+                        name);
     if (strcmp(descr, "<f4") != 0)
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: .npy dtype '%s' (expected float32 '<f4')", name, descr);
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: .npy dtype '%s' (expected float32 '<f4')", name,
+                        descr);
     if (ndim == 0)
         return sv_error(SCIVEC_EFORMAT, "%s: .npy array has no dimensions (scalar)", name);
     if (ndim == 1) dims[1] = 1;
     if (fortran && ndim == 2 && dims[0] > 1 && dims[1] > 1)
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: Fortran-order .npy arrays are not supported", name);
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: Fortran-order .npy arrays are not supported",
+                        name);
     if (dims[1] != 0 && dims[0] > INT64_MAX / 4 / dims[1])
         return sv_error(SCIVEC_EFORMAT, "%s: .npy shape (%" PRId64 ", %" PRId64 ") is too large",
                         name, dims[0], dims[1]);
@@ -182,18 +194,19 @@ bad:
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                   */
 
-static int check_data_size(const char *name, int64_t n_rows, int64_t n_cols,
-                           size_t data_offset, uint64_t file_size) {
+static int check_data_size(const char *name, int64_t n_rows, int64_t n_cols, size_t data_offset,
+                           uint64_t file_size) {
     uint64_t want = (uint64_t)data_offset + (uint64_t)n_rows * (uint64_t)n_cols * 4;
     if (file_size != want)
         return sv_error(SCIVEC_EFORMAT,
                         "%s: .npy shape (%" PRId64 ", %" PRId64 ") needs %" PRIu64
-                        " bytes but the file has %" PRIu64, name, n_rows, n_cols, want, file_size);
+                        " bytes but the file has %" PRIu64,
+                        name, n_rows, n_cols, want, file_size);
     return SCIVEC_OK;
 }
 
-int sv_npy_parse(const void *buf, size_t size, const char *name,
-                 float **data, int64_t *n_rows, int64_t *n_cols) {
+int sv_npy_parse(const void *buf, size_t size, const char *name, float **data, int64_t *n_rows,
+                 int64_t *n_cols) {
     *data = NULL;
     size_t offset;
     int64_t rows, cols;
@@ -214,8 +227,9 @@ int sv_npy_parse(const void *buf, size_t size, const char *name,
 int sv_npy_read(const char *path, float **data, int64_t *n_rows, int64_t *n_cols) {
     *data = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO,
-                            "%s: %s", path, strerror(errno));
+    if (!f)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                        strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
@@ -225,7 +239,10 @@ int sv_npy_read(const char *path, float **data, int64_t *n_rows, int64_t *n_cols
     /* The header first: it tells how much data must follow. */
     size_t head_cap = file_size < NPY_MAX_HEADER + 12 ? (size_t)file_size : NPY_MAX_HEADER + 12;
     char *head = malloc(head_cap ? head_cap : 1);
-    if (!head) { fclose(f); return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path); }
+    if (!head) {
+        fclose(f);
+        return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
+    }
     size_t got = fread(head, 1, head_cap, f);
     size_t offset;
     int64_t rows, cols;
@@ -233,11 +250,17 @@ int sv_npy_read(const char *path, float **data, int64_t *n_rows, int64_t *n_cols
                              : sv_error(SCIVEC_EIO, "%s: read error", path);
     free(head);
     if (!rc) rc = check_data_size(path, rows, cols, offset, file_size);
-    if (rc) { fclose(f); return rc; }
+    if (rc) {
+        fclose(f);
+        return rc;
+    }
 
     size_t n_bytes = (size_t)(file_size - offset);
     float *out = malloc(n_bytes ? n_bytes : 1);
-    if (!out) { fclose(f); return sv_error(SCIVEC_ENOMEM, "%s: out of memory for %zu bytes", path, n_bytes); }
+    if (!out) {
+        fclose(f);
+        return sv_error(SCIVEC_ENOMEM, "%s: out of memory for %zu bytes", path, n_bytes);
+    }
     if (fseek(f, (long)offset, SEEK_SET) != 0 || fread(out, 1, n_bytes, f) != n_bytes) {
         free(out);
         fclose(f);
@@ -254,12 +277,12 @@ int sv_npy_read(const char *path, float **data, int64_t *n_rows, int64_t *n_cols
 /* Writing                                                                   */
 
 struct sv_npy_writer {
-    FILE   *file;
-    char   *path;
+    FILE *file;
+    char *path;
     int64_t n_cols;
     int64_t n_rows;
-    int     failed;        /* a write failed: close must report it */
-    int     failed_errno;  /* and why, for every later report */
+    int failed;       /* a write failed: close must report it */
+    int failed_errno; /* and why, for every later report */
 };
 
 static int writer_new(const char *path, const char *mode, int64_t n_cols, sv_npy_writer **out) {
@@ -274,7 +297,8 @@ static int writer_new(const char *path, const char *mode, int64_t n_cols, sv_npy
     }
     w->file = fopen(path, mode);
     if (!w->file) {
-        int rc = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path, strerror(errno));
+        int rc = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                          strerror(errno));
         free(path_copy);
         free(w);
         return rc;
@@ -310,7 +334,10 @@ int sv_npy_writer_open(const char *path, int64_t n_cols, sv_npy_writer **out) {
     int rc = writer_new(path, "wb", n_cols, &w);
     if (rc) return rc;
     rc = write_header(w);
-    if (rc) { writer_free(w); return rc; }
+    if (rc) {
+        writer_free(w);
+        return rc;
+    }
     *out = w;
     return SCIVEC_OK;
 }
@@ -334,15 +361,20 @@ int sv_npy_writer_open_append(const char *path, int64_t n_cols, int64_t keep_row
                       path, n_cols);
     uint64_t want = (uint64_t)NPY_HEADER_TOTAL + (uint64_t)keep_rows * (uint64_t)n_cols * 4;
     if (!rc && (keep_rows < 0 || (uint64_t)st.st_size < want))
-        rc = sv_error(SCIVEC_EFORMAT, "%s: holds %" PRIu64 " bytes, fewer than the %" PRId64
-                      " rows recorded as done", path, (uint64_t)st.st_size, keep_rows);
+        rc = sv_error(SCIVEC_EFORMAT,
+                      "%s: holds %" PRIu64 " bytes, fewer than the %" PRId64
+                      " rows recorded as done",
+                      path, (uint64_t)st.st_size, keep_rows);
     if (!rc && ftruncate(fileno(w->file), (off_t)want) != 0)
         rc = sv_error(SCIVEC_EIO, "%s: truncating: %s", path, strerror(errno));
     if (!rc) {
         w->n_rows = keep_rows;
         rc = write_header(w);
     }
-    if (rc) { writer_free(w); return rc; }
+    if (rc) {
+        writer_free(w);
+        return rc;
+    }
     *out = w;
     return SCIVEC_OK;
 }
@@ -407,6 +439,9 @@ int sv_npy_write(const char *path, const float *data, int64_t n_rows, int64_t n_
     int rc = sv_npy_writer_open(path, n_cols, &w);
     if (rc) return rc;
     rc = sv_npy_writer_append(w, data, n_rows);
-    if (rc) { sv_npy_writer_abort(w); return rc; }
+    if (rc) {
+        sv_npy_writer_abort(w);
+        return rc;
+    }
     return sv_npy_writer_close(w);
 }

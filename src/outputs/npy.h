@@ -20,14 +20,15 @@ int sv_npy_writer_open(const char *path, int64_t n_cols, sv_npy_writer **out);
 /* Reopens a file written by sv_npy_writer (an interrupted run) to continue
  * it: checks it holds [*, n_cols] float32 with at least keep_rows complete
  * rows, cuts it to exactly keep_rows rows and appends after them. */
-int sv_npy_writer_open_append(const char *path, int64_t n_cols,
-                              int64_t keep_rows, sv_npy_writer **out);
+int sv_npy_writer_open_append(const char *path, int64_t n_cols, int64_t keep_rows,
+                              sv_npy_writer **out);
 int sv_npy_writer_append(sv_npy_writer *w, const float *rows, int64_t n_rows);
 /* Pushes the rows so far to disk (header updated, fdatasync) so that a crash
  * after it returns loses none of them. */
 int sv_npy_writer_flush(sv_npy_writer *w);
 int64_t sv_npy_writer_rows(const sv_npy_writer *w);
-int sv_npy_writer_close(sv_npy_writer *w);     /* final header, fsync, frees w; error if a write failed */
+int sv_npy_writer_close(
+    sv_npy_writer *w); /* final header, fsync, frees w; error if a write failed */
 /* Frees w without finishing the file (after an error; the file is left as is). */
 void sv_npy_writer_abort(sv_npy_writer *w);
 
@@ -38,10 +39,10 @@ int sv_npy_write(const char *path, const float *data, int64_t n_rows, int64_t n_
  * as [n,1]); caller frees *data. Validates the header and size. */
 int sv_npy_read(const char *path, float **data, int64_t *n_rows, int64_t *n_cols);
 /* The same from a buffer holding a whole .npy file; name is used in messages. */
-int sv_npy_parse(const void *buf, size_t size, const char *name,
-                 float **data, int64_t *n_rows, int64_t *n_cols);
+int sv_npy_parse(const void *buf, size_t size, const char *name, float **data, int64_t *n_rows,
+                 int64_t *n_cols);
 /* Parses only the header: shape and where the data starts. */
-int sv_npy_parse_header(const void *buf, size_t size, const char *name,
-                        int64_t *n_rows, int64_t *n_cols, size_t *data_offset);
+int sv_npy_parse_header(const void *buf, size_t size, const char *name, int64_t *n_rows,
+                        int64_t *n_cols, size_t *data_offset);
 
 #endif /* SV_NPY_H */

@@ -1,8 +1,8 @@
 /*
  * outdir.c - creating, locking and syncing an output folder.
  */
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,16 +64,18 @@ int sv_dir_lock(const char *dir, const char *command, int *fd) {
     close(*fd);
     *fd = -1;
     if (err == EWOULDBLOCK)
-        return sv_error(SCIVEC_EINVAL, "%s: another scivec command is writing into this folder "
-                        "(it holds the folder's lock); wait for it to finish before scivec %s", dir,
-                        command);
+        return sv_error(SCIVEC_EINVAL,
+                        "%s: another scivec command is writing into this folder "
+                        "(it holds the folder's lock); wait for it to finish before scivec %s",
+                        dir, command);
     return sv_error(SCIVEC_EIO, "%s: cannot lock the folder: %s", dir, strerror(err));
 }
 
 int sv_dir_sync(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return sv_error(SCIVEC_EIO, "%s: %s", dir, strerror(errno));
-    int rc = fsync(fd) == 0 ? SCIVEC_OK : sv_error(SCIVEC_EIO, "%s: fsync: %s", dir, strerror(errno));
+    int rc =
+        fsync(fd) == 0 ? SCIVEC_OK : sv_error(SCIVEC_EIO, "%s: fsync: %s", dir, strerror(errno));
     close(fd);
     return rc;
 }
@@ -84,12 +86,17 @@ int sv_dir_sync(const char *dir) {
 static const char *const folder_files[] = {"embeddings.npy", "papers.index", "papers.db", "map.npy",
                                            "metadata.json"};
 
-typedef struct { char *work, *commit; } update_paths;
+typedef struct {
+    char *work, *commit;
+} update_paths;
 
 static int update_paths_init(update_paths *u, const char *dir) {
     u->work = sv_path_join(dir, SV_UPDATE_DIR);
     u->commit = u->work ? sv_path_join(u->work, "COMMIT") : NULL;
-    if (!u->commit) { free(u->work); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (!u->commit) {
+        free(u->work);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     return SCIVEC_OK;
 }
 
@@ -97,8 +104,10 @@ static int update_paths_init(update_paths *u, const char *dir) {
 static int finish_renames(const char *dir, const update_paths *u) {
     int rc = SCIVEC_OK;
     for (size_t i = 0; i < SV_ARRAY_LEN(folder_files) && !rc; i++) {
-        char *from = sv_path_join(u->work, folder_files[i]), *to = sv_path_join(dir, folder_files[i]);
-        if (!from || !to) rc = sv_error(SCIVEC_ENOMEM, "out of memory");
+        char *from = sv_path_join(u->work, folder_files[i]),
+             *to = sv_path_join(dir, folder_files[i]);
+        if (!from || !to)
+            rc = sv_error(SCIVEC_ENOMEM, "out of memory");
         else if (sv_file_exists(from) && rename(from, to) != 0)
             rc = sv_error(SCIVEC_EIO, "renaming %s to %s: %s", from, to, strerror(errno));
         free(from);

@@ -11,35 +11,34 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "text/normalize.h"
 #include "outputs/paper_db.h"
+#include "text/normalize.h"
 
 struct sv_paper_db {
-    sqlite3      *db;
+    sqlite3 *db;
     sqlite3_stmt *insert_paper, *insert_column, *insert_source;
-    char         *path;
-    int64_t       n_repaired;   /* papers with a text made valid UTF-8 */
+    char *path;
+    int64_t n_repaired; /* papers with a text made valid UTF-8 */
 };
 
-static const char *schema =
-    "PRAGMA journal_mode = DELETE;"
-    "CREATE TABLE papers ("
-    "  row INTEGER PRIMARY KEY,"
-    "  paper_id TEXT NOT NULL UNIQUE,"
-    "  title TEXT,"
-    "  categories TEXT,"
-    "  year INTEGER,"
-    "  embedding BLOB);"
-    "CREATE TABLE paper_columns ("
-    "  row INTEGER,"
-    "  name TEXT,"
-    "  value TEXT,"
-    "  PRIMARY KEY (row, name));"
-    "CREATE TABLE paper_source ("
-    "  row INTEGER PRIMARY KEY,"
-    "  record INTEGER NOT NULL,"
-    "  text_sha256 TEXT);"
-    "BEGIN;";
+static const char *schema = "PRAGMA journal_mode = DELETE;"
+                            "CREATE TABLE papers ("
+                            "  row INTEGER PRIMARY KEY,"
+                            "  paper_id TEXT NOT NULL UNIQUE,"
+                            "  title TEXT,"
+                            "  categories TEXT,"
+                            "  year INTEGER,"
+                            "  embedding BLOB);"
+                            "CREATE TABLE paper_columns ("
+                            "  row INTEGER,"
+                            "  name TEXT,"
+                            "  value TEXT,"
+                            "  PRIMARY KEY (row, name));"
+                            "CREATE TABLE paper_source ("
+                            "  row INTEGER PRIMARY KEY,"
+                            "  record INTEGER NOT NULL,"
+                            "  text_sha256 TEXT);"
+                            "BEGIN;";
 
 static int db_fail(sv_paper_db *db, const char *what) {
     return sv_error(SCIVEC_EIO, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->db));
@@ -68,7 +67,10 @@ int sv_paper_db_create(const char *path, sv_paper_db **out) {
     /* A run killed mid-write leaves a hot journal: SQLite would "roll it
      * back" into the new file. */
     char *journal = malloc(strlen(path) + sizeof "-journal");
-    if (!journal) { db_free(db); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (!journal) {
+        db_free(db);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     strcpy(journal, path);
     strcat(journal, "-journal");
     int journal_gone = unlink(journal) == 0 || !sv_file_exists(journal);
@@ -78,21 +80,29 @@ int sv_paper_db_create(const char *path, sv_paper_db **out) {
         return sv_error(SCIVEC_EIO, "%s: cannot remove the stale journal %s-journal", path, path);
     }
     int rc;
-    if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
         rc = db_fail(db, "cannot create");
     else if (sqlite3_exec(db->db, schema, NULL, NULL, NULL) != SQLITE_OK)
         rc = db_fail(db, "creating tables");
-    else if (sqlite3_prepare_v2(db->db,
-                                "INSERT INTO papers(row, paper_id, title, categories, year, embedding) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", -1, &db->insert_paper, NULL) != SQLITE_OK ||
-             sqlite3_prepare_v2(db->db, "INSERT INTO paper_columns(row, name, value) VALUES (?, ?, ?)",
-                                -1, &db->insert_column, NULL) != SQLITE_OK ||
-             sqlite3_prepare_v2(db->db, "INSERT INTO paper_source(row, record, text_sha256) VALUES (?, ?, ?)",
-                                -1, &db->insert_source, NULL) != SQLITE_OK)
+    else if (sqlite3_prepare_v2(
+                 db->db,
+                 "INSERT INTO papers(row, paper_id, title, categories, year, embedding) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 -1, &db->insert_paper, NULL) != SQLITE_OK ||
+             sqlite3_prepare_v2(db->db,
+                                "INSERT INTO paper_columns(row, name, value) VALUES (?, ?, ?)", -1,
+                                &db->insert_column, NULL) != SQLITE_OK ||
+             sqlite3_prepare_v2(
+                 db->db, "INSERT INTO paper_source(row, record, text_sha256) VALUES (?, ?, ?)", -1,
+                 &db->insert_source, NULL) != SQLITE_OK)
         rc = db_fail(db, "preparing inserts");
     else
         rc = SCIVEC_OK;
-    if (rc) { db_free(db); return rc; }
+    if (rc) {
+        db_free(db);
+        return rc;
+    }
     *out = db;
     return SCIVEC_OK;
 }
@@ -130,13 +140,20 @@ int sv_paper_db_add(sv_paper_db *db, const sv_paper_row *p) {
     sqlite3_bind_int64(s, 1, p->row);
     int rc = bind_valid_text(s, 2, p->paper_id, strlen(p->paper_id), &repaired);
     if (!rc && p->title)
-        rc = bind_valid_text(s, 3, p->title, p->title_len ? p->title_len : strlen(p->title), &repaired);
-    if (!rc && p->categories) rc = bind_valid_text(s, 4, p->categories, strlen(p->categories), &repaired);
-    if (rc) { sqlite3_reset(s); sqlite3_clear_bindings(s); return rc; }
+        rc = bind_valid_text(s, 3, p->title, p->title_len ? p->title_len : strlen(p->title),
+                             &repaired);
+    if (!rc && p->categories)
+        rc = bind_valid_text(s, 4, p->categories, strlen(p->categories), &repaired);
+    if (rc) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return rc;
+    }
     if (p->year) sqlite3_bind_int(s, 5, p->year);
     /* float32 as the machine holds it: little-endian on every host we build for
      * (npy.c refuses to compile elsewhere). */
-    if (p->embedding) sqlite3_bind_blob(s, 6, p->embedding, p->dim * (int)sizeof(float), SQLITE_STATIC);
+    if (p->embedding)
+        sqlite3_bind_blob(s, 6, p->embedding, p->dim * (int)sizeof(float), SQLITE_STATIC);
     rc = step_done(db, s, "inserting a paper");
     if (rc) return sv_error_prefix(rc, "paper %s (row %lld)", p->paper_id, (long long)p->row);
 
@@ -152,7 +169,11 @@ int sv_paper_db_add(sv_paper_db *db, const sv_paper_row *p) {
         sqlite3_bind_int64(s, 1, p->row);
         rc = bind_valid_text(s, 2, p->column_names[i], strlen(p->column_names[i]), &repaired);
         if (!rc) rc = bind_valid_text(s, 3, p->values[i], p->value_lens[i], &repaired);
-        if (rc) { sqlite3_reset(s); sqlite3_clear_bindings(s); return rc; }
+        if (rc) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return rc;
+        }
         rc = step_done(db, s, "inserting a column");
         /* Input headers may repeat a name: the first value is kept. */
         if (rc && sqlite3_extended_errcode(db->db) == SQLITE_CONSTRAINT_PRIMARYKEY) continue;
@@ -171,7 +192,8 @@ int sv_paper_db_finish(sv_paper_db *db) {
     if (sqlite3_exec(db->db,
                      "CREATE INDEX papers_paper_id ON papers(paper_id);"
                      "CREATE INDEX papers_year ON papers(year);"
-                     "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
+                     "COMMIT;",
+                     NULL, NULL, NULL) != SQLITE_OK)
         rc = db_fail(db, "committing");
     if (sqlite3_close(db->db) != SQLITE_OK && !rc) rc = db_fail(db, "closing");
     db->db = NULL;

@@ -16,31 +16,31 @@ typedef struct sv_paper_db sv_paper_db;
 int sv_paper_db_create(const char *path, sv_paper_db **out);
 
 typedef struct sv_paper_row {
-    int64_t     row;
+    int64_t row;
     const char *paper_id;
-    const char *title;        /* NULL: no title column */
-    size_t      title_len;    /* bytes of title (it may hold NULs); 0: strlen */
-    const char *categories;   /* normalised, NULL when none */
-    int         year;         /* 0: unknown (NULL) */
-    const float *embedding;   /* [dim]; NULL: the BLOB is NULL (vectors in the npy only) */
-    int         dim;
+    const char *title;      /* NULL: no title column */
+    size_t title_len;       /* bytes of title (it may hold NULs); 0: strlen */
+    const char *categories; /* normalised, NULL when none */
+    int year;               /* 0: unknown (NULL) */
+    const float *embedding; /* [dim]; NULL: the BLOB is NULL (vectors in the npy only) */
+    int dim;
     /* every input column, verbatim */
-    int         n_columns;
+    int n_columns;
     const char *const *column_names;
     const char *const *values;
     const size_t *value_lens;
     /* where it came from (table paper_source): the record's 0-based place in
      * the input, and the SHA-256 of the text that was embedded */
-    int64_t     record;
+    int64_t record;
     const char *text_sha256;
 } sv_paper_row;
 
 /* Texts are stored as valid UTF-8 without NULs: invalid sequences become
  * U+FFFD, NULs are dropped (papers counted by sv_paper_db_n_repaired). */
-int  sv_paper_db_add(sv_paper_db *db, const sv_paper_row *paper);
+int sv_paper_db_add(sv_paper_db *db, const sv_paper_row *paper);
 int64_t sv_paper_db_n_repaired(const sv_paper_db *db);
 /* Commits, builds the indexes, closes and frees db. */
-int  sv_paper_db_finish(sv_paper_db *db);
+int sv_paper_db_finish(sv_paper_db *db);
 /* Closes without committing (the file is left; remove it). */
 void sv_paper_db_abort(sv_paper_db *db);
 

@@ -66,7 +66,8 @@ static int resolve_column(const sv_papers *p, const char *given, const char *fal
     if (*col < 0 && fallback2) *col = sv_papers_column_index(p, fallback2);
     if (*col < 0 && required) {
         if (fallback2)
-            return sv_error(SCIVEC_EINVAL, "no %s column ('%s' or '%s') in the input; name one with --%s-column",
+            return sv_error(SCIVEC_EINVAL,
+                            "no %s column ('%s' or '%s') in the input; name one with --%s-column",
                             what, fallback1, fallback2, what);
         return sv_error(SCIVEC_EINVAL, "no %s column '%s' in the input; name one with --%s-column",
                         what, fallback1, what);
@@ -84,8 +85,10 @@ int sv_paper_source_open(sv_paper_source *src, const sv_embed_params *params) {
     int rc = sv_papers_open(params->input, &src->papers);
     if (rc) return rc;
     int needs_title = params->recipe != SV_RECIPE_ABSTRACT;
-    if ((rc = resolve_column(src->papers, params->id_column, "paper_id", "id", "id", 1, &src->id_col)) ||
-        (rc = resolve_column(src->papers, params->text_column, "abstract", NULL, "text", 1, &src->text_col)) ||
+    if ((rc = resolve_column(src->papers, params->id_column, "paper_id", "id", "id", 1,
+                             &src->id_col)) ||
+        (rc = resolve_column(src->papers, params->text_column, "abstract", NULL, "text", 1,
+                             &src->text_col)) ||
         (rc = resolve_column(src->papers, params->title_column, "title", NULL, "title", needs_title,
                              &src->title_col)))
         return sv_error_prefix(rc, "%s", params->input);
@@ -103,11 +106,18 @@ void sv_paper_source_close(sv_paper_source *src) {
 /* JSON Lines: a value that is not text where text is needed. The id may
  * be a number (its JSON text); the texts must be strings. */
 static int wrong_type(sv_paper_source *src, long line) {
-    const struct { int col; const char *what; int number_ok; } used[] = {
-        {src->id_col, "the paper id", 1}, {src->text_col, "the text", 0}, {src->title_col, "the title", 0},
+    const struct {
+        int col;
+        const char *what;
+        int number_ok;
+    } used[] = {
+        {src->id_col, "the paper id", 1},
+        {src->text_col, "the text", 0},
+        {src->title_col, "the title", 0},
     };
     for (size_t i = 0; i < SV_ARRAY_LEN(used); i++) {
-        const char *type = used[i].col >= 0 ? sv_papers_field_json_type(src->papers, used[i].col) : NULL;
+        const char *type =
+            used[i].col >= 0 ? sv_papers_field_json_type(src->papers, used[i].col) : NULL;
         if (!type || (used[i].number_ok && !strcmp(type, "number"))) continue;
         snprintf(src->why, sizeof src->why, "line %ld: %s ('%s') is a JSON %s, not a string", line,
                  used[i].what, sv_papers_column_name(src->papers, used[i].col), type);
@@ -123,7 +133,10 @@ int sv_paper_source_next(sv_paper_source *src, int make_texts, sv_verdict *v) {
     src->id_fixed = NULL;
     src->why[0] = '\0';
     int rc = sv_papers_next(src->papers, &src->fields, &src->lens);
-    if (rc == 0) { *v = SV_PAPER_END; return SCIVEC_OK; }
+    if (rc == 0) {
+        *v = SV_PAPER_END;
+        return SCIVEC_OK;
+    }
     /* A record without a usable id has no shard: shard 0 counts it, so
      * that the shards' counts add up to a single run's. */
     if (rc == SCIVEC_EFORMAT) {
@@ -149,7 +162,10 @@ int sv_paper_source_next(sv_paper_source *src, int make_texts, sv_verdict *v) {
         *v = SV_OTHER_SHARD;
         return SCIVEC_OK;
     }
-    if (wrong_type(src, line)) { *v = SV_SKIP_WRONG_TYPE; return SCIVEC_OK; }
+    if (wrong_type(src, line)) {
+        *v = SV_SKIP_WRONG_TYPE;
+        return SCIVEC_OK;
+    }
     /* Ids are compared and stored as valid UTF-8 (papers.db holds nothing
      * else), so two ids that differ only in invalid bytes are duplicates. */
     size_t fixed_len;
@@ -171,16 +187,25 @@ int sv_paper_source_next(sv_paper_source *src, int make_texts, sv_verdict *v) {
     }
     int in_folder = src->skip_id && src->skip_id(id, text, src->skip_user);
     rc = in_folder ? 0 : id_set_add(&src->seen, id);
-    if (rc < 0) { free(text); return sv_error(SCIVEC_ENOMEM, "out of memory"); }
+    if (rc < 0) {
+        free(text);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     if (rc == 0) {
         free(text);
-        if (in_folder) snprintf(src->why, sizeof src->why, "line %ld: paper %.100s is already in the folder", line, id);
-        else snprintf(src->why, sizeof src->why, "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
+        if (in_folder)
+            snprintf(src->why, sizeof src->why, "line %ld: paper %.100s is already in the folder",
+                     line, id);
+        else
+            snprintf(src->why, sizeof src->why,
+                     "line %ld: duplicate paper id %.100s (the first is kept)", line, id);
         *v = SV_SKIP_DUPLICATE;
         return SCIVEC_OK;
     }
-    if (make_texts) src->text = text;
-    else free(text);
+    if (make_texts)
+        src->text = text;
+    else
+        free(text);
     *v = SV_PAPER_KEPT;
     return SCIVEC_OK;
 }
@@ -188,4 +213,3 @@ int sv_paper_source_next(sv_paper_source *src, int make_texts, sv_verdict *v) {
 const char *sv_paper_source_id(const sv_paper_source *src) {
     return src->id_fixed ? src->id_fixed : src->fields[src->id_col];
 }
-

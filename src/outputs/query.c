@@ -24,10 +24,10 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/json.h"
-#include "text/normalize.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
 #include "outputs/query.h"
+#include "text/normalize.h"
 
 /* The npy, the db BLOBs (when it keeps them) and the index hold the same float32 values; a
  * difference beyond rounding noise means rows were shifted or replaced. */
@@ -38,8 +38,7 @@
 /* ------------------------------------------------------------------------ */
 /* Problems: one line each, kept for `scivec info`                           */
 
-static int add_problem(sv_outdir *od, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int add_problem(sv_outdir *od, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int add_problem(sv_outdir *od, const char *fmt, ...) {
     char line[1024];
@@ -70,8 +69,7 @@ static int get_int(const cJSON *obj, const char *key, double lo, double hi, int6
 }
 
 static int load_metadata(sv_outdir *od, const char *path) {
-    if (!sv_file_exists(path))
-        return add_problem(od, "metadata.json is missing");
+    if (!sv_file_exists(path)) return add_problem(od, "metadata.json is missing");
     char *text;
     size_t size;
     int rc = sv_read_file(path, &text, &size);
@@ -93,25 +91,33 @@ static int load_metadata(sv_outdir *od, const char *path) {
 
     int64_t v;
     int got = get_int(meta, "n_papers", 0, 9e15, &v);
-    if (got == 1) od->n_papers = v;
+    if (got == 1)
+        od->n_papers = v;
     else if ((rc = add_problem(od, "metadata.json: n_papers is %s",
-                               got == 0 ? "missing" : "not a non-negative integer"))) return rc;
+                               got == 0 ? "missing" : "not a non-negative integer")))
+        return rc;
     got = get_int(meta, "embedding_dim", 1, 1 << 20, &v);
-    if (got == 1) od->dim = (int)v;
+    if (got == 1)
+        od->dim = (int)v;
     else if ((rc = add_problem(od, "metadata.json: embedding_dim is %s",
-                               got == 0 ? "missing" : "not a positive integer"))) return rc;
+                               got == 0 ? "missing" : "not a positive integer")))
+        return rc;
     got = get_int(meta, "max_length", 0, 1 << 30, &v);
-    if (got == 1) od->max_length = (int)v;
-    else if (got < 0 && (rc = add_problem(od, "metadata.json: max_length is not an integer"))) return rc;
+    if (got == 1)
+        od->max_length = (int)v;
+    else if (got < 0 && (rc = add_problem(od, "metadata.json: max_length is not an integer")))
+        return rc;
 
     /* Folders from before the choice hold the BLOBs. */
     const cJSON *db_vectors = cJSON_GetObjectItemCaseSensitive(meta, "db_vectors");
     od->db_vectors = !cJSON_IsBool(db_vectors) || cJSON_IsTrue(db_vectors);
 
     const cJSON *normalize = cJSON_GetObjectItemCaseSensitive(meta, "normalize");
-    if (cJSON_IsBool(normalize)) od->normalize = cJSON_IsTrue(normalize);
+    if (cJSON_IsBool(normalize))
+        od->normalize = cJSON_IsTrue(normalize);
     else if ((rc = add_problem(od, "metadata.json: normalize is %s",
-                               normalize ? "not true/false" : "missing"))) return rc;
+                               normalize ? "not true/false" : "missing")))
+        return rc;
 
     od->model_name = sv_json_name(meta, "model");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(meta, "model");
@@ -134,7 +140,8 @@ static int load_metadata(sv_outdir *od, const char *path) {
 static int load_vectors(sv_outdir *od, const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return add_problem(od, "embeddings.npy %s", errno == ENOENT ? "is missing" : strerror(errno));
+        return add_problem(od, "embeddings.npy %s",
+                           errno == ENOENT ? "is missing" : strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
         close(fd);
@@ -154,9 +161,11 @@ static int load_vectors(sv_outdir *od, const char *path) {
     if (rc) return add_problem(od, "%s", scivec_last_error());
     uint64_t want = (uint64_t)offset + (uint64_t)rows * (uint64_t)cols * 4;
     if (want != (uint64_t)od->map_size)
-        return add_problem(od, "embeddings.npy: shape (%lld, %lld) needs %llu bytes but the file "
+        return add_problem(od,
+                           "embeddings.npy: shape (%lld, %lld) needs %llu bytes but the file "
                            "has %zu (truncated or appended to)",
-                           (long long)rows, (long long)cols, (unsigned long long)want, od->map_size);
+                           (long long)rows, (long long)cols, (unsigned long long)want,
+                           od->map_size);
     if (offset % sizeof(float) == 0) {
         od->vectors = (const float *)((const char *)od->map + offset);
     } else {
@@ -205,7 +214,8 @@ static int sql_ints(sqlite3 *db, const char *sql, int n, int64_t *out, int *is_n
 
 static int load_db(sv_outdir *od, const char *path) {
     if (!sv_file_exists(path)) return add_problem(od, "papers.db is missing");
-    if (sqlite3_open_v2(path, &od->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &od->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         int rc = add_problem(od, "papers.db cannot be opened: %s",
                              od->db ? sqlite3_errmsg(od->db) : "out of memory");
         sqlite3_close(od->db);
@@ -214,8 +224,10 @@ static int load_db(sv_outdir *od, const char *path) {
     }
     sqlite3_stmt *st;
     /* Every column the queries read must be there. */
-    if (sqlite3_prepare_v2(od->db, "SELECT row, paper_id, title, categories, year, embedding "
-                           "FROM papers LIMIT 0", -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(od->db,
+                           "SELECT row, paper_id, title, categories, year, embedding "
+                           "FROM papers LIMIT 0",
+                           -1, &st, NULL) != SQLITE_OK) {
         int rc = add_problem(od, "papers.db: table papers is not as embed writes it: %s",
                              sqlite3_errmsg(od->db));
         sqlite3_close(od->db);
@@ -224,10 +236,11 @@ static int load_db(sv_outdir *od, const char *path) {
     }
     sqlite3_finalize(st);
     int rc;
-    if (sqlite3_prepare_v2(od->db, "SELECT row, name, value FROM paper_columns LIMIT 0",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(od->db, "SELECT row, name, value FROM paper_columns LIMIT 0", -1, &st,
+                           NULL) != SQLITE_OK) {
         if ((rc = add_problem(od, "papers.db: table paper_columns is missing or incomplete: %s",
-                              sqlite3_errmsg(od->db)))) return rc;
+                              sqlite3_errmsg(od->db))))
+            return rc;
     } else {
         sqlite3_finalize(st);
     }
@@ -238,10 +251,12 @@ static int load_db(sv_outdir *od, const char *path) {
     od->n_db_rows = v[0];
     /* Rows must be exactly 0..n-1: they are the npy row and the FAISS id. */
     if (v[0] > 0 && (null[1] || v[1] != 0 || v[2] != v[0] - 1))
-        return add_problem(od, "papers.db: its %lld papers have rows %lld..%lld, so %s (rows "
+        return add_problem(od,
+                           "papers.db: its %lld papers have rows %lld..%lld, so %s (rows "
                            "must be 0..%lld: the npy row and FAISS id of each paper)",
                            (long long)v[0], (long long)v[1], (long long)v[2],
-                           v[2] - v[1] + 1 > v[0] ? "some rows are missing" : "the rows are shifted",
+                           v[2] - v[1] + 1 > v[0] ? "some rows are missing"
+                                                  : "the rows are shifted",
                            (long long)v[0] - 1);
     return SCIVEC_OK;
 }
@@ -250,14 +265,14 @@ static int load_db(sv_outdir *od, const char *path) {
 static const char *compare_blob(const sv_outdir *od, int64_t row, const void *blob, int n_bytes) {
     static _Thread_local char why[160];
     if ((int64_t)n_bytes != od->n_cols * 4 || (n_bytes > 0 && !blob)) {
-        snprintf(why, sizeof why, "has a %d-byte embedding in papers.db (expected %lld)",
-                 n_bytes, (long long)od->n_cols * 4);
+        snprintf(why, sizeof why, "has a %d-byte embedding in papers.db (expected %lld)", n_bytes,
+                 (long long)od->n_cols * 4);
         return why;
     }
     const float *v = od->vectors + row * od->n_cols;
     for (int64_t j = 0; j < od->n_cols; j++) {
         float b;
-        memcpy(&b, (const char *)blob + 4 * j, 4);  /* BLOBs need not be aligned */
+        memcpy(&b, (const char *)blob + 4 * j, 4); /* BLOBs need not be aligned */
         if (!(fabsf(b - v[j]) <= SV_VECTOR_TOLERANCE))
             return "differs between papers.db and embeddings.npy";
     }
@@ -267,12 +282,14 @@ static const char *compare_blob(const sv_outdir *od, int64_t row, const void *bl
 /* The db's BLOB of one row against the npy row: NULL if equal, else why. */
 static const char *check_blob(const sv_outdir *od, int64_t row) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(od->db, "SELECT embedding FROM papers WHERE row = ?", -1, &st, NULL)
-        != SQLITE_OK) return "cannot be read from papers.db";
+    if (sqlite3_prepare_v2(od->db, "SELECT embedding FROM papers WHERE row = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return "cannot be read from papers.db";
     sqlite3_bind_int64(st, 1, row);
-    const char *result = sqlite3_step(st) != SQLITE_ROW
-                       ? "is missing from papers.db"
-                       : compare_blob(od, row, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
+    const char *result =
+        sqlite3_step(st) != SQLITE_ROW
+            ? "is missing from papers.db"
+            : compare_blob(od, row, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
     sqlite3_finalize(st);
     return result;
 }
@@ -281,21 +298,23 @@ static const char *check_blob(const sv_outdir *od, int64_t row) {
  * row would cost more than the comparison). The first difference is recorded. */
 static int check_all_blobs(sv_outdir *od) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(od->db, "SELECT row, embedding FROM papers ORDER BY row", -1, &st, NULL)
-        != SQLITE_OK)
+    if (sqlite3_prepare_v2(od->db, "SELECT row, embedding FROM papers ORDER BY row", -1, &st,
+                           NULL) != SQLITE_OK)
         return add_problem(od, "papers.db: cannot read the embeddings: %s", sqlite3_errmsg(od->db));
     int step, rc = SCIVEC_OK;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t row = sqlite3_column_int64(st, 0);
-        if (row < 0 || row >= od->n_rows) continue;  /* the row count check names these */
-        const char *why = compare_blob(od, row, sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1));
+        if (row < 0 || row >= od->n_rows) continue; /* the row count check names these */
+        const char *why =
+            compare_blob(od, row, sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1));
         if (why) {
             rc = add_problem(od, "the embedding of row %lld %s", (long long)row, why);
             break;
         }
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = add_problem(od, "papers.db: reading the embeddings failed: %s", sqlite3_errmsg(od->db));
+        rc =
+            add_problem(od, "papers.db: reading the embeddings failed: %s", sqlite3_errmsg(od->db));
     sqlite3_finalize(st);
     return rc;
 }
@@ -315,8 +334,10 @@ static int load_index(sv_outdir *od, const char *path) {
         return add_problem(od, "papers.index: %s", msg);
     }
     if (!sv_fq_metric_is_ip(od->index))
-        return add_problem(od, "papers.index (%s) does not rank by inner product, so its scores "
-                           "are not cosine similarities", sv_fq_type_name(od->index));
+        return add_problem(od,
+                           "papers.index (%s) does not rank by inner product, so its scores "
+                           "are not cosine similarities",
+                           sv_fq_type_name(od->index));
     return SCIVEC_OK;
 }
 
@@ -354,11 +375,12 @@ static int check_counts(sv_outdir *od) {
     int64_t n = od->n_papers >= 0 ? od->n_papers : od->vectors ? od->n_rows : -1;
     const char *n_from = od->n_papers >= 0 ? "metadata.json says n_papers =" : "embeddings.npy has";
     int64_t dim = od->dim > 0 ? od->dim : od->vectors ? od->n_cols : -1;
-    const char *dim_from = od->dim > 0 ? "metadata.json says embedding_dim =" : "embeddings.npy rows have";
+    const char *dim_from =
+        od->dim > 0 ? "metadata.json says embedding_dim =" : "embeddings.npy rows have";
     if (n < 0) return rc;
     if (od->vectors && od->n_rows != n && od->n_papers >= 0)
-        rc = add_problem(od, "embeddings.npy has %lld rows but %s %lld",
-                         (long long)od->n_rows, n_from, (long long)n);
+        rc = add_problem(od, "embeddings.npy has %lld rows but %s %lld", (long long)od->n_rows,
+                         n_from, (long long)n);
     if (!rc && od->vectors && dim > 0 && od->n_cols != dim && od->dim > 0)
         rc = add_problem(od, "embeddings.npy rows have %lld values but %s %lld",
                          (long long)od->n_cols, dim_from, (long long)dim);
@@ -366,17 +388,18 @@ static int check_counts(sv_outdir *od) {
         rc = add_problem(od, "papers.index holds %lld vectors but %s %lld",
                          (long long)sv_fq_ntotal(od->index), n_from, (long long)n);
     if (!rc && od->index && dim > 0 && sv_fq_dim(od->index) != dim)
-        rc = add_problem(od, "papers.index has dimension %d but %s %lld",
-                         sv_fq_dim(od->index), dim_from, (long long)dim);
-    const cJSON *index_meta = od->metadata ? cJSON_GetObjectItemCaseSensitive(od->metadata, "index") : NULL;
+        rc = add_problem(od, "papers.index has dimension %d but %s %lld", sv_fq_dim(od->index),
+                         dim_from, (long long)dim);
+    const cJSON *index_meta =
+        od->metadata ? cJSON_GetObjectItemCaseSensitive(od->metadata, "index") : NULL;
     int64_t ntotal;
-    if (!rc && cJSON_IsObject(index_meta) && get_int(index_meta, "ntotal", 0, 9e15, &ntotal) == 1
-        && ntotal != n)
+    if (!rc && cJSON_IsObject(index_meta) && get_int(index_meta, "ntotal", 0, 9e15, &ntotal) == 1 &&
+        ntotal != n)
         rc = add_problem(od, "metadata.json says index.ntotal = %lld but %s %lld",
                          (long long)ntotal, n_from, (long long)n);
     if (!rc && od->db && od->n_db_rows >= 0 && od->n_db_rows != n)
-        rc = add_problem(od, "papers.db has %lld papers but %s %lld",
-                         (long long)od->n_db_rows, n_from, (long long)n);
+        rc = add_problem(od, "papers.db has %lld papers but %s %lld", (long long)od->n_db_rows,
+                         n_from, (long long)n);
     return rc;
 }
 
@@ -387,7 +410,7 @@ static int check_counts(sv_outdir *od) {
  * papers.db first, then papers.index; each pair that disagrees is one
  * problem naming its first differing row. */
 static int check_rows(sv_outdir *od, int full) {
-    if (!od->vectors || od->n_problems) return SCIVEC_OK;  /* counts already disagree */
+    if (!od->vectors || od->n_problems) return SCIVEC_OK; /* counts already disagree */
     int64_t n = od->n_rows;
     float *scratch = malloc((size_t)(od->n_cols > 0 ? 2 * od->n_cols : 1) * sizeof(float));
     if (!scratch) return SCIVEC_ENOMEM;
@@ -405,7 +428,8 @@ static int check_rows(sv_outdir *od, int full) {
         } else {
             for (int64_t i = 0; i < n_check && !rc; i++) {
                 const char *why = check_blob(od, sample[i]);
-                if (why) rc = add_problem(od, "the embedding of row %lld %s", (long long)sample[i], why);
+                if (why)
+                    rc = add_problem(od, "the embedding of row %lld %s", (long long)sample[i], why);
             }
         }
     }
@@ -416,39 +440,48 @@ static int check_rows(sv_outdir *od, int full) {
         if (why) rc = add_problem(od, "the vector of row %lld %s", (long long)row, why);
     }
     free(scratch);
-    if (rc || od->n_problems > db_problems) return rc;  /* one row named per pair is enough */
+    if (rc || od->n_problems > db_problems) return rc; /* one row named per pair is enough */
 
     /* A flat index holds every vector in one array: comparing it with the npy
      * whole costs one pass over memory, so it is done on every open. */
     const float *stored = od->index ? sv_fq_flat_vectors(od->index) : NULL;
     float *want = stored ? malloc((size_t)od->n_cols * sizeof *want) : NULL;
     if (stored && !want) return SCIVEC_ENOMEM;
-    int64_t differs = -1;  /* the first row that does */
+    int64_t differs = -1; /* the first row that does */
     for (int64_t row = 0; stored && row < n && differs < 0; row++) {
         unit_row(od, row, want);
         for (int64_t j = 0; j < od->n_cols && differs < 0; j++)
-            if (!(fabsf(stored[row * od->n_cols + j] - want[j]) <= SV_VECTOR_TOLERANCE)) differs = row;
+            if (!(fabsf(stored[row * od->n_cols + j] - want[j]) <= SV_VECTOR_TOLERANCE))
+                differs = row;
     }
     free(want);
     if (differs >= 0)
-        return add_problem(od, "the vector of row %lld differs between papers.index and "
-                           "embeddings.npy", (long long)differs);
+        return add_problem(od,
+                           "the vector of row %lld differs between papers.index and "
+                           "embeddings.npy",
+                           (long long)differs);
     if (!full || !od->db || od->n_problems) return rc;
 
     /* The db's own promises: unique non-empty ids, every row's input columns kept. */
     int64_t v[2];
-    if (sql_ints(od->db, "SELECT count(DISTINCT paper_id), "
-                 "sum(paper_id IS NULL OR paper_id = '') FROM papers", 2, v, NULL)) {
+    if (sql_ints(od->db,
+                 "SELECT count(DISTINCT paper_id), "
+                 "sum(paper_id IS NULL OR paper_id = '') FROM papers",
+                 2, v, NULL)) {
         if (v[1] > 0)
             rc = add_problem(od, "papers.db: %lld papers have an empty paper_id", (long long)v[1]);
         else if (v[0] != od->n_db_rows)
-            rc = add_problem(od, "papers.db: paper_id is not unique (%lld distinct ids for %lld papers)",
-                             (long long)v[0], (long long)od->n_db_rows);
+            rc = add_problem(
+                od, "papers.db: paper_id is not unique (%lld distinct ids for %lld papers)",
+                (long long)v[0], (long long)od->n_db_rows);
     }
-    if (!rc && sql_ints(od->db, "SELECT count(DISTINCT row), sum(row < 0 OR row >= "
-                        "(SELECT count(*) FROM papers)) FROM paper_columns", 2, v, NULL)) {
+    if (!rc && sql_ints(od->db,
+                        "SELECT count(DISTINCT row), sum(row < 0 OR row >= "
+                        "(SELECT count(*) FROM papers)) FROM paper_columns",
+                        2, v, NULL)) {
         if (v[0] != od->n_db_rows || v[1] > 0)
-            rc = add_problem(od, "papers.db: paper_columns covers %lld of %lld papers "
+            rc = add_problem(od,
+                             "papers.db: paper_columns covers %lld of %lld papers "
                              "(%lld entries name rows that do not exist)",
                              (long long)v[0], (long long)od->n_db_rows, (long long)v[1]);
     }
@@ -476,7 +509,8 @@ int sv_outdir_load(const char *dir, int check, sv_outdir **out) {
     od->db_vectors = 1;
 
     static const char *names[4] = {"metadata.json", "embeddings.npy", "papers.db", "papers.index"};
-    int (*const loaders[4])(sv_outdir *, const char *) = {load_metadata, load_vectors, load_db, load_index};
+    int (*const loaders[4])(sv_outdir *, const char *) = {load_metadata, load_vectors, load_db,
+                                                          load_index};
     int rc = SCIVEC_OK;
     for (int i = 0; i < 4 && !rc; i++) {
         char *path = sv_path_join(dir, names[i]);
@@ -536,8 +570,8 @@ static int verify_row(const sv_outdir *od, int64_t row) {
 
 int sv_outdir_find_paper(const sv_outdir *od, const char *paper_id, int64_t *row) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(od->db, "SELECT row FROM papers WHERE paper_id = ?", -1, &st, NULL)
-        != SQLITE_OK)
+    if (sqlite3_prepare_v2(od->db, "SELECT row FROM papers WHERE paper_id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
         return sv_error(SCIVEC_EIO, "%s/papers.db: %s", od->dir, sqlite3_errmsg(od->db));
     sqlite3_bind_text(st, 1, paper_id, -1, SQLITE_TRANSIENT);
     int step = sqlite3_step(st);
@@ -563,13 +597,16 @@ static char *dup_column(sqlite3_stmt *st, int i, int *oom) {
 int sv_outdir_paper(const sv_outdir *od, int64_t row, sv_paper *out) {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(od->db, "SELECT paper_id, title, categories, year FROM papers "
-                           "WHERE row = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(od->db,
+                           "SELECT paper_id, title, categories, year FROM papers "
+                           "WHERE row = ?",
+                           -1, &st, NULL) != SQLITE_OK)
         return sv_error(SCIVEC_EIO, "%s/papers.db: %s", od->dir, sqlite3_errmsg(od->db));
     sqlite3_bind_int64(st, 1, row);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
-        return sv_error(SCIVEC_EFORMAT, "%s/papers.db: row %lld is missing", od->dir, (long long)row);
+        return sv_error(SCIVEC_EFORMAT, "%s/papers.db: row %lld is missing", od->dir,
+                        (long long)row);
     }
     int oom = 0;
     out->paper_id = dup_column(st, 0, &oom);
@@ -598,7 +635,8 @@ int sv_query_text_check(const char *text, size_t len) {
         uint32_t cp = sv_utf8_decode(text, len, &pos, &invalid);
         if (!invalid && cp && !sv_is_whitespace(cp) && !sv_is_control(cp)) return SCIVEC_OK;
     }
-    return sv_error(SCIVEC_EINVAL, "the query is empty (nothing but whitespace or control characters): "
+    return sv_error(SCIVEC_EINVAL,
+                    "the query is empty (nothing but whitespace or control characters): "
                     "give some words to search for");
 }
 
@@ -617,12 +655,14 @@ static const char *parse_year(const char *s, int *year) {
 int sv_filter_parse_year(const char *text, sv_filter *f) {
     int a, b;
     const char *end = parse_year(text, &a);
-    if (end && *end == '-') end = parse_year(end + 1, &b);
-    else b = a;
+    if (end && *end == '-')
+        end = parse_year(end + 1, &b);
+    else
+        b = a;
     if (!end || *end != '\0')
-        return sv_error(SCIVEC_EINVAL, "--year '%s': expected YEAR or FROM-TO (e.g. 2024, 2020-2024)", text);
-    if (b < a)
-        return sv_error(SCIVEC_EINVAL, "--year '%s': the range is empty", text);
+        return sv_error(SCIVEC_EINVAL,
+                        "--year '%s': expected YEAR or FROM-TO (e.g. 2024, 2020-2024)", text);
+    if (b < a) return sv_error(SCIVEC_EINVAL, "--year '%s': the range is empty", text);
     f->has_year = 1;
     f->year_min = a;
     f->year_max = b;
@@ -651,9 +691,7 @@ int sv_filter_match(const sv_filter *f, const char *categories, int has_year, in
     return 0;
 }
 
-static int filter_active(const sv_filter *f) {
-    return f && (f->has_year || f->n_categories > 0);
-}
+static int filter_active(const sv_filter *f) { return f && (f->has_year || f->n_categories > 0); }
 
 /* Bitmap over rows (bit i of byte i/8) of the papers that pass f. */
 static int filter_rows(const sv_outdir *od, const sv_filter *f, uint8_t **bitmap) {
@@ -661,8 +699,8 @@ static int filter_rows(const sv_outdir *od, const sv_filter *f, uint8_t **bitmap
     uint8_t *bits = calloc((size_t)(n / 8 + 1), 1);
     if (!bits) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", od->dir);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(od->db, "SELECT row, categories, year FROM papers", -1, &st, NULL)
-        != SQLITE_OK) {
+    if (sqlite3_prepare_v2(od->db, "SELECT row, categories, year FROM papers", -1, &st, NULL) !=
+        SQLITE_OK) {
         free(bits);
         return sv_error(SCIVEC_EIO, "%s/papers.db: %s", od->dir, sqlite3_errmsg(od->db));
     }
@@ -690,8 +728,8 @@ static int filter_rows(const sv_outdir *od, const sv_filter *f, uint8_t **bitmap
 /* Exact cosine scan (query at unit length) over the rows set in allowed
  * (NULL = all): what an approximate index cannot do for a filtered search.
  * Keeps hits[0..*n_hits) sorted, best first. */
-static void exact_top_k(const sv_outdir *od, const float *query, int64_t k,
-                        const uint8_t *allowed, sv_hit *hits, int64_t *n_hits) {
+static void exact_top_k(const sv_outdir *od, const float *query, int64_t k, const uint8_t *allowed,
+                        sv_hit *hits, int64_t *n_hits) {
     int64_t dim = od->n_cols, n_found = 0;
     for (int64_t row = 0; row < od->n_rows; row++) {
         if (allowed && !(allowed[row >> 3] >> (row & 7) & 1)) continue;
@@ -705,21 +743,23 @@ static void exact_top_k(const sv_outdir *od, const float *query, int64_t k,
         float score = denom > 0 ? (float)(dot / denom) : 0.0f;
         if (n_found == k && score <= hits[k - 1].score) continue;
         int64_t i = n_found < k ? n_found++ : k - 1;
-        while (i > 0 && hits[i - 1].score < score) { hits[i] = hits[i - 1]; i--; }
+        while (i > 0 && hits[i - 1].score < score) {
+            hits[i] = hits[i - 1];
+            i--;
+        }
         hits[i] = (sv_hit){row, score};
     }
     *n_hits = n_found;
 }
 
-int sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k,
-                    int64_t exclude_row, const sv_filter *filter,
-                    sv_hit *hits, int64_t *n_hits) {
+int sv_outdir_top_k(const sv_outdir *od, const float *query, int64_t k, int64_t exclude_row,
+                    const sv_filter *filter, sv_hit *hits, int64_t *n_hits) {
     return sv_outdir_top_k_with(od, query, k, exclude_row, filter, NULL, hits, n_hits);
 }
 
-int sv_outdir_top_k_with(const sv_outdir *od, const float *query, int64_t k,
-                         int64_t exclude_row, const sv_filter *filter,
-                         const sv_search_params *sp, sv_hit *hits, int64_t *n_hits) {
+int sv_outdir_top_k_with(const sv_outdir *od, const float *query, int64_t k, int64_t exclude_row,
+                         const sv_filter *filter, const sv_search_params *sp, sv_hit *hits,
+                         int64_t *n_hits) {
     *n_hits = 0;
     if (k <= 0) return sv_error(SCIVEC_EINVAL, "k must be positive (got %lld)", (long long)k);
     int nprobe = sp ? sp->nprobe : 0, ef_search = sp ? sp->ef_search : 0;
@@ -746,9 +786,12 @@ int sv_outdir_top_k_with(const sv_outdir *od, const float *query, int64_t k,
     uint8_t *allowed = NULL;
     int rc;
     if (filter_active(filter)) {
-        if ((rc = filter_rows(od, filter, &allowed))) { free(query_unit); return rc; }
+        if ((rc = filter_rows(od, filter, &allowed))) {
+            free(query_unit);
+            return rc;
+        }
         if (exclude_row >= 0 && exclude_row < n)
-            allowed[exclude_row >> 3] &= (uint8_t)~(1u << (exclude_row & 7));
+            allowed[exclude_row >> 3] &= (uint8_t) ~(1u << (exclude_row & 7));
     }
 
     if (allowed && !sv_fq_is_flat(od->index)) {
@@ -762,7 +805,8 @@ int sv_outdir_top_k_with(const sv_outdir *od, const float *query, int64_t k,
         if (k_ask > n) k_ask = n;
         float *scores = malloc((size_t)k_ask * sizeof *scores);
         int64_t *ids = malloc((size_t)k_ask * sizeof *ids);
-        rc = scores && ids ? sv_fq_search_with(od->index, query, k_ask, allowed, nprobe, ef_search, scores, ids)
+        rc = scores && ids ? sv_fq_search_with(od->index, query, k_ask, allowed, nprobe, ef_search,
+                                               scores, ids)
                            : sv_error(SCIVEC_ENOMEM, "out of memory for k = %lld", (long long)k);
         for (int64_t i = 0; !rc && i < k_ask && *n_hits < k; i++) {
             if (ids[i] < 0 || ids[i] == exclude_row) continue;
@@ -775,12 +819,20 @@ int sv_outdir_top_k_with(const sv_outdir *od, const float *query, int64_t k,
         }
         free(scores);
         free(ids);
-        if (rc) { free(allowed); free(query_unit); *n_hits = 0; return rc; }
+        if (rc) {
+            free(allowed);
+            free(query_unit);
+            *n_hits = 0;
+            return rc;
+        }
     }
     free(allowed);
     free(query_unit);
     /* Every row named in an answer is cross-checked first. */
     for (int64_t i = 0; i < *n_hits; i++)
-        if ((rc = verify_row(od, hits[i].row))) { *n_hits = 0; return rc; }
+        if ((rc = verify_row(od, hits[i].row))) {
+            *n_hits = 0;
+            return rc;
+        }
     return SCIVEC_OK;
 }

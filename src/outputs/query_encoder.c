@@ -28,8 +28,8 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/json.h"
-#include "outputs/outdir.h"
 #include "nn/model.h"
+#include "outputs/outdir.h"
 
 /* Adds the recorded query adapter (else the papers') to model. */
 static int add_recorded_adapter(const char *meta_path, const cJSON *meta, scivec_model *model,
@@ -55,8 +55,8 @@ static int add_recorded_adapter(const char *meta_path, const cJSON *meta, scivec
         snprintf(note, note_size, "warning: %s holds adapter '%s' but %s recorded '%s'", source,
                  loaded, meta_path, recorded_name);
     else
-        snprintf(note, note_size, "query adapter: %s (%s, as recorded for the %s)", loaded,
-                 source, role);
+        snprintf(note, note_size, "query adapter: %s (%s, as recorded for the %s)", loaded, source,
+                 role);
     return SCIVEC_OK;
 }
 
@@ -76,9 +76,11 @@ static int query_precision(const char *meta_path, const cJSON *meta, const char 
     int rc = scivec_precision_parse(requested, &asked);
     if (rc) return rc;
     if (asked != folder && !force)
-        return sv_error(SCIVEC_EINVAL, "precision %s asked for, but the papers were embedded in %s "
+        return sv_error(SCIVEC_EINVAL,
+                        "precision %s asked for, but the papers were embedded in %s "
                         "(%s): queries would not land where their papers are; leave the precision "
-                        "out to use %s, or force it (--force-precision)", requested, recorded, meta_path, recorded);
+                        "out to use %s, or force it (--force-precision)",
+                        requested, recorded, meta_path, recorded);
     *out = asked;
     return SCIVEC_OK;
 }
@@ -97,7 +99,10 @@ int scivec_query_model_load_as(const char *out_dir, const char *model_ref, int n
         return sv_error(SCIVEC_EINVAL, "query_model_load: bad arguments");
     *out = NULL;
     char scratch[8];
-    if (!note || note_size == 0) { note = scratch; note_size = sizeof scratch; }
+    if (!note || note_size == 0) {
+        note = scratch;
+        note_size = sizeof scratch;
+    }
     note[0] = '\0';
     scivec_model *model = NULL;
     cJSON *meta = NULL;
@@ -106,44 +111,50 @@ int scivec_query_model_load_as(const char *out_dir, const char *model_ref, int n
                        : sv_error(SCIVEC_ENOMEM, "out of memory");
     if (rc) goto done;
     const char *model_name = sv_json_name(meta, "model");
-    const char *model_path = sv_json_string(cJSON_GetObjectItemCaseSensitive(meta, "model"), "path");
+    const char *model_path =
+        sv_json_string(cJSON_GetObjectItemCaseSensitive(meta, "model"), "path");
     const char *pooling = sv_json_name(meta, "pooling");
     const cJSON *normalize = cJSON_GetObjectItemCaseSensitive(meta, "normalize");
     const cJSON *max_length = cJSON_GetObjectItemCaseSensitive(meta, "max_length");
     const cJSON *dim = cJSON_GetObjectItemCaseSensitive(meta, "embedding_dim");
     if (!model_name || !pooling) {
-        rc = sv_error(SCIVEC_EFORMAT, "%s does not say which model and pooling made the "
-                      "embeddings", meta_path);
+        rc = sv_error(SCIVEC_EFORMAT,
+                      "%s does not say which model and pooling made the "
+                      "embeddings",
+                      meta_path);
         goto done;
     }
     if (!model_ref) model_ref = model_path && sv_dir_is_dir(model_path) ? model_path : model_name;
 
     *params = scivec_encode_default_params();
-    if ((rc = scivec_pooling_parse(pooling, &params->pooling)))
-        goto done;
+    if ((rc = scivec_pooling_parse(pooling, &params->pooling))) goto done;
     params->normalize = cJSON_IsTrue(normalize);
     params->max_length = cJSON_IsNumber(max_length) ? max_length->valueint : 0;
     // the prompt recorded for queries ("" = none); an older folder without
     // "prompts" leaves it to the model's default, as its embed did
     const cJSON *prompts = cJSON_GetObjectItemCaseSensitive(meta, "prompts");
-    const char *query_prompt = !cJSON_IsObject(prompts) ? NULL
-                             : sv_json_name(prompts, "queries") ? sv_json_name(prompts, "queries") : "";
+    const char *query_prompt = !cJSON_IsObject(prompts)           ? NULL
+                               : sv_json_name(prompts, "queries") ? sv_json_name(prompts, "queries")
+                                                                  : "";
 
     scivec_model_params mp = scivec_model_default_params();
     mp.n_threads = n_threads;
-    if ((rc = query_precision(meta_path, meta, precision, force_precision, &mp.precision))) goto done;
+    if ((rc = query_precision(meta_path, meta, precision, force_precision, &mp.precision)))
+        goto done;
     if ((rc = scivec_model_load(model_ref, &mp, &model))) {
         if (rc == SCIVEC_EUNSUPPORTED && mp.precision != SCIVEC_PRECISION_FP32)
-            rc = sv_error_prefix(rc, "%s was embedded in %s; its queries can be embedded in fp32 "
-                                 "only if forced (--precision fp32 --force-precision)", out_dir,
-                                 scivec_precision_name(mp.precision));
+            rc = sv_error_prefix(rc,
+                                 "%s was embedded in %s; its queries can be embedded in fp32 "
+                                 "only if forced (--precision fp32 --force-precision)",
+                                 out_dir, scivec_precision_name(mp.precision));
         goto done;
     }
     int hidden = scivec_model_dim(model);
     if (cJSON_IsNumber(dim) && dim->valuedouble != hidden) {
-        rc = sv_error(SCIVEC_EINVAL, "model %s gives %d-dimensional vectors but %s holds %g "
-                      "(pass the model the papers were embedded with: --model)", model_ref,
-                      hidden, out_dir, dim->valuedouble);
+        rc = sv_error(SCIVEC_EINVAL,
+                      "model %s gives %d-dimensional vectors but %s holds %g "
+                      "(pass the model the papers were embedded with: --model)",
+                      model_ref, hidden, out_dir, dim->valuedouble);
         goto done;
     }
     // the model's own copy of the name: metadata.json's is freed below
@@ -157,8 +168,10 @@ int scivec_query_model_load_as(const char *out_dir, const char *model_ref, int n
     rc = add_recorded_adapter(meta_path, meta, model, &params->adapter_id, note, note_size);
 
 done:
-    if (rc) scivec_model_free(model);
-    else *out = model;
+    if (rc)
+        scivec_model_free(model);
+    else
+        *out = model;
     cJSON_Delete(meta);
     free(meta_path);
     return rc;

@@ -21,7 +21,8 @@ static void add_unit_row(const sv_outdir *od, int64_t row, double scale, double 
 
 int sv_recommend_query(const sv_outdir *od, const int64_t *positive, int n_positive,
                        const int64_t *negative, int n_negative, float *query) {
-    if (n_positive < 1) return sv_error(SCIVEC_EINVAL, "recommend needs at least one positive paper");
+    if (n_positive < 1)
+        return sv_error(SCIVEC_EINVAL, "recommend needs at least one positive paper");
     for (int i = 0; i < n_positive + n_negative; i++) {
         int64_t row = i < n_positive ? positive[i] : negative[i - n_positive];
         if (row < 0 || row >= od->n_rows)
@@ -37,7 +38,7 @@ int sv_recommend_query(const sv_outdir *od, const int64_t *positive, int n_posit
     if (!(norm2 > 1e-12)) {
         free(sum);
         return sv_error(SCIVEC_EINVAL, "the positive and negative papers cancel out "
-                        "(their mean vectors are equal)");
+                                       "(their mean vectors are equal)");
     }
     for (int64_t j = 0; j < od->n_cols; j++) query[j] = (float)(sum[j] / sqrt(norm2));
     free(sum);
@@ -50,9 +51,8 @@ static int is_excluded(int64_t row, const int64_t *exclude, int n_exclude) {
     return 0;
 }
 
-int sv_recommend_top_k(const sv_outdir *od, const float *query, int64_t k,
-                       const int64_t *exclude, int n_exclude, const sv_filter *filter,
-                       sv_hit *hits, int64_t *n_hits) {
+int sv_recommend_top_k(const sv_outdir *od, const float *query, int64_t k, const int64_t *exclude,
+                       int n_exclude, const sv_filter *filter, sv_hit *hits, int64_t *n_hits) {
     *n_hits = 0;
     if (k <= 0) return sv_error(SCIVEC_EINVAL, "k must be positive (got %lld)", (long long)k);
     /* Ask for enough that k remain once the inputs are dropped. */

@@ -25,8 +25,7 @@ int sv_recommend_query(const sv_outdir *od, const int64_t *positive, int n_posit
 
 /* The k best papers for query (filter may be NULL), none of the rows in
  * exclude[0..n_exclude); hits[k]. */
-int sv_recommend_top_k(const sv_outdir *od, const float *query, int64_t k,
-                       const int64_t *exclude, int n_exclude, const sv_filter *filter,
-                       sv_hit *hits, int64_t *n_hits);
+int sv_recommend_top_k(const sv_outdir *od, const float *query, int64_t k, const int64_t *exclude,
+                       int n_exclude, const sv_filter *filter, sv_hit *hits, int64_t *n_hits);
 
 #endif /* SV_RECOMMEND_H */

@@ -23,7 +23,8 @@ static int write_json(const char *path, const cJSON *root) {
     char *text = cJSON_Print(root);
     if (!text) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
     FILE *f = fopen(path, "wb");
-    int ok = f && fputs(text, f) != EOF && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int ok = f && fputs(text, f) != EOF && fputc('\n', f) != EOF && fflush(f) == 0 &&
+             fsync(fileno(f)) == 0;
     if (f && fclose(f) != 0) ok = 0;
     cJSON_free(text);
     return ok ? SCIVEC_OK : sv_error(SCIVEC_EIO, "%s: write failed: %s", path, strerror(errno));
@@ -39,8 +40,10 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
                    void *user) {
     if (!dir || !factory || !*factory)
         return sv_error(SCIVEC_EINVAL, "reindex needs a folder and an index factory string");
-    char *metadata_path = sv_path_join(dir, "metadata.json"), *npy_path = sv_path_join(dir, "embeddings.npy");
-    char *index_path = sv_path_join(dir, "papers.index"), *index_tmp = sv_path_join(dir, ".papers.index.reindex");
+    char *metadata_path = sv_path_join(dir, "metadata.json"),
+         *npy_path = sv_path_join(dir, "embeddings.npy");
+    char *index_path = sv_path_join(dir, "papers.index"),
+         *index_tmp = sv_path_join(dir, ".papers.index.reindex");
     char *metadata_tmp = sv_path_join(dir, ".metadata.json.reindex");
     cJSON *metadata = NULL;
     int lock_fd = -1, rc = SCIVEC_OK;
@@ -52,8 +55,10 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
     if ((rc = sv_json_read_object(metadata_path, &metadata))) goto done;
     int64_t n = json_int(metadata, "n_papers"), dim = json_int(metadata, "embedding_dim");
     if (!cJSON_IsObject(metadata) || n < 0 || dim <= 0 || dim > 1 << 20) {
-        rc = sv_error(SCIVEC_EFORMAT, "%s: not the metadata.json of a scivec embed output "
-                      "(n_papers and embedding_dim needed)", metadata_path);
+        rc = sv_error(SCIVEC_EFORMAT,
+                      "%s: not the metadata.json of a scivec embed output "
+                      "(n_papers and embedding_dim needed)",
+                      metadata_path);
         goto done;
     }
     int64_t need;
@@ -62,8 +67,11 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
     if ((rc = sv_index_check(factory, (int)dim, n, source, &need))) goto done;
     const cJSON *normalize = cJSON_GetObjectItemCaseSensitive(metadata, "normalize");
     sv_index_build_params bp = {
-        .factory = factory, .n_threads = n_threads, .normalized = cJSON_IsTrue(normalize),
-        .progress = progress, .user = user,
+        .factory = factory,
+        .n_threads = n_threads,
+        .normalized = cJSON_IsTrue(normalize),
+        .progress = progress,
+        .user = user,
     };
     sv_index_built built;
     if ((rc = sv_index_build_from_npy(npy_path, n, (int)dim, &bp, index_tmp, &built))) goto done;

@@ -55,13 +55,16 @@ int sv_undo_begin(const char *dir, int64_t old_n, int dim) {
     return rc;
 }
 
-int sv_undo_append_rows(const char *npy_path, int dim, int64_t old_n, const float *rows, int64_t n_new) {
+int sv_undo_append_rows(const char *npy_path, int dim, int64_t old_n, const float *rows,
+                        int64_t n_new) {
     sv_npy_writer *w = NULL;
     int rc = sv_npy_writer_open_append(npy_path, dim, old_n, &w);
     if (!rc && n_new > 0) rc = sv_npy_writer_append(w, rows, n_new);
     if (w) {
-        if (rc) sv_npy_writer_abort(w);
-        else rc = sv_npy_writer_close(w);
+        if (rc)
+            sv_npy_writer_abort(w);
+        else
+            rc = sv_npy_writer_close(w);
     }
     return rc;
 }
@@ -83,14 +86,18 @@ static int drop_db_rows(const char *db_path, int64_t old_n) {
     snprintf(sql, sizeof sql,
              "BEGIN;"
              "DELETE FROM papers WHERE row >= %" PRId64 ";"
-             "DELETE FROM paper_columns WHERE row >= %" PRId64 ";", old_n, old_n);
+             "DELETE FROM paper_columns WHERE row >= %" PRId64 ";",
+             old_n, old_n);
     if (!rc) rc = exec(db, db_path, sql);
     /* folders from before paper_source have none */
     snprintf(sql, sizeof sql, "DELETE FROM paper_source WHERE row >= %" PRId64, old_n);
-    if (!rc && sqlite3_exec(db, "SELECT 1 FROM paper_source LIMIT 0", NULL, NULL, NULL) == SQLITE_OK)
+    if (!rc &&
+        sqlite3_exec(db, "SELECT 1 FROM paper_source LIMIT 0", NULL, NULL, NULL) == SQLITE_OK)
         rc = exec(db, db_path, sql);
-    if (!rc) rc = exec(db, db_path, "COMMIT");
-    else if (db) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (!rc)
+        rc = exec(db, db_path, "COMMIT");
+    else if (db)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
     return rc;
 }
@@ -98,7 +105,10 @@ static int drop_db_rows(const char *db_path, int64_t old_n) {
 int sv_undo_rollback(const char *dir) {
     char *path = undo_path(dir);
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    if (!sv_file_exists(path)) { free(path); return SCIVEC_OK; }
+    if (!sv_file_exists(path)) {
+        free(path);
+        return SCIVEC_OK;
+    }
     char *text = NULL;
     int64_t old_n = -1;
     int dim = 0;
@@ -123,7 +133,9 @@ int sv_undo_rollback(const char *dir) {
 int sv_undo_forget(const char *dir) {
     char *path = undo_path(dir);
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    int rc = unlink(path) == 0 || errno == ENOENT ? SCIVEC_OK : sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
+    int rc = unlink(path) == 0 || errno == ENOENT
+                 ? SCIVEC_OK
+                 : sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
     free(path);
     return rc;
 }

@@ -14,7 +14,8 @@
 int sv_undo_begin(const char *dir, int64_t old_n, int dim);
 /* Appends n_new rows to npy_path, which holds old_n rows of dim (a file
  * scivec wrote); rows may be NULL when n_new is 0. Fsynced. */
-int sv_undo_append_rows(const char *npy_path, int dim, int64_t old_n, const float *rows, int64_t n_new);
+int sv_undo_append_rows(const char *npy_path, int dim, int64_t old_n, const float *rows,
+                        int64_t n_new);
 /* Recovery of a change that did not commit: DIR's npy back to the recorded
  * rows, papers.db's later rows deleted, UNDO removed. No UNDO: nothing. */
 int sv_undo_rollback(const char *dir);

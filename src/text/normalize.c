@@ -16,13 +16,38 @@
 static int utf8_lead(unsigned char b, int *n_cont, unsigned char *lo, unsigned char *hi) {
     *lo = 0x80;
     *hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) { *n_cont = 1; return 1; }
-    if (b == 0xE0) { *n_cont = 2; *lo = 0xA0; return 1; }
-    if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) { *n_cont = 2; return 1; }
-    if (b == 0xED) { *n_cont = 2; *hi = 0x9F; return 1; }
-    if (b == 0xF0) { *n_cont = 3; *lo = 0x90; return 1; }
-    if (b >= 0xF1 && b <= 0xF3) { *n_cont = 3; return 1; }
-    if (b == 0xF4) { *n_cont = 3; *hi = 0x8F; return 1; }
+    if (b >= 0xC2 && b <= 0xDF) {
+        *n_cont = 1;
+        return 1;
+    }
+    if (b == 0xE0) {
+        *n_cont = 2;
+        *lo = 0xA0;
+        return 1;
+    }
+    if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
+        *n_cont = 2;
+        return 1;
+    }
+    if (b == 0xED) {
+        *n_cont = 2;
+        *hi = 0x9F;
+        return 1;
+    }
+    if (b == 0xF0) {
+        *n_cont = 3;
+        *lo = 0x90;
+        return 1;
+    }
+    if (b >= 0xF1 && b <= 0xF3) {
+        *n_cont = 3;
+        return 1;
+    }
+    if (b == 0xF4) {
+        *n_cont = 3;
+        *hi = 0x8F;
+        return 1;
+    }
     return 0;
 }
 
@@ -31,7 +56,10 @@ uint32_t sv_utf8_decode(const char *s, size_t len, size_t *pos, int *invalid) {
     size_t i = *pos;
     unsigned char b = p[i];
     *invalid = 0;
-    if (b < 0x80) { *pos = i + 1; return b; }
+    if (b < 0x80) {
+        *pos = i + 1;
+        return b;
+    }
     int n_cont;
     unsigned char lo, hi;
     if (!utf8_lead(b, &n_cont, &lo, &hi)) {
@@ -67,7 +95,10 @@ int sv_utf8_repair(const char *s, size_t len, char **out, size_t *out_len) {
     if (!fixed) return SCIVEC_ENOMEM;
     size_t n = 0;
     for (pos = 0; pos < len;) {
-        if (!s[pos]) { pos++; continue; }
+        if (!s[pos]) {
+            pos++;
+            continue;
+        }
         uint32_t cp = sv_utf8_decode(s, len, &pos, &invalid);
         n += (size_t)sv_utf8_encode(cp, fixed + n);
     }
@@ -78,7 +109,10 @@ int sv_utf8_repair(const char *s, size_t len, char **out, size_t *out_len) {
 }
 
 int sv_utf8_encode(uint32_t cp, char *out) {
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
     if (cp < 0x800) {
         out[0] = (char)(0xC0 | (cp >> 6));
         out[1] = (char)(0x80 | (cp & 0x3F));
@@ -97,23 +131,20 @@ int sv_utf8_encode(uint32_t cp, char *out) {
     return 4;
 }
 
-static utf8proc_category_t category(uint32_t cp) {
-    return utf8proc_category((utf8proc_int32_t)cp);
-}
+static utf8proc_category_t category(uint32_t cp) { return utf8proc_category((utf8proc_int32_t)cp); }
 
 int sv_is_control(uint32_t cp) {
     if (cp == '\t' || cp == '\n' || cp == '\r') return 0;
     utf8proc_category_t c = category(cp);
-    return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF ||
-           c == UTF8PROC_CATEGORY_CO || c == UTF8PROC_CATEGORY_CS;
+    return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO ||
+           c == UTF8PROC_CATEGORY_CS;
 }
 
 int sv_is_whitespace(uint32_t cp) {
     if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') return 1;
     if (cp < 0x80) return 0;
     utf8proc_category_t c = category(cp);
-    return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL ||
-           c == UTF8PROC_CATEGORY_ZP;
+    return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
 }
 
 int sv_is_white_space_prop(uint32_t cp) {
@@ -121,13 +152,12 @@ int sv_is_white_space_prop(uint32_t cp) {
     if ((cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85) return 1;
     if (cp < 0x80) return 0;
     utf8proc_category_t c = category(cp);
-    return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL ||
-           c == UTF8PROC_CATEGORY_ZP;
+    return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
 }
 
 int sv_is_punctuation(uint32_t cp) {
-    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) ||
-        (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
+    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
+        (cp >= 123 && cp <= 126))
         return 1;
     if (cp < 0x80) return 0;
     utf8proc_category_t c = category(cp);
@@ -143,12 +173,12 @@ int sv_is_chinese_char(uint32_t cp) {
 
 int sv_is_word_char(uint32_t cp) {
     if (cp < 0x80)
-        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
-               (cp >= 'A' && cp <= 'Z') || cp == '_';
+        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+               cp == '_';
     if (cp == 0x200C || cp == 0x200D) return 1;
     utf8proc_category_t c = category(cp);
-    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) ||
-           c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_PC;
+    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) || c == UTF8PROC_CATEGORY_NL ||
+           c == UTF8PROC_CATEGORY_PC;
 }
 
 int sv_is_nonspacing_mark(uint32_t cp) {
@@ -176,12 +206,18 @@ int sv_lowercase(uint32_t cp, uint32_t out[2]) {
 }
 
 int sv_nfd(uint32_t cp, uint32_t out[SV_NFD_MAX]) {
-    if (cp < 0xC0) { out[0] = cp; return 1; }
+    if (cp < 0xC0) {
+        out[0] = cp;
+        return 1;
+    }
     utf8proc_int32_t buf[SV_NFD_MAX];
     int last_boundclass = 0;
     utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, SV_NFD_MAX,
                                                  UTF8PROC_DECOMPOSE, &last_boundclass);
-    if (n <= 0 || n > SV_NFD_MAX) { out[0] = cp; return 1; }
+    if (n <= 0 || n > SV_NFD_MAX) {
+        out[0] = cp;
+        return 1;
+    }
     for (utf8proc_ssize_t i = 0; i < n; i++) out[i] = (uint32_t)buf[i];
     return (int)n;
 }

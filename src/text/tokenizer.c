@@ -24,20 +24,20 @@
 /* Per-call working state: the tokenizer itself stays read-only. */
 typedef struct encode_state {
     const scivec_tokenizer *tok;
-    sv_bytes word;          /* UTF-8 bytes of the word being built        */
-    size_t   word_chars;
-    int      word_class;    /* Whitespace pre-tokenizer: 1 \w run, 2 other */
-    sv_bytes scratch;       /* WordPiece working memory                   */
-    sv_ids  *out;
-    int      n_invalid_utf8;
-    int      collect;       /* 1: normalized text goes to `normalized`     */
-    sv_bytes normalized;    /* the normalized piece, when collecting       */
+    sv_bytes word; /* UTF-8 bytes of the word being built        */
+    size_t word_chars;
+    int word_class;   /* Whitespace pre-tokenizer: 1 \w run, 2 other */
+    sv_bytes scratch; /* WordPiece working memory                   */
+    sv_ids *out;
+    int n_invalid_utf8;
+    int collect;         /* 1: normalized text goes to `normalized`     */
+    sv_bytes normalized; /* the normalized piece, when collecting       */
 } encode_state;
 
 static int flush_word(encode_state *st) {
     if (st->word.n == 0) return SCIVEC_OK;
-    int status = sv_wordpiece(st->tok, st->word.data, st->word.n, st->word_chars,
-                              &st->scratch, st->out);
+    int status =
+        sv_wordpiece(st->tok, st->word.data, st->word.n, st->word_chars, &st->scratch, st->out);
     st->word.n = 0;
     st->word_chars = 0;
     return status;
@@ -57,26 +57,26 @@ static int append_char(encode_state *st, uint32_t cp) {
 static int pretokenize_char(encode_state *st, uint32_t cp) {
     int status;
     switch (st->tok->pretok) {
-    case SV_PRETOK_BERT:
-        if (sv_is_white_space_prop(cp)) return flush_word(st);
-        if (sv_is_punctuation(cp)) {
-            if ((status = flush_word(st)) || (status = append_char(st, cp))) return status;
-            return flush_word(st);
+        case SV_PRETOK_BERT:
+            if (sv_is_white_space_prop(cp)) return flush_word(st);
+            if (sv_is_punctuation(cp)) {
+                if ((status = flush_word(st)) || (status = append_char(st, cp))) return status;
+                return flush_word(st);
+            }
+            return append_char(st, cp);
+        case SV_PRETOK_WHITESPACE: { /* \w+|[^\w\s]+ */
+            if (sv_is_white_space_prop(cp)) {
+                st->word_class = 0;
+                return flush_word(st);
+            }
+            int cls = sv_is_word_char(cp) ? 1 : 2;
+            if (cls != st->word_class && (status = flush_word(st))) return status;
+            st->word_class = cls;
+            return append_char(st, cp);
         }
-        return append_char(st, cp);
-    case SV_PRETOK_WHITESPACE: { /* \w+|[^\w\s]+ */
-        if (sv_is_white_space_prop(cp)) {
-            st->word_class = 0;
-            return flush_word(st);
-        }
-        int cls = sv_is_word_char(cp) ? 1 : 2;
-        if (cls != st->word_class && (status = flush_word(st))) return status;
-        st->word_class = cls;
-        return append_char(st, cp);
-    }
-    case SV_PRETOK_WHITESPACE_SPLIT:
-        if (sv_is_white_space_prop(cp)) return flush_word(st);
-        return append_char(st, cp);
+        case SV_PRETOK_WHITESPACE_SPLIT:
+            if (sv_is_white_space_prop(cp)) return flush_word(st);
+            return append_char(st, cp);
     }
     return SCIVEC_OK;
 }
@@ -123,8 +123,7 @@ static int normalize_char(encode_state *st, uint32_t cp) {
     }
     if (tok->handle_chinese && cp >= 0x3400 && sv_is_chinese_char(cp)) {
         int status;
-        if ((status = emit_normalized(st, ' ')) || (status = normalize_tail(st, cp)))
-            return status;
+        if ((status = emit_normalized(st, ' ')) || (status = normalize_tail(st, cp))) return status;
         return emit_normalized(st, ' ');
     }
     return normalize_tail(st, cp);
@@ -132,8 +131,7 @@ static int normalize_char(encode_state *st, uint32_t cp) {
 
 /* Step 2 (and 3-4 unless collecting) over a piece of raw text. */
 static int normalize_piece(encode_state *st, const char *text, size_t len) {
-    const int ascii_fast = st->tok->clean_text && st->tok->pretok == SV_PRETOK_BERT &&
-                           !st->collect;
+    const int ascii_fast = st->tok->clean_text && st->tok->pretok == SV_PRETOK_BERT && !st->collect;
     size_t pos = 0;
     st->word_class = 0;
     while (pos < len) {
@@ -167,8 +165,8 @@ static int normalize_piece(encode_state *st, const char *text, size_t len) {
 
 /* The added token of the given kind (raw or normalized) starting at text,
  * the longest one, or NULL. */
-static const sv_added_token *match_added(const scivec_tokenizer *tok, const char *text,
-                                         size_t len, int normalized) {
+static const sv_added_token *match_added(const scivec_tokenizer *tok, const char *text, size_t len,
+                                         int normalized) {
     for (int i = 0; i < tok->n_added; i++) { /* sorted longest first */
         const sv_added_token *t = &tok->added[i];
         if (t->normalized == normalized && t->len > 0 && t->len <= len &&
@@ -252,25 +250,30 @@ static void truncate_longest_first(size_t *n_a, size_t *n_b, size_t budget) {
     size_t n1 = *n_a, n2 = *n_b;
     int swapped = 0;
     if (n1 > n2) {
-        size_t t = n1; n1 = n2; n2 = t;
+        size_t t = n1;
+        n1 = n2;
+        n2 = t;
         swapped = 1;
     }
-    if (n1 > budget) n2 = n1;
-    else n2 = n1 > budget - n1 ? n1 : budget - n1;
+    if (n1 > budget)
+        n2 = n1;
+    else
+        n2 = n1 > budget - n1 ? n1 : budget - n1;
     if (n1 + n2 > budget) {
         n1 = budget / 2;
         n2 = n1 + budget % 2;
     }
     if (swapped) {
-        size_t t = n1; n1 = n2; n2 = t;
+        size_t t = n1;
+        n1 = n2;
+        n2 = t;
     }
     if (n1 < *n_a) *n_a = n1;
     if (n2 < *n_b) *n_b = n2;
 }
 
 int scivec_tokenize(const scivec_tokenizer *tok, const char *text, size_t text_len,
-                    const char *pair, size_t pair_len, int max_length,
-                    scivec_encoding *out) {
+                    const char *pair, size_t pair_len, int max_length, scivec_encoding *out) {
     if (!out) return sv_error(SCIVEC_EINVAL, "scivec_tokenize: out is NULL");
     memset(out, 0, sizeof *out);
     if (!tok) return sv_error(SCIVEC_EINVAL, "scivec_tokenize: tokenizer is NULL");
@@ -278,8 +281,10 @@ int scivec_tokenize(const scivec_tokenizer *tok, const char *text, size_t text_l
     if (!pair) pair_len = 0;
     const size_t n_special = pair ? 3 : 2;
     if (max_length > 0 && (size_t)max_length < n_special)
-        return sv_error(SCIVEC_EINVAL, "scivec_tokenize: max_length %d leaves no room for "
-                        "the %zu special tokens", max_length, n_special);
+        return sv_error(SCIVEC_EINVAL,
+                        "scivec_tokenize: max_length %d leaves no room for "
+                        "the %zu special tokens",
+                        max_length, n_special);
 
     sv_ids ids_a = {0}, ids_b = {0};
     encode_state st = {.tok = tok, .out = &ids_a};
@@ -295,12 +300,14 @@ int scivec_tokenize(const scivec_tokenizer *tok, const char *text, size_t text_l
     size_t n_a = ids_a.n, n_b = ids_b.n;
     size_t n_untruncated = n_a + n_b + n_special;
     if (!status && n_untruncated > INT_MAX)
-        status = sv_error(SCIVEC_ETOOLONG, "scivec_tokenize: text gives more than %d tokens",
-                          INT_MAX);
+        status =
+            sv_error(SCIVEC_ETOOLONG, "scivec_tokenize: text gives more than %d tokens", INT_MAX);
     if (!status && max_length > 0 && n_untruncated > (size_t)max_length) {
         size_t budget = (size_t)max_length - n_special;
-        if (pair) truncate_longest_first(&n_a, &n_b, budget);
-        else n_a = budget;
+        if (pair)
+            truncate_longest_first(&n_a, &n_b, budget);
+        else
+            n_a = budget;
     }
     size_t n = n_a + n_b + n_special;
     if (!status) {
@@ -312,12 +319,21 @@ int scivec_tokenize(const scivec_tokenizer *tok, const char *text, size_t text_l
     if (!status) {
         int32_t *ids = out->input_ids, *types = out->token_type_ids;
         size_t k = 0;
-        ids[k] = tok->cls_id; types[k++] = 0;
-        for (size_t i = 0; i < n_a; i++) { ids[k] = ids_a.data[i]; types[k++] = 0; }
-        ids[k] = tok->sep_id; types[k++] = 0;
+        ids[k] = tok->cls_id;
+        types[k++] = 0;
+        for (size_t i = 0; i < n_a; i++) {
+            ids[k] = ids_a.data[i];
+            types[k++] = 0;
+        }
+        ids[k] = tok->sep_id;
+        types[k++] = 0;
         if (pair) {
-            for (size_t i = 0; i < n_b; i++) { ids[k] = ids_b.data[i]; types[k++] = 1; }
-            ids[k] = tok->sep_id; types[k++] = 1;
+            for (size_t i = 0; i < n_b; i++) {
+                ids[k] = ids_b.data[i];
+                types[k++] = 1;
+            }
+            ids[k] = tok->sep_id;
+            types[k++] = 1;
         }
         out->n_tokens = (int)n;
         out->n_tokens_untruncated = (int)n_untruncated;
@@ -339,8 +355,8 @@ void scivec_encoding_clear(scivec_encoding *enc) {
 
 /* The normalizer alone over text (for added tokens marked `normalized`,
  * which match the normalized text): a new NUL-terminated string in *out. */
-int sv_tokenizer_normalize(const scivec_tokenizer *tok, const char *text, size_t len,
-                           char **out, size_t *out_len) {
+int sv_tokenizer_normalize(const scivec_tokenizer *tok, const char *text, size_t len, char **out,
+                           size_t *out_len) {
     encode_state st = {.tok = tok, .collect = 1};
     int status = normalize_piece(&st, text, len);
     sv_bytes_free(&st.word);

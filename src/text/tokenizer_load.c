@@ -28,24 +28,24 @@
 
 /* The special tokens of a BERT tokenizer, by role. */
 enum { SPECIAL_UNK, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_CLS, SPECIAL_MASK, N_SPECIAL };
-static const char *const special_keys[N_SPECIAL] = {
-    "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
-static const char *const special_defaults[N_SPECIAL] = {
-    "[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+static const char *const special_keys[N_SPECIAL] = {"unk_token", "sep_token", "pad_token",
+                                                    "cls_token", "mask_token"};
+static const char *const special_defaults[N_SPECIAL] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]",
+                                                        "[MASK]"};
 
 /* Everything read from the files before it is resolved against the vocab. */
 typedef struct tok_settings {
-    char *special[N_SPECIAL];        /* token strings, owned              */
-    int   has_config;                /* tokenizer_config.json was there   */
-    int   do_lower_case;             /* config values, HF defaults        */
-    int   strip_accents;             /* -1 = null: follow lowercase       */
-    int   tokenize_chinese_chars;
-    int   bert_class;                /* tokenizer_class is Bert* or absent */
+    char *special[N_SPECIAL]; /* token strings, owned              */
+    int has_config;           /* tokenizer_config.json was there   */
+    int do_lower_case;        /* config values, HF defaults        */
+    int strip_accents;        /* -1 = null: follow lowercase       */
+    int tokenize_chinese_chars;
+    int bert_class; /* tokenizer_class is Bert* or absent */
     /* added tokens from any file: content and id (-1 = look up in vocab) */
     char **added;
     int32_t *added_ids;
-    uint8_t *added_normalized;     /* matched in the normalized text    */
-    int   n_added, cap_added;
+    uint8_t *added_normalized; /* matched in the normalized text    */
+    int n_added, cap_added;
 } tok_settings;
 
 static void settings_free(tok_settings *s) {
@@ -56,8 +56,7 @@ static void settings_free(tok_settings *s) {
     free(s->added_normalized);
 }
 
-static int settings_add_token(tok_settings *s, const char *content, int32_t id,
-                              int normalized) {
+static int settings_add_token(tok_settings *s, const char *content, int32_t id, int normalized) {
     if (!content || !*content) return SCIVEC_OK;
     if (s->n_added == s->cap_added) {
         int cap = s->cap_added ? s->cap_added * 2 : 16;
@@ -124,8 +123,8 @@ static int read_special_tokens(const cJSON *json, tok_settings *s) {
     const cJSON *extra = cJSON_GetObjectItemCaseSensitive(json, "additional_special_tokens");
     const cJSON *item;
     if (!cJSON_IsArray(extra)) extra = NULL;
-    cJSON_ArrayForEach(item, extra)
-        if ((status = settings_add_token(s, token_content(item), -1, 0))) return status;
+    cJSON_ArrayForEach(item, extra) if ((status = settings_add_token(s, token_content(item), -1,
+                                                                     0))) return status;
     return SCIVEC_OK;
 }
 
@@ -146,8 +145,8 @@ static int read_tokenizer_config(const char *path, tok_settings *s, int *model_m
     const cJSON *max_len = cJSON_GetObjectItemCaseSensitive(json, "model_max_length");
     if (!cJSON_IsNumber(max_len)) max_len = cJSON_GetObjectItemCaseSensitive(json, "max_len");
     if (cJSON_IsNumber(max_len) && isfinite(max_len->valuedouble) && max_len->valuedouble >= 1)
-        *model_max_length = max_len->valuedouble >= (double)INT32_MAX
-                                ? INT32_MAX : (int)max_len->valuedouble;
+        *model_max_length =
+            max_len->valuedouble >= (double)INT32_MAX ? INT32_MAX : (int)max_len->valuedouble;
 
     status = read_special_tokens(json, s);
 
@@ -219,24 +218,27 @@ static int apply_normalizer(const cJSON *norm, const char *path, scivec_tokenize
             if (status) return status;
         }
     } else {
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: normalizer type \"%s\" is not supported",
-                        path, t);
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: normalizer type \"%s\" is not supported", path,
+                        t);
     }
     return SCIVEC_OK;
 }
 
 static int apply_pre_tokenizer(const cJSON *pre, const char *path, scivec_tokenizer *tok) {
     if (!pre || cJSON_IsNull(pre))
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: a tokenizer without pre_tokenizer is not supported",
-                        path);
+        return sv_error(SCIVEC_EUNSUPPORTED,
+                        "%s: a tokenizer without pre_tokenizer is not supported", path);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(pre, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "";
-    if (!strcmp(t, "BertPreTokenizer")) tok->pretok = SV_PRETOK_BERT;
-    else if (!strcmp(t, "Whitespace")) tok->pretok = SV_PRETOK_WHITESPACE;
-    else if (!strcmp(t, "WhitespaceSplit")) tok->pretok = SV_PRETOK_WHITESPACE_SPLIT;
+    if (!strcmp(t, "BertPreTokenizer"))
+        tok->pretok = SV_PRETOK_BERT;
+    else if (!strcmp(t, "Whitespace"))
+        tok->pretok = SV_PRETOK_WHITESPACE;
+    else if (!strcmp(t, "WhitespaceSplit"))
+        tok->pretok = SV_PRETOK_WHITESPACE_SPLIT;
     else
-        return sv_error(SCIVEC_EUNSUPPORTED, "%s: pre_tokenizer type \"%s\" is not supported",
-                        path, t);
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: pre_tokenizer type \"%s\" is not supported", path,
+                        t);
     return SCIVEC_OK;
 }
 
@@ -258,13 +260,16 @@ static int read_post_processor(const cJSON *post, const char *path, tok_settings
         /* "single": [{SpecialToken: CLS}, {Sequence: A}, {SpecialToken: SEP}] */
         const cJSON *single = cJSON_GetObjectItemCaseSensitive(post, "single");
         int n = cJSON_GetArraySize(single);
-        const cJSON *first = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(single, 0), "SpecialToken");
-        const cJSON *last = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(single, n - 1), "SpecialToken");
+        const cJSON *first =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(single, 0), "SpecialToken");
+        const cJSON *last =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(single, n - 1), "SpecialToken");
         const cJSON *first_id = cJSON_GetObjectItemCaseSensitive(first, "id");
         const cJSON *last_id = cJSON_GetObjectItemCaseSensitive(last, "id");
         if (n != 3 || !cJSON_IsString(first_id) || !cJSON_IsString(last_id))
             return sv_error(SCIVEC_EUNSUPPORTED,
-                            "%s: only the [CLS] $A [SEP] post-processor template is supported", path);
+                            "%s: only the [CLS] $A [SEP] post-processor template is supported",
+                            path);
         status = set_special(s, SPECIAL_CLS, first_id->valuestring);
         if (!status) status = set_special(s, SPECIAL_SEP, last_id->valuestring);
     } else {
@@ -285,8 +290,8 @@ static int read_tokenizer_json(const char *path, scivec_tokenizer *tok, tok_sett
     if (!cJSON_IsObject(model)) {
         status = sv_error(SCIVEC_EFORMAT, "%s: no \"model\" object", path);
     } else if (cJSON_IsString(type) && strcmp(type->valuestring, "WordPiece")) {
-        status = sv_error(SCIVEC_EUNSUPPORTED, "%s: model type \"%s\" is not WordPiece",
-                          path, type->valuestring);
+        status = sv_error(SCIVEC_EUNSUPPORTED, "%s: model type \"%s\" is not WordPiece", path,
+                          type->valuestring);
     }
     if (!status) {
         const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
@@ -301,31 +306,41 @@ static int read_tokenizer_json(const char *path, scivec_tokenizer *tok, tok_sett
                 tok->subword_prefix_len = len;
             }
         }
-        const cJSON *max_chars = cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
+        const cJSON *max_chars =
+            cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
         if (cJSON_IsNumber(max_chars))
             tok->max_input_chars_per_word = max_chars->valuedouble < 0 ? 0
-                : max_chars->valuedouble > 1e9 ? 1000000000 : (int)max_chars->valuedouble;
+                                            : max_chars->valuedouble > 1e9
+                                                ? 1000000000
+                                                : (int)max_chars->valuedouble;
     }
-    if (!status) status = sv_vocab_from_json(cJSON_GetObjectItemCaseSensitive(model, "vocab"),
-                                             path, &tok->vocab);
+    if (!status)
+        status =
+            sv_vocab_from_json(cJSON_GetObjectItemCaseSensitive(model, "vocab"), path, &tok->vocab);
     if (!status) {
         /* The normalizer replaces the BertTokenizer defaults entirely. */
         tok->clean_text = tok->handle_chinese = tok->lowercase = tok->strip_accents = 0;
-        status = apply_normalizer(cJSON_GetObjectItemCaseSensitive(json, "normalizer"), path,
-                                  tok, is_bert_normalizer);
+        status = apply_normalizer(cJSON_GetObjectItemCaseSensitive(json, "normalizer"), path, tok,
+                                  is_bert_normalizer);
     }
-    if (!status) status = apply_pre_tokenizer(cJSON_GetObjectItemCaseSensitive(json, "pre_tokenizer"), path, tok);
-    if (!status) status = read_post_processor(cJSON_GetObjectItemCaseSensitive(json, "post_processor"), path, s);
+    if (!status)
+        status =
+            apply_pre_tokenizer(cJSON_GetObjectItemCaseSensitive(json, "pre_tokenizer"), path, tok);
+    if (!status)
+        status =
+            read_post_processor(cJSON_GetObjectItemCaseSensitive(json, "post_processor"), path, s);
     if (!status) {
         const cJSON *added = cJSON_GetObjectItemCaseSensitive(json, "added_tokens");
         const cJSON *item;
         if (!cJSON_IsArray(added)) added = NULL;
         cJSON_ArrayForEach(item, added) {
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
-            int32_t id_value = cJSON_IsNumber(id) && id->valuedouble >= 0 &&
-                               id->valuedouble <= INT32_MAX ? (int32_t)id->valuedouble : -1;
-            if ((status = settings_add_token(s, token_content(item), id_value,
-                                             added_normalized(item))))
+            int32_t id_value =
+                cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble <= INT32_MAX
+                    ? (int32_t)id->valuedouble
+                    : -1;
+            if ((status =
+                     settings_add_token(s, token_content(item), id_value, added_normalized(item))))
                 break;
         }
     }
@@ -351,7 +366,10 @@ static int vocab_looks_cased(const sv_vocab *v) {
                                                   (utf8proc_ssize_t)(len - pos), &cp);
             if (n <= 0) break;
             utf8proc_category_t c = utf8proc_category(cp);
-            if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LT) { n_upper++; break; }
+            if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LT) {
+                n_upper++;
+                break;
+            }
             pos += n;
         }
     }
@@ -423,7 +441,8 @@ static int build_added_tokens(scivec_tokenizer *tok, tok_settings *s) {
                 duplicate = 1;
         if (duplicate) continue;
         sv_added_token *t = &tok->added[tok->n_added];
-        if (!(t->content = strdup(content))) return sv_error(SCIVEC_ENOMEM, "tokenizer: out of memory");
+        if (!(t->content = strdup(content)))
+            return sv_error(SCIVEC_ENOMEM, "tokenizer: out of memory");
         t->len = len;
         t->id = id;
         t->normalized = normalized;
@@ -437,8 +456,8 @@ static int resolve_required(const scivec_tokenizer *tok, const tok_settings *s, 
     const char *name = s->special[role];
     *id = sv_vocab_find(&tok->vocab, name, strlen(name));
     if (*id < 0)
-        return sv_error(SCIVEC_EFORMAT, "%s: %s \"%s\" is not in the vocabulary",
-                        dir, special_keys[role], name);
+        return sv_error(SCIVEC_EFORMAT, "%s: %s \"%s\" is not in the vocabulary", dir,
+                        special_keys[role], name);
     return SCIVEC_OK;
 }
 

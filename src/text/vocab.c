@@ -58,9 +58,12 @@ static int vocab_build(sv_vocab *v, const vocab_entry *entries, size_t n_entries
         uint32_t slot = hash_bytes(e->token, e->len) & v->slot_mask;
         for (;;) {
             int32_t id = v->slots[slot];
-            if (id < 0) { v->slots[slot] = e->id; break; }
-            if (v->id_len[id] == e->len && !memcmp(v->id_token[id], e->token, e->len)
-                && id != e->id) {
+            if (id < 0) {
+                v->slots[slot] = e->id;
+                break;
+            }
+            if (v->id_len[id] == e->len && !memcmp(v->id_token[id], e->token, e->len) &&
+                id != e->id) {
                 /* A repeated token: the later line wins. */
                 v->slots[slot] = e->id;
                 break;
@@ -142,8 +145,8 @@ int sv_vocab_from_json(const cJSON *vocab_obj, const char *path, sv_vocab *v) {
         if (!cJSON_IsNumber(item) || item->valuedouble < 0 ||
             item->valuedouble >= SV_VOCAB_MAX_ID ||
             item->valuedouble != (double)(int32_t)item->valuedouble)
-            return sv_error(SCIVEC_EFORMAT, "%s: model.vocab[\"%.40s\"] is not a valid id",
-                            path, item->string);
+            return sv_error(SCIVEC_EFORMAT, "%s: model.vocab[\"%.40s\"] is not a valid id", path,
+                            item->string);
         n_entries++;
         n_bytes += strlen(item->string) + 1;
     }

@@ -42,10 +42,9 @@ void sv_bytes_free(sv_bytes *b) {
 
 static int is_continuation_byte(char c) { return ((unsigned char)c & 0xC0) == 0x80; }
 
-int sv_wordpiece(const scivec_tokenizer *tok, const char *word, size_t len,
-                 size_t n_chars, sv_bytes *scratch, sv_ids *out) {
-    if (n_chars > (size_t)tok->max_input_chars_per_word)
-        return sv_ids_push(out, tok->unk_id);
+int sv_wordpiece(const scivec_tokenizer *tok, const char *word, size_t len, size_t n_chars,
+                 sv_bytes *scratch, sv_ids *out) {
+    if (n_chars > (size_t)tok->max_input_chars_per_word) return sv_ids_push(out, tok->unk_id);
 
     /* Lay the word out after room for the prefix: the candidate "##" + rest
      * is then built in place by writing the prefix over bytes already

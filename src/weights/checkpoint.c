@@ -11,10 +11,13 @@
 #include "core/error.h"
 #include "weights/checkpoint.h"
 
-static const struct { const char *name; int size; } dtype_info[SV_DT_COUNT] = {
-    [SV_DT_F32] = {"F32", 4},  [SV_DT_F16] = {"F16", 2}, [SV_DT_BF16] = {"BF16", 2},
-    [SV_DT_F64] = {"F64", 8},  [SV_DT_I64] = {"I64", 8}, [SV_DT_I32] = {"I32", 4},
-    [SV_DT_I16] = {"I16", 2},  [SV_DT_I8] = {"I8", 1},   [SV_DT_U8] = {"U8", 1},
+static const struct {
+    const char *name;
+    int size;
+} dtype_info[SV_DT_COUNT] = {
+    [SV_DT_F32] = {"F32", 4},   [SV_DT_F16] = {"F16", 2}, [SV_DT_BF16] = {"BF16", 2},
+    [SV_DT_F64] = {"F64", 8},   [SV_DT_I64] = {"I64", 8}, [SV_DT_I32] = {"I32", 4},
+    [SV_DT_I16] = {"I16", 2},   [SV_DT_I8] = {"I8", 1},   [SV_DT_U8] = {"U8", 1},
     [SV_DT_BOOL] = {"BOOL", 1},
 };
 
@@ -30,7 +33,10 @@ sv_checkpoint *sv_checkpoint_new(const char *path) {
     sv_checkpoint *ck = calloc(1, sizeof *ck);
     if (!ck) return NULL;
     ck->path = strdup(path ? path : "<memory>");
-    if (!ck->path) { free(ck); return NULL; }
+    if (!ck->path) {
+        free(ck);
+        return NULL;
+    }
     return ck;
 }
 
@@ -80,8 +86,8 @@ int sv_checkpoint_keep_buffer(sv_checkpoint *ck, void *buffer) {
     return SCIVEC_OK;
 }
 
-int sv_checkpoint_add_storage(sv_checkpoint *ck, const char *key, sv_dtype dtype,
-                              int64_t n_bytes, const uint8_t *bytes) {
+int sv_checkpoint_add_storage(sv_checkpoint *ck, const char *key, sv_dtype dtype, int64_t n_bytes,
+                              const uint8_t *bytes) {
     if (grow((void **)&ck->storages, &ck->cap_storages, ck->n_storages, sizeof *ck->storages))
         return sv_error(SCIVEC_ENOMEM, "%s: out of memory", ck->path);
     sv_storage *st = &ck->storages[ck->n_storages];
@@ -100,9 +106,9 @@ const sv_tensor *sv_checkpoint_find(const sv_checkpoint *ck, const char *name) {
     return NULL;
 }
 
-int sv_checkpoint_add_tensor(sv_checkpoint *ck, const char *name, sv_dtype dtype,
-                             int n_dims, const int64_t *shape,
-                             const int64_t *stride, int64_t offset, int storage) {
+int sv_checkpoint_add_tensor(sv_checkpoint *ck, const char *name, sv_dtype dtype, int n_dims,
+                             const int64_t *shape, const int64_t *stride, int64_t offset,
+                             int storage) {
     if (n_dims < 0 || n_dims > SV_MAX_DIMS)
         return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: %d dimensions (at most %d supported)",
                         ck->path, name, n_dims, SV_MAX_DIMS);
@@ -124,8 +130,8 @@ int sv_checkpoint_add_tensor(sv_checkpoint *ck, const char *name, sv_dtype dtype
     for (int d = n_dims - 1; d >= 0; d--) {
         if (shape[d] < 0 || (stride && stride[d] < 0)) {
             free(t->name);
-            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: negative size or stride",
-                            ck->path, name);
+            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: negative size or stride", ck->path,
+                            name);
         }
         t->shape[d] = shape[d];
         t->stride[d] = stride ? stride[d] : step;
@@ -149,14 +155,17 @@ static float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
     if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (mant << 13);               /* inf / nan */
+        bits = sign | 0x7f800000u | (mant << 13); /* inf / nan */
     } else if (exp != 0) {
-        bits = sign | ((exp + 112) << 23) | (mant << 13);       /* normal */
+        bits = sign | ((exp + 112) << 23) | (mant << 13); /* normal */
     } else if (mant == 0) {
-        bits = sign;                                            /* zero */
-    } else {                                                    /* subnormal */
+        bits = sign; /* zero */
+    } else {         /* subnormal */
         int shift = 0;
-        while (!(mant & 0x400)) { mant <<= 1; shift++; }
+        while (!(mant & 0x400)) {
+            mant <<= 1;
+            shift++;
+        }
         bits = sign | ((uint32_t)(113 - shift) << 23) | ((mant & 0x3ff) << 13);
     }
     float f;
@@ -166,15 +175,30 @@ static float f16_to_f32(uint16_t h) {
 
 static float element_as_f32(const uint8_t *p, sv_dtype dtype) {
     switch (dtype) {
-    case SV_DT_F32: { float f; memcpy(&f, p, 4); return f; }
-    case SV_DT_F16: { uint16_t h; memcpy(&h, p, 2); return f16_to_f32(h); }
-    case SV_DT_BF16: {
-        uint16_t h; memcpy(&h, p, 2);
-        uint32_t bits = (uint32_t)h << 16;
-        float f; memcpy(&f, &bits, 4); return f;
-    }
-    case SV_DT_F64: { double d; memcpy(&d, p, 8); return (float)d; }
-    default: return 0.0f;
+        case SV_DT_F32: {
+            float f;
+            memcpy(&f, p, 4);
+            return f;
+        }
+        case SV_DT_F16: {
+            uint16_t h;
+            memcpy(&h, p, 2);
+            return f16_to_f32(h);
+        }
+        case SV_DT_BF16: {
+            uint16_t h;
+            memcpy(&h, p, 2);
+            uint32_t bits = (uint32_t)h << 16;
+            float f;
+            memcpy(&f, &bits, 4);
+            return f;
+        }
+        case SV_DT_F64: {
+            double d;
+            memcpy(&d, p, 8);
+            return (float)d;
+        }
+        default: return 0.0f;
     }
 }
 
@@ -188,9 +212,12 @@ static int is_contiguous(const sv_tensor *t) {
 }
 
 int sv_checkpoint_f32(sv_checkpoint *ck, const sv_tensor *t_const, const float **out) {
-    sv_tensor *t = (sv_tensor *)t_const;   /* caches its f32 view */
+    sv_tensor *t = (sv_tensor *)t_const; /* caches its f32 view */
     *out = NULL;
-    if (t->f32) { *out = t->f32; return SCIVEC_OK; }
+    if (t->f32) {
+        *out = t->f32;
+        return SCIVEC_OK;
+    }
     if (t->dtype != SV_DT_F32 && t->dtype != SV_DT_F16 && t->dtype != SV_DT_BF16 &&
         t->dtype != SV_DT_F64)
         return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: dtype %s is not a floating-point type",
@@ -201,8 +228,7 @@ int sv_checkpoint_f32(sv_checkpoint *ck, const sv_tensor *t_const, const float *
                         ck->path, t->name, sv_dtype_name(t->dtype), sv_dtype_name(st->dtype));
     int64_t elem = sv_dtype_size(t->dtype);
     int64_t n = sv_tensor_numel(t);
-    if (n < 0)
-        return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: size overflows", ck->path, t->name);
+    if (n < 0) return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: size overflows", ck->path, t->name);
     /* The last element the view touches must lie inside the storage. */
     int64_t last = t->offset;
     for (int d = 0; d < t->n_dims && n > 0; d++) {
@@ -225,20 +251,22 @@ int sv_checkpoint_f32(sv_checkpoint *ck, const sv_tensor *t_const, const float *
     }
     if (!st->bytes) {
         if (!ck->load_storage)
-            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: storage has no data", ck->path, t->name);
+            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: storage has no data", ck->path,
+                            t->name);
         int rc = ck->load_storage(ck, st);
         if (rc < 0) return sv_error_prefix(rc, "tensor %s", t->name);
     }
     const uint8_t *base = st->bytes + t->offset * elem;
     if (t->dtype == SV_DT_F32 && is_contiguous(t) && ((uintptr_t)base % sizeof(float)) == 0) {
-        *out = t->f32 = (const float *)base;       /* zero copy */
+        *out = t->f32 = (const float *)base; /* zero copy */
         return SCIVEC_OK;
     }
     if ((uint64_t)n > SIZE_MAX / sizeof(float))
         return sv_error(SCIVEC_ENOMEM, "%s: tensor %s: too large", ck->path, t->name);
     float *dst = malloc((size_t)n * sizeof(float));
-    if (!dst) return sv_error(SCIVEC_ENOMEM, "%s: tensor %s: out of memory (%lld floats)",
-                              ck->path, t->name, (long long)n);
+    if (!dst)
+        return sv_error(SCIVEC_ENOMEM, "%s: tensor %s: out of memory (%lld floats)", ck->path,
+                        t->name, (long long)n);
     /* Walk the view in C order with an odometer over the dimensions. */
     int64_t index[SV_MAX_DIMS] = {0};
     int64_t src = 0;

@@ -12,8 +12,8 @@
 #include "weights/checkpoint.h"
 #include "weights/checkpoint_open.h"
 #include "weights/safetensors.h"
-#include "weights/torch_zip.h"
 #include "weights/torch_legacy.h"
+#include "weights/torch_zip.h"
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
@@ -35,8 +35,8 @@ int sv_checkpoint_open(const char *path, sv_checkpoint **out) {
         unsigned char magic[4] = {0};
         FILE *f = fopen(path, "rb");
         if (!f) {
-            rc = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s",
-                          path, strerror(errno));
+            rc = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                          strerror(errno));
         } else {
             size_t got = fread(magic, 1, 4, f);
             fclose(f);
@@ -52,7 +52,10 @@ int sv_checkpoint_open(const char *path, sv_checkpoint **out) {
                               path);
         }
     }
-    if (rc < 0) { sv_checkpoint_free(ck); return rc; }
+    if (rc < 0) {
+        sv_checkpoint_free(ck);
+        return rc;
+    }
     *out = ck;
     return SCIVEC_OK;
 }

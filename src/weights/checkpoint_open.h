@@ -10,6 +10,6 @@
 
 /* Opens a weight file: *.safetensors, *.safetensors.index.json, or a
  * pytorch_model.bin (zip or legacy, told apart by their first bytes). */
-int  sv_checkpoint_open(const char *path, sv_checkpoint **out);
+int sv_checkpoint_open(const char *path, sv_checkpoint **out);
 
 #endif /* SV_CHECKPOINT_OPEN_H */

@@ -17,15 +17,20 @@
 #include "weights/pickle.h"
 
 /* Bounds: far above any real state dict, low enough to stop bombs. */
-#define MAX_STACK     (1 << 20)
-#define MAX_MEMO      (1 << 20)
-#define MAX_DEPTH     256               /* nesting of containers and MARKs */
-#define MAX_ARENA     ((size_t)256 << 20)
-#define MAX_LINE      256               /* GLOBAL module / name lines      */
+#define MAX_STACK (1 << 20)
+#define MAX_MEMO  (1 << 20)
+#define MAX_DEPTH 256 /* nesting of containers and MARKs */
+#define MAX_ARENA ((size_t)256 << 20)
+#define MAX_LINE  256 /* GLOBAL module / name lines      */
 
 typedef enum {
-    G_ORDERED_DICT, G_REBUILD_TENSOR_V2, G_REBUILD_TENSOR, G_REBUILD_PARAMETER,
-    G_REBUILD_PARAMETER_WITH_STATE, G_STORAGE_TYPE, G_DTYPE,
+    G_ORDERED_DICT,
+    G_REBUILD_TENSOR_V2,
+    G_REBUILD_TENSOR,
+    G_REBUILD_PARAMETER,
+    G_REBUILD_PARAMETER_WITH_STATE,
+    G_STORAGE_TYPE,
+    G_DTYPE,
 } global_kind;
 
 static const struct allowed_global {
@@ -63,7 +68,11 @@ static const struct allowed_global {
 
 /* ---- arena ------------------------------------------------------------- */
 
-typedef struct chunk { struct chunk *next; size_t used, cap; max_align_t data[]; } chunk;
+typedef struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+} chunk;
 
 struct sv_pickle {
     chunk *chunks;
@@ -92,7 +101,10 @@ static void *arena_alloc(sv_pickle *p, size_t size) {
 
 void sv_pickle_free(sv_pickle *p) {
     if (!p) return;
-    for (chunk *c = p->chunks, *next; c; c = next) { next = c->next; free(c); }
+    for (chunk *c = p->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     free(p);
 }
 
@@ -128,14 +140,18 @@ static int oom(machine *m) { return FAIL(m, SCIVEC_ENOMEM, "out of memory (pickl
 
 static sv_pv *new_value(machine *m, sv_pv_type type) {
     sv_pv *v = arena_alloc(m->p, sizeof *v);
-    if (v) { memset(v, 0, sizeof *v); v->type = type; }
+    if (v) {
+        memset(v, 0, sizeof *v);
+        v->type = type;
+    }
     return v;
 }
 
 static int push(machine *m, sv_pv *v) {
     if (!v) return oom(m);
     if (m->n_stack == m->cap_stack) {
-        if (m->cap_stack >= MAX_STACK) return FAIL(m, SCIVEC_EFORMAT, "stack deeper than %d", MAX_STACK);
+        if (m->cap_stack >= MAX_STACK)
+            return FAIL(m, SCIVEC_EFORMAT, "stack deeper than %d", MAX_STACK);
         int cap = m->cap_stack ? m->cap_stack * 2 : 64;
         sv_pv **bigger = realloc(m->stack, (size_t)cap * sizeof *bigger);
         if (!bigger) return oom(m);
@@ -156,7 +172,10 @@ static int pop(machine *m, sv_pv **out) {
 /* Index of the topmost MARK on the stack, or an error. */
 static int find_mark(machine *m, int *at) {
     for (int i = m->n_stack - 1; i >= 0; i--)
-        if (m->stack[i]->type == SV_PV_MARK) { *at = i; return SCIVEC_OK; }
+        if (m->stack[i]->type == SV_PV_MARK) {
+            *at = i;
+            return SCIVEC_OK;
+        }
     return FAIL(m, SCIVEC_EFORMAT, "no MARK on the stack");
 }
 
@@ -272,7 +291,8 @@ static int push_global(machine *m, const char *module, const char *name) {
 
 static int memo_put(machine *m, int64_t index) {
     if (m->n_stack == 0) return FAIL(m, SCIVEC_EFORMAT, "memo store on an empty stack");
-    if (index < 0 || index >= MAX_MEMO) return FAIL(m, SCIVEC_EFORMAT, "memo index %lld too large", (long long)index);
+    if (index < 0 || index >= MAX_MEMO)
+        return FAIL(m, SCIVEC_EFORMAT, "memo index %lld too large", (long long)index);
     if (index >= m->cap_memo) {
         int64_t cap = m->cap_memo ? m->cap_memo : 64;
         while (cap <= index) cap *= 2;
@@ -307,7 +327,8 @@ static int int_tuple(machine *m, const sv_pv *t, const char *what, int64_t *dims
     if (t->type != SV_PV_TUPLE && t->type != SV_PV_LIST)
         return FAIL(m, SCIVEC_EFORMAT, "tensor %s must be a tuple", what);
     if (t->u.seq.n > SV_MAX_DIMS)
-        return FAIL(m, SCIVEC_EFORMAT, "tensor with %d dimensions (at most %d)", t->u.seq.n, SV_MAX_DIMS);
+        return FAIL(m, SCIVEC_EFORMAT, "tensor with %d dimensions (at most %d)", t->u.seq.n,
+                    SV_MAX_DIMS);
     for (int i = 0; i < t->u.seq.n; i++) {
         int rc = to_int(m, t->u.seq.items[i], what, &dims[i]);
         if (rc < 0) return rc;
@@ -318,9 +339,11 @@ static int int_tuple(machine *m, const sv_pv *t, const char *what, int64_t *dims
 
 /* torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...) */
 static int rebuild_tensor(machine *m, const sv_pv *args) {
-    if (args->u.seq.n < 4) return FAIL(m, SCIVEC_EFORMAT, "_rebuild_tensor with %d arguments", args->u.seq.n);
+    if (args->u.seq.n < 4)
+        return FAIL(m, SCIVEC_EFORMAT, "_rebuild_tensor with %d arguments", args->u.seq.n);
     sv_pv **a = args->u.seq.items;
-    if (a[0]->type != SV_PV_STORAGE) return FAIL(m, SCIVEC_EFORMAT, "_rebuild_tensor of a non-storage");
+    if (a[0]->type != SV_PV_STORAGE)
+        return FAIL(m, SCIVEC_EFORMAT, "_rebuild_tensor of a non-storage");
     sv_pv *t = new_value(m, SV_PV_TENSOR);
     if (!t) return oom(m);
     t->u.tensor.storage = a[0];
@@ -332,7 +355,8 @@ static int rebuild_tensor(machine *m, const sv_pv *args) {
     int n_strides = int_tuple(m, a[3], "stride", t->u.tensor.stride);
     if (n_strides < 0) return n_strides;
     if (n_strides != n_dims)
-        return FAIL(m, SCIVEC_EFORMAT, "tensor size has %d dimensions but stride %d", n_dims, n_strides);
+        return FAIL(m, SCIVEC_EFORMAT, "tensor size has %d dimensions but stride %d", n_dims,
+                    n_strides);
     t->u.tensor.n_dims = n_dims;
     return push(m, t);
 }
@@ -345,20 +369,19 @@ static int op_reduce(machine *m) {
         return FAIL(m, SCIVEC_EFORMAT, "REDUCE needs an allowed global and an argument tuple");
     const struct allowed_global *g = &allowlist[callable->u.global];
     switch (g->kind) {
-    case G_ORDERED_DICT:
-        if (args->u.seq.n != 0) return FAIL(m, SCIVEC_EFORMAT, "OrderedDict with arguments");
-        return push(m, new_value(m, SV_PV_DICT));
-    case G_REBUILD_TENSOR_V2:
-    case G_REBUILD_TENSOR:
-        return rebuild_tensor(m, args);
-    case G_REBUILD_PARAMETER:
-    case G_REBUILD_PARAMETER_WITH_STATE:
-        /* A Parameter is its tensor for our purposes. */
-        if (args->u.seq.n < 1 || args->u.seq.items[0]->type != SV_PV_TENSOR)
-            return FAIL(m, SCIVEC_EFORMAT, "_rebuild_parameter of a non-tensor");
-        return push(m, args->u.seq.items[0]);
-    default:
-        return FAIL(m, SCIVEC_EUNSUPPORTED, "%s.%s is not callable here", g->module, g->name);
+        case G_ORDERED_DICT:
+            if (args->u.seq.n != 0) return FAIL(m, SCIVEC_EFORMAT, "OrderedDict with arguments");
+            return push(m, new_value(m, SV_PV_DICT));
+        case G_REBUILD_TENSOR_V2:
+        case G_REBUILD_TENSOR: return rebuild_tensor(m, args);
+        case G_REBUILD_PARAMETER:
+        case G_REBUILD_PARAMETER_WITH_STATE:
+            /* A Parameter is its tensor for our purposes. */
+            if (args->u.seq.n < 1 || args->u.seq.items[0]->type != SV_PV_TENSOR)
+                return FAIL(m, SCIVEC_EFORMAT, "_rebuild_parameter of a non-tensor");
+            return push(m, args->u.seq.items[0]);
+        default:
+            return FAIL(m, SCIVEC_EUNSUPPORTED, "%s.%s is not callable here", g->module, g->name);
     }
 }
 
@@ -405,163 +428,202 @@ static int run(machine *m) {
         m->op_pos = m->pos;
         uint8_t op = m->buf[m->pos++];
         switch (op) {
-        case 0x80: /* PROTO */
-            if ((rc = need(m, 1)) < 0) break;
-            if (m->buf[m->pos] > 5) rc = FAIL(m, SCIVEC_EFORMAT, "pickle protocol %d", m->buf[m->pos]);
-            m->pos++;
-            break;
-        case 0x95: /* FRAME: a length hint only */
-            if ((rc = need(m, 8)) == 0) m->pos += 8;
-            break;
-        case '.': /* STOP */
-            if ((rc = pop(m, &v)) < 0) break;
-            m->p->root = v;
-            return SCIVEC_OK;
-        case '(': /* MARK */
-            if (m->n_marks >= MAX_DEPTH) {
-                rc = FAIL(m, SCIVEC_EFORMAT, "MARKs nested deeper than %d (recursion bomb?)", MAX_DEPTH);
+            case 0x80: /* PROTO */
+                if ((rc = need(m, 1)) < 0) break;
+                if (m->buf[m->pos] > 5)
+                    rc = FAIL(m, SCIVEC_EFORMAT, "pickle protocol %d", m->buf[m->pos]);
+                m->pos++;
                 break;
-            }
-            if ((rc = push(m, new_value(m, SV_PV_MARK))) == 0) m->n_marks++;
-            break;
-        case '0': /* POP */
-            if (m->n_stack > 0 && m->stack[m->n_stack - 1]->type == SV_PV_MARK) {
-                m->n_stack--;
-                m->n_marks--;
-            } else {
-                rc = pop(m, &v);
-            }
-            break;
-        case '1': /* POP_MARK */
-            if ((rc = find_mark(m, &at)) == 0) { m->n_stack = at; m->n_marks--; }
-            break;
-        case 'N': rc = push(m, new_value(m, SV_PV_NONE)); break;
-        case 0x88: case 0x89: /* NEWTRUE, NEWFALSE */
-            if ((v = new_value(m, SV_PV_BOOL))) v->u.i = op == 0x88;
-            rc = push(m, v);
-            break;
-        case 'J': if ((rc = need(m, 4)) == 0) rc = push_int(m, (int32_t)read_le(m, 4)); break;
-        case 'K': if ((rc = need(m, 1)) == 0) rc = push_int(m, (int64_t)read_le(m, 1)); break;
-        case 'M': if ((rc = need(m, 2)) == 0) rc = push_int(m, (int64_t)read_le(m, 2)); break;
-        case 0x8a: /* LONG1 */
-            if ((rc = need(m, 1)) == 0) rc = push_long(m, (size_t)read_le(m, 1));
-            break;
-        case 0x8b: /* LONG4 */
-            if ((rc = need(m, 4)) == 0) rc = push_long(m, (size_t)read_le(m, 4));
-            break;
-        case 'G': /* BINFLOAT, big-endian */
-            if ((rc = need(m, 8)) < 0) break;
-            {
-                uint64_t bits = 0;
-                for (int i = 0; i < 8; i++) bits = (bits << 8) | m->buf[m->pos + i];
-                m->pos += 8;
-                if ((v = new_value(m, SV_PV_FLOAT))) memcpy(&v->u.f, &bits, 8);
+            case 0x95: /* FRAME: a length hint only */
+                if ((rc = need(m, 8)) == 0) m->pos += 8;
+                break;
+            case '.': /* STOP */
+                if ((rc = pop(m, &v)) < 0) break;
+                m->p->root = v;
+                return SCIVEC_OK;
+            case '(': /* MARK */
+                if (m->n_marks >= MAX_DEPTH) {
+                    rc = FAIL(m, SCIVEC_EFORMAT, "MARKs nested deeper than %d (recursion bomb?)",
+                              MAX_DEPTH);
+                    break;
+                }
+                if ((rc = push(m, new_value(m, SV_PV_MARK))) == 0) m->n_marks++;
+                break;
+            case '0': /* POP */
+                if (m->n_stack > 0 && m->stack[m->n_stack - 1]->type == SV_PV_MARK) {
+                    m->n_stack--;
+                    m->n_marks--;
+                } else {
+                    rc = pop(m, &v);
+                }
+                break;
+            case '1': /* POP_MARK */
+                if ((rc = find_mark(m, &at)) == 0) {
+                    m->n_stack = at;
+                    m->n_marks--;
+                }
+                break;
+            case 'N': rc = push(m, new_value(m, SV_PV_NONE)); break;
+            case 0x88:
+            case 0x89: /* NEWTRUE, NEWFALSE */
+                if ((v = new_value(m, SV_PV_BOOL))) v->u.i = op == 0x88;
                 rc = push(m, v);
-            }
-            break;
-        case 'X': /* BINUNICODE */
-        case 'T': /* BINSTRING */
-        case 'B': /* BINBYTES */
-            if ((rc = need(m, 4)) == 0) rc = push_bytes(m, op == 'B' ? SV_PV_BYTES : SV_PV_STR, (size_t)read_le(m, 4));
-            break;
-        case 0x8c: /* SHORT_BINUNICODE */
-        case 'U':  /* SHORT_BINSTRING */
-        case 'C':  /* SHORT_BINBYTES */
-            if ((rc = need(m, 1)) == 0) rc = push_bytes(m, op == 'C' ? SV_PV_BYTES : SV_PV_STR, (size_t)read_le(m, 1));
-            break;
-        case 0x8d: /* BINUNICODE8 */
-        case 0x8e: /* BINBYTES8 */
-            if ((rc = need(m, 8)) == 0) {
-                uint64_t len = read_le(m, 8);
-                if (len > m->size) rc = FAIL(m, SCIVEC_EFORMAT, "string longer than the pickle");
-                else rc = push_bytes(m, op == 0x8e ? SV_PV_BYTES : SV_PV_STR, (size_t)len);
-            }
-            break;
-        case ')': rc = push(m, new_value(m, SV_PV_TUPLE)); break;
-        case ']': rc = push(m, new_value(m, SV_PV_LIST)); break;
-        case '}': rc = push(m, new_value(m, SV_PV_DICT)); break;
-        case 't': case 'l': case 'd': /* TUPLE, LIST, DICT from MARK */
-            if ((rc = find_mark(m, &at)) < 0) break;
-            if (op == 'd' && (m->n_stack - at - 1) % 2 != 0) {
-                rc = FAIL(m, SCIVEC_EFORMAT, "DICT with an odd number of items");
+                break;
+            case 'J':
+                if ((rc = need(m, 4)) == 0) rc = push_int(m, (int32_t)read_le(m, 4));
+                break;
+            case 'K':
+                if ((rc = need(m, 1)) == 0) rc = push_int(m, (int64_t)read_le(m, 1));
+                break;
+            case 'M':
+                if ((rc = need(m, 2)) == 0) rc = push_int(m, (int64_t)read_le(m, 2));
+                break;
+            case 0x8a: /* LONG1 */
+                if ((rc = need(m, 1)) == 0) rc = push_long(m, (size_t)read_le(m, 1));
+                break;
+            case 0x8b: /* LONG4 */
+                if ((rc = need(m, 4)) == 0) rc = push_long(m, (size_t)read_le(m, 4));
+                break;
+            case 'G': /* BINFLOAT, big-endian */
+                if ((rc = need(m, 8)) < 0) break;
+                {
+                    uint64_t bits = 0;
+                    for (int i = 0; i < 8; i++) bits = (bits << 8) | m->buf[m->pos + i];
+                    m->pos += 8;
+                    if ((v = new_value(m, SV_PV_FLOAT))) memcpy(&v->u.f, &bits, 8);
+                    rc = push(m, v);
+                }
+                break;
+            case 'X': /* BINUNICODE */
+            case 'T': /* BINSTRING */
+            case 'B': /* BINBYTES */
+                if ((rc = need(m, 4)) == 0)
+                    rc = push_bytes(m, op == 'B' ? SV_PV_BYTES : SV_PV_STR, (size_t)read_le(m, 4));
+                break;
+            case 0x8c: /* SHORT_BINUNICODE */
+            case 'U':  /* SHORT_BINSTRING */
+            case 'C':  /* SHORT_BINBYTES */
+                if ((rc = need(m, 1)) == 0)
+                    rc = push_bytes(m, op == 'C' ? SV_PV_BYTES : SV_PV_STR, (size_t)read_le(m, 1));
+                break;
+            case 0x8d: /* BINUNICODE8 */
+            case 0x8e: /* BINBYTES8 */
+                if ((rc = need(m, 8)) == 0) {
+                    uint64_t len = read_le(m, 8);
+                    if (len > m->size)
+                        rc = FAIL(m, SCIVEC_EFORMAT, "string longer than the pickle");
+                    else
+                        rc = push_bytes(m, op == 0x8e ? SV_PV_BYTES : SV_PV_STR, (size_t)len);
+                }
+                break;
+            case ')': rc = push(m, new_value(m, SV_PV_TUPLE)); break;
+            case ']': rc = push(m, new_value(m, SV_PV_LIST)); break;
+            case '}': rc = push(m, new_value(m, SV_PV_DICT)); break;
+            case 't':
+            case 'l':
+            case 'd': /* TUPLE, LIST, DICT from MARK */
+                if ((rc = find_mark(m, &at)) < 0) break;
+                if (op == 'd' && (m->n_stack - at - 1) % 2 != 0) {
+                    rc = FAIL(m, SCIVEC_EFORMAT, "DICT with an odd number of items");
+                    break;
+                }
+                c = new_value(m, op == 't' ? SV_PV_TUPLE : op == 'l' ? SV_PV_LIST : SV_PV_DICT);
+                if (!c) {
+                    rc = oom(m);
+                    break;
+                }
+                if ((rc = collect(m, c, at + 1, 1)) == 0) rc = push(m, c);
+                break;
+            case 0x85:
+            case 0x86:
+            case 0x87: { /* TUPLE1..3 */
+                int n = op - 0x84;
+                if (m->n_stack < n) {
+                    rc = FAIL(m, SCIVEC_EFORMAT, "stack underflow");
+                    break;
+                }
+                for (int i = m->n_stack - n; i < m->n_stack; i++)
+                    if (m->stack[i]->type == SV_PV_MARK)
+                        rc = FAIL(m, SCIVEC_EFORMAT, "stack underflow");
+                if (rc < 0) break;
+                c = new_value(m, SV_PV_TUPLE);
+                if (!c) {
+                    rc = oom(m);
+                    break;
+                }
+                if ((rc = collect(m, c, m->n_stack - n, 0)) == 0) rc = push(m, c);
                 break;
             }
-            c = new_value(m, op == 't' ? SV_PV_TUPLE : op == 'l' ? SV_PV_LIST : SV_PV_DICT);
-            if (!c) { rc = oom(m); break; }
-            if ((rc = collect(m, c, at + 1, 1)) == 0) rc = push(m, c);
-            break;
-        case 0x85: case 0x86: case 0x87: { /* TUPLE1..3 */
-            int n = op - 0x84;
-            if (m->n_stack < n) { rc = FAIL(m, SCIVEC_EFORMAT, "stack underflow"); break; }
-            for (int i = m->n_stack - n; i < m->n_stack; i++)
-                if (m->stack[i]->type == SV_PV_MARK) rc = FAIL(m, SCIVEC_EFORMAT, "stack underflow");
-            if (rc < 0) break;
-            c = new_value(m, SV_PV_TUPLE);
-            if (!c) { rc = oom(m); break; }
-            if ((rc = collect(m, c, m->n_stack - n, 0)) == 0) rc = push(m, c);
-            break;
-        }
-        case 'a': /* APPEND */
-            if ((rc = pop(m, &v)) < 0) break;
-            if (m->n_stack == 0 || m->stack[m->n_stack - 1]->type != SV_PV_LIST) {
-                rc = FAIL(m, SCIVEC_EFORMAT, "APPEND to a non-list");
-                break;
-            }
-            rc = container_add(m, m->stack[m->n_stack - 1], v);
-            break;
-        case 'e': /* APPENDS */
-            if ((rc = find_mark(m, &at)) < 0) break;
-            if (at == 0 || m->stack[at - 1]->type != SV_PV_LIST) {
-                rc = FAIL(m, SCIVEC_EFORMAT, "APPENDS to a non-list");
-                break;
-            }
-            rc = collect(m, m->stack[at - 1], at + 1, 1);
-            break;
-        case 's': /* SETITEM */
-            if ((rc = pop(m, &v)) < 0 || (rc = pop(m, &k)) < 0) break;
-            if (m->n_stack == 0 || m->stack[m->n_stack - 1]->type != SV_PV_DICT) {
-                rc = FAIL(m, SCIVEC_EFORMAT, "SETITEM on a non-dict");
-                break;
-            }
-            if ((rc = container_add(m, m->stack[m->n_stack - 1], k)) == 0)
+            case 'a': /* APPEND */
+                if ((rc = pop(m, &v)) < 0) break;
+                if (m->n_stack == 0 || m->stack[m->n_stack - 1]->type != SV_PV_LIST) {
+                    rc = FAIL(m, SCIVEC_EFORMAT, "APPEND to a non-list");
+                    break;
+                }
                 rc = container_add(m, m->stack[m->n_stack - 1], v);
-            break;
-        case 'u': /* SETITEMS */
-            if ((rc = find_mark(m, &at)) < 0) break;
-            if (at == 0 || m->stack[at - 1]->type != SV_PV_DICT || (m->n_stack - at - 1) % 2 != 0) {
-                rc = FAIL(m, SCIVEC_EFORMAT, "SETITEMS on a non-dict or with an odd item count");
                 break;
-            }
-            rc = collect(m, m->stack[at - 1], at + 1, 1);
-            break;
-        case 'c': /* GLOBAL */
-            if ((rc = read_line(m, module)) == 0 && (rc = read_line(m, name)) == 0)
-                rc = push_global(m, module, name);
-            break;
-        case 0x93: /* STACK_GLOBAL */
-            if ((rc = pop(m, &v)) < 0 || (rc = pop(m, &k)) < 0) break;
-            if (k->type != SV_PV_STR || v->type != SV_PV_STR || k->u.str.len >= MAX_LINE ||
-                v->u.str.len >= MAX_LINE) {
-                rc = FAIL(m, SCIVEC_EFORMAT, "STACK_GLOBAL needs two short strings");
+            case 'e': /* APPENDS */
+                if ((rc = find_mark(m, &at)) < 0) break;
+                if (at == 0 || m->stack[at - 1]->type != SV_PV_LIST) {
+                    rc = FAIL(m, SCIVEC_EFORMAT, "APPENDS to a non-list");
+                    break;
+                }
+                rc = collect(m, m->stack[at - 1], at + 1, 1);
                 break;
-            }
-            rc = push_global(m, k->u.str.s, v->u.str.s);
-            break;
-        case 'R': rc = op_reduce(m); break;
-        case 'Q': rc = op_persistent_id(m); break;
-        case 'b': /* BUILD: state for dicts (OrderedDict._metadata) and tensors is ignored */
-            if ((rc = pop(m, &v)) < 0) break;
-            if (m->n_stack == 0 || (m->stack[m->n_stack - 1]->type != SV_PV_DICT &&
-                                    m->stack[m->n_stack - 1]->type != SV_PV_TENSOR))
-                rc = FAIL(m, SCIVEC_EFORMAT, "BUILD on something other than a dict or tensor");
-            break;
-        case 'q': if ((rc = need(m, 1)) == 0) rc = memo_put(m, (int64_t)read_le(m, 1)); break;
-        case 'r': if ((rc = need(m, 4)) == 0) rc = memo_put(m, (int64_t)read_le(m, 4)); break;
-        case 0x94: rc = memo_put(m, m->n_memo); break; /* MEMOIZE */
-        case 'h': if ((rc = need(m, 1)) == 0) rc = memo_get(m, (int64_t)read_le(m, 1)); break;
-        case 'j': if ((rc = need(m, 4)) == 0) rc = memo_get(m, (int64_t)read_le(m, 4)); break;
-        default:
-            rc = FAIL(m, SCIVEC_EFORMAT, "unsupported opcode 0x%02x", op);
+            case 's': /* SETITEM */
+                if ((rc = pop(m, &v)) < 0 || (rc = pop(m, &k)) < 0) break;
+                if (m->n_stack == 0 || m->stack[m->n_stack - 1]->type != SV_PV_DICT) {
+                    rc = FAIL(m, SCIVEC_EFORMAT, "SETITEM on a non-dict");
+                    break;
+                }
+                if ((rc = container_add(m, m->stack[m->n_stack - 1], k)) == 0)
+                    rc = container_add(m, m->stack[m->n_stack - 1], v);
+                break;
+            case 'u': /* SETITEMS */
+                if ((rc = find_mark(m, &at)) < 0) break;
+                if (at == 0 || m->stack[at - 1]->type != SV_PV_DICT ||
+                    (m->n_stack - at - 1) % 2 != 0) {
+                    rc =
+                        FAIL(m, SCIVEC_EFORMAT, "SETITEMS on a non-dict or with an odd item count");
+                    break;
+                }
+                rc = collect(m, m->stack[at - 1], at + 1, 1);
+                break;
+            case 'c': /* GLOBAL */
+                if ((rc = read_line(m, module)) == 0 && (rc = read_line(m, name)) == 0)
+                    rc = push_global(m, module, name);
+                break;
+            case 0x93: /* STACK_GLOBAL */
+                if ((rc = pop(m, &v)) < 0 || (rc = pop(m, &k)) < 0) break;
+                if (k->type != SV_PV_STR || v->type != SV_PV_STR || k->u.str.len >= MAX_LINE ||
+                    v->u.str.len >= MAX_LINE) {
+                    rc = FAIL(m, SCIVEC_EFORMAT, "STACK_GLOBAL needs two short strings");
+                    break;
+                }
+                rc = push_global(m, k->u.str.s, v->u.str.s);
+                break;
+            case 'R': rc = op_reduce(m); break;
+            case 'Q': rc = op_persistent_id(m); break;
+            case 'b': /* BUILD: state for dicts (OrderedDict._metadata) and tensors is ignored */
+                if ((rc = pop(m, &v)) < 0) break;
+                if (m->n_stack == 0 || (m->stack[m->n_stack - 1]->type != SV_PV_DICT &&
+                                        m->stack[m->n_stack - 1]->type != SV_PV_TENSOR))
+                    rc = FAIL(m, SCIVEC_EFORMAT, "BUILD on something other than a dict or tensor");
+                break;
+            case 'q':
+                if ((rc = need(m, 1)) == 0) rc = memo_put(m, (int64_t)read_le(m, 1));
+                break;
+            case 'r':
+                if ((rc = need(m, 4)) == 0) rc = memo_put(m, (int64_t)read_le(m, 4));
+                break;
+            case 0x94: rc = memo_put(m, m->n_memo); break; /* MEMOIZE */
+            case 'h':
+                if ((rc = need(m, 1)) == 0) rc = memo_get(m, (int64_t)read_le(m, 1));
+                break;
+            case 'j':
+                if ((rc = need(m, 4)) == 0) rc = memo_get(m, (int64_t)read_le(m, 4));
+                break;
+            default: rc = FAIL(m, SCIVEC_EFORMAT, "unsupported opcode 0x%02x", op);
         }
     }
     return rc;
@@ -577,7 +639,10 @@ int sv_pickle_load(const uint8_t *buf, size_t size, const char *name, sv_pickle 
     int rc = run(&m);
     free(m.stack);
     free(m.memo);
-    if (rc < 0) { sv_pickle_free(p); return rc; }
+    if (rc < 0) {
+        sv_pickle_free(p);
+        return rc;
+    }
     if (consumed) *consumed = m.pos;
     *out = p;
     return SCIVEC_OK;
@@ -603,34 +668,41 @@ static int find_storage(const sv_checkpoint *ck, const char *key) {
 int sv_pickle_state_dict_into(const sv_pickle *p, sv_checkpoint *ck) {
     const sv_pv *root = p->root;
     if (!root || root->type != SV_PV_DICT)
-        return sv_error(SCIVEC_EFORMAT, "%s: the pickle is not a state dict (a dict of tensors)", ck->path);
+        return sv_error(SCIVEC_EFORMAT, "%s: the pickle is not a state dict (a dict of tensors)",
+                        ck->path);
     int n_tensors = 0;
     for (int i = 0; i + 1 < root->u.seq.n; i += 2) {
         const sv_pv *k = root->u.seq.items[i], *v = root->u.seq.items[i + 1];
-        if (v->type != SV_PV_TENSOR) continue;      /* e.g. stray metadata entries */
+        if (v->type != SV_PV_TENSOR) continue; /* e.g. stray metadata entries */
         if (k->type != SV_PV_STR || strlen(k->u.str.s) != k->u.str.len)
             return sv_error(SCIVEC_EFORMAT, "%s: state dict key is not a string", ck->path);
         const sv_pv *st = v->u.tensor.storage;
         int s = find_storage(ck, st->u.storage.key);
         int64_t elem = sv_dtype_size(st->u.storage.dtype), n_bytes;
         if (__builtin_mul_overflow(st->u.storage.numel, elem, &n_bytes))
-            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: storage size overflows", ck->path, k->u.str.s);
+            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: storage size overflows", ck->path,
+                            k->u.str.s);
         if (s < 0) {
-            s = sv_checkpoint_add_storage(ck, st->u.storage.key, st->u.storage.dtype, n_bytes, NULL);
+            s = sv_checkpoint_add_storage(ck, st->u.storage.key, st->u.storage.dtype, n_bytes,
+                                          NULL);
             if (s < 0) return s;
             ck->storages[s].src_index = -1;
-        } else if (ck->storages[s].dtype != st->u.storage.dtype || ck->storages[s].n_bytes != n_bytes) {
-            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: storage %s is declared with two different types/sizes",
+        } else if (ck->storages[s].dtype != st->u.storage.dtype ||
+                   ck->storages[s].n_bytes != n_bytes) {
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: tensor %s: storage %s is declared with two different types/sizes",
                             ck->path, k->u.str.s, st->u.storage.key);
         }
         int64_t offset;
         if (__builtin_add_overflow(v->u.tensor.offset, st->u.storage.view_offset, &offset))
-            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: offset overflows", ck->path, k->u.str.s);
+            return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: offset overflows", ck->path,
+                            k->u.str.s);
         int rc = sv_checkpoint_add_tensor(ck, k->u.str.s, st->u.storage.dtype, v->u.tensor.n_dims,
                                           v->u.tensor.shape, v->u.tensor.stride, offset, s);
         if (rc < 0) return rc;
         n_tensors++;
     }
-    if (n_tensors == 0) return sv_error(SCIVEC_EFORMAT, "%s: the state dict holds no tensors", ck->path);
+    if (n_tensors == 0)
+        return sv_error(SCIVEC_EFORMAT, "%s: the state dict holds no tensors", ck->path);
     return SCIVEC_OK;
 }

@@ -18,26 +18,43 @@
 #include "weights/checkpoint.h"
 
 typedef enum sv_pv_type {
-    SV_PV_NONE, SV_PV_BOOL, SV_PV_INT, SV_PV_BIGINT, SV_PV_FLOAT, SV_PV_STR,
-    SV_PV_BYTES, SV_PV_TUPLE, SV_PV_LIST, SV_PV_DICT, SV_PV_GLOBAL,
-    SV_PV_STORAGE, SV_PV_TENSOR, SV_PV_MARK,
+    SV_PV_NONE,
+    SV_PV_BOOL,
+    SV_PV_INT,
+    SV_PV_BIGINT,
+    SV_PV_FLOAT,
+    SV_PV_STR,
+    SV_PV_BYTES,
+    SV_PV_TUPLE,
+    SV_PV_LIST,
+    SV_PV_DICT,
+    SV_PV_GLOBAL,
+    SV_PV_STORAGE,
+    SV_PV_TENSOR,
+    SV_PV_MARK,
 } sv_pv_type;
 
 typedef struct sv_pv sv_pv;
 struct sv_pv {
     sv_pv_type type;
-    int depth;                       /* nesting depth of containers below   */
+    int depth; /* nesting depth of containers below   */
     union {
-        int64_t i;                   /* BOOL, INT                           */
-        double f;                    /* FLOAT                               */
-        struct { const char *s; size_t len; } str;   /* STR, BYTES, BIGINT (raw LE bytes) */
-        struct { sv_pv **items; int n, cap; } seq;   /* TUPLE, LIST; DICT as k0,v0,k1,v1.. */
-        int global;                  /* GLOBAL: index into the allowlist    */
+        int64_t i; /* BOOL, INT                           */
+        double f;  /* FLOAT                               */
         struct {
-            const char *key;         /* archive key of the storage          */
+            const char *s;
+            size_t len;
+        } str; /* STR, BYTES, BIGINT (raw LE bytes) */
+        struct {
+            sv_pv **items;
+            int n, cap;
+        } seq;      /* TUPLE, LIST; DICT as k0,v0,k1,v1.. */
+        int global; /* GLOBAL: index into the allowlist    */
+        struct {
+            const char *key; /* archive key of the storage          */
             sv_dtype dtype;
-            int64_t numel;           /* elements of the whole storage       */
-            int64_t view_offset;     /* legacy storage views: elements      */
+            int64_t numel;       /* elements of the whole storage       */
+            int64_t view_offset; /* legacy storage views: elements      */
         } storage;
         struct {
             const sv_pv *storage;
@@ -54,8 +71,8 @@ typedef struct sv_pickle sv_pickle;
  * (several pickles follow each other in legacy files). name is used in
  * messages. Refused: unknown opcodes, non-allowlisted globals, truncation,
  * and anything over the bounds. */
-int  sv_pickle_load(const uint8_t *buf, size_t size, const char *name, sv_pickle **out,
-                    size_t *consumed);
+int sv_pickle_load(const uint8_t *buf, size_t size, const char *name, sv_pickle **out,
+                   size_t *consumed);
 void sv_pickle_free(sv_pickle *p);
 const sv_pv *sv_pickle_root(const sv_pickle *p);
 

@@ -16,16 +16,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "weights/checkpoint.h"
-#include "weights/torch_legacy.h"
 #include "core/error.h"
+#include "weights/checkpoint.h"
 #include "weights/pickle.h"
+#include "weights/torch_legacy.h"
 
 #define LEGACY_PROTOCOL_VERSION 1001
 /* 0x1950a86a20f9469cfc6c, as pickled (little-endian LONG1 bytes). */
-static const uint8_t legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+static const uint8_t legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                         0x20, 0x6a, 0xa8, 0x50, 0x19};
 
-typedef struct legacy_source { int fd; } legacy_source;
+typedef struct legacy_source {
+    int fd;
+} legacy_source;
 
 static void close_source(void *source) {
     legacy_source *s = source;
@@ -47,10 +50,15 @@ static int read_at(int fd, void *dst, size_t n, off_t offset) {
 
 static int load_storage(sv_checkpoint *ck, sv_storage *st) {
     legacy_source *s = ck->source;
-    if (st->n_bytes == 0) { static const uint8_t none[8]; st->bytes = none; return SCIVEC_OK; }
+    if (st->n_bytes == 0) {
+        static const uint8_t none[8];
+        st->bytes = none;
+        return SCIVEC_OK;
+    }
     void *buf = malloc((size_t)st->n_bytes);
-    if (!buf) return sv_error(SCIVEC_ENOMEM, "%s: storage %s: out of memory (%lld bytes)", ck->path,
-                              st->key, (long long)st->n_bytes);
+    if (!buf)
+        return sv_error(SCIVEC_ENOMEM, "%s: storage %s: out of memory (%lld bytes)", ck->path,
+                        st->key, (long long)st->n_bytes);
     if (read_at(s->fd, buf, (size_t)st->n_bytes, (off_t)st->src_offset) != 0) {
         free(buf);
         return sv_error(SCIVEC_EIO, "%s: storage %s: read error", ck->path, st->key);
@@ -80,7 +88,8 @@ static int check_header(const uint8_t *map, size_t size, size_t *pos, const char
     int ok = v->type == SV_PV_BIGINT && v->u.str.len == sizeof legacy_magic &&
              memcmp(v->u.str.s, legacy_magic, sizeof legacy_magic) == 0;
     sv_pickle_free(p);
-    if (!ok) return sv_error(SCIVEC_EFORMAT, "%s: not a PyTorch checkpoint (wrong magic number)", path);
+    if (!ok)
+        return sv_error(SCIVEC_EFORMAT, "%s: not a PyTorch checkpoint (wrong magic number)", path);
     if ((rc = next_pickle(map, size, pos, path, "protocol version", &p)) < 0) return rc;
     v = sv_pickle_root(p);
     ok = v->type == SV_PV_INT && v->u.i == LEGACY_PROTOCOL_VERSION;
@@ -90,38 +99,46 @@ static int check_header(const uint8_t *map, size_t size, size_t *pos, const char
     const sv_pv *little = sv_pv_dict_get(sv_pickle_root(p), "little_endian");
     ok = little && little->type == SV_PV_BOOL && little->u.i;
     sv_pickle_free(p);
-    if (!ok) return sv_error(SCIVEC_EUNSUPPORTED, "%s: written on a big-endian machine (unsupported)", path);
+    if (!ok)
+        return sv_error(SCIVEC_EUNSUPPORTED, "%s: written on a big-endian machine (unsupported)",
+                        path);
     return SCIVEC_OK;
 }
 
 /* After the key list: each storage's count + data, in key order. */
-static int locate_storages(sv_checkpoint *ck, const sv_pv *keys, int fd, size_t file_size, size_t pos) {
+static int locate_storages(sv_checkpoint *ck, const sv_pv *keys, int fd, size_t file_size,
+                           size_t pos) {
     if (keys->type != SV_PV_LIST)
         return sv_error(SCIVEC_EFORMAT, "%s: storage key list is not a list", ck->path);
     for (int i = 0; i < keys->u.seq.n; i++) {
         const sv_pv *key = keys->u.seq.items[i];
-        if (key->type != SV_PV_STR) return sv_error(SCIVEC_EFORMAT, "%s: storage key is not a string", ck->path);
+        if (key->type != SV_PV_STR)
+            return sv_error(SCIVEC_EFORMAT, "%s: storage key is not a string", ck->path);
         sv_storage *st = NULL;
         for (int s = 0; s < ck->n_storages; s++)
             if (strcmp(ck->storages[s].key, key->u.str.s) == 0) st = &ck->storages[s];
         if (!st)
-            return sv_error(SCIVEC_EFORMAT, "%s: storage %s is in the key list but no tensor uses it",
-                            ck->path, key->u.str.s);
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: storage %s is in the key list but no tensor uses it", ck->path,
+                            key->u.str.s);
         if (st->src_index >= 0)
             return sv_error(SCIVEC_EFORMAT, "%s: storage %s listed twice", ck->path, st->key);
         uint8_t count_le[8];
         if (file_size - pos < 8 || read_at(fd, count_le, 8, (off_t)pos) != 0)
-            return sv_error(SCIVEC_EFORMAT, "%s: storage %s: file ends before its data (truncated?)",
-                            ck->path, st->key);
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: storage %s: file ends before its data (truncated?)", ck->path,
+                            st->key);
         uint64_t count = 0;
         for (int b = 7; b >= 0; b--) count = (count << 8) | count_le[b];
         uint64_t elem = (uint64_t)sv_dtype_size(st->dtype);
         if (count != (uint64_t)st->n_bytes / elem)
-            return sv_error(SCIVEC_EFORMAT, "%s: storage %s: holds %llu elements, the pickle says %lld",
-                            ck->path, st->key, (unsigned long long)count, (long long)(st->n_bytes / elem));
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: storage %s: holds %llu elements, the pickle says %lld", ck->path,
+                            st->key, (unsigned long long)count, (long long)(st->n_bytes / elem));
         pos += 8;
         if ((uint64_t)st->n_bytes > file_size - pos)
-            return sv_error(SCIVEC_EFORMAT, "%s: storage %s: data runs past the end of the file (truncated?)",
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: storage %s: data runs past the end of the file (truncated?)",
                             ck->path, st->key);
         st->src_offset = (int64_t)pos;
         st->src_index = i;
@@ -129,7 +146,8 @@ static int locate_storages(sv_checkpoint *ck, const sv_pv *keys, int fd, size_t 
     }
     for (int s = 0; s < ck->n_storages; s++)
         if (ck->storages[s].src_index < 0)
-            return sv_error(SCIVEC_EFORMAT, "%s: storage %s is used by a tensor but missing from the key list",
+            return sv_error(SCIVEC_EFORMAT,
+                            "%s: storage %s is used by a tensor but missing from the key list",
                             ck->path, ck->storages[s].key);
     return SCIVEC_OK;
 }
@@ -139,7 +157,8 @@ int sv_torch_legacy_open_into(const char *path, sv_checkpoint *ck) {
     if (!src) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
     src->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (src->fd < 0) {
-        int rc = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path, strerror(errno));
+        int rc = sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                          strerror(errno));
         free(src);
         return rc;
     }

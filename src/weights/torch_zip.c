@@ -9,14 +9,16 @@
 #include <string.h>
 #include <zip.h>
 
-#include "weights/checkpoint.h"
-#include "weights/torch_zip.h"
 #include "core/error.h"
+#include "weights/checkpoint.h"
 #include "weights/pickle.h"
+#include "weights/torch_zip.h"
 
 #define MAX_PICKLE_BYTES ((zip_uint64_t)1 << 30)
 
-static void close_archive(void *source) { if (source) zip_discard(source); }
+static void close_archive(void *source) {
+    if (source) zip_discard(source);
+}
 
 /* Reads exactly n bytes of entry index into dst. */
 static int read_entry(zip_t *zip, zip_int64_t index, void *dst, zip_uint64_t n, const char *path,
@@ -32,20 +34,30 @@ static int read_entry(zip_t *zip, zip_int64_t index, void *dst, zip_uint64_t n, 
     int failed = got != n;
     zip_fclose(f);
     if (failed)
-        return sv_error(SCIVEC_EFORMAT, "%s: entry %s: could not read %llu bytes (truncated or corrupt archive)",
+        return sv_error(SCIVEC_EFORMAT,
+                        "%s: entry %s: could not read %llu bytes (truncated or corrupt archive)",
                         path, entry, (unsigned long long)n);
     return SCIVEC_OK;
 }
 
 static int load_storage(sv_checkpoint *ck, sv_storage *st) {
     zip_t *zip = ck->source;
-    if (st->n_bytes == 0) { static const uint8_t none[8]; st->bytes = none; return SCIVEC_OK; }
+    if (st->n_bytes == 0) {
+        static const uint8_t none[8];
+        st->bytes = none;
+        return SCIVEC_OK;
+    }
     void *buf = malloc((size_t)st->n_bytes);
-    if (!buf) return sv_error(SCIVEC_ENOMEM, "%s: storage %s: out of memory (%lld bytes)", ck->path,
-                              st->key, (long long)st->n_bytes);
+    if (!buf)
+        return sv_error(SCIVEC_ENOMEM, "%s: storage %s: out of memory (%lld bytes)", ck->path,
+                        st->key, (long long)st->n_bytes);
     const char *entry = zip_get_name(zip, (zip_uint64_t)st->src_index, 0);
-    int rc = read_entry(zip, st->src_index, buf, (zip_uint64_t)st->n_bytes, ck->path, entry ? entry : "?");
-    if (rc < 0) { free(buf); return rc; }
+    int rc = read_entry(zip, st->src_index, buf, (zip_uint64_t)st->n_bytes, ck->path,
+                        entry ? entry : "?");
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
     if ((rc = sv_checkpoint_keep_buffer(ck, buf)) < 0) return rc;
     st->bytes = buf;
     return SCIVEC_OK;
@@ -57,7 +69,8 @@ int sv_torch_zip_open_into(const char *path, sv_checkpoint *ck) {
     if (!zip) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, err);
-        int rc = sv_error(SCIVEC_EFORMAT, "%s: not a readable zip archive: %s", path, zip_error_strerror(&ze));
+        int rc = sv_error(SCIVEC_EFORMAT, "%s: not a readable zip archive: %s", path,
+                          zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return rc;
     }
@@ -72,19 +85,24 @@ int sv_torch_zip_open_into(const char *path, sv_checkpoint *ck) {
         const char *name = zip_get_name(zip, (zip_uint64_t)i, 0);
         size_t len = name ? strlen(name) : 0;
         if (len >= 8 && strcmp(name + len - 8, "data.pkl") == 0 &&
-            (len == 8 || name[len - 9] == '/') && memchr(name, '/', len - 8) == strrchr(name, '/')) {
+            (len == 8 || name[len - 9] == '/') &&
+            memchr(name, '/', len - 8) == strrchr(name, '/')) {
             pkl_index = i;
             pkl_name = name;
         }
     }
-    if (pkl_index < 0) return sv_error(SCIVEC_EFORMAT, "%s: zip archive without a data.pkl: not a PyTorch checkpoint", path);
-    size_t prefix_len = strlen(pkl_name) - 8;          /* "<name>/" */
+    if (pkl_index < 0)
+        return sv_error(SCIVEC_EFORMAT,
+                        "%s: zip archive without a data.pkl: not a PyTorch checkpoint", path);
+    size_t prefix_len = strlen(pkl_name) - 8; /* "<name>/" */
     /* Nothing is ever extracted, but a folder named "..", "." or "" (an
      * absolute "/data.pkl") is not what torch.save writes: refuse it. */
     if (prefix_len == 1 || (prefix_len == 2 && pkl_name[0] == '.') ||
         (prefix_len == 3 && !strncmp(pkl_name, "..", 2)))
-        return sv_error(SCIVEC_EFORMAT, "%s: entry %s: not inside a plain folder name (an archive "
-                        "entry escaping its folder)", path, pkl_name);
+        return sv_error(SCIVEC_EFORMAT,
+                        "%s: entry %s: not inside a plain folder name (an archive "
+                        "entry escaping its folder)",
+                        path, pkl_name);
     char *prefix = strndup(pkl_name, prefix_len);
     if (!prefix) return sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
 
@@ -98,7 +116,10 @@ int sv_torch_zip_open_into(const char *path, sv_checkpoint *ck) {
         goto done;
     }
     pkl = malloc(zs.size ? zs.size : 1);
-    if (!pkl) { rc = sv_error(SCIVEC_ENOMEM, "%s: out of memory", path); goto done; }
+    if (!pkl) {
+        rc = sv_error(SCIVEC_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
     if ((rc = read_entry(zip, pkl_index, pkl, zs.size, path, pkl_name)) < 0) goto done;
 
     char pickle_name[1024];
@@ -113,13 +134,15 @@ int sv_torch_zip_open_into(const char *path, sv_checkpoint *ck) {
         snprintf(entry, sizeof entry, "%sdata/%s", prefix, st->key);
         zip_int64_t index = zip_name_locate(zip, entry, ZIP_FL_ENC_RAW);
         if (index < 0) {
-            rc = sv_error(SCIVEC_EFORMAT, "%s: storage %s: archive entry %s is missing", path, st->key, entry);
+            rc = sv_error(SCIVEC_EFORMAT, "%s: storage %s: archive entry %s is missing", path,
+                          st->key, entry);
             goto done;
         }
         if (zip_stat_index(zip, (zip_uint64_t)index, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE) ||
             zs.size < (zip_uint64_t)st->n_bytes) {
-            rc = sv_error(SCIVEC_EFORMAT, "%s: storage %s: entry %s holds %llu bytes, the pickle says %lld",
-                          path, st->key, entry, (unsigned long long)zs.size, (long long)st->n_bytes);
+            rc = sv_error(SCIVEC_EFORMAT,
+                          "%s: storage %s: entry %s holds %llu bytes, the pickle says %lld", path,
+                          st->key, entry, (unsigned long long)zs.size, (long long)st->n_bytes);
             goto done;
         }
         st->src_index = index;

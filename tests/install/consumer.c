@@ -14,7 +14,9 @@
 static int n_progress_calls;
 
 static int on_progress(int64_t done, int64_t total, void *user) {
-    (void)done; (void)total; (void)user;
+    (void)done;
+    (void)total;
+    (void)user;
     n_progress_calls++;
     return 0;
 }
