@@ -158,11 +158,7 @@ int scivec_model_encode_jsonl(scivec_model *model, const scivec_encode_params *p
     strcat(tmp_path, ".tmp");
     if ((status = scivec_text_reader_open(input, &in))) goto done;
     if ((status = sv_npy_writer_open(tmp_path, scivec_model_dim(model), &w))) goto done;
-    status = encode_stream(model, params, in, w, n_rows, stats);
-    if (status)
-        sv_npy_writer_abort(w);
-    else
-        status = sv_npy_writer_close(w);
+    status = sv_npy_writer_finish(w, encode_stream(model, params, in, w, n_rows, stats));
     w = NULL;
     if (!status && rename(tmp_path, out_path))
         status = sv_error(SCIVEC_EIO, "%s: cannot rename to %s: %s", tmp_path, out_path,

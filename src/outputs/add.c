@@ -49,6 +49,7 @@
 #include "outputs/metadata.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
+#include "outputs/paper_db.h"
 #include "outputs/recipe.h"
 #include "outputs/update_undo.h"
 
@@ -318,18 +319,7 @@ static int write_rows(const add_paths *p, const change *c) {
     free(row);
     if (in) fclose(in);
     if (!rc) rc = sv_npy_writer_append(w, c->new_rows, c->n_new);
-    if (w) {
-        if (rc)
-            sv_npy_writer_abort(w);
-        else
-            rc = sv_npy_writer_close(w);
-    }
-    return rc;
-}
-
-static int sql(sqlite3 *db, const char *path, const char *statement) {
-    if (sqlite3_exec(db, statement, NULL, NULL, NULL) == SQLITE_OK) return SCIVEC_OK;
-    return sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
+    return sv_npy_writer_finish(w, rc);
 }
 
 /* Drops the rows in temp.dropped and numbers the rest 0.. again, in order.
@@ -347,7 +337,7 @@ static int renumber(sqlite3 *db, const char *path, int has_source) {
                  "d.row < %s.row));"
                  "UPDATE main.%s SET row = -1 - row;",
                  tables[t], tables[t], tables[t], tables[t]);
-        rc = sql(db, path, statement);
+        rc = sv_db_exec(db, path, statement);
     }
     return rc;
 }
@@ -375,9 +365,9 @@ static int write_papers(const add_paths *p, const change *c, int in_place) {
     int has_source = !rc && sqlite3_exec(db, "SELECT 1 FROM main.paper_source LIMIT 0", NULL, NULL,
                                          NULL) == SQLITE_OK;
     char statement[1024];
-    if (!rc) rc = sql(db, path, "BEGIN");
+    if (!rc) rc = sv_db_exec(db, path, "BEGIN");
     if (!rc && c->drop->n) {
-        rc = sql(db, path, "CREATE TEMP TABLE dropped (row INTEGER PRIMARY KEY)");
+        rc = sv_db_exec(db, path, "CREATE TEMP TABLE dropped (row INTEGER PRIMARY KEY)");
         sqlite3_stmt *ins = NULL;
         if (!rc && sqlite3_prepare_v2(db, "INSERT INTO temp.dropped VALUES (?)", -1, &ins, NULL) !=
                        SQLITE_OK)
@@ -397,13 +387,13 @@ static int write_papers(const add_paths *p, const change *c, int in_place) {
              "INSERT INTO main.paper_columns(row, name, value) "
              "SELECT row + %lld, name, value FROM new.paper_columns;",
              (long long)old_n, (long long)old_n);
-    if (!rc && c->new_db) rc = sql(db, path, statement);
+    if (!rc && c->new_db) rc = sv_db_exec(db, path, statement);
     snprintf(statement, sizeof statement,
              "INSERT INTO main.paper_source(row, record, text_sha256) "
              "SELECT row + %lld, record, text_sha256 FROM new.paper_source;",
              (long long)old_n);
-    if (!rc && has_source && c->new_db) rc = sql(db, path, statement);
-    if (!rc) rc = sql(db, path, "COMMIT");
+    if (!rc && has_source && c->new_db) rc = sv_db_exec(db, path, statement);
+    if (!rc) rc = sv_db_exec(db, path, "COMMIT");
     if (db) {
         if (c->new_db) sqlite3_exec(db, "DETACH DATABASE new", NULL, NULL, NULL);
         if (sqlite3_close(db) != SQLITE_OK && !rc) rc = sv_error(SCIVEC_EIO, "%s: closing", path);

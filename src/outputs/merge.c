@@ -363,13 +363,7 @@ static int write_npy(sqlite3 *db, const shard *shards, int dim, const char *path
     }
     if (!rc && step != SQLITE_DONE) rc = sql_fail(db, "papers.db", "reading the row order");
     sqlite3_finalize(st);
-    if (w) {
-        if (rc)
-            sv_npy_writer_abort(w);
-        else
-            rc = sv_npy_writer_close(w);
-    }
-    return rc;
+    return sv_npy_writer_finish(w, rc);
 }
 
 static int merge_db_and_npy(const shard *shards, int n_shards, int dim, const merge_paths *p) {

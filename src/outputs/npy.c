@@ -438,10 +438,14 @@ int sv_npy_write(const char *path, const float *data, int64_t n_rows, int64_t n_
     sv_npy_writer *w;
     int rc = sv_npy_writer_open(path, n_cols, &w);
     if (rc) return rc;
-    rc = sv_npy_writer_append(w, data, n_rows);
-    if (rc) {
+    return sv_npy_writer_finish(w, sv_npy_writer_append(w, data, n_rows));
+}
+
+int sv_npy_writer_finish(sv_npy_writer *w, int status) {
+    if (!w) return status;
+    if (status) {
         sv_npy_writer_abort(w);
-        return rc;
+        return status;
     }
     return sv_npy_writer_close(w);
 }

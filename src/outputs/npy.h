@@ -27,10 +27,14 @@ int sv_npy_writer_append(sv_npy_writer *w, const float *rows, int64_t n_rows);
  * after it returns loses none of them. */
 int sv_npy_writer_flush(sv_npy_writer *w);
 int64_t sv_npy_writer_rows(const sv_npy_writer *w);
-int sv_npy_writer_close(
-    sv_npy_writer *w); /* final header, fsync, frees w; error if a write failed */
+/* Final header, fsync, frees w; an error if a write failed. */
+int sv_npy_writer_close(sv_npy_writer *w);
 /* Frees w without finishing the file (after an error; the file is left as is). */
 void sv_npy_writer_abort(sv_npy_writer *w);
+/* Ends w (NULL: nothing to end) as status says: closes it when status is
+ * SCIVEC_OK and returns what closing returns, else aborts it and returns
+ * status. The one ending of every writer loop. */
+int sv_npy_writer_finish(sv_npy_writer *w, int status);
 
 /* Whole array at once. */
 int sv_npy_write(const char *path, const float *data, int64_t n_rows, int64_t n_cols);

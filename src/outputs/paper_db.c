@@ -204,3 +204,8 @@ int sv_paper_db_finish(sv_paper_db *db) {
 void sv_paper_db_abort(sv_paper_db *db) {
     if (db) db_free(db);
 }
+
+int sv_db_exec(sqlite3 *db, const char *path, const char *sql) {
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) return SCIVEC_OK;
+    return sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
+}

@@ -44,4 +44,8 @@ int sv_paper_db_finish(sv_paper_db *db);
 /* Closes without committing (the file is left; remove it). */
 void sv_paper_db_abort(sv_paper_db *db);
 
+/* Runs SQL on db; on failure "PATH: SQLite's message" (SCIVEC_EIO). */
+struct sqlite3;
+int sv_db_exec(struct sqlite3 *db, const char *path, const char *sql);
+
 #endif /* SV_PAPER_DB_H */

@@ -31,6 +31,7 @@
 #include "core/files.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
+#include "outputs/paper_db.h"
 #include "outputs/update_undo.h"
 
 static char *undo_path(const char *dir) {
@@ -60,18 +61,7 @@ int sv_undo_append_rows(const char *npy_path, int dim, int64_t old_n, const floa
     sv_npy_writer *w = NULL;
     int rc = sv_npy_writer_open_append(npy_path, dim, old_n, &w);
     if (!rc && n_new > 0) rc = sv_npy_writer_append(w, rows, n_new);
-    if (w) {
-        if (rc)
-            sv_npy_writer_abort(w);
-        else
-            rc = sv_npy_writer_close(w);
-    }
-    return rc;
-}
-
-static int exec(sqlite3 *db, const char *path, const char *sql) {
-    if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) return SCIVEC_OK;
-    return sv_error(SCIVEC_EIO, "%s: %s", path, sqlite3_errmsg(db));
+    return sv_npy_writer_finish(w, rc);
 }
 
 /* Deletes the rows >= old_n of every table keyed by row. Opening the
@@ -88,14 +78,14 @@ static int drop_db_rows(const char *db_path, int64_t old_n) {
              "DELETE FROM papers WHERE row >= %" PRId64 ";"
              "DELETE FROM paper_columns WHERE row >= %" PRId64 ";",
              old_n, old_n);
-    if (!rc) rc = exec(db, db_path, sql);
+    if (!rc) rc = sv_db_exec(db, db_path, sql);
     /* folders from before paper_source have none */
     snprintf(sql, sizeof sql, "DELETE FROM paper_source WHERE row >= %" PRId64, old_n);
     if (!rc &&
         sqlite3_exec(db, "SELECT 1 FROM paper_source LIMIT 0", NULL, NULL, NULL) == SQLITE_OK)
-        rc = exec(db, db_path, sql);
+        rc = sv_db_exec(db, db_path, sql);
     if (!rc)
-        rc = exec(db, db_path, "COMMIT");
+        rc = sv_db_exec(db, db_path, "COMMIT");
     else if (db)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
