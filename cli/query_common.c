@@ -205,12 +205,19 @@ static cJSON *categories_array(const char *categories) {
     return array;
 }
 
+static void out_of_memory(const char *command) {
+    fprintf(stderr, "scivec %s: out of memory\n", command);
+}
+
 int query_print_hits(const char *command, const scivec_outdir *od, const scivec_hit *hits,
                      int64_t n_hits, int json) {
     int rc = 1;
     cJSON *array = json ? cJSON_CreateArray() : NULL;
     char *text = NULL;
-    if (json && !array) goto oom;
+    if (json && !array) {
+        out_of_memory(command);
+        goto done;
+    }
     for (int64_t i = 0; i < n_hits; i++) {
         scivec_paper p;
         if (scivec_outdir_paper(od, hits[i].row, &p) != SCIVEC_OK) {
@@ -224,7 +231,8 @@ int query_print_hits(const char *command, const scivec_outdir *od, const scivec_
                 cJSON_Delete(hit);
                 cJSON_Delete(cats);
                 scivec_paper_clear(&p);
-                goto oom;
+                out_of_memory(command);
+                goto done;
             }
             cJSON_AddItemToArray(array, hit);
             cJSON_AddNumberToObject(hit, "rank", (double)(i + 1));
@@ -251,7 +259,10 @@ int query_print_hits(const char *command, const scivec_outdir *od, const scivec_
     }
     if (json) {
         text = cJSON_PrintUnformatted(array);
-        if (!text) goto oom;
+        if (!text) {
+            out_of_memory(command);
+            goto done;
+        }
         puts(text);
     }
     if (fflush(stdout) != 0) {
@@ -259,9 +270,6 @@ int query_print_hits(const char *command, const scivec_outdir *od, const scivec_
         goto done;
     }
     rc = 0;
-    goto done;
-oom:
-    fprintf(stderr, "scivec %s: out of memory\n", command);
 done:
     free(text);
     cJSON_Delete(array);

@@ -109,6 +109,50 @@ static int parse_shape(cursor *c, int64_t dims[2], int *ndim) {
     }
 }
 
+/* The header's dict: {'descr': ..., 'fortran_order': ..., 'shape': (...), }
+ * and nothing but padding after it. 0 when malformed (c->s where). */
+typedef struct {
+    char descr[32];
+    int have_descr, have_order, have_shape, fortran, ndim;
+    int64_t dims[2];
+} header_dict;
+
+static int parse_dict(cursor *c, header_dict *h) {
+    char key[32];
+    if (!eat(c, '{')) return 0;
+    while (!eat(c, '}')) {
+        if (!parse_string(c, key, sizeof key) || !eat(c, ':')) return 0;
+        if (!strcmp(key, "descr")) {
+            if (!parse_string(c, h->descr, sizeof h->descr)) return 0;
+            h->have_descr = 1;
+        } else if (!strcmp(key, "fortran_order")) {
+            skip_space(c);
+            size_t left = (size_t)(c->end - c->s);
+            if (left >= 4 && !memcmp(c->s, "True", 4)) {
+                h->fortran = 1;
+                c->s += 4;
+            } else if (left >= 5 && !memcmp(c->s, "False", 5)) {
+                h->fortran = 0;
+                c->s += 5;
+            } else
+                return 0;
+            h->have_order = 1;
+        } else if (!strcmp(key, "shape")) {
+            if (!parse_shape(c, h->dims, &h->ndim)) return 0;
+            h->have_shape = 1;
+        } else {
+            return 0;
+        }
+        if (!eat(c, ',')) {
+            if (!eat(c, '}')) return 0;
+            break;
+        }
+    }
+    /* Only padding may follow the dict. */
+    while (c->s < c->end && isspace((unsigned char)*c->s)) c->s++;
+    return c->s == c->end;
+}
+
 int sv_npy_parse_header(const void *buf, size_t size, const char *name, int64_t *n_rows,
                         int64_t *n_cols, size_t *data_offset) {
     const unsigned char *b = buf;
@@ -132,51 +176,22 @@ int sv_npy_parse_header(const void *buf, size_t size, const char *name, int64_t 
                         name, header_len, size);
 
     cursor c = {(const char *)b + preamble, (const char *)b + preamble + header_len};
-    char descr[32] = "", key[32];
-    int have_descr = 0, have_order = 0, have_shape = 0, fortran = 0, ndim = 0;
-    int64_t dims[2] = {0, 0};
-    if (!eat(&c, '{')) goto bad;
-    while (!eat(&c, '}')) {
-        if (!parse_string(&c, key, sizeof key) || !eat(&c, ':')) goto bad;
-        if (!strcmp(key, "descr")) {
-            if (!parse_string(&c, descr, sizeof descr)) goto bad;
-            have_descr = 1;
-        } else if (!strcmp(key, "fortran_order")) {
-            skip_space(&c);
-            size_t left = (size_t)(c.end - c.s);
-            if (left >= 4 && !memcmp(c.s, "True", 4)) {
-                fortran = 1;
-                c.s += 4;
-            } else if (left >= 5 && !memcmp(c.s, "False", 5)) {
-                fortran = 0;
-                c.s += 5;
-            } else
-                goto bad;
-            have_order = 1;
-        } else if (!strcmp(key, "shape")) {
-            if (!parse_shape(&c, dims, &ndim)) goto bad;
-            have_shape = 1;
-        } else {
-            goto bad;
-        }
-        if (!eat(&c, ',')) {
-            if (!eat(&c, '}')) goto bad;
-            break;
-        }
-    }
-    /* Only padding may follow the dict. */
-    while (c.s < c.end && isspace((unsigned char)*c.s)) c.s++;
-    if (c.s != c.end) goto bad;
-    if (!have_descr || !have_order || !have_shape)
+    header_dict h = {.descr = ""};
+    if (!parse_dict(&c, &h))
+        return sv_error(SCIVEC_EFORMAT, "%s: malformed .npy header near offset %zu", name,
+                        (size_t)(c.s - (const char *)b));
+    int ndim = h.ndim;
+    int64_t *dims = h.dims;
+    if (!h.have_descr || !h.have_order || !h.have_shape)
         return sv_error(SCIVEC_EFORMAT, "%s: .npy header lacks descr, fortran_order or shape",
                         name);
-    if (strcmp(descr, "<f4") != 0)
+    if (strcmp(h.descr, "<f4") != 0)
         return sv_error(SCIVEC_EUNSUPPORTED, "%s: .npy dtype '%s' (expected float32 '<f4')", name,
-                        descr);
+                        h.descr);
     if (ndim == 0)
         return sv_error(SCIVEC_EFORMAT, "%s: .npy array has no dimensions (scalar)", name);
     if (ndim == 1) dims[1] = 1;
-    if (fortran && ndim == 2 && dims[0] > 1 && dims[1] > 1)
+    if (h.fortran && ndim == 2 && dims[0] > 1 && dims[1] > 1)
         return sv_error(SCIVEC_EUNSUPPORTED, "%s: Fortran-order .npy arrays are not supported",
                         name);
     if (dims[1] != 0 && dims[0] > INT64_MAX / 4 / dims[1])
@@ -186,9 +201,6 @@ int sv_npy_parse_header(const void *buf, size_t size, const char *name, int64_t 
     *n_cols = dims[1];
     *data_offset = preamble + header_len;
     return SCIVEC_OK;
-bad:
-    return sv_error(SCIVEC_EFORMAT, "%s: malformed .npy header near offset %zu", name,
-                    (size_t)(c.s - (const char *)b));
 }
 
 /* ------------------------------------------------------------------------ */
