@@ -120,6 +120,17 @@ int serve_run(const serve_options *opts) {
     serve_daemon *daemon = NULL;
     int status = 1;
 
+    /* The signals go to this thread only (sigwait below): block them before
+     * any other thread starts (the model's OpenMP threads, the batcher), so
+     * that every thread inherits the mask. A thread that did not would take
+     * a SIGHUP arriving while this one is not in sigwait, and die of it. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP); /* reload DIR */
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
     pthread_mutex_init(&ctx.data_lock, NULL);
     if (o.api_key_file && (status = serve_read_api_key(&ctx, o.api_key_file))) goto done;
     status = 1;
@@ -147,14 +158,6 @@ int serve_run(const serve_options *opts) {
         goto done;
     }
 
-    /* The signals go to this thread only (sigwait below): block them before
-     * any other thread starts, so that every thread inherits the mask. */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGHUP); /* reload DIR */
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     /* A descriptor per connection: let the process have as many as it may. */
