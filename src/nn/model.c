@@ -382,15 +382,22 @@ static int encode_batch(scivec_model *m, const sv_adapter *adapter, scivec_pooli
     return SCIVEC_OK;
 }
 
+/* The pooling and adapter params ask for, checked against the model: both
+ * encode calls refuse bad parameters before any work. */
+static int resolve_encode_params(const scivec_model *m, const scivec_encode_params *params,
+                                 scivec_pooling *pooling, const sv_adapter **adapter) {
+    int status = resolve_pooling(m, params->pooling, pooling);
+    if (status) return status;
+    return find_adapter(m, params->adapter_id, adapter);
+}
+
 int scivec_model_encode_tokens(scivec_model *m, const scivec_encode_params *params, int n,
                                const scivec_encoding *seqs, float *out) {
     if (!m || !params || n < 0 || (n > 0 && (!seqs || !out)))
         return sv_error(SCIVEC_EINVAL, "encode_tokens: bad arguments");
     scivec_pooling pooling = SCIVEC_POOL_MEAN;
-    int status = resolve_pooling(m, params->pooling, &pooling);
-    if (status) return status;
     const sv_adapter *adapter = NULL;
-    status = find_adapter(m, params->adapter_id, &adapter);
+    int status = resolve_encode_params(m, params, &pooling, &adapter);
     if (status) return status;
     int hidden = m->dim; // the width of an output row
     int first = 0;
@@ -506,10 +513,8 @@ int scivec_model_encode_texts(scivec_model *m, const scivec_encode_params *param
     if (!m || !params || n < 0 || (n > 0 && (!texts || !out)))
         return sv_error(SCIVEC_EINVAL, "encode_texts: bad arguments");
     scivec_pooling pooling = SCIVEC_POOL_MEAN;
-    int status = resolve_pooling(m, params->pooling, &pooling);
-    if (status) return status;
     const sv_adapter *adapter = NULL;
-    status = find_adapter(m, params->adapter_id, &adapter);
+    int status = resolve_encode_params(m, params, &pooling, &adapter);
     if (status) return status;
     int max_length = effective_max_length(m, params->max_length);
     const char *prompt = NULL;
