@@ -22,17 +22,9 @@ import time
 
 import numpy as np
 
-from testlib import SCIVEC, FIX, MODEL, FINAL, check, report
+from testlib import SCIVEC, FIX, MODEL, FINAL, check, report, runs_fast
 
 
-def runs_fast(precision):
-    """What src/lowp.c requires, read from the kernel's view of the CPU."""
-    flags = set()
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-    need = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "amx_int8")}[precision]
-    return any(f in flags for f in need)
 
 rows = list(csv.DictReader(open(os.path.join(FIX, "data", "arxiv-papers.csv"), newline="", encoding="utf-8")))
 N = 400

@@ -30,3 +30,14 @@ def report(name):
         return 1
     print(f"{name}: all {_n_checks[0]} checks passed")
     return 0
+
+
+def runs_fast(precision):
+    """Whether this CPU runs precision ("bf16" or "int8") fast, as
+    src/nn/lowp.c requires, read from the kernel's view of the CPU."""
+    flags = set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+    need = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "amx_int8")}[precision]
+    return any(f in flags for f in need)
