@@ -48,3 +48,16 @@ const char *sv_json_name(const cJSON *obj, const char *key) {
     if (cJSON_IsObject(item)) item = cJSON_GetObjectItemCaseSensitive(item, "name");
     return cJSON_IsString(item) ? item->valuestring : NULL;
 }
+
+void sv_json_set_number(cJSON *obj, const char *key, double value) {
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsNumber(item))
+        cJSON_SetNumberValue(item, value);
+    else
+        cJSON_AddNumberToObject(obj, key, value);
+}
+
+void sv_json_set_string(cJSON *obj, const char *key, const char *value) {
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    cJSON_AddStringToObject(obj, key, value);
+}

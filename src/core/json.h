@@ -20,4 +20,10 @@ const char *sv_json_name(const struct cJSON *obj, const char *key);
 int sv_json_read(const char *path, struct cJSON **out);
 int sv_json_read_object(const char *path, struct cJSON **out);
 
+/* obj[key] = value, replacing what was there (metadata.json counts and
+ * dates that add and merge update); an allocation failure leaves obj[key]
+ * as it was or absent, as cJSON's adders do. */
+void sv_json_set_number(struct cJSON *obj, const char *key, double value);
+void sv_json_set_string(struct cJSON *obj, const char *key, const char *value);
+
 #endif /* SV_JSON_H */

@@ -425,24 +425,12 @@ static int write_index(const add_paths *p, const cJSON *meta, const change *c, i
         free(rows);
         return rc;
     }
-    int64_t n = c->old_n - (int64_t)c->drop->n + c->n_new, need;
-    const char *factory = meta_string(meta, "index", "factory");
-    if (!factory) factory = "Flat";
-    char source[64];
-    snprintf(source, sizeof source, "the folder after the change");
-    int rc = sv_index_check(factory, c->dim, n, source, &need);
-    sv_index_build_params bp = {
-        .factory = factory, .n_threads = n_threads, .normalized = normalize};
-    if (!rc) rc = sv_index_build_from_npy(p->npy, n, c->dim, &bp, p->index, built);
-    return rc;
-}
-
-static void set_number(cJSON *obj, const char *key, double value) {
-    cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsNumber(item))
-        cJSON_SetNumberValue(item, value);
-    else
-        cJSON_AddNumberToObject(obj, key, value);
+    int64_t n = c->old_n - (int64_t)c->drop->n + c->n_new;
+    sv_index_build_params bp = {.factory = meta_string(meta, "index", "factory"),
+                                .n_threads = n_threads,
+                                .normalized = normalize,
+                                .source = "the folder after the change"};
+    return sv_index_build_from_npy(p->npy, n, c->dim, &bp, p->index, built);
 }
 
 /* DIR's metadata with the change counted in: the new input's records (r,
@@ -457,21 +445,25 @@ static int write_metadata(const char *dir, const add_paths *p, const cJSON *meta
     if (!r) r = &none;
     int64_t skipped = r->skipped_empty_text + r->skipped_malformed + r->skipped_duplicate_id;
     int64_t n = c->old_n - (int64_t)c->drop->n + c->n_new;
-    set_number(m, "n_papers", (double)n);
-    set_number(m, "rows_read", (double)(meta_count(m, "rows_read", NULL) + r->rows_read));
-    set_number(m, "n_skipped", (double)(meta_count(m, "n_skipped", NULL) + skipped));
-    set_number(m, "n_truncated", (double)(meta_count(m, "n_truncated", NULL) + r->n_truncated));
+    sv_json_set_number(m, "n_papers", (double)n);
+    sv_json_set_number(m, "rows_read", (double)(meta_count(m, "rows_read", NULL) + r->rows_read));
+    sv_json_set_number(m, "n_skipped", (double)(meta_count(m, "n_skipped", NULL) + skipped));
+    sv_json_set_number(m, "n_truncated",
+                       (double)(meta_count(m, "n_truncated", NULL) + r->n_truncated));
     if (c->drop->n)
-        set_number(m, "n_removed",
-                   (double)(meta_count(m, "n_removed", NULL) + (int64_t)c->drop->n));
+        sv_json_set_number(m, "n_removed",
+                           (double)(meta_count(m, "n_removed", NULL) + (int64_t)c->drop->n));
     cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "skipped");
     if (s) {
-        set_number(s, "empty_text",
-                   (double)(meta_count(meta, "skipped", "empty_text") + r->skipped_empty_text));
-        set_number(s, "malformed",
-                   (double)(meta_count(meta, "skipped", "malformed") + r->skipped_malformed));
-        set_number(s, "duplicate_id",
-                   (double)(meta_count(meta, "skipped", "duplicate_id") + r->skipped_duplicate_id));
+        sv_json_set_number(
+            s, "empty_text",
+            (double)(meta_count(meta, "skipped", "empty_text") + r->skipped_empty_text));
+        sv_json_set_number(
+            s, "malformed",
+            (double)(meta_count(meta, "skipped", "malformed") + r->skipped_malformed));
+        sv_json_set_number(
+            s, "duplicate_id",
+            (double)(meta_count(meta, "skipped", "duplicate_id") + r->skipped_duplicate_id));
     }
     cJSON *index = cJSON_GetObjectItemCaseSensitive(m, "index");
     const char *factory = meta_string(meta, "index", "factory");
@@ -479,7 +471,7 @@ static int write_metadata(const char *dir, const add_paths *p, const cJSON *meta
     if (built)
         rc = sv_index_record(m, factory ? factory : "Flat", built, n);
     else if (index)
-        set_number(index, "ntotal", (double)n);
+        sv_json_set_number(index, "ntotal", (double)n);
     char date[32];
     time_t now = time(NULL);
     struct tm utc;

@@ -28,9 +28,14 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
                             const sv_index_build_params *params, const char *index_path,
                             sv_index_built *built) {
     memset(built, 0, sizeof *built);
+    const char *factory = params->factory ? params->factory : "Flat";
+    int64_t min_train;
+    int rc = sv_index_check(factory, dim, n_rows, params->source ? params->source : npy_path,
+                            &min_train);
+    if (rc) return rc;
     float *vectors = NULL;
     int64_t rows, cols;
-    int rc = sv_npy_read(npy_path, &vectors, &rows, &cols);
+    rc = sv_npy_read(npy_path, &vectors, &rows, &cols);
     if (rc) return rc;
     if (rows != n_rows || cols != dim) {
         free(vectors);
@@ -41,10 +46,9 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
      * (renormalising would change their last bits), raw ones get normalised. */
     if (!params->normalized)
         for (int64_t i = 0; i < rows; i++) sv_l2_normalize(vectors + i * dim, dim);
-    rc = sv_faiss_build_and_write_progress(params->factory ? params->factory : "Flat", vectors,
-                                           rows, dim, params->n_threads, index_path, built->type,
-                                           sizeof built->type, params->progress, params->user,
-                                           &built->search);
+    rc = sv_faiss_build_and_write_progress(factory, vectors, rows, dim, params->n_threads,
+                                           index_path, built->type, sizeof built->type,
+                                           params->progress, params->user, &built->search);
     free(vectors);
     return rc;
 }

@@ -30,9 +30,11 @@ typedef struct sv_index_build_params {
     int normalized; /* the rows are L2-normalised already        */
     sv_faiss_progress_fn progress;
     void *user;
+    const char *source; /* names the rows in a refusal; NULL: npy_path */
 } sv_index_build_params;
 
-/* Reads npy_path (must hold n_rows x dim), builds the index over the
+/* Checks the factory against the n_rows rows (sv_index_check), reads
+ * npy_path (must hold n_rows x dim), builds the index over the
  * L2-normalised rows (cosine by inner product) and writes it to index_path. */
 int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
                             const sv_index_build_params *params, const char *index_path,

@@ -394,28 +394,13 @@ static int build_index(const char *factory, const shard *shards, int n_shards, i
     for (int i = 0; i < n_shards; i++) n += shards[i].n_papers;
     char source[128];
     snprintf(source, sizeof source, "the merge of %d shards", n_shards);
-    int64_t need;
-    int rc = sv_index_check(factory, dim, n, source, &need);
     sv_index_build_params bp = {
         .factory = factory,
         .n_threads = n_threads,
         .normalized = cJSON_IsTrue(get_path(shards[0].meta, "normalize")),
+        .source = source,
     };
-    if (!rc) rc = sv_index_build_from_npy(p->npy, n, dim, &bp, p->index, built);
-    return rc;
-}
-
-static void set_number(cJSON *obj, const char *key, double value) {
-    cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsNumber(item))
-        cJSON_SetNumberValue(item, value);
-    else
-        cJSON_AddNumberToObject(obj, key, value);
-}
-
-static void set_string(cJSON *obj, const char *key, const char *value) {
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
-    cJSON_AddStringToObject(obj, key, value);
+    return sv_index_build_from_npy(p->npy, n, dim, &bp, p->index, built);
 }
 
 /* Shard 0's metadata with the counts of all shards and the new index. */
@@ -427,7 +412,7 @@ static int write_metadata(const shard *shards, int n_shards, const char *factory
     for (size_t f = 0; f < SV_ARRAY_LEN(top); f++) {
         int64_t sum = 0;
         for (int i = 0; i < n_shards; i++) sum += get_count(shards[i].meta, top[f]);
-        set_number(m, top[f], (double)sum);
+        sv_json_set_number(m, top[f], (double)sum);
     }
     cJSON *skipped = cJSON_GetObjectItemCaseSensitive(m, "skipped");
     static const char *const reasons[] = {"empty_text", "malformed", "duplicate_id"};
@@ -436,7 +421,7 @@ static int write_metadata(const shard *shards, int n_shards, const char *factory
         snprintf(key, sizeof key, "skipped.%s", reasons[f]);
         int64_t sum = 0;
         for (int i = 0; i < n_shards; i++) sum += get_count(shards[i].meta, key);
-        set_number(skipped, reasons[f], (double)sum);
+        sv_json_set_number(skipped, reasons[f], (double)sum);
     }
     int rc = sv_index_record(m, factory, built, get_count(m, "n_papers"));
     char date[32];
@@ -444,7 +429,7 @@ static int write_metadata(const shard *shards, int n_shards, const char *factory
     struct tm utc;
     gmtime_r(&now, &utc);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    set_string(m, "date_generated", date);
+    sv_json_set_string(m, "date_generated", date);
     cJSON_DeleteItemFromObjectCaseSensitive(m, "shard");
     cJSON *merged = cJSON_AddObjectToObject(m, "merged");
     if (merged) cJSON_AddNumberToObject(merged, "n_shards", n_shards);

@@ -61,10 +61,8 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
                       metadata_path);
         goto done;
     }
-    int64_t need;
     char source[600];
     snprintf(source, sizeof source, "%s (papers in embeddings.npy)", dir);
-    if ((rc = sv_index_check(factory, (int)dim, n, source, &need))) goto done;
     const cJSON *normalize = cJSON_GetObjectItemCaseSensitive(metadata, "normalize");
     sv_index_build_params bp = {
         .factory = factory,
@@ -72,6 +70,7 @@ int scivec_reindex(const char *dir, const char *factory, int n_threads,
         .normalized = cJSON_IsTrue(normalize),
         .progress = progress,
         .user = user,
+        .source = source,
     };
     sv_index_built built;
     if ((rc = sv_index_build_from_npy(npy_path, n, (int)dim, &bp, index_tmp, &built))) goto done;
