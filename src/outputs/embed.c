@@ -10,8 +10,8 @@
  *   commit  rename the four files into DIR (metadata.json last), drop the work dir
  *
  * Which records are kept depends only on the input, so both passes (and a
- * resumed run) agree on row numbers without keeping anything in memory but
- * the ids seen so far.
+ * resumed run) agree on row numbers without keeping anything in memory (the
+ * ids seen so far, to tell duplicates, are in a temporary file: seen_ids.h).
  */
 #include <errno.h>
 #include <fcntl.h>

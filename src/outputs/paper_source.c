@@ -1,6 +1,6 @@
 /*
  * paper_source.c - reads the papers of an input and decides which to keep:
- * the id, shard and type checks, duplicates (the set of ids seen), the
+ * the id, shard and type checks, duplicates (the set of ids seen, on disk), the
  * text its recipe makes. Which records are kept depends only on the input,
  * so every pass over it (embedding, the database, a resumed run) agrees on
  * row numbers.
@@ -14,42 +14,6 @@
 #include "outputs/paper_source.h"
 #include "outputs/recipe.h"
 #include "text/normalize.h"
-
-static uint64_t hash_id(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* 1 if added, 0 if already there, SCIVEC_ENOMEM. */
-static int id_set_add(sv_id_set *set, const char *id) {
-    if (set->count * 2 >= set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 1024;
-        char **slots = calloc(cap, sizeof *slots);
-        if (!slots) return SCIVEC_ENOMEM;
-        for (size_t i = 0; i < set->cap; i++) {
-            if (!set->slots[i]) continue;
-            size_t j = hash_id(set->slots[i]) & (cap - 1);
-            while (slots[j]) j = (j + 1) & (cap - 1);
-            slots[j] = set->slots[i];
-        }
-        free(set->slots);
-        set->slots = slots;
-        set->cap = cap;
-    }
-    size_t j = hash_id(id) & (set->cap - 1);
-    for (; set->slots[j]; j = (j + 1) & (set->cap - 1))
-        if (!strcmp(set->slots[j], id)) return 0;
-    if (!(set->slots[j] = strdup(id))) return SCIVEC_ENOMEM;
-    set->count++;
-    return 1;
-}
-
-static void id_set_free(sv_id_set *set) {
-    for (size_t i = 0; i < set->cap; i++) free(set->slots[i]);
-    free(set->slots);
-    memset(set, 0, sizeof *set);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Reading papers and deciding which to keep                                 */
@@ -83,6 +47,7 @@ int sv_paper_source_open(sv_paper_source *src, const sv_embed_params *params) {
     src->skip_id = params->skip_id;
     src->skip_user = params->skip_user;
     int rc = sv_papers_open(params->input, &src->papers);
+    if (!rc) rc = sv_seen_ids_open(&src->seen);
     if (rc) return rc;
     int needs_title = params->recipe != SV_RECIPE_ABSTRACT;
     if ((rc = resolve_column(src->papers, params->id_column, "paper_id", "id", "id", 1,
@@ -97,7 +62,7 @@ int sv_paper_source_open(sv_paper_source *src, const sv_embed_params *params) {
 
 void sv_paper_source_close(sv_paper_source *src) {
     sv_papers_close(src->papers);
-    id_set_free(&src->seen);
+    sv_seen_ids_close(src->seen);
     free(src->text);
     free(src->id_fixed);
     memset(src, 0, sizeof *src);
@@ -186,10 +151,10 @@ int sv_paper_source_next(sv_paper_source *src, int make_texts, sv_verdict *v) {
         return SCIVEC_OK;
     }
     int in_folder = src->skip_id && src->skip_id(id, text, src->skip_user);
-    rc = in_folder ? 0 : id_set_add(&src->seen, id);
+    rc = in_folder ? 0 : sv_seen_ids_add(src->seen, id);
     if (rc < 0) {
         free(text);
-        return sv_error(SCIVEC_ENOMEM, "out of memory");
+        return rc;
     }
     if (rc == 0) {
         free(text);

@@ -9,13 +9,7 @@
 
 #include "corpus/papers.h"
 #include "outputs/embed.h"
-
-/* The ids seen so far (open addressing, FNV-1a): the only thing the passes
- * keep in memory, ~60 bytes a paper. */
-typedef struct sv_id_set {
-    char **slots;
-    size_t cap, count;
-} sv_id_set;
+#include "outputs/seen_ids.h"
 
 /* SV_OTHER_SHARD: the record belongs to another shard of --shard K/N; it is
  * neither kept nor counted here (that shard counts it). */
@@ -36,7 +30,7 @@ typedef struct sv_paper_source {
     int shard_k, shard_n;            /* shard_n 0: the whole input */
     int (*skip_id)(const char *paper_id, const char *text, void *skip_user);
     void *skip_user;
-    sv_id_set seen;
+    sv_seen_ids *seen; /* the ids kept so far */
     /* the current record */
     const char *const *fields;
     const size_t *lens;
