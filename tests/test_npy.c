@@ -172,6 +172,11 @@ static void expect_refused(const char *what, const void *buf, size_t n) {
     float *data2 = NULL;
     CHECK(sv_npy_parse(buf, n, "buf", &data2, &rows, &cols) != SCIVEC_OK, "%s: parse accepted",
           what);
+    sv_npy_map map;
+    CHECK(sv_npy_map_open(path, &map) != SCIVEC_OK, "%s: mapping accepted", what);
+    CHECK(map.rows == NULL && map.base == NULL, "%s: mapping left open on failure", what);
+    CHECK(strstr(scivec_last_error(), "bad.npy") != NULL, "%s: map message lacks the path: %s",
+          what, scivec_last_error());
     free(path);
 }
 
@@ -259,6 +264,42 @@ static void test_malformed(void) {
     free(data);
 }
 
+/* The mapping reads what the writer wrote; data that is not 4-byte aligned
+ * in the file (a hand-made header) is copied, not misread. */
+static void test_map(void) {
+    char *path = tmp_path("map.npy");
+    float data[4 * 3];
+    for (int i = 0; i < 12; i++) data[i] = (float)i / 3.0f;
+    CHECK(sv_npy_write(path, data, 4, 3) == SCIVEC_OK, "write: %s", scivec_last_error());
+    sv_npy_map map;
+    CHECK(sv_npy_map_open(path, &map) == SCIVEC_OK, "map: %s", scivec_last_error());
+    CHECK(map.n_rows == 4 && map.n_cols == 3, "mapped shape (%lld, %lld)", (long long)map.n_rows,
+          (long long)map.n_cols);
+    CHECK(map.rows && memcmp(map.rows, data, sizeof data) == 0, "mapped rows differ");
+    CHECK(map.copy == NULL, "an aligned file was copied");
+    sv_npy_map_close(&map);
+
+    const char dict[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }";
+    char buf[256];
+    size_t header_len = sizeof dict; /* the dict, then '\n': 10 + 62 is not a multiple of 4 */
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (char)header_len;
+    buf[9] = 0;
+    memcpy(buf + 10, dict, sizeof dict - 1);
+    buf[10 + header_len - 1] = '\n';
+    memcpy(buf + 10 + header_len, data, sizeof data);
+    CHECK((10 + header_len) % 4 != 0, "test header is aligned after all");
+    write_bytes(path, buf, 10 + header_len + sizeof data);
+    CHECK(sv_npy_map_open(path, &map) == SCIVEC_OK, "map unaligned: %s", scivec_last_error());
+    CHECK(map.copy != NULL && map.rows == map.copy, "unaligned data not copied");
+    CHECK(map.rows && memcmp(map.rows, data, sizeof data) == 0, "unaligned rows differ");
+    sv_npy_map_close(&map);
+
+    CHECK(sv_npy_map_open("/nonexistent/x.npy", &map) == SCIVEC_ENOTFOUND,
+          "a missing file is not ENOTFOUND");
+    free(path);
+}
+
 int main(void) {
     if (!mkdtemp(tmp_dir)) {
         perror("mkdtemp");
@@ -268,6 +309,7 @@ int main(void) {
     test_streaming_writer();
     test_golden();
     test_malformed();
+    test_map();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_dir);

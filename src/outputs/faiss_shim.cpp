@@ -30,6 +30,7 @@
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
+#include <faiss/utils/distances.h>
 
 extern "C" {
 #include "core/error.h"
@@ -159,11 +160,11 @@ static void tune_search(faiss::Index *index, const float *vectors, int64_t n, in
     for (int64_t q = 0; q < n_queries; q++)
         std::memcpy(&queries[(size_t)(q * dim)], vectors + (q * n / n_queries) * dim,
                     (size_t)dim * sizeof(float));
-    faiss::IndexFlatIP exact(dim);
-    exact.add(n, vectors);
+    /* Exact top-k straight from the vectors (an IndexFlatIP would copy them all). */
     std::vector<float> exact_scores((size_t)(n_queries * k));
-    std::vector<faiss::Index::idx_t> exact_ids((size_t)(n_queries * k));
-    exact.search(n_queries, queries.data(), k, exact_scores.data(), exact_ids.data());
+    std::vector<int64_t> exact_ids((size_t)(n_queries * k));
+    faiss::knn_inner_product(queries.data(), vectors, (size_t)dim, (size_t)n_queries, (size_t)n,
+                             (size_t)k, exact_scores.data(), exact_ids.data());
 
     int64_t limit = ivf ? (int64_t)ivf->nlist : std::max<int64_t>(1024, k);
     int best = 0;

@@ -33,23 +33,32 @@ int sv_index_build_from_npy(const char *npy_path, int64_t n_rows, int dim,
     int rc = sv_index_check(factory, dim, n_rows, params->source ? params->source : npy_path,
                             &min_train);
     if (rc) return rc;
-    float *vectors = NULL;
-    int64_t rows, cols;
-    rc = sv_npy_read(npy_path, &vectors, &rows, &cols);
+    /* Mapped, not read: the index is the build's one copy of the vectors. */
+    sv_npy_map npy;
+    rc = sv_npy_map_open(npy_path, &npy);
     if (rc) return rc;
-    if (rows != n_rows || cols != dim) {
-        free(vectors);
-        return sv_error(SCIVEC_EFORMAT, "%s: holds (%lld, %lld), expected (%lld, %d)", npy_path,
-                        (long long)rows, (long long)cols, (long long)n_rows, dim);
-    }
+    if (npy.n_rows != n_rows || npy.n_cols != dim)
+        rc = sv_error(SCIVEC_EFORMAT, "%s: holds (%lld, %lld), expected (%lld, %d)", npy_path,
+                      (long long)npy.n_rows, (long long)npy.n_cols, (long long)n_rows, dim);
     /* The index always ranks by cosine: normalised rows stay as they are
-     * (renormalising would change their last bits), raw ones get normalised. */
-    if (!params->normalized)
-        for (int64_t i = 0; i < rows; i++) sv_l2_normalize(vectors + i * dim, dim);
-    rc = sv_faiss_build_and_write_progress(factory, vectors, rows, dim, params->n_threads,
-                                           index_path, built->type, sizeof built->type,
-                                           params->progress, params->user, &built->search);
-    free(vectors);
+     * (renormalising would change their last bits), raw ones get normalised,
+     * in a copy. */
+    float *normalized = NULL;
+    size_t n_values = (size_t)n_rows * (size_t)dim;
+    if (!rc && !params->normalized) {
+        if (!(normalized = malloc((n_values ? n_values : 1) * sizeof *normalized)))
+            rc = sv_error(SCIVEC_ENOMEM, "%s: out of memory", npy_path);
+        else {
+            memcpy(normalized, npy.rows, n_values * sizeof *normalized);
+            for (int64_t i = 0; i < n_rows; i++) sv_l2_normalize(normalized + i * dim, dim);
+        }
+    }
+    if (!rc)
+        rc = sv_faiss_build_and_write_progress(
+            factory, normalized ? normalized : npy.rows, n_rows, dim, params->n_threads, index_path,
+            built->type, sizeof built->type, params->progress, params->user, &built->search);
+    free(normalized);
+    sv_npy_map_close(&npy);
     return rc;
 }
 

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,10 +46,7 @@ typedef struct {
     cJSON *meta;
     int k;
     int64_t n_papers;
-    /* embeddings.npy, mapped */
-    void *map;
-    size_t map_size;
-    const float *rows;
+    sv_npy_map npy; /* embeddings.npy */
 } shard;
 
 typedef struct {
@@ -185,29 +181,11 @@ static int check_same_options(const shard *shards, int n_shards) {
 static int map_shard_npy(shard *s, int dim) {
     char *path = sv_path_join(s->dir, "embeddings.npy");
     if (!path) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    int rc = SCIVEC_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) rc = sv_error(SCIVEC_EIO, "%s: %s", path, strerror(errno));
-    if (!rc && st.st_size > 0) {
-        s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (s->map == MAP_FAILED) {
-            s->map = NULL;
-            rc = sv_error(SCIVEC_EIO, "%s: mmap: %s", path, strerror(errno));
-        } else
-            s->map_size = (size_t)st.st_size;
-    }
-    int64_t rows = 0, cols = 0;
-    size_t offset = 0;
-    if (!rc) rc = sv_npy_parse_header(s->map, s->map_size, path, &rows, &cols, &offset);
-    if (!rc && (rows != s->n_papers || cols != dim))
-        rc = sv_error(SCIVEC_EFORMAT,
-                      "%s holds (%lld, %lld) but metadata.json says %lld papers of dim %d", path,
-                      (long long)rows, (long long)cols, (long long)s->n_papers, dim);
-    if (!rc && offset + (size_t)rows * (size_t)cols * sizeof(float) > s->map_size)
-        rc = sv_error(SCIVEC_EFORMAT, "%s is shorter than its header says", path);
-    if (!rc) s->rows = (const float *)((const char *)s->map + offset);
-    if (fd >= 0) close(fd);
+    int rc = sv_npy_map_open(path, &s->npy);
+    if (!rc && (s->npy.n_rows != s->n_papers || s->npy.n_cols != dim))
+        rc = sv_error(
+            SCIVEC_EFORMAT, "%s holds (%lld, %lld) but metadata.json says %lld papers of dim %d",
+            path, (long long)s->npy.n_rows, (long long)s->npy.n_cols, (long long)s->n_papers, dim);
     free(path);
     return rc;
 }
@@ -359,7 +337,7 @@ static int write_npy(sqlite3 *db, const shard *shards, int dim, const char *path
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
         const shard *s = &shards[sqlite3_column_int(st, 0)];
         int64_t row = sqlite3_column_int64(st, 1);
-        rc = sv_npy_writer_append(w, s->rows + row * dim, 1);
+        rc = sv_npy_writer_append(w, s->npy.rows + row * dim, 1);
     }
     if (!rc && step != SQLITE_DONE) rc = sql_fail(db, "papers.db", "reading the row order");
     sqlite3_finalize(st);
@@ -535,7 +513,7 @@ int scivec_merge(const char *out_dir, const char *const *shard_dirs, int n_shard
     if (lock_fd >= 0) close(lock_fd);
     for (int i = 0; shards && i < n_shards; i++) {
         cJSON_Delete(shards[i].meta);
-        if (shards[i].map) munmap(shards[i].map, shards[i].map_size);
+        sv_npy_map_close(&shards[i].npy);
     }
     free(shards);
     paths_free(&p);

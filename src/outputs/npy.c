@@ -10,10 +10,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -283,6 +285,52 @@ int sv_npy_read(const char *path, float **data, int64_t *n_rows, int64_t *n_cols
     *n_rows = rows;
     *n_cols = cols;
     return SCIVEC_OK;
+}
+
+int sv_npy_map_open(const char *path, sv_npy_map *map) {
+    memset(map, 0, sizeof *map);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sv_error(errno == ENOENT ? SCIVEC_ENOTFOUND : SCIVEC_EIO, "%s: %s", path,
+                        strerror(errno));
+    struct stat st;
+    int rc = SCIVEC_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        rc = sv_error(SCIVEC_EFORMAT, "%s: empty or not a regular file", path);
+    if (!rc) {
+        map->base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map->base == MAP_FAILED) {
+            map->base = NULL;
+            rc = sv_error(SCIVEC_EIO, "%s: mmap: %s", path, strerror(errno));
+        } else
+            map->size = (size_t)st.st_size;
+    }
+    close(fd);
+    size_t offset = 0;
+    if (!rc)
+        rc = sv_npy_parse_header(map->base, map->size, path, &map->n_rows, &map->n_cols, &offset);
+    if (!rc) rc = check_data_size(path, map->n_rows, map->n_cols, offset, map->size);
+    /* Version 1 headers pad the data to 16 bytes (scivec's to 128); a file
+     * whose floats are not 4-byte aligned is copied rather than misread. */
+    if (!rc && offset % sizeof(float) == 0)
+        map->rows = (const float *)((const char *)map->base + offset);
+    else if (!rc) {
+        size_t n_bytes = map->size - offset;
+        if (!(map->copy = malloc(n_bytes ? n_bytes : 1)))
+            rc = sv_error(SCIVEC_ENOMEM, "%s: out of memory for %zu bytes", path, n_bytes);
+        else {
+            memcpy(map->copy, (const char *)map->base + offset, n_bytes);
+            map->rows = map->copy;
+        }
+    }
+    if (rc) sv_npy_map_close(map);
+    return rc;
+}
+
+void sv_npy_map_close(sv_npy_map *map) {
+    if (map->base) munmap(map->base, map->size);
+    free(map->copy);
+    memset(map, 0, sizeof *map);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -45,6 +45,21 @@ int sv_npy_read(const char *path, float **data, int64_t *n_rows, int64_t *n_cols
 /* The same from a buffer holding a whole .npy file; name is used in messages. */
 int sv_npy_parse(const void *buf, size_t size, const char *name, float **data, int64_t *n_rows,
                  int64_t *n_cols);
+/* A .npy file of float32 rows mapped read-only, not read: a query touches a
+ * few rows of a file that may be GBs, and an index build reads it once
+ * (pages the kernel can drop, not a second copy of the vectors). */
+typedef struct sv_npy_map {
+    const float *rows; /* n_rows x n_cols */
+    int64_t n_rows, n_cols;
+    void *base; /* the mapping, size bytes */
+    size_t size;
+    float *copy; /* the data, when the file's is not 4-byte aligned */
+} sv_npy_map;
+
+/* Maps path and checks its header and size (errors name path). */
+int sv_npy_map_open(const char *path, sv_npy_map *map);
+void sv_npy_map_close(sv_npy_map *map);
+
 /* Parses only the header: shape and where the data starts. */
 int sv_npy_parse_header(const void *buf, size_t size, const char *name, int64_t *n_rows,
                         int64_t *n_cols, size_t *data_offset);

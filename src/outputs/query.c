@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,44 +137,12 @@ static int load_metadata(sv_outdir *od, const char *path) {
 /* embeddings.npy                                                            */
 
 static int load_vectors(sv_outdir *od, const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return add_problem(od, "embeddings.npy %s",
-                           errno == ENOENT ? "is missing" : strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-        close(fd);
-        return add_problem(od, "embeddings.npy is empty or not a regular file");
-    }
-    /* Mapped, not read: a query touches a few rows of a file that may be GBs. */
-    od->map_size = (size_t)st.st_size;
-    od->map = mmap(NULL, od->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (od->map == MAP_FAILED) {
-        od->map = NULL;
-        return add_problem(od, "embeddings.npy cannot be mapped: %s", strerror(errno));
-    }
-    size_t offset;
-    int64_t rows, cols;
-    int rc = sv_npy_parse_header(od->map, od->map_size, "embeddings.npy", &rows, &cols, &offset);
+    int rc = sv_npy_map_open(path, &od->npy);
+    if (rc == SCIVEC_ENOTFOUND) return add_problem(od, "embeddings.npy is missing");
     if (rc) return add_problem(od, "%s", scivec_last_error());
-    uint64_t want = (uint64_t)offset + (uint64_t)rows * (uint64_t)cols * 4;
-    if (want != (uint64_t)od->map_size)
-        return add_problem(od,
-                           "embeddings.npy: shape (%lld, %lld) needs %llu bytes but the file "
-                           "has %zu (truncated or appended to)",
-                           (long long)rows, (long long)cols, (unsigned long long)want,
-                           od->map_size);
-    if (offset % sizeof(float) == 0) {
-        od->vectors = (const float *)((const char *)od->map + offset);
-    } else {
-        size_t n_bytes = od->map_size - offset;
-        if (!(od->vectors_copy = malloc(n_bytes ? n_bytes : 1))) return SCIVEC_ENOMEM;
-        memcpy(od->vectors_copy, (const char *)od->map + offset, n_bytes);
-        od->vectors = od->vectors_copy;
-    }
-    od->n_rows = rows;
-    od->n_cols = cols;
+    od->vectors = od->npy.rows;
+    od->n_rows = od->npy.n_rows;
+    od->n_cols = od->npy.n_cols;
     return SCIVEC_OK;
 }
 
@@ -542,8 +509,7 @@ int sv_outdir_open(const char *dir, sv_outdir **out) {
 void sv_outdir_close(sv_outdir *od) {
     if (!od) return;
     cJSON_Delete(od->metadata);
-    if (od->map) munmap(od->map, od->map_size);
-    free(od->vectors_copy);
+    sv_npy_map_close(&od->npy);
     sqlite3_close(od->db);
     sv_fq_free(od->index);
     for (int i = 0; i < od->n_problems; i++) free(od->problems[i]);

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "outputs/faiss_query.h"
+#include "outputs/npy.h"
 #include "scivec.h"
 
 typedef struct sv_outdir {
@@ -44,9 +45,7 @@ typedef struct sv_outdir {
     /* embeddings.npy, memory-mapped (vectors = NULL when unreadable) */
     const float *vectors; /* [n_rows, n_cols] */
     int64_t n_rows, n_cols;
-    void *map;
-    size_t map_size;
-    float *vectors_copy; /* only when the data was not 4-byte aligned */
+    sv_npy_map npy;
 
     /* papers.db (db = NULL when unreadable) */
     sqlite3 *db;
