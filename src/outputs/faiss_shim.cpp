@@ -123,6 +123,15 @@ extern "C" int sv_faiss_build_and_write(const char *factory, const float *vector
                                              type_cap, nullptr, nullptr, nullptr);
 }
 
+/* A flat index's codes grow by doubling as slices are added: reserved once,
+ * a build holds the index's size, not up to twice it while a copy moves
+ * (measured on 2.6 M x 64 rows: 885 MB of heap for a 666 MB index). */
+static void reserve_codes(faiss::Index *index, int64_t n) {
+    if (auto *hnsw = dynamic_cast<faiss::IndexHNSW *>(index)) index = hnsw->storage;
+    if (auto *flat = dynamic_cast<faiss::IndexFlatCodes *>(index))
+        flat->codes.reserve((size_t)n * flat->code_size);
+}
+
 /* Recall@k of the index's answers for the sample queries against exact
  * top-k (exact_scores[i*k + k-1] is the k-th best): an answer counts when its
  * true cosine reaches the k-th exact one, so ties are not misses. */
@@ -220,6 +229,7 @@ extern "C" int sv_faiss_build_and_write_progress(const char *factory, const floa
             if (progress) progress("training", n, n, user);
         }
         stage = "adding vectors to";
+        reserve_codes(index.get(), n);
         /* In slices, to report progress: ids stay the row numbers. */
         const int64_t slice = 4096;
         for (int64_t done = 0; done < n;) {
