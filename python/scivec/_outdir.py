@@ -63,6 +63,7 @@ class Outdir(_lib.Handle):
         self._ptr = handle
         self.path = os.fspath(path)
         self._vectors = None
+        self._query_precision = None  # the precision search() loaded the query model in
 
     # ------------------------------------------------------------ about
     _what = "output folder"
@@ -82,6 +83,11 @@ class Outdir(_lib.Handle):
     def metadata(self):
         text = lib.scivec_outdir_metadata_json(self._handle())
         return json.loads(text) if text else None
+
+    @property
+    def precision(self):
+        """The precision the papers were embedded in ("fp32", "bf16", "int8")."""
+        return _lib.decode(lib.scivec_outdir_precision(self._handle()))
 
     @property
     def problems(self):
@@ -170,21 +176,40 @@ class Outdir(_lib.Handle):
         return self._results(hits, n, as_frame)
 
     def search(self, text, k=10, category=None, year=None, model=None, threads=None,
-               verify_model=False, as_frame=False):
+               verify_model=False, precision=None, force_precision=False, as_frame=False):
         """The k papers closest to free text, embedded as metadata.json says
         (model, pooling, normalisation, query adapter). The model is loaded on
-        the first search and kept; model/threads/verify_model apply to it."""
+        the first search and kept; model/threads/verify_model apply to it.
+        precision: the query model's dense layers, "fp32" | "bf16" | "int8"
+        (None: the folder's, .precision, as `scivec search`); another than
+        the folder's is refused unless force_precision, and one this CPU
+        cannot run fast raises scivec.Error with the reason."""
         k = self._k(k)
         f, keep = _make_filter(category, year)
-        sp = _lib.SearchParams()
+        sp = lib.scivec_search_default_params()
         model_b = _lib.to_bytes(os.fspath(model), "model") if model is not None else None
         sp.model = model_b
         sp.n_threads = int(threads or 0)
         sp.verify_model = 1 if verify_model else 0
+        asked = None
+        if precision is not None:
+            precision_b = _lib.to_bytes(precision, "precision")
+            check(lib.scivec_precision_parse(precision_b, ctypes.byref(ctypes.c_int())))
+            sp.precision, asked = precision_b, _lib.decode(precision_b)
+        sp.force_precision = 1 if force_precision else 0
         hits, n = (_lib.Hit * k)(), ctypes.c_int64()
         with self._lock:
+            # The library keeps the first search's model and ignores later
+            # params: a later precision would be silently not applied.
+            if self._query_precision and asked and asked != self._query_precision:
+                _lib.raise_for(_lib.SCIVEC_EINVAL,
+                               f"scivec: precision {asked} asked for, but this folder's query "
+                               f"model was loaded in {self._query_precision} by its first search; "
+                               f"open the folder again for another precision")
             check(lib.scivec_outdir_search(self._handle(), ctypes.byref(sp), _lib.to_bytes(text, "text"),
                                            k, ctypes.byref(f) if f else None, hits, ctypes.byref(n)))
+            if not self._query_precision:
+                self._query_precision = asked or self.precision
         return self._results(hits, n, as_frame)
 
     def recommend(self, positive, negative=(), k=10, category=None, year=None, as_frame=False):
