@@ -11,7 +11,8 @@ _STRING_OPTIONS = {"id_column": "id_column", "text_column": "text_column",
                    "adapter": "adapter", "query_adapter": "query_adapter"}
 _INT_OPTIONS = {"max_length": "max_length", "batch_tokens": "batch_tokens",
                 "threads": "n_threads"}
-_BOOL_OPTIONS = {"normalize": "normalize", "strict": "strict", "resume": "resume"}
+_BOOL_OPTIONS = {"normalize": "normalize", "strict": "strict", "resume": "resume",
+                 "db_vectors": "db_vectors"}
 
 
 def _params(input, out, model, options, keep):
@@ -57,7 +58,8 @@ def embed(input, out, model, show_progress_bar=True, callback=None, **options):
     options (the CLI's flags): recipe ("abstract" | "title+abstract" |
     "specter2"), pooling, normalize, max_length, truncate ("cut" | "error"),
     id_column, text_column, title_column, index (FAISS factory string),
-    batch_tokens, threads, strict, resume, adapter, query_adapter.
+    batch_tokens, threads, strict, resume, adapter, query_adapter, db_vectors
+    (also store each vector in papers.db, as --db-vectors; default False).
 
     callback(done, total): called after every batch; returning True stops
     the run at that batch, with what was computed kept: the result says

@@ -1,7 +1,9 @@
 """scivec.embed against `scivec embed`: the same files; a run stopped by its
 callback keeps what it computed and resume=True finishes it identically."""
 import hashlib
+import json
 import os
+import sqlite3
 
 import numpy as np
 import pytest
@@ -19,6 +21,32 @@ def test_embed_equals_cli(cli_outdir, tmp_path):
     result = scivec.embed(PAPERS, out, model=MODEL, threads=2, show_progress_bar=False)
     assert result["n_papers"] == len(scivec.open(cli_outdir)) and not result["interrupted"]
     assert digest(out / "embeddings.npy") == digest(os.path.join(cli_outdir, "embeddings.npy"))
+    # db_vectors is off by default: the vectors live in embeddings.npy only
+    assert json.loads((out / "metadata.json").read_text())["db_vectors"] is False
+    assert db_blobs(out) and all(blob is None for _, blob in db_blobs(out))
+
+
+def db_blobs(out):
+    """papers.db's (row, embedding) pairs in row order."""
+    con = sqlite3.connect(out / "papers.db")
+    try:
+        return con.execute("SELECT row, embedding FROM papers ORDER BY row").fetchall()
+    finally:
+        con.close()
+
+
+def test_db_vectors_stores_each_vector_in_papers_db(tmp_path):
+    out = tmp_path / "dbv"
+    result = scivec.embed(PAPERS, out, model=MODEL, threads=2, db_vectors=True,
+                          show_progress_bar=False)
+    assert json.loads((out / "metadata.json").read_text())["db_vectors"] is True
+    vectors = np.load(out / "embeddings.npy")
+    blobs = db_blobs(out)
+    assert len(blobs) == len(vectors) == result["n_papers"] > 0
+    for row, blob in blobs:
+        assert blob is not None and np.array_equal(np.frombuffer(blob, dtype="<f4"), vectors[row])
+    with scivec.check(out) as checked:  # what `scivec info` checks, BLOBs included
+        assert checked.problems == []
 
 
 def test_stop_and_resume(tmp_path):
