@@ -182,6 +182,7 @@ _PROTOTYPES = {
     "scivec_recipe_parse": (c_int, [c_char_p, POINTER(c_int)]),
     "scivec_embed_default_params": (EmbedParams, []),
     "scivec_embed": (c_int, [POINTER(EmbedParams), POINTER(EmbedResult)]),
+    "scivec_shard_parse": (c_int, [c_char_p, POINTER(c_int), POINTER(c_int)]),
     "scivec_outdir_open": (c_int, [c_char_p, POINTER(c_void_p)]),
     "scivec_outdir_check": (c_int, [c_char_p, c_int, POINTER(c_void_p)]),
     "scivec_outdir_free": (None, [c_void_p]),
