@@ -63,7 +63,7 @@ class Outdir(_lib.Handle):
         self._ptr = handle
         self.path = os.fspath(path)
         self._vectors = None
-        self._query_precision = None  # the precision search() loaded the query model in
+        self._query_settings = None  # what search() loaded the query model with
 
     # ------------------------------------------------------------ about
     _what = "output folder"
@@ -179,7 +179,9 @@ class Outdir(_lib.Handle):
                verify_model=False, precision=None, force_precision=False, as_frame=False):
         """The k papers closest to free text, embedded as metadata.json says
         (model, pooling, normalisation, query adapter). The model is loaded on
-        the first search and kept; model/threads/verify_model apply to it.
+        the first search and kept; model/threads/verify_model apply to it, and
+        a later search asking for other values (or precision) raises
+        InvalidError: open the folder again for those.
         precision: the query model's dense layers, "fp32" | "bf16" | "int8"
         (None: the folder's, .precision, as `scivec search`); another than
         the folder's is refused unless force_precision, and one this CPU
@@ -197,20 +199,39 @@ class Outdir(_lib.Handle):
             check(lib.scivec_precision_parse(precision_b, ctypes.byref(ctypes.c_int())))
             sp.precision, asked = precision_b, _lib.decode(precision_b)
         sp.force_precision = 1 if force_precision else 0
+        # what this call asks of the query model; None: no wish (the default)
+        wanted = {"model": _lib.decode(model_b),
+                  "threads": sp.n_threads if threads is not None else None,
+                  "verify_model": True if verify_model else None}
         hits, n = (_lib.Hit * k)(), ctypes.c_int64()
         with self._lock:
             # The library keeps the first search's model and ignores later
-            # params: a later precision would be silently not applied.
-            if self._query_precision and asked and asked != self._query_precision:
-                _lib.raise_for(_lib.SCIVEC_EINVAL,
-                               f"scivec: precision {asked} asked for, but this folder's query "
-                               f"model was loaded in {self._query_precision} by its first search; "
-                               f"open the folder again for another precision")
+            # params: a later precision, model, threads or verify_model
+            # would be silently not applied.
+            self._refuse_other_query_model(asked, wanted)
             check(lib.scivec_outdir_search(self._handle(), ctypes.byref(sp), _lib.to_bytes(text, "text"),
                                            k, ctypes.byref(f) if f else None, hits, ctypes.byref(n)))
-            if not self._query_precision:
-                self._query_precision = asked or self.precision
+            if self._query_settings is None:
+                self._query_settings = {"model": wanted["model"], "threads": sp.n_threads,
+                                        "verify_model": bool(verify_model),
+                                        "precision": asked or self.precision}
         return self._results(hits, n, as_frame)
+
+    def _refuse_other_query_model(self, precision, wanted):
+        kept = self._query_settings
+        if kept is None:
+            return
+        if precision and precision != kept["precision"]:
+            _lib.raise_for(_lib.SCIVEC_EINVAL,
+                           f"scivec: precision {precision} asked for, but this folder's query "
+                           f"model was loaded in {kept['precision']} by its first search; "
+                           f"open the folder again for another precision")
+        for name, value in wanted.items():
+            if value is not None and value != kept[name]:
+                _lib.raise_for(_lib.SCIVEC_EINVAL,
+                               f"scivec: search({name}={value!r}), but this folder's query model "
+                               f"was loaded with {name}={kept[name]!r} by its first search; "
+                               f"open the folder again for another {name}")
 
     def recommend(self, positive, negative=(), k=10, category=None, year=None, as_frame=False):
         """Papers like the positive paper ids and unlike the negative ones

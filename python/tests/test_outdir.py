@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import scivec
-from conftest import run_cli, runs_fast
+from conftest import MODEL, run_cli, runs_fast
 
 FIELDS = ["rank", "paper_id", "score", "title", "categories", "year"]
 
@@ -102,6 +102,26 @@ def test_search_bad_precision_names_the_parameter(papers):
         papers.search(QUERIES[0], precision="")
     with pytest.raises(TypeError, match="precision must be str"):
         papers.search(QUERIES[0], precision=8)
+
+
+def test_later_search_with_another_query_model_raises(cli_outdir):
+    """The first search's model, threads and verify_model are kept: a later
+    search asking for others is refused, one leaving them out or asking the
+    same is answered as the first."""
+    with scivec.open(cli_outdir) as p:
+        first = p.search(QUERIES[0], k=5, threads=2)
+        for kwargs, name in [({"model": MODEL}, "model"), ({"threads": 1}, "threads"),
+                             ({"verify_model": True}, "verify_model")]:
+            with pytest.raises(scivec.InvalidError, match=f"search\\({name}=.*first search.*"
+                                                          f"open the folder again"):
+                p.search(QUERIES[0], k=5, **kwargs)
+        assert p.search(QUERIES[0], k=5) == first
+        assert p.search(QUERIES[0], k=5, threads=2, verify_model=False) == first
+    with scivec.open(cli_outdir) as p:  # opened again: another model is loaded as asked
+        assert strip(p.search(QUERIES[0], k=5, model=MODEL, threads=1, verify_model=True)) == \
+            strip(first)
+        with pytest.raises(scivec.InvalidError, match="threads=2.*threads=1"):
+            p.search(QUERIES[0], k=5, threads=2)
 
 
 def unit(v):
