@@ -1,6 +1,7 @@
 """scivec.embed(input, out, model=..., **options): `scivec embed` in-process,
 with a progress bar (tqdm when installed) and cancellation."""
 import ctypes
+import numbers
 import os
 
 from . import _lib
@@ -11,7 +12,25 @@ _STRING_OPTIONS = {"id_column": "id_column", "text_column": "text_column",
                    "adapter": "adapter", "query_adapter": "query_adapter"}
 _INT_OPTIONS = {"max_length": "max_length", "batch_tokens": "batch_tokens",
                 "threads": "n_threads"}
-_BOOL_OPTIONS = {"normalize": "normalize", "strict": "strict", "resume": "resume"}
+_BOOL_OPTIONS = {"normalize": "normalize", "strict": "strict", "resume": "resume",
+                 "db_vectors": "db_vectors", "force_precision": "force_precision"}
+
+
+def _shard(value):
+    """shard=(K, N) or "K/N" as (K, N), checked by the library as the CLI's
+    --shard K/N is."""
+    if isinstance(value, str):
+        spec = value
+    elif (isinstance(value, (tuple, list)) and len(value) == 2 and
+          all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)):
+        spec = f"{int(value[0])}/{int(value[1])}"
+    else:
+        _lib.raise_for(_lib.SCIVEC_EINVAL, f"scivec.embed: shard wants (K, N) or 'K/N', "
+                                           f"got {value!r}")
+    k, n = ctypes.c_int(), ctypes.c_int()
+    if lib.scivec_shard_parse(_lib.to_bytes(spec, "shard"), ctypes.byref(k), ctypes.byref(n)):
+        _lib.raise_for(_lib.SCIVEC_EINVAL, f"scivec.embed: shard {value!r}: {_lib.last_error()}")
+    return k.value, n.value
 
 
 def _params(input, out, model, options, keep):
@@ -40,6 +59,12 @@ def _params(input, out, model, options, keep):
             pooling = ctypes.c_int()
             check(lib.scivec_pooling_parse(s(value, name), ctypes.byref(pooling)))
             p.pooling = pooling.value
+        elif name == "precision":
+            precision = ctypes.c_int()
+            check(lib.scivec_precision_parse(s(value, name), ctypes.byref(precision)))
+            p.precision = precision.value
+        elif name == "shard":
+            p.shard_k, p.shard_n = _shard(value)
         elif name == "truncate":
             if value not in ("cut", "error"):
                 raise ValueError(f"scivec: truncate must be 'cut' or 'error', got {value!r}")
@@ -57,7 +82,13 @@ def embed(input, out, model, show_progress_bar=True, callback=None, **options):
     options (the CLI's flags): recipe ("abstract" | "title+abstract" |
     "specter2"), pooling, normalize, max_length, truncate ("cut" | "error"),
     id_column, text_column, title_column, index (FAISS factory string),
-    batch_tokens, threads, strict, resume, adapter, query_adapter.
+    batch_tokens, threads, strict, resume, adapter, query_adapter, db_vectors
+    (also store each vector in papers.db, as --db-vectors; default False),
+    precision ("fp32" | "bf16" | "int8": the dense layers, as --precision;
+    bf16/int8 are checked against fp32 on a sample and refused below the
+    thresholds unless force_precision=True), shard ((K, N) or "K/N" with
+    0 <= K < N: only the papers whose id hashes to shard K of N, as
+    --shard K/N; join the folders with `scivec merge`).
 
     callback(done, total): called after every batch; returning True stops
     the run at that batch, with what was computed kept: the result says

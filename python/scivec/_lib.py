@@ -182,6 +182,7 @@ _PROTOTYPES = {
     "scivec_recipe_parse": (c_int, [c_char_p, POINTER(c_int)]),
     "scivec_embed_default_params": (EmbedParams, []),
     "scivec_embed": (c_int, [POINTER(EmbedParams), POINTER(EmbedResult)]),
+    "scivec_shard_parse": (c_int, [c_char_p, POINTER(c_int), POINTER(c_int)]),
     "scivec_outdir_open": (c_int, [c_char_p, POINTER(c_void_p)]),
     "scivec_outdir_check": (c_int, [c_char_p, c_int, POINTER(c_void_p)]),
     "scivec_outdir_free": (None, [c_void_p]),
@@ -201,6 +202,8 @@ _PROTOTYPES = {
     "scivec_outdir_recommend": (c_int, [c_void_p, POINTER(c_char_p), c_int, POINTER(c_char_p),
                                         c_int, c_int64, POINTER(Filter), POINTER(Hit),
                                         POINTER(c_int64)]),
+    "scivec_search_default_params": (SearchParams, []),
+    "scivec_outdir_precision": (c_char_p, [c_void_p]),
     "scivec_outdir_search": (c_int, [c_void_p, POINTER(SearchParams), c_char_p, c_int64,
                                      POINTER(Filter), POINTER(Hit), POINTER(c_int64)]),
     "scivec_outdir_n_notes": (c_int, [c_void_p]),
@@ -212,6 +215,7 @@ for _name, (_restype, _argtypes) in _PROTOTYPES.items():
     _fn.restype = _restype
     _fn.argtypes = _argtypes
 
+SCIVEC_EINVAL = -1
 SCIVEC_ENOTFOUND = -6
 _INVALID = (-1, -3, -7)  # EINVAL, EFORMAT, ETOOLONG
 

@@ -4,8 +4,13 @@ embedded by the CLI for the whole session. CTest sets SCIVEC,
 SV_FIXTURES, SV_DATA and PYTHONPATH=build/python (python/CMakeLists.txt)."""
 import os
 import subprocess
+import sys
 
 import pytest
+
+# tests/testlib.py's runs_fast: the CPU check every precision test uses
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+from testlib import runs_fast  # noqa: E402,F401
 
 SCIVEC = os.environ["SCIVEC"]
 FIX = os.environ["SV_FIXTURES"]
@@ -34,4 +39,16 @@ def cli_outdir(tmp_path_factory):
     """arxiv-sample.csv embedded by `scivec embed` with the tiny model."""
     out = tmp_path_factory.mktemp("cli") / "out"
     run_cli("embed", PAPERS, "--model", MODEL, "--out", str(out), "--threads", "2")
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def cli_int8_outdir(tmp_path_factory):
+    """The same papers embedded by `scivec embed --precision int8`, where
+    this CPU runs int8 fast (VNNI); the test is skipped elsewhere."""
+    if not runs_fast("int8"):
+        pytest.skip("this CPU lacks AVX512_VNNI / AMX-INT8: int8 embeds are refused")
+    out = tmp_path_factory.mktemp("cli-int8") / "out"
+    run_cli("embed", PAPERS, "--model", MODEL, "--out", str(out), "--threads", "2",
+            "--precision", "int8")
     return str(out)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import scivec
-from conftest import run_cli
+from conftest import MODEL, run_cli, runs_fast
 
 FIELDS = ["rank", "paper_id", "score", "title", "categories", "year"]
 
@@ -49,6 +49,79 @@ def test_search_equals_cli(papers, cli_outdir):
         ours = papers.search(text, k=10, threads=2)
         theirs = cli_json("search", cli_outdir, text, "-k", "10", "--threads", "2")
         assert strip(ours) == theirs
+
+
+QUERIES = ["quantum chromodynamics at the LHC", "graph neural networks"]
+
+
+def test_search_int8_equals_cli(cli_int8_outdir):
+    """An int8 folder: its queries in int8, by default and asked for, give
+    `scivec search --precision int8`'s papers and scores."""
+    for kwargs in ({"precision": "int8"}, {}):
+        with scivec.open(cli_int8_outdir) as p:
+            assert p.precision == "int8"
+            for text in QUERIES:
+                ours = p.search(text, k=10, threads=2, **kwargs)
+                theirs = cli_json("search", cli_int8_outdir, text, "-k", "10", "--threads", "2",
+                                  "--precision", "int8")
+                assert strip(ours) == theirs and len(ours) == 10
+    with scivec.open(cli_int8_outdir) as p:
+        with pytest.raises(scivec.InvalidError, match="precision fp32 asked for.*int8.*force"):
+            p.search(QUERIES[0], precision="fp32")
+
+
+def test_search_forced_precision_equals_cli(cli_outdir):
+    """An fp32 folder searched in int8: refused unless forced, then the
+    CLI's --precision int8 --force-precision answer, which is not fp32's;
+    where int8 would be slow, refused with the library's reason."""
+    with scivec.open(cli_outdir) as p:
+        assert p.precision == "fp32"
+        with pytest.raises(scivec.InvalidError, match="precision int8 asked for.*fp32.*force"):
+            p.search(QUERIES[0], precision="int8")
+        if not runs_fast("int8"):
+            with pytest.raises(scivec.Error, match="int8 needs AVX512_VNNI"):
+                p.search(QUERIES[0], precision="int8", force_precision=True)
+            return
+        ours = [p.search(t, k=10, threads=2, precision="int8", force_precision=True) for t in QUERIES]
+        # the model is kept: another precision later is refused, not ignored
+        with pytest.raises(scivec.InvalidError, match="loaded in int8"):
+            p.search(QUERIES[0], precision="fp32")
+        assert strip(p.search(QUERIES[0], k=10, threads=2, precision="int8")) == strip(ours[0])
+    for text, got in zip(QUERIES, ours):
+        theirs = cli_json("search", cli_outdir, text, "-k", "10", "--threads", "2",
+                          "--precision", "int8", "--force-precision")
+        fp32 = cli_json("search", cli_outdir, text, "-k", "10", "--threads", "2")
+        assert strip(got) == theirs
+        assert [h["score"] for h in theirs] != [h["score"] for h in fp32]
+
+
+def test_search_bad_precision_names_the_parameter(papers):
+    with pytest.raises(scivec.InvalidError, match="precision 'fp16': expected fp32, bf16 or int8"):
+        papers.search(QUERIES[0], precision="fp16")
+    with pytest.raises(ValueError, match="precision"):
+        papers.search(QUERIES[0], precision="")
+    with pytest.raises(TypeError, match="precision must be str"):
+        papers.search(QUERIES[0], precision=8)
+
+
+def test_later_search_with_another_query_model_raises(cli_outdir):
+    """The first search's model, threads and verify_model are kept: a later
+    search asking for others is refused, one leaving them out or asking the
+    same is answered as the first."""
+    with scivec.open(cli_outdir) as p:
+        first = p.search(QUERIES[0], k=5, threads=2)
+        for kwargs, name in [({"model": MODEL}, "model"), ({"threads": 1}, "threads"),
+                             ({"verify_model": True}, "verify_model")]:
+            with pytest.raises(scivec.InvalidError, match=f"search\\({name}=.*first search.*"
+                                                          f"open the folder again"):
+                p.search(QUERIES[0], k=5, **kwargs)
+        assert p.search(QUERIES[0], k=5) == first
+        assert p.search(QUERIES[0], k=5, threads=2, verify_model=False) == first
+    with scivec.open(cli_outdir) as p:  # opened again: another model is loaded as asked
+        assert strip(p.search(QUERIES[0], k=5, model=MODEL, threads=1, verify_model=True)) == \
+            strip(first)
+        with pytest.raises(scivec.InvalidError, match="threads=2.*threads=1"):
+            p.search(QUERIES[0], k=5, threads=2)
 
 
 def unit(v):

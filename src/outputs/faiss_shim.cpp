@@ -23,9 +23,11 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexIVFPQFastScan.h>
+#include <faiss/IndexNSG.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPQFastScan.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRefine.h>
 #include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
@@ -132,6 +134,27 @@ static void reserve_codes(faiss::Index *index, int64_t n) {
         flat->codes.reserve((size_t)n * flat->code_size);
 }
 
+/* index_factory turns polysemous training on for PQ codes ("PQ16",
+ * "IVF1024,PQ16", "HNSW32_PQ16"; the "np" suffix turns it off): it reorders
+ * each sub-quantizer's centroids so that Hamming distances between codes
+ * follow the distances between centroids, for polysemous filtering
+ * (polysemous_ht), which scivec's searches never turn on. It was most of an
+ * IVF-PQ's training time (docs/SCALE.md: 4.7x), and the codes search the
+ * same without it, so every PQ index scivec builds skips it. */
+static void skip_polysemous_training(faiss::Index *index) {
+    if (auto *pre = dynamic_cast<faiss::IndexPreTransform *>(index))
+        return skip_polysemous_training(pre->index);
+    if (auto *refine = dynamic_cast<faiss::IndexRefine *>(index))
+        return skip_polysemous_training(refine->base_index);
+    if (auto *hnsw = dynamic_cast<faiss::IndexHNSW *>(index))
+        return skip_polysemous_training(hnsw->storage);
+    if (auto *nsg = dynamic_cast<faiss::IndexNSG *>(index))
+        return skip_polysemous_training(nsg->storage);
+    if (auto *ivfpq = dynamic_cast<faiss::IndexIVFPQ *>(index))
+        ivfpq->do_polysemous_training = false;
+    if (auto *pq = dynamic_cast<faiss::IndexPQ *>(index)) pq->do_polysemous_training = false;
+}
+
 /* Recall@k of the index's answers for the sample queries against exact
  * top-k (exact_scores[i*k + k-1] is the k-th best): an answer counts when its
  * true cosine reaches the k-th exact one, so ties are not misses. */
@@ -221,6 +244,7 @@ extern "C" int sv_faiss_build_and_write_progress(const char *factory, const floa
     try {
         std::unique_ptr<faiss::Index> index(
             faiss::index_factory(dim, factory, faiss::METRIC_INNER_PRODUCT));
+        skip_polysemous_training(index.get());
         if (!index->is_trained) {
             stage = "training";
             if (n == 0) throw faiss::FaissException("no vectors to train on");

@@ -19,7 +19,7 @@ extern "C" {
  * the n vectors [n, dim] in order (ids = row numbers) and writes it with
  * faiss::write_index to path. type_name receives the index class
  * ("IndexFlatIP", "IndexHNSWFlat", ...). n_threads > 0 caps FAISS's OpenMP
- * threads. */
+ * threads. PQ codes skip polysemous training, "np" suffix or not. */
 int sv_faiss_build_and_write(const char *factory, const float *vectors, int64_t n, int dim,
                              int n_threads, const char *path, char *type_name, size_t type_cap);
 
