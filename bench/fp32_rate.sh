@@ -22,15 +22,7 @@ MODEL=bench/models/bert-base
 [ -f "$MODEL/model.safetensors" ] || /usr/bin/python3 bench/make_bert_base.py "$MODEL"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-/usr/bin/python3 - "$N" > "$work/texts.jsonl" <<'PY'
-import csv, json, sys
-n = int(sys.argv[1])
-rows = sorted((r for r in csv.DictReader(open("tests/fixtures/data/arxiv-papers.csv", newline="", encoding="utf-8"))
-               if r["abstract"].strip()), key=lambda r: r["paper_id"])
-step = len(rows) / n
-for i in range(n):
-    print(json.dumps({"text": rows[int(i * step)]["abstract"]}))
-PY
+/usr/bin/python3 bench/sample_abstracts.py "$N" > "$work/texts.jsonl"
 "$BUILD/scivec" tokenize --model "$MODEL" < "$work/texts.jsonl" > "$work/ids.jsonl"
 cat /proc/loadavg > "$work/load_start"
 for rep in $(seq "$REPEATS"); do

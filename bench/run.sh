@@ -39,15 +39,7 @@ ONNX=bench/models/onnx
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Sorted sample: papers ordered by id, N taken at even steps; same texts for every engine.
-/usr/bin/python3 - "$N" > "$work/texts.jsonl" <<'PY'
-import csv, json, sys
-n = int(sys.argv[1])
-rows = sorted((r for r in csv.DictReader(open("tests/fixtures/data/arxiv-papers.csv", newline="", encoding="utf-8"))
-               if r["abstract"].strip()), key=lambda r: r["paper_id"])
-step = len(rows) / n
-for i in range(n):
-    print(json.dumps({"text": rows[int(i * step)]["abstract"]}))
-PY
+/usr/bin/python3 bench/sample_abstracts.py "$N" > "$work/texts.jsonl"
 "$SCIVEC" tokenize --model "$MODEL" < "$work/texts.jsonl" > "$work/ids.jsonl"
 
 # SGEMM peak: measured right before and right after every scivec mean run, at
