@@ -48,7 +48,8 @@ static const char usage[] =
     "  --precision P        dense layers in fp32 (default), bf16 or int8; bf16/int8 first\n"
     "                       compare the first 256 papers with fp32 and stop below\n"
     "                       --precision-min-cosine X (default 0.99) or a top-10\n"
-    "                       neighbour overlap of 0.90, unless --force-precision\n"
+    "                       neighbour overlap below --precision-min-overlap Y (default\n"
+    "                       0.90), unless --force-precision\n"
     "  --strict             fail on the first skipped row instead of skipping it\n"
     "  --resume             continue an interrupted run in DIR\n"
     "  --shard K/N          only the papers whose id hashes to shard K of N (K from 0,\n"
@@ -162,6 +163,7 @@ enum {
     OPT_PRECISION,
     OPT_FORCE_PRECISION,
     OPT_PRECISION_MIN_COSINE,
+    OPT_PRECISION_MIN_OVERLAP,
     OPT_STRICT,
     OPT_SHARD,
     OPT_RESUME,
@@ -194,6 +196,7 @@ static const struct option options[] = {
     {"precision", required_argument, NULL, OPT_PRECISION},
     {"force-precision", no_argument, NULL, OPT_FORCE_PRECISION},
     {"precision-min-cosine", required_argument, NULL, OPT_PRECISION_MIN_COSINE},
+    {"precision-min-overlap", required_argument, NULL, OPT_PRECISION_MIN_OVERLAP},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"db-vectors", no_argument, NULL, OPT_DB_VECTORS},
     {"shard", required_argument, NULL, OPT_SHARD},
@@ -274,13 +277,16 @@ int cmd_embed(int argc, char **argv) {
                 break;
             case OPT_FORCE_PRECISION: params.force_precision = 1; break;
             case OPT_PRECISION_MIN_COSINE:
-                if (!cli_parse_double(optarg, &params.precision_min_cosine)) {
-                    fprintf(stderr,
-                            "scivec embed: --precision-min-cosine wants a number, got '%s'\n",
-                            optarg);
+            case OPT_PRECISION_MIN_OVERLAP: {
+                int cosine = c == OPT_PRECISION_MIN_COSINE;
+                if (!cli_parse_double(optarg, cosine ? &params.precision_min_cosine
+                                                     : &params.precision_min_overlap)) {
+                    fprintf(stderr, "scivec embed: --precision-min-%s wants a number, got '%s'\n",
+                            cosine ? "cosine" : "overlap", optarg);
                     return 2;
                 }
                 break;
+            }
             case OPT_STRICT: params.strict = 1; break;
             case OPT_DB_VECTORS: params.db_vectors = 1; break;
             case OPT_SHARD:

@@ -93,6 +93,19 @@ with tempfile.TemporaryDirectory() as tmp:
             q = json.load(open(os.path.join(strict, "metadata.json")))["precision_check"]
             check(q["forced"] is True and q["min_cosine_threshold"] == 1.0000001, "%s forced: %r" % (precision, q))
 
+    # the overlap threshold from the command line; NaN thresholds refused up front
+    if runs_fast("int8"):
+        strict = os.path.join(tmp, "int8-overlap")
+        p = embed(strict, "--precision", "int8", "--precision-min-overlap", "1.5")
+        err = p.stderr.decode()
+        check(p.returncode == 1 and "(threshold 1.50)" in err, "overlap 1.5: exit %d, %r" % (p.returncode, err))
+    for option in ("--precision-min-cosine", "--precision-min-overlap"):
+        bad = os.path.join(tmp, "nan" + option)
+        p = embed(bad, option, "nan")
+        err = p.stderr.decode()
+        check(p.returncode != 0 and err.count("\n") == 1 and option[2:].replace("-", "_") + " nan: want a number" in err
+              and not os.path.exists(bad), "%s nan: exit %d, %r" % (option, p.returncode, err))
+
     # --resume with another precision than the interrupted run: refused
     if runs_fast("int8"):
         big = os.path.join(tmp, "big.csv")

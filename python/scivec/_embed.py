@@ -12,6 +12,8 @@ _STRING_OPTIONS = {"id_column": "id_column", "text_column": "text_column",
                    "adapter": "adapter", "query_adapter": "query_adapter"}
 _INT_OPTIONS = {"max_length": "max_length", "batch_tokens": "batch_tokens",
                 "threads": "n_threads"}
+_FLOAT_OPTIONS = {"precision_min_cosine": "precision_min_cosine",
+                  "precision_min_overlap": "precision_min_overlap"}
 _BOOL_OPTIONS = {"normalize": "normalize", "strict": "strict", "resume": "resume",
                  "db_vectors": "db_vectors", "force_precision": "force_precision"}
 
@@ -49,6 +51,10 @@ def _params(input, out, model, options, keep):
             setattr(p, _STRING_OPTIONS[name], s(value, name))
         elif name in _INT_OPTIONS:
             setattr(p, _INT_OPTIONS[name], int(value))
+        elif name in _FLOAT_OPTIONS:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"scivec.embed: {name} wants a number, got {value!r}")
+            setattr(p, _FLOAT_OPTIONS[name], float(value))
         elif name in _BOOL_OPTIONS:
             setattr(p, _BOOL_OPTIONS[name], 1 if value else 0)
         elif name in ("recipe", "text"):
@@ -86,7 +92,8 @@ def embed(input, out, model, show_progress_bar=True, callback=None, **options):
     (also store each vector in papers.db, as --db-vectors; default False),
     precision ("fp32" | "bf16" | "int8": the dense layers, as --precision;
     bf16/int8 are checked against fp32 on a sample and refused below the
-    thresholds unless force_precision=True), shard ((K, N) or "K/N" with
+    thresholds precision_min_cosine (0.99) and precision_min_overlap (0.90)
+    unless force_precision=True), shard ((K, N) or "K/N" with
     0 <= K < N: only the papers whose id hashes to shard K of N, as
     --shard K/N; join the folders with `scivec merge`).
 

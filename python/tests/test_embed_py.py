@@ -167,3 +167,31 @@ def test_bad_precision_raises_naming_it(tmp_path):
     with pytest.raises(TypeError, match="precision must be str"):
         scivec.embed(PAPERS, tmp_path / "o", model=MODEL, precision=8, show_progress_bar=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_precision_thresholds(tmp_path):
+    """precision_min_cosine / precision_min_overlap reach the quality check:
+    an overlap above 1 cannot be met, so the run stops and names it; forced,
+    the folder records the thresholds asked for. NaN is refused up front."""
+    if not runs_fast("int8"):  # refused before any threshold applies
+        with pytest.raises(scivec.Error, match="int8 needs AVX512_VNNI"):
+            scivec.embed(PAPERS, tmp_path / "strict", model=MODEL, precision="int8",
+                         precision_min_overlap=1.5, show_progress_bar=False)
+        return
+    with pytest.raises(scivec.InvalidError, match=r"overlap [0-9.]+ \(threshold 1\.50\)"):
+        scivec.embed(PAPERS, tmp_path / "strict", model=MODEL, threads=2, precision="int8",
+                     precision_min_overlap=1.5, show_progress_bar=False)
+    assert not (tmp_path / "strict" / "embeddings.npy").exists()
+    scivec.embed(PAPERS, tmp_path / "forced", model=MODEL, threads=2, precision="int8",
+                 precision_min_cosine=0.5, precision_min_overlap=1.5, force_precision=True,
+                 show_progress_bar=False)
+    check = metadata(tmp_path / "forced")["precision_check"]
+    assert check["forced"] is True
+    assert check["min_cosine_threshold"] == 0.5 and check["min_overlap_threshold"] == 1.5
+    with pytest.raises(scivec.InvalidError, match="precision_min_cosine nan: want a number"):
+        scivec.embed(PAPERS, tmp_path / "nan", model=MODEL, precision="int8",
+                     precision_min_cosine=float("nan"), show_progress_bar=False)
+    with pytest.raises(TypeError, match="precision_min_overlap wants a number"):
+        scivec.embed(PAPERS, tmp_path / "o", model=MODEL, precision_min_overlap="0.9",
+                     show_progress_bar=False)
+    assert not (tmp_path / "nan").exists() and not (tmp_path / "o").exists()

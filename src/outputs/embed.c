@@ -745,6 +745,12 @@ int sv_embed_run(const sv_embed_params *params, sv_embed_result *res) {
         (params->shard_n && (params->shard_k < 0 || params->shard_k >= params->shard_n)))
         return sv_error(SCIVEC_EINVAL, "shard %d/%d: want 0 <= K < N", params->shard_k,
                         params->shard_n);
+    /* A NaN threshold would let every sample pass. */
+    if (!isfinite(params->precision_min_cosine) || !isfinite(params->precision_min_overlap))
+        return sv_error(SCIVEC_EINVAL, "precision_min_%s %g: want a number",
+                        isfinite(params->precision_min_cosine) ? "overlap" : "cosine",
+                        isfinite(params->precision_min_cosine) ? params->precision_min_overlap
+                                                               : params->precision_min_cosine);
 
     paths p;
     sv_paper_source src;
