@@ -448,7 +448,9 @@ scivec_search_params scivec_search_default_params(void);
 
 /* Embeds text as metadata.json says into query[scivec_outdir_dim]. The
  * first call loads the model (params may be NULL: defaults) and keeps it
- * in od for later calls; params of later calls are ignored. */
+ * in od for later calls; a later call whose params ask for another model,
+ * n_threads, precision or verify_model (fields left unset ask for nothing)
+ * is refused with SCIVEC_EINVAL: open the folder again for those. */
 int scivec_outdir_embed_query(scivec_outdir *od, const scivec_search_params *params,
                               const char *text, float *query);
 /* scivec_outdir_embed_query, then the k closest papers. */

@@ -63,7 +63,6 @@ class Outdir(_lib.Handle):
         self._ptr = handle
         self.path = os.fspath(path)
         self._vectors = None
-        self._query_settings = None  # what search() loaded the query model with
 
     # ------------------------------------------------------------ about
     _what = "output folder"
@@ -193,45 +192,19 @@ class Outdir(_lib.Handle):
         sp.model = model_b
         sp.n_threads = int(threads or 0)
         sp.verify_model = 1 if verify_model else 0
-        asked = None
         if precision is not None:
             precision_b = _lib.to_bytes(precision, "precision")
             check(lib.scivec_precision_parse(precision_b, ctypes.byref(ctypes.c_int())))
-            sp.precision, asked = precision_b, _lib.decode(precision_b)
+            sp.precision = precision_b
         sp.force_precision = 1 if force_precision else 0
-        # what this call asks of the query model; None: no wish (the default)
-        wanted = {"model": _lib.decode(model_b),
-                  "threads": sp.n_threads if threads is not None else None,
-                  "verify_model": True if verify_model else None}
         hits, n = (_lib.Hit * k)(), ctypes.c_int64()
         with self._lock:
-            # The library keeps the first search's model and ignores later
-            # params: a later precision, model, threads or verify_model
-            # would be silently not applied.
-            self._refuse_other_query_model(asked, wanted)
+            # the library keeps the first search's query model and refuses a
+            # later one asking for another model, threads, precision or
+            # verify_model
             check(lib.scivec_outdir_search(self._handle(), ctypes.byref(sp), _lib.to_bytes(text, "text"),
                                            k, ctypes.byref(f) if f else None, hits, ctypes.byref(n)))
-            if self._query_settings is None:
-                self._query_settings = {"model": wanted["model"], "threads": sp.n_threads,
-                                        "verify_model": bool(verify_model),
-                                        "precision": asked or self.precision}
         return self._results(hits, n, as_frame)
-
-    def _refuse_other_query_model(self, precision, wanted):
-        kept = self._query_settings
-        if kept is None:
-            return
-        if precision and precision != kept["precision"]:
-            _lib.raise_for(_lib.SCIVEC_EINVAL,
-                           f"scivec: precision {precision} asked for, but this folder's query "
-                           f"model was loaded in {kept['precision']} by its first search; "
-                           f"open the folder again for another precision")
-        for name, value in wanted.items():
-            if value is not None and value != kept[name]:
-                _lib.raise_for(_lib.SCIVEC_EINVAL,
-                               f"scivec: search({name}={value!r}), but this folder's query model "
-                               f"was loaded with {name}={kept[name]!r} by its first search; "
-                               f"open the folder again for another {name}")
 
     def recommend(self, positive, negative=(), k=10, category=None, year=None, as_frame=False):
         """Papers like the positive paper ids and unlike the negative ones

@@ -48,6 +48,7 @@ int scivec_outdir_check(const char *dir, int full_check, scivec_outdir **out) {
 void scivec_outdir_free(scivec_outdir *od) {
     if (!od) return;
     scivec_model_free(od->query_model);
+    free(od->query_model_asked);
     for (int i = 0; i < od->n_notes; i++) free(od->notes[i]);
     free(od->notes);
     if (od->is_reader) {

@@ -15,6 +15,10 @@ struct scivec_outdir {
      * on the first search, and how it encodes. */
     scivec_model *query_model;
     scivec_encode_params query_params;
+    /* what that first search asked for: a later one asking for another
+     * model, threads or verify_model is refused (api_search.c) */
+    char *query_model_asked; /* NULL: metadata.json's */
+    int query_threads, query_verify;
     char **notes;
     int n_notes;
     sv_search_params search; /* scivec_outdir_set_search; 0 = as built */

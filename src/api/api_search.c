@@ -96,8 +96,46 @@ static int load_query_model(scivec_outdir *od, const scivec_search_params *param
         scivec_model_free(model);
         return rc;
     }
+    if (params->model && !(od->query_model_asked = strdup(params->model))) {
+        scivec_model_free(model);
+        return sv_error(SCIVEC_ENOMEM, "out of memory");
+    }
     od->query_model = model;
     od->query_params = ep;
+    od->query_threads = params->n_threads;
+    od->query_verify = params->verify_model;
+    return SCIVEC_OK;
+}
+
+/* The query model is loaded once: a later search that asks for another one
+ * (model, threads, precision, verify_model; an unset field asks for
+ * nothing) is refused rather than answered with the first one. */
+static int refuse_other_query_model(const scivec_outdir *od, const scivec_search_params *params) {
+    static const char *again = "by its first search; open the folder again for another";
+    scivec_precision asked, kept = scivec_model_precision(od->query_model);
+    int rc = params->precision ? scivec_precision_parse(params->precision, &asked) : SCIVEC_OK;
+    if (rc != SCIVEC_OK) return rc;
+    if (params->precision && asked != kept)
+        return sv_error(SCIVEC_EINVAL,
+                        "precision %s asked for, but this folder's query model was loaded in %s "
+                        "%s precision",
+                        scivec_precision_name(asked), scivec_precision_name(kept), again);
+    const char *kept_model = od->query_model_asked ? od->query_model_asked : "(metadata.json's)";
+    if (params->model && strcmp(params->model, kept_model) != 0)
+        return sv_error(SCIVEC_EINVAL,
+                        "search(model=%s), but this folder's query model was loaded with "
+                        "model=%s %s model",
+                        params->model, kept_model, again);
+    if (params->n_threads && params->n_threads != od->query_threads)
+        return sv_error(SCIVEC_EINVAL,
+                        "search(threads=%d), but this folder's query model was loaded with "
+                        "threads=%d %s threads",
+                        params->n_threads, od->query_threads, again);
+    if (params->verify_model && !od->query_verify)
+        return sv_error(SCIVEC_EINVAL,
+                        "search(verify_model=1), but this folder's query model was loaded "
+                        "without verify_model %s verify_model",
+                        again);
     return SCIVEC_OK;
 }
 
@@ -108,11 +146,10 @@ int scivec_outdir_embed_query(scivec_outdir *od, const scivec_search_params *par
                         "scivec_outdir_embed_query: od, text and query are required");
     int rc = sv_query_text_check(text, strlen(text));
     if (rc != SCIVEC_OK) return rc;
-    if (!od->query_model) {
-        scivec_search_params defaults = scivec_search_default_params();
-        rc = load_query_model(od, params ? params : &defaults);
-        if (rc != SCIVEC_OK) return rc;
-    }
+    scivec_search_params defaults = scivec_search_default_params();
+    if (!params) params = &defaults;
+    rc = od->query_model ? refuse_other_query_model(od, params) : load_query_model(od, params);
+    if (rc != SCIVEC_OK) return rc;
     const char *texts[1] = {text};
     scivec_encode_stats stats = {0};
     rc = scivec_model_encode_texts(od->query_model, &od->query_params, 1, texts, NULL, query,
