@@ -86,6 +86,27 @@ int sv_checkpoint_keep_buffer(sv_checkpoint *ck, void *buffer) {
     return SCIVEC_OK;
 }
 
+/* A lazy format's storage read into a buffer the checkpoint keeps. */
+static int load_storage(sv_checkpoint *ck, sv_storage *st) {
+    if (st->n_bytes == 0) {
+        static const uint8_t none[8];
+        st->bytes = none;
+        return SCIVEC_OK;
+    }
+    void *buf = malloc((size_t)st->n_bytes);
+    if (!buf)
+        return sv_error(SCIVEC_ENOMEM, "%s: storage %s: out of memory (%lld bytes)", ck->path,
+                        st->key, (long long)st->n_bytes);
+    int rc = ck->read_storage(ck, st, buf);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    if ((rc = sv_checkpoint_keep_buffer(ck, buf)) < 0) return rc;
+    st->bytes = buf;
+    return SCIVEC_OK;
+}
+
 int sv_checkpoint_add_storage(sv_checkpoint *ck, const char *key, sv_dtype dtype, int64_t n_bytes,
                               const uint8_t *bytes) {
     if (grow((void **)&ck->storages, &ck->cap_storages, ck->n_storages, sizeof *ck->storages))
@@ -250,10 +271,10 @@ int sv_checkpoint_f32(sv_checkpoint *ck, const sv_tensor *t_const, const float *
         return SCIVEC_OK;
     }
     if (!st->bytes) {
-        if (!ck->load_storage)
+        if (!ck->read_storage)
             return sv_error(SCIVEC_EFORMAT, "%s: tensor %s: storage has no data", ck->path,
                             t->name);
-        int rc = ck->load_storage(ck, st);
+        int rc = load_storage(ck, st);
         if (rc < 0) return sv_error_prefix(rc, "tensor %s", t->name);
     }
     const uint8_t *base = st->bytes + t->offset * elem;

@@ -71,9 +71,10 @@ struct sv_checkpoint {
     int n_maps, cap_maps;
     void **buffers;
     int n_buffers, cap_buffers;
-    /* Reads storages[i] into memory (sets bytes), for lazy formats. */
-    int (*load_storage)(sv_checkpoint *ck, sv_storage *st);
-    void *source; /* format state for load_storage         */
+    /* Reads storage st's n_bytes (> 0) into buf, for lazy formats;
+     * checkpoint.c allocates buf and keeps it. */
+    int (*read_storage)(sv_checkpoint *ck, const sv_storage *st, void *buf);
+    void *source; /* format state for read_storage         */
     void (*free_source)(void *source);
 };
 

@@ -48,24 +48,10 @@ static int read_at(int fd, void *dst, size_t n, off_t offset) {
     return 0;
 }
 
-static int load_storage(sv_checkpoint *ck, sv_storage *st) {
+static int read_storage(sv_checkpoint *ck, const sv_storage *st, void *buf) {
     legacy_source *s = ck->source;
-    if (st->n_bytes == 0) {
-        static const uint8_t none[8];
-        st->bytes = none;
-        return SCIVEC_OK;
-    }
-    void *buf = malloc((size_t)st->n_bytes);
-    if (!buf)
-        return sv_error(SCIVEC_ENOMEM, "%s: storage %s: out of memory (%lld bytes)", ck->path,
-                        st->key, (long long)st->n_bytes);
-    if (read_at(s->fd, buf, (size_t)st->n_bytes, (off_t)st->src_offset) != 0) {
-        free(buf);
+    if (read_at(s->fd, buf, (size_t)st->n_bytes, (off_t)st->src_offset) != 0)
         return sv_error(SCIVEC_EIO, "%s: storage %s: read error", ck->path, st->key);
-    }
-    int rc = sv_checkpoint_keep_buffer(ck, buf);
-    if (rc < 0) return rc;
-    st->bytes = buf;
     return SCIVEC_OK;
 }
 
@@ -164,7 +150,7 @@ int sv_torch_legacy_open_into(const char *path, sv_checkpoint *ck) {
     }
     ck->source = src;
     ck->free_source = close_source;
-    ck->load_storage = load_storage;
+    ck->read_storage = read_storage;
     struct stat stat_buf;
     if (fstat(src->fd, &stat_buf) != 0 || stat_buf.st_size == 0)
         return sv_error(SCIVEC_EFORMAT, "%s: empty or unreadable file", path);

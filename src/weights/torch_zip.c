@@ -40,27 +40,11 @@ static int read_entry(zip_t *zip, zip_int64_t index, void *dst, zip_uint64_t n, 
     return SCIVEC_OK;
 }
 
-static int load_storage(sv_checkpoint *ck, sv_storage *st) {
+static int read_storage(sv_checkpoint *ck, const sv_storage *st, void *buf) {
     zip_t *zip = ck->source;
-    if (st->n_bytes == 0) {
-        static const uint8_t none[8];
-        st->bytes = none;
-        return SCIVEC_OK;
-    }
-    void *buf = malloc((size_t)st->n_bytes);
-    if (!buf)
-        return sv_error(SCIVEC_ENOMEM, "%s: storage %s: out of memory (%lld bytes)", ck->path,
-                        st->key, (long long)st->n_bytes);
     const char *entry = zip_get_name(zip, (zip_uint64_t)st->src_index, 0);
-    int rc = read_entry(zip, st->src_index, buf, (zip_uint64_t)st->n_bytes, ck->path,
-                        entry ? entry : "?");
-    if (rc < 0) {
-        free(buf);
-        return rc;
-    }
-    if ((rc = sv_checkpoint_keep_buffer(ck, buf)) < 0) return rc;
-    st->bytes = buf;
-    return SCIVEC_OK;
+    return read_entry(zip, st->src_index, buf, (zip_uint64_t)st->n_bytes, ck->path,
+                      entry ? entry : "?");
 }
 
 int sv_torch_zip_open_into(const char *path, sv_checkpoint *ck) {
@@ -76,7 +60,7 @@ int sv_torch_zip_open_into(const char *path, sv_checkpoint *ck) {
     }
     ck->source = zip;
     ck->free_source = close_archive;
-    ck->load_storage = load_storage;
+    ck->read_storage = read_storage;
 
     /* The archive's top folder is whatever name torch.save was given. */
     zip_int64_t n_entries = zip_get_num_entries(zip, 0), pkl_index = -1;
