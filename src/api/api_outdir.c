@@ -10,6 +10,7 @@
 #include "api/api_outdir.h"
 #include "api/api_reader.h"
 #include "core/error.h"
+#include "core/lines.h"
 #include "outputs/recommend.h"
 
 /* The public handle around an opened (or checked) folder; takes inner. */
@@ -49,8 +50,7 @@ void scivec_outdir_free(scivec_outdir *od) {
     if (!od) return;
     scivec_model_free(od->query_model);
     free(od->query_model_asked);
-    for (int i = 0; i < od->n_notes; i++) free(od->notes[i]);
-    free(od->notes);
+    sv_lines_free(&od->notes, &od->n_notes);
     if (od->is_reader) {
         sv_api_reader_close(od->od); /* the parent owns the rest, metadata_text too */
     } else {

@@ -8,7 +8,6 @@
  * adapter used, weights that differ from the recorded ones) is kept as
  * notes, since the library does not print.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "api/api_outdir.h"
 #include "core/error.h"
+#include "core/lines.h"
 #include "core/sha256.h"
 #include "outputs/query.h"
 
@@ -33,21 +33,7 @@ const char *scivec_outdir_note(const scivec_outdir *od, int i) {
     return i >= 0 && i < od->n_notes ? od->notes[i] : NULL;
 }
 
-static int add_note(scivec_outdir *od, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int add_note(scivec_outdir *od, const char *fmt, ...) {
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    char **grown = realloc(od->notes, (size_t)(od->n_notes + 1) * sizeof *grown);
-    if (!grown) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    od->notes = grown;
-    if (!(od->notes[od->n_notes] = strdup(line))) return sv_error(SCIVEC_ENOMEM, "out of memory");
-    od->n_notes++;
-    return SCIVEC_OK;
-}
+#define add_note(od, ...) sv_lines_addf(&(od)->notes, &(od)->n_notes, __VA_ARGS__)
 
 /* Same file by device and inode (paths may differ by symlinks, ../). */
 static int same_file(const char *a, const char *b) {

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/json.h"
+#include "core/lines.h"
 #include "outputs/npy.h"
 #include "outputs/outdir.h"
 #include "outputs/query.h"
@@ -41,21 +41,7 @@
 /* ------------------------------------------------------------------------ */
 /* Problems: one line each, kept for `scivec info`                           */
 
-static int add_problem(sv_outdir *od, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int add_problem(sv_outdir *od, const char *fmt, ...) {
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    char **grown = realloc(od->problems, (size_t)(od->n_problems + 1) * sizeof *grown);
-    if (!grown) return SCIVEC_ENOMEM;
-    od->problems = grown;
-    if (!(grown[od->n_problems] = strdup(line))) return SCIVEC_ENOMEM;
-    od->n_problems++;
-    return SCIVEC_OK;
-}
+#define add_problem(od, ...) sv_lines_addf(&(od)->problems, &(od)->n_problems, __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* metadata.json                                                             */
@@ -532,8 +518,7 @@ void sv_outdir_close(sv_outdir *od) {
     sv_npy_map_close(&od->npy);
     sqlite3_close(od->db);
     sv_fq_free(od->index);
-    for (int i = 0; i < od->n_problems; i++) free(od->problems[i]);
-    free(od->problems);
+    sv_lines_free(&od->problems, &od->n_problems);
     free(od->dir);
     free(od);
 }
